@@ -1,0 +1,372 @@
+"""Analytic loss landscapes with exact derivatives.
+
+A :class:`Landscape` holds one SymPy expression ``ell(x; d)`` per data point ``d`` (a finite sum
+``L(x) = (1/n) sum_i ell(x; d_i)``; ``n = 1`` for a plain function). Its gradient and Hessian are derived
+symbolically once, compiled with :func:`sympy.lambdify` and evaluated vectorized over any leading shape.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ._parse import check_symbol_name, parse_expression
+
+DEFAULT_HALF_WIDTH = 2.0
+
+
+def _drop_distributions(expr: sp.Expr) -> sp.Expr:
+    # d/dz |z| = sign(z) and d/dz sign(z) = 2 DiracDelta(z): the delta is zero almost everywhere and
+    # numpy cannot evaluate it, so the compiled Hessian of a kink uses the one-sided value 0 there.
+    return expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
+
+
+def _compile(args: list[sp.Symbol], exprs: list[sp.Expr]):
+    """One numpy function returning a list with one array (or bare scalar) per expression."""
+    return sp.lambdify(args, list(exprs), modules="numpy", cse=True)
+
+
+class Landscape:
+    """A loss ``L: R^dim -> R`` given analytically, possibly as a mean over ``n_samples`` data points.
+
+    Build one with :func:`samscape.landscapes.from_expr` or :func:`samscape.landscapes.get`.
+
+    Attributes
+    ----------
+    name, description, source : str
+        Catalog name, one-line description and the paper or origin.
+    variables : tuple[str, ...]
+        Names of the coordinates, in order; ``dim = len(variables)``.
+    expr : sympy.Expr
+        The per-sample loss ``ell`` in the variables and the data symbols.
+    loss_expr : sympy.Expr
+        The full loss ``L`` (mean over the samples, data substituted).
+    samples : dict[str, ndarray]
+        Data columns, each of shape ``(n_samples,)``; empty for a plain function.
+    window : ndarray, shape (dim, 2)
+        Default plotting / random-start box ``[[lo, hi], ...]``.
+    minimizers, maximizers : ndarray, shape (k, dim)
+        Known isolated minimizers/maximizers where they are analytic (possibly ``k = 0``).
+    params : dict
+        The parameters the landscape was built with.
+    notes : str
+        Anything about the critical set that a point list cannot say (e.g. a manifold of minimizers).
+    """
+
+    def __init__(
+        self,
+        expr: sp.Expr,
+        variables: Sequence[sp.Symbol],
+        samples: Mapping[str, np.ndarray],
+        *,
+        name: str,
+        description: str = "",
+        source: str = "",
+        window: np.ndarray,
+        minimizers: np.ndarray,
+        maximizers: np.ndarray,
+        params: dict[str, Any],
+        notes: str,
+        spec: dict[str, Any],
+    ):
+        self.name = name
+        self.description = description
+        self.source = source
+        self.params = dict(params)
+        self.notes = notes
+        self.spec = spec
+        self.symbols = tuple(variables)
+        self.variables = tuple(s.name for s in self.symbols)
+        self.dim = len(self.symbols)
+        self.expr = expr
+        self.samples = {k: np.asarray(v, dtype=float) for k, v in samples.items()}
+        self.n_samples = len(next(iter(self.samples.values()))) if self.samples else 1
+        self.window = window
+        self.minimizers = minimizers
+        self.maximizers = maximizers
+
+        # Data columns the expression really uses; a single data point is substituted into the
+        # expression so plain functions pay nothing for the finite-sum machinery.
+        used = expr.free_symbols
+        self.data_symbols = tuple(sp.Symbol(k) for k in sorted(self.samples) if sp.Symbol(k) in used)
+        if self.n_samples == 1 and self.data_symbols:
+            point = {s: float(self.samples[s.name][0]) for s in self.data_symbols}
+            sample_expr = expr.subs(point)
+            self.data_symbols = ()
+        else:
+            sample_expr = expr
+        self.sample_expr = sample_expr
+        self.data = (
+            np.stack([self.samples[s.name] for s in self.data_symbols], axis=-1)
+            if self.data_symbols
+            else np.zeros((self.n_samples, 0))
+        )
+
+        self.grad_exprs = [_drop_distributions(sp.diff(sample_expr, s)) for s in self.symbols]
+        self.hess_exprs = [
+            [_drop_distributions(sp.diff(g, s)) for s in self.symbols] for g in self.grad_exprs
+        ]
+        args = [*self.symbols, *self.data_symbols]
+        self._value_fn = _compile(args, [sample_expr])
+        self._grad_fn = _compile(args, self.grad_exprs)
+        upper = [self.hess_exprs[i][j] for i in range(self.dim) for j in range(i, self.dim)]
+        self._hess_fn = _compile(args, upper)
+        self._loss_expr = None
+
+    # ------------------------------------------------------------------ symbolic views
+    @property
+    def loss_expr(self) -> sp.Expr:
+        """The full loss as one SymPy expression (mean over samples, data substituted)."""
+        if self._loss_expr is None:
+            if not self.data_symbols:
+                self._loss_expr = self.sample_expr
+            else:
+                terms = [
+                    self.expr.subs({s: float(row[j]) for j, s in enumerate(self.data_symbols)})
+                    for row in self.data
+                ]
+                self._loss_expr = sp.Add(*terms) / self.n_samples
+        return self._loss_expr
+
+    # ------------------------------------------------------------------ evaluation
+    def _check_x(self, x) -> np.ndarray:
+        x = np.asarray(x)
+        if x.dtype.kind not in "fiu":
+            raise ValueError(f"x must be a real array of shape (..., {self.dim}), got dtype {x.dtype}")
+        if x.ndim == 0 or x.shape[-1] != self.dim:
+            raise ValueError(f"x must have shape (..., {self.dim}) for landscape {self.name!r}, got {x.shape}")
+        if x.dtype.kind != "f":
+            x = x.astype(float)
+        return x
+
+    def _check_batch(self, batch, lead: tuple[int, ...]) -> np.ndarray:
+        idx = np.asarray(batch)
+        if idx.dtype.kind not in "iu":
+            raise ValueError(f"batch must be an integer array of shape (..., B), got dtype {idx.dtype}")
+        if idx.ndim == 0 or idx.shape[-1] == 0:
+            raise ValueError(f"batch must have shape (..., B) with B >= 1, got {idx.shape}")
+        try:
+            np.broadcast_shapes(idx.shape[:-1], lead)
+        except ValueError:
+            raise ValueError(
+                f"batch of shape {idx.shape} does not match points of leading shape {lead}"
+            ) from None
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n_samples):
+            raise ValueError(
+                f"batch indices must lie in [0, {self.n_samples - 1}], got values in [{idx.min()}, {idx.max()}]"
+            )
+        return idx
+
+    def _evaluate(self, fn, x, batch, n_out: int) -> np.ndarray:
+        """Evaluate a compiled per-sample function, averaged over the samples (or ``batch``).
+
+        Returns shape ``(..., n_out)``.
+        """
+        x = self._check_x(x)
+        lead = x.shape[:-1]
+        if not self.data_symbols:
+            if batch is not None:
+                self._check_batch(batch, lead)
+            outs = fn(*(x[..., j] for j in range(self.dim)))
+            return np.stack([np.broadcast_to(o, lead) for o in outs], axis=-1).astype(x.dtype, copy=False)
+        if batch is None:
+            data = self.data  # (n, k); averaged over every sample
+            cols = [x[..., j, None] for j in range(self.dim)]
+            shape = lead + (self.n_samples,)
+        else:
+            idx = self._check_batch(batch, lead)
+            data = self.data[idx]  # (..., B, k)
+            cols = [x[..., j, None] for j in range(self.dim)]
+            shape = np.broadcast_shapes(lead + (1,), idx.shape)
+        outs = fn(*cols, *(data[..., k] for k in range(data.shape[-1])))
+        return np.stack([np.broadcast_to(o, shape).mean(axis=-1) for o in outs], axis=-1).astype(
+            x.dtype, copy=False
+        )
+
+    def value(self, x, batch=None) -> np.ndarray:
+        """Loss at ``x``: shape ``(..., dim) -> (...)``; with ``batch`` of shape ``(..., B)``, the batch mean."""
+        return self._evaluate(self._value_fn, x, batch, 1)[..., 0]
+
+    def grad(self, x, batch=None) -> np.ndarray:
+        """Gradient at ``x``: shape ``(..., dim) -> (..., dim)``; ``batch`` (ints, ``(..., B)``) averages over it."""
+        return self._evaluate(self._grad_fn, x, batch, self.dim)
+
+    def hessian(self, x, batch=None) -> np.ndarray:
+        """Hessian at ``x``: shape ``(..., dim) -> (..., dim, dim)``, symmetric."""
+        upper = self._evaluate(self._hess_fn, x, batch, self.dim * (self.dim + 1) // 2)
+        out = np.empty(upper.shape[:-1] + (self.dim, self.dim), dtype=upper.dtype)
+        k = 0
+        for i in range(self.dim):
+            for j in range(i, self.dim):
+                out[..., i, j] = upper[..., k]
+                out[..., j, i] = upper[..., k]
+                k += 1
+        return out
+
+    def sample_grads(self, x) -> np.ndarray:
+        """Per-sample gradients: ``(..., dim) -> (..., n_samples, dim)``."""
+        x = self._check_x(x)
+        idx = np.broadcast_to(np.arange(self.n_samples)[:, None], (self.n_samples, 1))
+        return self.grad(x[..., None, :], batch=idx)
+
+    def sample_hessians(self, x) -> np.ndarray:
+        """Per-sample Hessians: ``(..., dim) -> (..., n_samples, dim, dim)``."""
+        x = self._check_x(x)
+        idx = np.broadcast_to(np.arange(self.n_samples)[:, None], (self.n_samples, 1))
+        return self.hessian(x[..., None, :], batch=idx)
+
+    # ------------------------------------------------------------------ misc
+    def random_points(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` points drawn uniformly in the window: shape ``(n, dim)``."""
+        rng = np.random.default_rng(seed)
+        lo, hi = self.window[:, 0], self.window[:, 1]
+        return lo + (hi - lo) * rng.random((n, self.dim))
+
+    def __repr__(self) -> str:
+        extra = f", n_samples={self.n_samples}" if self.n_samples > 1 else ""
+        return f"Landscape({self.name!r}, dim={self.dim}{extra}: {self.expr})"
+
+    def _probe(self) -> None:
+        """Evaluate value, gradient and Hessian once on a tiny batch; fail early with a clear message."""
+        lo, hi = self.window[:, 0], self.window[:, 1]
+        pts = np.stack([lo + (hi - lo) * f for f in (0.5, 0.3141, 0.7183)])
+        try:
+            with np.errstate(all="ignore"):
+                v, g, h = self.value(pts), self.grad(pts), self.hessian(pts)
+        except Exception as err:  # a lambdified expression can raise almost anything
+            raise ValueError(f"landscape {self.name!r} cannot be evaluated at probe points: {err}") from err
+        for label, arr, shape in (("value", v, (3,)), ("grad", g, (3, self.dim)), ("hessian", h, (3, self.dim, self.dim))):
+            if arr.shape != shape:
+                raise ValueError(f"landscape {self.name!r}: {label} has shape {arr.shape} at the probe, expected {shape}")
+        if not np.isfinite(v).any():
+            raise ValueError(
+                f"landscape {self.name!r} gives no finite value at any probe point in its window {self.window.tolist()}"
+            )
+
+
+def _as_points(points, dim: int) -> np.ndarray:
+    if points is None or np.size(points) == 0:
+        return np.zeros((0, dim))
+    return np.asarray(points, dtype=float).reshape(-1, dim)
+
+
+def _as_window(window, dim: int) -> np.ndarray:
+    if window is None:
+        return np.tile([-DEFAULT_HALF_WIDTH, DEFAULT_HALF_WIDTH], (dim, 1)).astype(float)
+    arr = np.asarray(window, dtype=float)
+    if arr.shape == (2,):
+        arr = np.tile(arr, (dim, 1))
+    if arr.shape != (dim, 2) or not np.all(np.isfinite(arr)) or np.any(arr[:, 1] <= arr[:, 0]):
+        raise ValueError(f"window must be finite [[lo, hi], ...] with lo < hi for each of {dim} variables, got {window!r}")
+    return arr
+
+
+def from_expr(
+    expr,
+    variables,
+    samples: Mapping[str, Sequence[float]] | None = None,
+    name: str | None = None,
+    *,
+    window=None,
+    description: str = "",
+    source: str = "",
+    minimizers=None,
+    maximizers=None,
+    params: dict[str, Any] | None = None,
+    notes: str = "",
+    spec: dict[str, Any] | None = None,
+) -> Landscape:
+    """Build a :class:`Landscape` from an expression.
+
+    Parameters
+    ----------
+    expr : str or sympy.Expr
+        The loss (per data point when ``samples`` is given). A string is checked against a whitelist
+        (numbers, the variables and sample names, ``+ - * / **``, parentheses, ``sin cos tan exp log sqrt
+        tanh sinh cosh abs Abs atan``, ``pi``, ``E``) before it is turned into SymPy; ``eval`` is never used.
+    variables : sequence of str, or a comma-separated string
+        The coordinates, in order.
+    samples : dict name -> sequence of float, optional
+        Data columns of equal length ``n``; the loss is the mean over the ``n`` rows.
+    name : str, optional
+        A label; defaults to the expression text.
+    window : array (dim, 2) or (2,), optional
+        Plotting / random-start box; default ``[-2, 2]`` in every variable.
+    """
+    if isinstance(variables, str):
+        variables = [v.strip() for v in variables.split(",") if v.strip()]
+    if isinstance(variables, sp.Symbol):
+        variables = [variables]
+    var_names = [v.name if isinstance(v, sp.Symbol) else v for v in variables]
+    if not var_names:
+        raise ValueError("variables must name at least one coordinate, got none")
+    for v in var_names:
+        check_symbol_name(v, "variable")
+    if len(set(var_names)) != len(var_names):
+        raise ValueError(f"variables must be distinct, got {var_names}")
+
+    columns: dict[str, np.ndarray] = {}
+    for key, col in (samples or {}).items():
+        check_symbol_name(key, "sample")
+        if key in var_names:
+            raise ValueError(f"sample name {key!r} is also a variable; a name is either a coordinate or a data column")
+        arr = np.asarray(col, dtype=float)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(f"samples[{key!r}] must be a non-empty 1-D sequence, got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"samples[{key!r}] must be finite, got {arr.tolist()}")
+        columns[key] = arr
+    lengths = {k: len(v) for k, v in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"samples columns must have equal length, got {lengths}")
+
+    symbols = {v: sp.Symbol(v, real=True) for v in var_names}
+    # data symbols are plain (not real=True) so the same name compares equal wherever it is built
+    symbols.update({k: sp.Symbol(k) for k in columns})
+    if isinstance(expr, str):
+        text = expr
+        sym_expr = parse_expression(expr, symbols)
+    elif isinstance(expr, sp.Basic):
+        text = None
+        rename = {s: symbols[s.name] for s in expr.free_symbols if s.name in symbols}
+        sym_expr = sp.sympify(expr).xreplace(rename)  # sympify of a Basic does not parse text
+        unknown = sorted(s.name for s in sym_expr.free_symbols if s.name not in symbols)
+        if unknown:
+            raise ValueError(f"expr uses symbols {unknown} that are neither variables {var_names} nor samples {sorted(columns)}")
+    else:
+        raise ValueError(f"expr must be a string or a SymPy expression, got {type(expr).__name__}")
+
+    dim = len(var_names)
+    if spec is None:
+        spec = {
+            "kind": "expr",
+            "expr": text if text is not None else str(sym_expr),
+            "variables": var_names,
+            "samples": {k: v.tolist() for k, v in columns.items()},
+            "window": None if window is None else np.asarray(window, dtype=float).tolist(),
+        }
+    land = Landscape(
+        sym_expr,
+        [symbols[v] for v in var_names],
+        columns,
+        name=name or (text if text is not None else str(sym_expr)),
+        description=description,
+        source=source,
+        window=_as_window(window, dim),
+        minimizers=_as_points(minimizers, dim),
+        maximizers=_as_points(maximizers, dim),
+        params=params or {},
+        notes=notes,
+        spec=spec,
+    )
+    land._probe()
+    return land
+
+
+def spec_json(landscape: Landscape) -> str:
+    """The recipe that rebuilds ``landscape`` (see :func:`from_spec`), as JSON text."""
+    return json.dumps(landscape.spec, sort_keys=True)
