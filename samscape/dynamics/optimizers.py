@@ -1,0 +1,282 @@
+"""Optimizers as small immutable objects with a pure update.
+
+Every optimizer maps the iterates of all starts at step ``t`` to step ``t + 1``::
+
+    x_next = optimizer.update(landscape, x, t, noise)     # x: (n_starts, dim)
+
+``noise`` is a :class:`Noise` that hands out counter-based batches and directions for step ``t``.
+``lr`` and ``rho`` are scalars or one value per start (arrays of shape ``(n_starts,)``); inside ``update``
+they arrive as floats or ``(n_starts, 1)`` columns (see :meth:`Optimizer.for_starts`).
+
+Zero-gradient convention (SAM and USAM's ascent): where the ascent gradient ``g`` is exactly zero (or not
+finite), there is no perturbation, ``x+ = x``. SAM's ``g/||g||`` is undefined there; this choice makes the
+step the plain gradient step, which is zero at a stationary point, and never produces NaN.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import draws
+
+
+def _check_rate(value, name: str, *, allow_zero: bool):
+    """Validate a scalar or 1-D array hyperparameter; returns a float or a read-only float array."""
+    bound = ">= 0" if allow_zero else "> 0"
+    if np.ndim(value) == 0:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a real number {bound}, got {value!r}") from None
+        if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+            raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+        return number
+    arr = np.array(value, dtype=float)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a scalar or a 1-D array with one value per start, got shape {arr.shape}")
+    bad = ~np.isfinite(arr) | (arr < 0) | ((arr == 0) & (not allow_zero))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{name} must be finite and {bound} for every start, got {arr[i]!r} at index {i}")
+    arr.setflags(write=False)
+    return arr
+
+
+def _check_batch_size(value, name: str = "batch_size", *, optional: bool) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        allowed = "a positive integer or None (full batch)" if optional else "a positive integer"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return int(value)
+
+
+def _column(value, n_starts: int, name: str):
+    """A scalar stays a float; a per-start array becomes an ``(n_starts, 1)`` column."""
+    if np.ndim(value) == 0:
+        return float(value)
+    if value.shape[0] != n_starts:
+        raise ValueError(f"{name} has {value.shape[0]} values but there are {n_starts} starts; give one per start or a scalar")
+    return np.asarray(value)[:, None]
+
+
+def unit(g: np.ndarray) -> np.ndarray:
+    """``g / ||g||`` along the last axis, and 0 where ``||g||`` is zero or not finite (no NaN)."""
+    norm = np.sqrt(np.sum(g * g, axis=-1, keepdims=True))
+    ok = (norm > 0) & np.isfinite(norm)
+    return np.where(ok, g / np.where(ok, norm, 1.0), 0.0)
+
+
+class Noise:
+    """Counter-based randomness for one run: batches and directions keyed by (seed, start, step)."""
+
+    def __init__(self, seed: int, start_ids: np.ndarray, n_samples: int, dim: int):
+        self.seed = int(seed)
+        self.start_ids = np.asarray(start_ids, dtype=np.int64)
+        self.n_samples = n_samples
+        self.dim = dim
+
+    def batch(self, step: int, batch_size: int | None) -> np.ndarray | None:
+        """Indices ``(n_starts, B)`` drawn with replacement, or ``None`` for the full batch."""
+        if batch_size is None:
+            return None
+        return draws.batch_indices(self.seed, self.start_ids, step, batch_size, self.n_samples)
+
+    def direction(self, step: int) -> np.ndarray:
+        """Unit vectors uniform on the sphere: ``(n_starts, dim)``."""
+        return draws.unit_directions(self.seed, self.start_ids, step, self.dim)
+
+
+class Optimizer:
+    """Base of the optimizers: frozen dataclasses whose :meth:`update` is pure."""
+
+    kind: ClassVar[str] = ""
+    stochastic: ClassVar[bool] = False
+
+    def update(self, landscape, x: np.ndarray, step: int, noise: Noise) -> np.ndarray:
+        raise NotImplementedError
+
+    def for_starts(self, n_starts: int) -> "Optimizer":
+        """A copy whose per-start arrays are ``(n_starts, 1)`` columns (checked against ``n_starts``)."""
+        changes = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name in ("lr", "rho"):
+                changes[field.name] = _column(value, n_starts, field.name)
+            elif isinstance(value, Optimizer):
+                changes[field.name] = value.for_starts(n_starts)
+        if not changes:
+            return self
+        # a shallow copy, not dataclasses.replace: the columns are already validated and
+        # __post_init__ accepts only the user-facing 1-D form
+        resolved = copy.copy(self)
+        for name, value in changes.items():
+            object.__setattr__(resolved, name, value)
+        return resolved
+
+    def uses_randomness(self) -> bool:
+        return self.stochastic or getattr(self, "batch_size", None) is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly description that :func:`optimizer_from_dict` turns back into this optimizer."""
+        out: dict[str, Any] = {"kind": self.kind}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, Optimizer):
+                out[field.name] = value.to_dict()
+            elif isinstance(value, np.ndarray):
+                out[field.name] = value.tolist()
+            else:
+                out[field.name] = value
+        return out
+
+    def describe(self) -> str:
+        """A short human label, e.g. ``SAM(lr=0.1, rho=0.05)``."""
+        parts = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, Optimizer):
+                parts.append(value.describe())
+            elif isinstance(value, np.ndarray):
+                parts.append(f"{field.name}=[{value.min():g}..{value.max():g}]")
+            elif value is not None:
+                parts.append(f"{field.name}={value:g}" if isinstance(value, float) else f"{field.name}={value}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class GD(Optimizer):
+    """Full-batch gradient descent: ``x <- x - lr * grad L(x)``."""
+
+    lr: Any
+    kind: ClassVar[str] = "gd"
+
+    def __post_init__(self):
+        object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
+
+    def update(self, landscape, x, step, noise):
+        return x - self.lr * landscape.grad(x)
+
+
+@dataclass(frozen=True)
+class SGD(Optimizer):
+    """Mini-batch SGD: ``x <- x - lr * grad L_xi(x)``, batch ``xi`` of ``batch_size`` drawn with replacement."""
+
+    lr: Any
+    batch_size: int
+    kind: ClassVar[str] = "sgd"
+
+    def __post_init__(self):
+        object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
+        object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size, optional=False))
+
+    def update(self, landscape, x, step, noise):
+        return x - self.lr * landscape.grad(x, batch=noise.batch(step, self.batch_size))
+
+
+@dataclass(frozen=True)
+class _Perturbed(Optimizer):
+    lr: Any
+    rho: Any
+    batch_size: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
+        object.__setattr__(self, "rho", _check_rate(self.rho, "rho", allow_zero=True))
+        object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size, optional=True))
+
+
+@dataclass(frozen=True)
+class SAM(_Perturbed):
+    """Normalized SAM: ``x+ = x + rho g/||g||`` with ``g = grad L_xi(x)``; ``x <- x - lr grad L_xi(x+)``.
+
+    The same batch serves the ascent and the descent. ``batch_size=None`` is full-batch SAM;
+    ``batch_size=1`` is P2's 1-SAM. Where ``g = 0`` there is no perturbation (see the module docstring).
+    """
+
+    kind: ClassVar[str] = "sam"
+
+    def update(self, landscape, x, step, noise):
+        batch = noise.batch(step, self.batch_size)
+        ascent = x + self.rho * unit(landscape.grad(x, batch=batch))
+        return x - self.lr * landscape.grad(ascent, batch=batch)
+
+
+@dataclass(frozen=True)
+class USAM(_Perturbed):
+    """Unnormalized SAM: ``x <- x - lr grad L_xi(x + rho grad L_xi(x))`` (P3's simplified SAM)."""
+
+    kind: ClassVar[str] = "usam"
+
+    def update(self, landscape, x, step, noise):
+        batch = noise.batch(step, self.batch_size)
+        ascent = x + self.rho * landscape.grad(x, batch=batch)
+        return x - self.lr * landscape.grad(ascent, batch=batch)
+
+
+@dataclass(frozen=True)
+class RandomSAM(_Perturbed):
+    """Random-direction SAM: ``x <- x - lr grad L_xi(x + rho g/||g||)``, ``g ~ N(0, I)`` fresh each step."""
+
+    kind: ClassVar[str] = "randomsam"
+    stochastic: ClassVar[bool] = True
+
+    def update(self, landscape, x, step, noise):
+        batch = noise.batch(step, self.batch_size)
+        ascent = x + self.rho * noise.direction(step)
+        return x - self.lr * landscape.grad(ascent, batch=batch)
+
+
+@dataclass(frozen=True)
+class Switch(Optimizer):
+    """Run ``first`` for steps ``[0, at)`` and ``second`` from step ``at`` on.
+
+    SGD->SAM late switching (P3) is ``Switch(SGD(...), SAM(...), at=t)``; P1's warm start is
+    ``Switch(GD(...), SAM(...), at=steps // 10)``.
+    """
+
+    first: Optimizer
+    second: Optimizer
+    at: int
+    kind: ClassVar[str] = "switch"
+
+    def __post_init__(self):
+        for label in ("first", "second"):
+            value = getattr(self, label)
+            if not isinstance(value, Optimizer):
+                raise ValueError(f"{label} must be an optimizer such as GD(lr=0.1), got {value!r}")
+        if isinstance(self.at, bool) or not isinstance(self.at, (int, np.integer)) or self.at < 0:
+            raise ValueError(f"at must be a non-negative integer step, got {self.at!r}")
+        object.__setattr__(self, "at", int(self.at))
+
+    def uses_randomness(self) -> bool:
+        return self.first.uses_randomness() or self.second.uses_randomness()
+
+    def active(self, step: int) -> Optimizer:
+        return self.first if step < self.at else self.second
+
+    def update(self, landscape, x, step, noise):
+        return self.active(step).update(landscape, x, step, noise)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    cls.kind: cls for cls in (GD, SGD, SAM, USAM, RandomSAM, Switch)
+}
+
+
+def optimizer_from_dict(data: dict[str, Any]) -> Optimizer:
+    """Rebuild an optimizer from :meth:`Optimizer.to_dict`."""
+    data = dict(data)
+    kind = data.pop("kind", None)
+    if kind not in OPTIMIZERS:
+        raise ValueError(f"optimizer kind must be one of {sorted(OPTIMIZERS)}, got {kind!r}")
+    if kind == "switch":
+        data["first"] = optimizer_from_dict(data["first"])
+        data["second"] = optimizer_from_dict(data["second"])
+    return OPTIMIZERS[kind](**data)
