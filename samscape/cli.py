@@ -1,0 +1,198 @@
+"""The ``samscape`` command: ``list``, ``simulate`` (and the commands that later parts add).
+
+Each command is a function ``_cmd_NAME(args) -> int`` registered in :func:`build_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from . import dynamics, landscapes
+
+OPTIMIZER_CHOICES = ("gd", "sgd", "sam", "usam", "randomsam")
+
+
+class UsageError(ValueError):
+    """Bad command-line input; printed as one line, exit code 2."""
+
+
+def parse_param(text: str) -> tuple[str, object]:
+    """``k=v`` -> (k, value) where value is a float, an int, or a comma-separated tuple of floats."""
+    if "=" not in text:
+        raise UsageError(f"--param must look like name=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    key, raw = key.strip(), raw.strip()
+    try:
+        if "," in raw:
+            return key, tuple(float(v) for v in raw.split(",") if v.strip())
+        number = float(raw)
+        return key, int(number) if number.is_integer() and "." not in raw and "e" not in raw.lower() else number
+    except ValueError:
+        raise UsageError(f"--param {key} must be a number or comma-separated numbers, got {raw!r}") from None
+
+
+def parse_starts(spec: str, landscape, seed: int | None = 0) -> np.ndarray:
+    """Turn a starts SPEC into an ``(n_starts, dim)`` array.
+
+    ``point:2.5,0.001`` (one point; several points separated by ``;``), ``grid:umin:umax:vmin:vmax:NxM``
+    (2-D; ``grid:zmin:zmax:N`` in 1-D), ``random:N`` (uniform in the landscape's window, seeded by --seed).
+    """
+    kind, _, rest = spec.partition(":")
+    dim = landscape.dim
+    try:
+        if kind == "point":
+            points = [[float(v) for v in p.split(",")] for p in rest.split(";") if p.strip()]
+            arr = np.array(points, dtype=float)
+            if arr.ndim != 2 or arr.shape[1] != dim:
+                raise UsageError(f"--starts point needs {dim} comma-separated numbers per point, got {rest!r}")
+            return arr
+        if kind == "grid":
+            parts = rest.split(":")
+            if len(parts) != 2 * dim + 1:
+                raise UsageError(
+                    f"--starts grid needs {2 * dim} bounds and a size for a {dim}-D landscape, e.g. "
+                    + ("grid:-2:2:-1:1:20x10" if dim == 2 else "grid:-2:2:50")
+                    + f", got {spec!r}"
+                )
+            sizes = [int(s) for s in parts[-1].lower().split("x")]
+            if len(sizes) != dim or min(sizes) < 1:
+                raise UsageError(f"--starts grid size must be {dim} positive integers joined by 'x', got {parts[-1]!r}")
+            axes = [np.linspace(float(parts[2 * i]), float(parts[2 * i + 1]), sizes[i]) for i in range(dim)]
+            mesh = np.meshgrid(*axes, indexing="ij")
+            return np.stack([m.ravel() for m in mesh], axis=-1)
+        if kind == "random":
+            n = int(rest)
+            if n < 1:
+                raise UsageError(f"--starts random:N needs N >= 1, got {n}")
+            return landscape.random_points(n, seed=0 if seed is None else seed)
+    except ValueError:
+        raise UsageError(f"--starts {spec!r} has a value that is not a number") from None
+    raise UsageError(f"--starts must be point:..., grid:... or random:N, got {spec!r}")
+
+
+def build_optimizer(args) -> dynamics.Optimizer:
+    name = args.optimizer
+    if name == "gd":
+        return dynamics.GD(args.lr)
+    if name == "sgd":
+        return dynamics.SGD(args.lr, args.batch_size if args.batch_size is not None else 1)
+    cls = {"sam": dynamics.SAM, "usam": dynamics.USAM, "randomsam": dynamics.RandomSAM}[name]
+    return cls(args.lr, args.rho, batch_size=args.batch_size)
+
+
+def build_landscape(args):
+    if args.expr is not None:
+        if args.landscape is not None:
+            raise UsageError("give either --landscape NAME or --expr EXPR, not both")
+        if not args.vars:
+            raise UsageError("--expr needs --vars, e.g. --vars u,v")
+        return landscapes.from_expr(args.expr, args.vars)
+    if args.landscape is None:
+        raise UsageError("give --landscape NAME (see `samscape list`) or --expr EXPR --vars u,v")
+    params = dict(parse_param(p) for p in args.param)
+    return landscapes.get(args.landscape, **params)
+
+
+def summary_table(rows: list[dict]) -> str:
+    """A plain-text table from a list of dicts with the same keys."""
+    if not rows:
+        return "(nothing to show)"
+    keys = list(rows[0])
+    cells = [[str(r[k]) for k in keys] for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()
+    return "\n".join([line(keys), line(["-" * w for w in widths]), *(line(c) for c in cells)])
+
+
+def run_summary(run) -> dict:
+    """Final loss, gradient norm and status counts of a run, as one table row."""
+    final_loss = run.loss[-1]
+    grad = run.grad_norm()[-1]
+    ok = run.status == "ok"
+    counts = run.status_counts()
+
+    def stat(values):
+        values = values[ok & np.isfinite(values)]
+        if values.size == 0:
+            return "-"
+        return f"{np.median(values):.3e}" if values.size > 1 else f"{values[0]:.3e}"
+
+    return {
+        "optimizer": run.optimizer.describe(),
+        "starts": run.n_starts,
+        "steps": int(run.steps[-1]),
+        "final loss (median)": stat(final_loss),
+        "grad norm (median)": stat(grad),
+        "ok": counts["ok"],
+        "diverged": counts["diverged"],
+        "nonfinite": counts["nonfinite"],
+    }
+
+
+def _cmd_list(args) -> int:
+    rows = [
+        {"landscape": name, "dim": info["dim"], "description": info["description"]}
+        for name in landscapes.names()
+        for info in [landscapes.describe(name)]
+    ]
+    print(summary_table(rows))
+    print()
+    print("optimizers: gd (GD), sgd (SGD, --batch-size), sam (SAM), usam (USAM), randomsam (RandomSAM); "
+          "Python API adds Switch(first, second, at)")
+    return 0
+
+
+def _cmd_simulate(args) -> int:
+    land = build_landscape(args)
+    optimizer = build_optimizer(args)
+    starts = parse_starts(args.starts, land, seed=args.seed)
+    run = dynamics.simulate(land, optimizer, starts, args.steps, every=args.every, seed=args.seed,
+                            progress=None)
+    print(f"landscape: {land.name}  ({land.expr})")
+    print(summary_table([run_summary(run)]))
+    if args.out:
+        path = run.save(args.out)
+        print(f"saved {path} (seed {run.seed}); reload with samscape.dynamics.load_run")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="samscape", description="Optimizer dynamics on analytic loss landscapes.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="list the landscapes of the catalog and the optimizers")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("simulate", help="run one optimizer from many starts and print a summary")
+    p.add_argument("--landscape", help="catalog name (see `samscape list`)")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="catalog parameter, repeatable")
+    p.add_argument("--expr", help="a loss expression, e.g. '0.5*tanh(v*tanh(u))**2'")
+    p.add_argument("--vars", help="its variables, comma-separated, e.g. u,v")
+    p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam")
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--rho", type=float, default=0.05)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--every", type=int, default=10)
+    p.add_argument("--starts", default="random:16", help="point:2.5,0.001 | grid:umin:umax:vmin:vmax:NxM | random:N")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--out", help="write the run to this .npz")
+    p.set_defaults(func=_cmd_simulate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as err:  # bad input: one line, no traceback
+        print(f"samscape {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Stability, confinement, hallucination and sharpness: the SAM papers' claims, symbolic and numeric."""
