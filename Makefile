@@ -1,0 +1,26 @@
+# Two entry points: `make demo` and `make test`. Each creates .venv when missing and installs samscape into it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/samscape simulate --landscape tanh --optimizer gd --lr 0.5 --steps 2000 --starts point:2.5,0.3
+	$(BIN)/samscape simulate --landscape tanh --optimizer sam --lr 0.5 --rho 0.1 --steps 2000 --starts point:2.5,0.3
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_integrator.py
+
+clean:
+	rm -rf $(VENV) samscape-out .pytest_cache
