@@ -1,0 +1,245 @@
+"""The optimizers and simulate(): closed forms on quadratics, conventions, reproducibility, bookkeeping."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from samscape import dynamics as dy
+from samscape import landscapes
+
+TANH_DATA = dict(a=[0.6, 1.0, 1.3, 0.8, 1.1], y=[0.0, 0.05, -0.05, 0.0, 0.1])
+
+
+def rotated_quadratic(eigenvalues, angle):
+    c, s = np.cos(angle), np.sin(angle)
+    rot = np.array([[c, -s], [s, c]])
+    hess = rot @ np.diag(eigenvalues) @ rot.T
+    h00, h01, h11 = (float(hess[0, 0]), float(hess[0, 1]), float(hess[1, 1]))
+    expr = f"0.5*({h00!r}*x**2 + 2*({h01!r})*x*y + {h11!r}*y**2)"
+    return landscapes.from_expr(expr, "x,y"), hess
+
+
+def finite_sum_tanh():
+    return landscapes.from_expr("0.5*(tanh(v*tanh(u*a)) - y)**2", ["u", "v"], samples=TANH_DATA)
+
+
+def test_gd_on_a_quadratic_equals_the_matrix_power():
+    """GD on L = x^T H x / 2 gives x_t = (I - lr H)^t x_0 at every saved step."""
+    land, hess = rotated_quadratic([1.0, 7.0], 0.4)
+    lr = 0.2
+    x0 = np.array([[1.0, -0.5], [0.3, 2.0]])
+    run = dy.simulate(land, dy.GD(lr), x0, 25, every=5)
+    step_matrix = np.eye(2) - lr * hess
+    for k, t in enumerate(run.steps):
+        expected = x0 @ np.linalg.matrix_power(step_matrix, int(t)).T
+        np.testing.assert_allclose(run.xs[k], expected, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(run.loss, 0.5 * np.einsum("tsi,ij,tsj->ts", run.xs, hess, run.xs), rtol=1e-12)
+
+
+@pytest.mark.parametrize("lam, lr, rho", [(2.0, 0.1, 0.5), (5.0, 0.05, 0.2), (1.0, 0.9, 1.0)])
+def test_usam_on_a_1d_quadratic_contracts_by_the_predicted_factor(lam, lr, rho):
+    """USAM on lam z^2/2 multiplies z by 1 - lr*lam*(1 + rho*lam) every step (THEORY.md §4)."""
+    land = landscapes.from_expr(f"0.5*{lam}*z**2", "z")
+    run = dy.simulate(land, dy.USAM(lr, rho), [[1.5]], 12)
+    factor = 1 - lr * lam * (1 + rho * lam)
+    np.testing.assert_allclose(run.xs[:, 0, 0], 1.5 * factor ** np.arange(13), rtol=1e-12)
+
+
+@pytest.mark.parametrize("lam, lr, rho", [(1.0, 0.1, 0.05), (4.0, 0.3, 0.1), (10.0, 0.15, 0.02)])
+def test_normalized_sam_on_a_1d_quadratic_settles_on_the_two_cycle(lam, lr, rho):
+    """Normalized SAM on lam z^2/2 ends on the 2-cycle +-lr*lam*rho/(2 - lr*lam) (THEORY.md §4)."""
+    land = landscapes.from_expr(f"0.5*{lam}*z**2", "z")
+    amplitude = lr * lam * rho / (2 - lr * lam)
+    run = dy.simulate(land, dy.SAM(lr, rho), [[0.7], [-1.3]], 3000)
+    last_two = np.abs(run.xs[-2:, :, 0])
+    np.testing.assert_allclose(last_two, amplitude, rtol=1e-9)
+    assert np.all(np.sign(run.xs[-1, :, 0]) == -np.sign(run.xs[-2, :, 0]))
+
+
+def test_sam_step_is_the_two_lines_of_the_paper():
+    """One SAM step equals x - lr grad L(x + rho grad L/||grad L||), computed by hand from the gradient."""
+    land = landscapes.from_expr("0.5*tanh(v*tanh(u))**2", "u,v")
+    x = np.array([[1.2, 0.4], [-0.3, 0.9]])
+    lr, rho = 0.3, 0.07
+    g = land.grad(x)
+    expected = x - lr * land.grad(x + rho * g / np.linalg.norm(g, axis=1, keepdims=True))
+    run = dy.simulate(land, dy.SAM(lr, rho), x, 1)
+    np.testing.assert_allclose(run.x, expected, rtol=1e-14)
+
+
+def test_sam_at_a_stationary_point_takes_no_perturbation_and_never_gives_nan():
+    """Where grad L = 0 exactly, SAM's direction is undefined: the convention is no perturbation, x stays put."""
+    land = landscapes.from_expr("0.5*(x**2 + 4*y**2)", "x,y")
+    run = dy.simulate(land, dy.SAM(0.1, 0.5), [[0.0, 0.0]], 50)
+    np.testing.assert_array_equal(run.xs, 0.0)
+    assert run.status.tolist() == ["ok"]
+    assert np.all(np.isfinite(dy.unit(np.zeros((3, 2)))))
+
+
+def test_per_start_learning_rates_sweep_in_one_call():
+    """lr given per start equals separate runs with each scalar lr."""
+    land, _ = rotated_quadratic([1.0, 3.0], 0.2)
+    lrs = np.array([0.05, 0.2, 0.5])
+    rhos = np.array([0.0, 0.1, 0.3])
+    x0 = np.tile([1.0, 1.0], (3, 1))
+    together = dy.simulate(land, dy.USAM(lrs, rhos), x0, 40)
+    for i in range(3):
+        alone = dy.simulate(land, dy.USAM(lrs[i], rhos[i]), x0[i], 40)
+        np.testing.assert_allclose(together.xs[:, i], alone.xs[:, 0], rtol=1e-14)
+
+
+def test_divergent_start_is_frozen_while_the_others_go_on():
+    """GD above 2/lam leaves the bound and is frozen with status 'diverged'; a stable start runs on."""
+    land = landscapes.from_expr("0.5*10*z**2", "z")
+    lrs = np.array([0.1, 0.3])  # 2/lam = 0.2: the second start grows by |1 - 3| = 2 per step
+    run = dy.simulate(land, dy.GD(lrs), [[1.0], [1.0]], 60, bound=1e3)
+    first_out = int(np.ceil(np.log(1e3) / np.log(2)))  # first t with 2^t > 1e3
+    assert run.status.tolist() == ["ok", "diverged"]
+    assert run.stopped_at.tolist() == [-1, first_out]
+    assert abs(run.x[1, 0]) == 2.0**first_out
+    assert abs(run.x[0, 0]) < 1e-10
+
+
+def test_nonfinite_start_is_frozen_at_its_last_finite_point():
+    """A gradient that becomes non-finite freezes the start at its last finite point with status 'nonfinite'."""
+    land = landscapes.from_expr("-log(z)", "z", window=[[0.5, 2.0]])
+    run = dy.simulate(land, dy.GD(1.0), [[0.5], [2.0]], 5)
+    # z -> z + 1/z stays positive, so neither start should break
+    assert run.status.tolist() == ["ok", "ok"]
+    bad = landscapes.from_expr("sqrt(z)", "z", window=[[0.5, 2.0]])
+    run = dy.simulate(bad, dy.GD(3.0), [[0.5]], 5)  # 0.5 - 3/(2 sqrt 0.5) < 0: sqrt of a negative is NaN
+    assert run.status.tolist() == ["nonfinite"]
+    assert run.stopped_at.tolist() == [2]
+    assert np.all(np.isfinite(run.xs))
+    np.testing.assert_allclose(run.x[0, 0], 0.5 - 3.0 / (2 * np.sqrt(0.5)))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: dy.SGD(0.2, 2), lambda: dy.SAM(0.2, 0.05, batch_size=1), lambda: dy.USAM(0.2, 0.05, batch_size=3),
+     lambda: dy.RandomSAM(0.2, 0.1), lambda: dy.Switch(dy.SGD(0.2, 1), dy.SAM(0.2, 0.05, batch_size=2), at=7)],
+)
+def test_same_seed_same_path_and_independent_of_neighbours(make):
+    """A start's path depends only on (seed, start id): not on the other starts, their number or chunking."""
+    land = finite_sum_tanh()
+    x0 = np.random.default_rng(0).uniform(-2, 2, size=(6, 2))
+    full = dy.simulate(land, make(), x0, 30, seed=11)
+    again = dy.simulate(land, make(), x0, 30, seed=11)
+    np.testing.assert_array_equal(full.xs, again.xs)
+    chunk = dy.simulate(land, make(), x0[3:5], 30, seed=11, start_ids=[3, 4])
+    np.testing.assert_array_equal(chunk.xs, full.xs[:, 3:5])
+    other_seed = dy.simulate(land, make(), x0, 30, seed=12)
+    assert not np.array_equal(other_seed.xs, full.xs)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**63), start=st.integers(0, 10**9), step=st.integers(0, 10**7))
+def test_counter_based_batches_are_pure_and_in_range(seed, start, step):
+    """Batch draws are a pure function of (seed, start, step) and always index a real sample."""
+    from samscape.dynamics import draws
+
+    ids = np.array([start, start + 1])
+    a = draws.batch_indices(seed, ids, step, 4, 7)
+    b = draws.batch_indices(seed, ids[:1], step, 4, 7)
+    np.testing.assert_array_equal(a[:1], b)
+    assert a.min() >= 0 and a.max() < 7
+    unit = draws.unit_directions(seed, ids, step, 3)
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1.0, rtol=1e-12)
+
+
+def test_batches_are_uniform_over_samples():
+    """Over many draws every sample index appears about 1/n of the time (chi-square well below its 99.9% point)."""
+    from samscape.dynamics import draws
+
+    counts = np.bincount(draws.batch_indices(5, np.arange(20000), 3, 5, 5).ravel(), minlength=5)
+    expected = counts.sum() / 5
+    chi2 = np.sum((counts - expected) ** 2 / expected)
+    assert chi2 < 18.47  # chi-square 99.9% quantile with 4 degrees of freedom
+
+
+def test_full_batch_sam_equals_batched_sam_using_every_sample_once():
+    """SAM with batch_size=None uses the full mean gradient, identical to the hand-written full-batch step."""
+    land = finite_sum_tanh()
+    x = np.array([[1.0, 0.5]])
+    g = land.grad(x)
+    expected = x - 0.1 * land.grad(x + 0.05 * g / np.linalg.norm(g))
+    np.testing.assert_allclose(dy.simulate(land, dy.SAM(0.1, 0.05), x, 1).x, expected, rtol=1e-14)
+
+
+def test_switch_runs_first_then_second():
+    """Switch(GD, USAM, at=k) equals k GD steps followed by USAM steps from there."""
+    land, _ = rotated_quadratic([1.0, 4.0], 0.3)
+    x0 = np.array([[1.0, -1.0]])
+    both = dy.simulate(land, dy.Switch(dy.GD(0.1), dy.USAM(0.1, 0.2), at=4), x0, 10)
+    head = dy.simulate(land, dy.GD(0.1), x0, 4)
+    tail = dy.simulate(land, dy.USAM(0.1, 0.2), head.x, 6)
+    np.testing.assert_allclose(both.x, tail.x, rtol=1e-14)
+
+
+def test_saved_steps_hold_zero_every_kth_and_the_last():
+    """every=k keeps steps 0, k, 2k, ... and the last step; memory follows what is kept, not the step count."""
+    land = landscapes.from_expr("z**2", "z")
+    run = dy.simulate(land, dy.GD(0.01), np.zeros((4, 1)) + 1, 1003, every=100)
+    assert run.steps.tolist() == list(range(0, 1001, 100)) + [1003]
+    assert run.xs.shape == (12, 4, 1) and run.loss.shape == (12, 4) and run.x.shape == (4, 1)
+    np.testing.assert_allclose(run.x[:, 0], (1 - 0.02) ** 1003)
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: dy.GD(-0.1), "lr must be"),
+        (lambda: dy.GD(0.0), "lr must be"),
+        (lambda: dy.SAM(0.1, -0.1), "rho must be"),
+        (lambda: dy.SAM(0.1, float("nan")), "rho must be"),
+        (lambda: dy.SGD(0.1, 0), "batch_size must be"),
+        (lambda: dy.SGD(0.1, 1.5), "batch_size must be"),
+        (lambda: dy.SAM(np.array([0.1, -1.0]), 0.1), "index 1"),
+        (lambda: dy.SAM(np.ones((2, 2)), 0.1), "1-D"),
+        (lambda: dy.Switch(dy.GD(0.1), "sam", 3), "second must be"),
+        (lambda: dy.Switch(dy.GD(0.1), dy.GD(0.1), -1), "at must be"),
+    ],
+)
+def test_invalid_hyperparameters_fail_at_construction(build, message):
+    """Negative, zero, NaN or ill-shaped hyperparameters raise ValueError naming the parameter."""
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_invalid_simulate_arguments_give_clear_errors():
+    """Wrong shapes, NaN starts, bad step counts and mismatched per-start arrays are refused."""
+    land = landscapes.from_expr("x**2 + y**2", "x,y")
+    with pytest.raises(ValueError, match=r"x0 must have shape \(2,\)"):
+        dy.simulate(land, dy.GD(0.1), np.zeros((3, 3)), 10)
+    with pytest.raises(ValueError, match="x0 must be finite"):
+        dy.simulate(land, dy.GD(0.1), [[0.0, np.nan]], 10)
+    with pytest.raises(ValueError, match="steps must be"):
+        dy.simulate(land, dy.GD(0.1), [0.0, 0.0], -1)
+    with pytest.raises(ValueError, match="every must be"):
+        dy.simulate(land, dy.GD(0.1), [0.0, 0.0], 10, every=0)
+    with pytest.raises(ValueError, match="3 values but there are 2 starts"):
+        dy.simulate(land, dy.GD(np.ones(3) * 0.1), np.zeros((2, 2)), 10)
+    with pytest.raises(ValueError, match="optimizer must be"):
+        dy.simulate(land, "sam", np.zeros((2, 2)), 10)
+    with pytest.raises(ValueError, match="backend must be"):
+        dy.simulate(land, dy.GD(0.1), np.zeros((2, 2)), 10, backend="fortran")
+
+
+def test_saved_run_round_trips_and_rebuilds_its_landscape(tmp_path):
+    """Run.save writes everything needed; load_run returns the same arrays and a landscape with equal values."""
+    land = finite_sum_tanh()
+    run = dy.simulate(land, dy.Switch(dy.SGD(0.1, 2), dy.SAM(0.1, 0.05), at=5), land.random_points(3), 20,
+                      every=3, seed=4)
+    path = run.save(tmp_path / "run.npz")
+    loaded = dy.load_run(path)
+    np.testing.assert_array_equal(loaded.xs, run.xs)
+    np.testing.assert_array_equal(loaded.status, run.status)
+    assert loaded.seed == 4 and loaded.every == 3
+    assert loaded.optimizer == run.optimizer
+    pts = land.random_points(5, seed=9)
+    np.testing.assert_allclose(loaded.landscape.value(pts), land.value(pts), rtol=1e-12)
+    rerun = dy.simulate(loaded.landscape, loaded.optimizer, loaded.x0, int(loaded.steps[-1]), every=loaded.every,
+                        seed=loaded.seed)
+    np.testing.assert_array_equal(rerun.xs, run.xs)
+    assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]  # no temporary file left behind
