@@ -68,6 +68,8 @@ def parse_starts(spec: str, landscape, seed: int | None = 0) -> np.ndarray:
             if n < 1:
                 raise UsageError(f"--starts random:N needs N >= 1, got {n}")
             return landscape.random_points(n, seed=0 if seed is None else seed)
+    except UsageError:
+        raise
     except ValueError:
         raise UsageError(f"--starts {spec!r} has a value that is not a number") from None
     raise UsageError(f"--starts must be point:..., grid:... or random:N, got {spec!r}")
