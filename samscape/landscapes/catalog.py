@@ -190,6 +190,11 @@ def from_spec(spec: Mapping[str, Any]) -> Landscape:
         if missing:
             raise ValueError(f"an 'expr' spec needs the keys 'expr' and 'variables'; missing {missing}")
         return from_expr(spec["expr"], spec["variables"], samples=spec.get("samples") or None, window=spec.get("window"))
+    if kind == "sympy":
+        raise ValueError(
+            "spec describes a landscape built from a SymPy object that the safe parser cannot read back; "
+            "rebuild it in Python and pass it in (e.g. dynamics.load_run(path, landscape=L))"
+        )
     raise ValueError(f"spec['kind'] must be 'catalog' or 'expr', got {kind!r}")
 
 

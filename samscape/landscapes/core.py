@@ -341,10 +341,19 @@ def from_expr(
         raise ValueError(f"expr must be a string or a SymPy expression, got {type(expr).__name__}")
 
     dim = len(var_names)
+    if spec is None and text is None:
+        # A SymPy object has no user text; keep a printed form only if the safe parser can read it back
+        # (Piecewise, sign, ... cannot be), otherwise record that the landscape must be passed in again.
+        printed = sp.sstr(sym_expr)
+        try:
+            parse_expression(printed, symbols)
+            text = printed
+        except ValueError:
+            spec = {"kind": "sympy", "srepr": sp.srepr(sym_expr), "variables": var_names}
     if spec is None:
         spec = {
             "kind": "expr",
-            "expr": text if text is not None else str(sym_expr),
+            "expr": text,
             "variables": var_names,
             "samples": {k: v.tolist() for k, v in columns.items()},
             "window": None if window is None else np.asarray(window, dtype=float).tolist(),

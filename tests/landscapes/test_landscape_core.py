@@ -152,3 +152,16 @@ def test_sympy_expression_input_and_unknown_symbols():
     assert land.value(np.array([2.0, 1.0])) == pytest.approx(5.0)
     with pytest.raises(ValueError, match="w"):
         landscapes.from_expr(u**2 + w, ["u", "v"])
+
+
+def test_spec_of_a_sympy_built_landscape_rebuilds_or_says_why_not():
+    """A SymPy-built landscape rebuilds from its spec when its text is parseable; a Piecewise one says it cannot."""
+    u = sp.Symbol("u")
+    plain = landscapes.from_expr(sp.tanh(u) ** 2 / 3, ["u"])
+    rebuilt = landscapes.from_spec(plain.spec)
+    pts = np.linspace(-2, 2, 7)[:, None]
+    np.testing.assert_allclose(rebuilt.value(pts), plain.value(pts), rtol=1e-14)
+    kinked = landscapes.from_expr(sp.Piecewise((u**2, u < 1), (2 * u - 1, True)), ["u"])
+    assert kinked.spec["kind"] == "sympy"
+    with pytest.raises(ValueError, match="pass it in"):
+        landscapes.from_spec(kinked.spec)
