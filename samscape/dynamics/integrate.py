@@ -201,8 +201,12 @@ def write_npz_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> 
     return path
 
 
-def load_run(path: str | os.PathLike) -> Run:
-    """Read a run saved by :meth:`Run.save`, rebuilding its landscape and optimizer from the recipe."""
+def load_run(path: str | os.PathLike, landscape=None) -> Run:
+    """Read a run saved by :meth:`Run.save`, rebuilding its landscape and optimizer from the recipe.
+
+    Pass ``landscape`` to supply it yourself (needed when it was built from a SymPy object that the
+    safe expression parser cannot read back, e.g. one with ``Piecewise``).
+    """
     from ..landscapes import from_spec  # landscapes sits below dynamics; imported late to keep start-up light
 
     with np.load(os.fspath(path), allow_pickle=False) as data:
@@ -210,7 +214,7 @@ def load_run(path: str | os.PathLike) -> Run:
         return Run(
             xs=data["xs"], steps=data["steps"], loss=data["loss"], status=data["status"],
             stopped_at=data["stopped_at"], seed=int(meta["seed"]),
-            landscape=from_spec(meta["landscape"]), optimizer=optimizer_from_dict(meta["optimizer"]),
+            landscape=landscape if landscape is not None else from_spec(meta["landscape"]), optimizer=optimizer_from_dict(meta["optimizer"]),
             bound=float(meta["bound"]), every=int(meta["every"]), start_ids=data["start_ids"],
         )
 
