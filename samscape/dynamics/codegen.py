@@ -1,0 +1,743 @@
+"""Generate the source of a fused integrator kernel from a landscape's SymPy gradient.
+
+This module only writes text; :mod:`samscape.dynamics.compiled` turns the text into a numba function.
+Nothing here imports numba, so the source (and its cache key) can be built where numba is missing.
+
+Shape of a kernel
+-----------------
+The starts are cut into blocks of :data:`LANES` lanes. A kernel call advances a range of blocks through a
+range of steps without returning to Python. Within a block every quantity lives in a *row* of ``LANES``
+numbers (structure of arrays), and every statement of the update is a short loop over the lanes. Two
+reasons: the loops over lanes are independent iterations, so the compiler turns them into SIMD
+instructions, and a step's long dependency chain (gradient -> ascent point -> gradient -> update) is cut
+into pieces that the CPU overlaps across lanes instead of waiting on one start at a time.
+
+Fidelity to the NumPy reference
+-------------------------------
+The gradient is printed by the same printer class, with the same options and the same ``sympy.cse`` call
+that :func:`sympy.lambdify` uses for :class:`~samscape.landscapes.Landscape`, so the formulas agree
+operation for operation. Means over samples and sums of squares follow NumPy's pairwise summation order.
+What still differs in the last bits: ``tanh`` is our own vectorizable implementation (within 1 ulp of the
+exact value, as NumPy's is), other transcendental functions come from the C library where NumPy may use
+its own SIMD versions, and integer powers ``x**3`` are repeated multiplication.
+"""
+
+from __future__ import annotations
+
+import ast
+import decimal
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from . import draws
+
+LANES = 32
+DTYPES = {"float64": np.float64, "float32": np.float32}
+PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: a pairwise sum of at most this many terms is one flat block
+
+# Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
+GENERATOR_VERSION = 2
+
+
+class UnsupportedLandscape(ValueError):
+    """The landscape's gradient uses something the compiled backend cannot express."""
+
+
+# ----------------------------------------------------------------------------------------------- printing
+
+# Names the printer may emit (besides the lane references it is told about) and the numba-compatible
+# object each one is bound to in the generated module.
+_NAMESPACE = {
+    "sin": "math.sin", "cos": "math.cos", "tan": "math.tan",
+    "arcsin": "math.asin", "arccos": "math.acos", "arctan": "math.atan", "arctan2": "math.atan2",
+    "sinh": "math.sinh", "cosh": "math.cosh",
+    "arcsinh": "math.asinh", "arccosh": "math.acosh", "arctanh": "math.atanh",
+    "exp": "math.exp", "expm1": "math.expm1", "log": "math.log", "log1p": "math.log1p",
+    "sqrt": "math.sqrt",
+}
+_HELPERS = {"tanh", "sign", "real", "imag", "abs", "pi", "e", "inf", "nan"}
+_ALLOWED_NAMES = set(_NAMESPACE) | _HELPERS
+_TOKEN = re.compile(r"__([VDT])(\d+)__")
+
+
+class _Printer(NumPyPrinter):
+    """lambdify's NumPy printer, with symbols printed as placeholders and, for float32, typed literals.
+
+    The output is exactly what ``lambdify(..., modules="numpy", cse=True)`` prints, apart from the names
+    of the symbols.
+    """
+
+    def __init__(self, names: dict[sp.Symbol, str]):
+        super().__init__({"fully_qualified_modules": False, "inline": True,
+                          "allow_unknown_functions": True, "user_functions": {}})
+        self._names = names
+
+    def _print_Symbol(self, expr):
+        return self._names[expr]
+
+    _print_Dummy = _print_Symbol
+
+
+class _Printer32(_Printer):
+    """For float32: every literal typed as ``F(...)`` so numba keeps the arithmetic in single precision;
+    integer powers stay integer so they compile to multiplications."""
+
+    def _print_Float(self, expr):
+        return f"F({super()._print_Float(expr)})"
+
+    def _print_Integer(self, expr):
+        return f"F({super()._print_Integer(expr)})"
+
+    def _print_Rational(self, expr):
+        return f"F({super()._print_Rational(expr)})"
+
+    def _print_Zero(self, expr):
+        return "F(0)"
+
+    def _print_One(self, expr):
+        return "F(1)"
+
+    def _print_NegativeOne(self, expr):
+        return "F(-1)"
+
+    def _print_Half(self, expr):
+        return "F(1/2)"
+
+    def _print_Pow(self, expr, rational=False):
+        base, expo = expr.base, expr.exp
+        if expo.is_Integer:
+            text = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+            k = int(expo)
+            return f"{text}**{k}" if k >= 0 else f"F(1)/{text}**{-k}"
+        if expo == sp.S.Half:
+            return f"sqrt({self._print(base)})"
+        if expo == -sp.S.Half:
+            return f"F(1)/sqrt({self._print(base)})"
+        return super()._print_Pow(expr, rational=rational)
+
+
+def _check_printed(code: str, what: str) -> None:
+    """Refuse printed code that calls anything outside the small numba-compatible namespace."""
+    tree = ast.parse(code, mode="eval")
+    allowed_nodes = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load, ast.Constant,
+                     ast.operator, ast.unaryop)
+    for node in ast.walk(tree):
+        if not isinstance(node, allowed_nodes):
+            raise UnsupportedLandscape(
+                f"the compiled backend cannot express {what}: {type(node).__name__} in {code!r}; use backend='numpy'")
+        if isinstance(node, ast.Name) and not (_TOKEN.fullmatch(node.id) or node.id in _ALLOWED_NAMES or node.id == "F"):
+            raise UnsupportedLandscape(
+                f"the compiled backend cannot express {what}: it uses {node.id!r}; use backend='numpy'")
+        if isinstance(node, ast.Call) and (node.keywords or not isinstance(node.func, ast.Name)):
+            raise UnsupportedLandscape(f"the compiled backend cannot express {what}: {code!r}; use backend='numpy'")
+
+
+@dataclass
+class GradientProgram:
+    """The per-sample gradient as straight-line code: ``temps`` then ``outputs``.
+
+    Every string holds placeholders ``__V<k>__`` (coordinate k), ``__D<k>__`` (data column k) and
+    ``__T<i>__`` (temporary i), filled in per use by :func:`_fill`.
+    """
+
+    temps: list[str]
+    outputs: list[str]
+    n_data: int
+
+
+def gradient_program(landscape, float32: bool) -> GradientProgram:
+    names: dict[sp.Symbol, str] = {}
+    for k, sym in enumerate(landscape.symbols):
+        names[sym] = f"__V{k}__"
+    for k, sym in enumerate(landscape.data_symbols):
+        names[sym] = f"__D{k}__"
+    # The very call lambdify makes, so the temporaries (and the printed order of every product) agree.
+    replacements, reduced = sp.cse(list(landscape.grad_exprs), list=False)
+    for i, (sym, _) in enumerate(replacements):
+        names[sym] = f"__T{i}__"
+    printer = (_Printer32 if float32 else _Printer)(names)
+    temps, outputs = [], []
+    for i, (_, expr) in enumerate(replacements):
+        code = printer.doprint(expr)
+        _check_printed(code, f"the gradient of {landscape.name!r}")
+        temps.append(code)
+    for expr in reduced:
+        code = printer.doprint(expr)
+        _check_printed(code, f"the gradient of {landscape.name!r}")
+        outputs.append(code)
+    return GradientProgram(temps, outputs, len(landscape.data_symbols))
+
+
+def _fill(code: str, var: list[str], data: list[str], temp: list[str]) -> str:
+    table = {"V": var, "D": data, "T": temp}
+    return _TOKEN.sub(lambda m: table[m.group(1)][int(m.group(2))], code)
+
+
+# -------------------------------------------------------------------------------------- summation order
+
+def pairwise_expr(terms: list[str]) -> str:
+    """NumPy's pairwise summation of a fixed list of terms, as one parenthesized expression."""
+    n = len(terms)
+    if n == 0:
+        return "ZERO"
+    if n < 8:
+        out = terms[0]
+        for t in terms[1:]:
+            out = f"({out} + {t})"
+        return out
+    if n <= PAIRWISE_BLOCK:
+        acc = list(terms[:8])
+        stop = n - n % 8
+        for i in range(8, stop, 8):
+            acc = [f"({acc[k]} + {terms[i + k]})" for k in range(8)]
+        out = (f"((({acc[0]} + {acc[1]}) + ({acc[2]} + {acc[3]})) + "
+               f"(({acc[4]} + {acc[5]}) + ({acc[6]} + {acc[7]})))")
+        for t in terms[stop:]:
+            out = f"({out} + {t})"
+        return out
+    half = n // 2
+    half -= half % 8
+    return f"({pairwise_expr(terms[:half])} + {pairwise_expr(terms[half:])})"
+
+
+def pairwise_plan(n: int) -> list[list[int]]:
+    """NumPy's pairwise summation of ``n`` terms as flat blocks in post-order.
+
+    Each row is ``[start, length, merges]``: sum the block, push it, then add the top two entries of the
+    stack ``merges`` times. The result is the single entry left.
+    """
+    plan: list[list[int]] = []
+
+    def walk(start: int, length: int) -> None:
+        if length <= PAIRWISE_BLOCK:
+            plan.append([start, length, 0])
+            return
+        half = length // 2
+        half -= half % 8
+        walk(start, half)
+        walk(start + half, length - half)
+        plan[-1][2] += 1
+
+    walk(0, n)
+    return plan
+
+
+def plan_depth(plan: list[list[int]]) -> int:
+    depth = peak = 0
+    for _, _, merges in plan:
+        depth += 1
+        peak = max(peak, depth)
+        depth -= merges
+    return peak
+
+
+# ------------------------------------------------------------------------------------ optimizer shapes
+
+PERTURBED = ("sam", "usam", "randomsam")
+
+
+@dataclass(frozen=True)
+class Leaf:
+    kind: str
+    batched: bool
+    index: int
+
+
+@dataclass(frozen=True)
+class Fork:
+    first: object
+    second: object
+    index: int
+
+
+def optimizer_shape(optimizer, has_data: bool):
+    """The structure of ``optimizer`` that the code depends on; the numbers stay runtime arguments.
+
+    Returns ``(tree, leaves, forks)``, leaves and forks numbered in pre-order. A batch only matters
+    when the loss depends on the data: on a plain function a mini-batch gradient is the full gradient.
+    """
+    leaves: list = []
+    forks: list = []
+
+    def walk(opt):
+        kind = opt.kind
+        if kind == "switch":
+            fork_index = len(forks)
+            forks.append(opt)
+            first = walk(opt.first)
+            second = walk(opt.second)
+            return Fork(first, second, fork_index)
+        if kind not in ("gd", "sgd", *PERTURBED):
+            raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {kind!r}; use backend='numpy'")
+        batched = has_data and getattr(opt, "batch_size", None) is not None
+        leaf = Leaf(kind, batched, len(leaves))
+        leaves.append(opt)
+        return leaf
+
+    tree = walk(optimizer)
+    return tree, leaves, forks
+
+
+def shape_signature(tree) -> str:
+    if isinstance(tree, Fork):
+        return f"switch({shape_signature(tree.first)},{shape_signature(tree.second)})"
+    return f"{tree.kind}{'[batch]' if tree.batched else ''}"
+
+
+# -------------------------------------------------------------------------------------------- emitting
+
+class _Emitter:
+    def __init__(self):
+        self.lines: list[str] = []
+        self.depth = 0
+
+    def line(self, text: str = "") -> None:
+        self.lines.append(("    " * self.depth + text) if text else "")
+
+    def block(self, header: str):
+        emitter = self
+
+        class _Block:
+            def __enter__(self):
+                emitter.line(header)
+                emitter.depth += 1
+
+            def __exit__(self, *exc):
+                emitter.depth -= 1
+
+        return _Block()
+
+    def lanes(self, statements: list[str]) -> None:
+        with self.block("for j in range(w):"):
+            for s in statements:
+                self.line(s)
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+@dataclass
+class Layout:
+    """Where each per-lane quantity lives, and how to pack the runtime arguments for a kernel."""
+
+    dim: int
+    n_data: int
+    dtype: str
+    leaves: list
+    hp_rows: list[tuple[int, str]] = field(default_factory=list)  # (leaf index, "lr" | "rho"), one per HP row
+    n_forks: int = 0
+    has_data: bool = False
+    n_float_rows: int = 0
+    shape: str = ""
+
+
+def _decimal_ln2() -> decimal.Decimal:
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        return decimal.Decimal(2).ln()
+
+
+def _tanh_source(float32: bool) -> str:
+    """A tanh made only of operations a compiler can vectorize: no calls, no branches.
+
+    ``tanh|x| = m / (m + 2)`` with ``m = expm1(2|x|)``; ``expm1(y) = 2^n expm1(r) + (2^n - 1)`` with
+    ``y = n ln2 + r``, ``|r| <= ln2/2`` (Cody-Waite split of ln2, so ``n ln2`` is exact) and a Taylor
+    polynomial for ``expm1(r)``; ``2^n`` comes from an integer shift because ``y`` is clamped where
+    tanh is already 1 in the working precision. Accurate to about 1 ulp (tested against ``np.tanh``).
+    """
+    ln2 = _decimal_ln2()
+    if float32:
+        clamp, degree, hi_bits = 20.0, 8, 18
+    else:
+        clamp, degree, hi_bits = 40.0, 14, 32
+    hi = math.floor(float(ln2) * 2.0**hi_bits) / 2.0**hi_bits
+    lo = float(ln2 - decimal.Decimal(hi))
+    inv = float(1 / ln2)
+    coef = [float(1 / decimal.Decimal(math.factorial(k))) for k in range(2, degree + 1)]
+    lit = (lambda v: f"F({v!r})") if float32 else repr
+    # Horner in r; the contract flag lets LLVM fuse each step into one FMA (shorter dependency chain).
+    poly = lit(coef[-1])
+    for c in reversed(coef[:-1]):
+        poly = f"({poly} * r + {lit(c)})"
+    return f'''
+@njit(error_model="numpy", nogil=True, cache=True, fastmath={{"contract"}})
+def tanh(x):
+    y = {lit(2.0)} * abs(x)
+    y = {lit(clamp)} if y > {lit(clamp)} else y
+    nf = np.floor(y * {lit(inv)} + {lit(0.5)})
+    r = (y - nf * {lit(hi)}) - nf * {lit(lo)}
+    m = r + (r * r) * {poly}
+    n = int(nf) if nf < {lit(64.0)} else 0
+    s = F(1 << n)
+    m = s * m + (s - ONE)
+    t = m / (m + TWO)
+    return math.copysign(t, x) if t == t else x
+'''
+
+
+_PRELUDE = '''\
+import math
+
+import numpy as np
+from numba import njit
+
+F = np.{dtype}
+ZERO = F(0.0)
+ONE = F(1.0)
+TWO = F(2.0)
+INF = F(math.inf)
+pi = F(math.pi)
+e = F(math.e)
+inf = F(math.inf)
+nan = F(math.nan)
+W = {lanes}
+GOLDEN = np.uint64({golden})
+MIX_A = np.uint64({mix_a})
+MIX_B = np.uint64({mix_b})
+SH30 = np.uint64(30)
+SH27 = np.uint64(27)
+SH31 = np.uint64(31)
+SH11 = np.uint64(11)
+TWO53 = {two53!r}
+TWO_PI = {two_pi!r}
+{namespace}
+
+
+@njit(error_model="numpy", nogil=True, cache=True)
+def sign(x):
+    if x > ZERO:
+        return ONE
+    if x < ZERO:
+        return -ONE
+    return ZERO if x == ZERO else x
+
+
+@njit(error_model="numpy", nogil=True, cache=True)
+def real(x):
+    return x
+
+
+@njit(error_model="numpy", nogil=True, cache=True)
+def imag(x):
+    return ZERO
+
+
+@njit(error_model="numpy", nogil=True, cache=True)
+def mix(z):
+    z = (z ^ (z >> SH30)) * MIX_A
+    z = (z ^ (z >> SH27)) * MIX_B
+    return z ^ (z >> SH31)
+'''
+
+
+class _KernelWriter:
+    def __init__(self, landscape, optimizer, dtype: str):
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+        self.float32 = dtype == "float32"
+        self.dtype = dtype
+        self.dim = landscape.dim
+        self.has_data = bool(landscape.data_symbols)
+        self.program = gradient_program(landscape, self.float32)
+        self.tree, self.leaf_opts, self.fork_opts = optimizer_shape(optimizer, self.has_data)
+        self.leaves = []
+        self._collect(self.tree)
+        self.leaves.sort(key=lambda leaf: leaf.index)
+        self._assign_rows()
+
+    def _collect(self, node):
+        if isinstance(node, Fork):
+            self._collect(node.first)
+            self._collect(node.second)
+        else:
+            self.leaves.append(node)
+
+    # rows of the float scratch S are counted in units of W lanes
+    def _assign_rows(self):
+        d = self.dim
+        count = 0
+
+        def take(n):
+            nonlocal count
+            start = count
+            count += n
+            return list(range(start, start + n))
+
+        self.X, self.XN, self.P, self.G, self.H, self.SG, self.ACC = (take(d) for _ in range(7))
+        self.R = take(8 * d)
+        self.hp_rows: list[tuple[int, str]] = []
+        self.LR, self.RHO = {}, {}
+        for leaf in self.leaves:
+            self.LR[leaf.index] = take(1)[0]
+            self.hp_rows.append((leaf.index, "lr"))
+            if leaf.kind in PERTURBED:
+                self.RHO[leaf.index] = take(1)[0]
+                self.hp_rows.append((leaf.index, "rho"))
+        self.T = take(len(self.program.temps))
+        self.D = take(self.program.n_data) if any(leaf.batched for leaf in self.leaves) else []
+        self.n_rows = count
+        # integer scratch I: status, stopped-at, then one row per batch position
+        self.ST, self.SP, self.IB = 0, 1, 2
+
+    # row r, lane j
+    @staticmethod
+    def at(row: int) -> str:
+        return f"S[{row * LANES} + j]"
+
+    def rows(self, rs: list[int]) -> list[str]:
+        return [self.at(r) for r in rs]
+
+    # ------------------------------------------------------------------ gradient
+    def emit_sample(self, em: _Emitter, src: list[int], dst: list[int], data: list[str]) -> None:
+        var = self.rows(src)
+        temp = self.rows(self.T)
+        for i, code in enumerate(self.program.temps):
+            em.lanes([f"{self.at(self.T[i])} = {_fill(code, var, data, temp)}"])
+        em.lanes([f"{self.at(dst[k])} = {_fill(code, var, data, temp)}" for k, code in enumerate(self.program.outputs)])
+
+    def emit_grad(self, em: _Emitter, src: list[int], dst: list[int], leaf: Leaf) -> None:
+        """``dst = grad L_batch(src)``: the mean of per-sample gradients in NumPy's summation order."""
+        if not self.has_data:
+            self.emit_sample(em, src, dst, [])
+            return
+        d = self.dim
+        W = LANES
+        plan = 1 + leaf.index if leaf.batched else 0
+        em.line("sp = 0")
+        with em.block(f"for seg in range(POFF[{plan}], POFF[{plan + 1}]):"):
+            em.line("s0 = PLANS[seg, 0]")
+            em.line("ln = PLANS[seg, 1]")
+            em.line("lim = ln - ln % 8")
+            with em.block("for q in range(ln):"):
+                em.line("p = s0 + q")
+                if leaf.batched:
+                    em.line(f"ib = ({self.IB} + p) * W")
+                    em.lanes([f"{self.at(self.D[k])} = DATA[I[ib + j], {k}]" for k in range(self.program.n_data)])
+                    data = self.rows(self.D)
+                else:
+                    for k in range(self.program.n_data):
+                        em.line(f"d{k}_ = DATA[p, {k}]")
+                    data = [f"d{k}_" for k in range(self.program.n_data)]
+                self.emit_sample(em, src, self.SG, data)
+                sg = self.rows(self.SG)
+                acc = self.rows(self.ACC)
+                with em.block("if ln < 8:"):
+                    with em.block("if q == 0:"):
+                        em.lanes([f"{acc[k]} = {sg[k]}" for k in range(d)])
+                    with em.block("else:"):
+                        em.lanes([f"{acc[k]} = {acc[k]} + {sg[k]}" for k in range(d)])
+                with em.block("elif q < 8:"):
+                    em.line(f"rb = {self.R[0] * W} + q * {d * W}")
+                    em.lanes([f"S[rb + {k * W} + j] = {sg[k]}" for k in range(d)])
+                with em.block("elif q < lim:"):
+                    em.line(f"rb = {self.R[0] * W} + (q % 8) * {d * W}")
+                    em.lanes([f"S[rb + {k * W} + j] = S[rb + {k * W} + j] + {sg[k]}" for k in range(d)])
+                with em.block("else:"):
+                    with em.block("if q == lim:"):
+                        self._emit_fold(em)
+                    em.lanes([f"{acc[k]} = {acc[k]} + {sg[k]}" for k in range(d)])
+            with em.block("if ln >= 8 and lim == ln:"):
+                self._emit_fold(em)
+            em.line(f"sb = STK + sp * {d * W}")
+            em.lanes([f"S[sb + {k * W} + j] = {acc[k]}" for k in range(d)])
+            em.line("sp += 1")
+            with em.block("for c_ in range(PLANS[seg, 2]):"):
+                em.line(f"sa = STK + (sp - 2) * {d * W}")
+                em.line(f"sb = sa + {d * W}")
+                em.lanes([f"S[sa + {k * W} + j] = S[sa + {k * W} + j] + S[sb + {k * W} + j]" for k in range(d)])
+                em.line("sp -= 1")
+        count = f"BSZ[{leaf.index}]" if leaf.batched else "NS"
+        em.line(f"cnt = F({count})")
+        em.lanes([f"{self.at(dst[k])} = S[STK + {k * W} + j] / cnt" for k in range(d)])
+
+    def _emit_fold(self, em: _Emitter) -> None:
+        d, W = self.dim, LANES
+        stmts = []
+        for k in range(d):
+            r = [f"S[{(self.R[0] + m * d + k) * W} + j]" for m in range(8)]
+            stmts.append(f"{self.at(self.ACC[k])} = ((({r[0]} + {r[1]}) + ({r[2]} + {r[3]})) + "
+                         f"(({r[4]} + {r[5]}) + ({r[6]} + {r[7]})))")
+        em.lanes(stmts)
+
+    # ------------------------------------------------------------------ one optimizer step
+    def emit_batch_draw(self, em: _Emitter, leaf: Leaf) -> None:
+        em.lanes([f"ZS[j] = mix(Z[j] ^ (np.uint64(t) * GOLDEN + np.uint64({draws.STREAM_BATCH})))"])
+        with em.block(f"for b in range(BSZ[{leaf.index}]):"):
+            em.line("kb = np.uint64(b + 1) * GOLDEN")
+            em.line(f"ib = ({self.IB} + b) * W")
+            em.lanes([
+                "u_ = np.float64(mix(ZS[j] ^ kb) >> SH11) / TWO53",
+                "I[ib + j] = min(np.int64(u_ * NS), NS - 1)",
+            ])
+
+    def emit_direction(self, em: _Emitter, leaf: Leaf) -> None:
+        """``P = X + rho * direction``, the direction exactly as :func:`draws.unit_directions` draws it."""
+        d = self.dim
+        pairs = (d + 1) // 2
+        golden = int(draws.GOLDEN)
+        stmts = [f"q_ = mix(Z[j] ^ (np.uint64(t) * GOLDEN + np.uint64({draws.STREAM_DIRECTION})))"]
+        for p in range(pairs):
+            k_rad, k_ang = (2 * p + 1) * golden % 2**64, (2 * p + 2) * golden % 2**64
+            stmts.append(f"ur{p} = np.float64(mix(q_ ^ np.uint64({k_rad})) >> SH11) / TWO53")
+            stmts.append(f"ua{p} = np.float64(mix(q_ ^ np.uint64({k_ang})) >> SH11) / TWO53")
+            stmts.append(f"rad{p} = math.sqrt(-2.0 * math.log1p(-ur{p}))")
+            stmts.append(f"ang{p} = TWO_PI * ua{p}")
+        gauss = [f"rad{p} * math.cos(ang{p})" for p in range(pairs)] + [f"rad{p} * math.sin(ang{p})" for p in range(pairs)]
+        for k in range(d):
+            stmts.append(f"g{k}_ = {gauss[k]}")
+        stmts.append(f"dnrm_ = math.sqrt({pairwise_expr([f'g{k}_ * g{k}_' for k in range(d)])})")
+        stmts.append("dsf_ = dnrm_ if dnrm_ > 0.0 else 1.0")
+        for k in range(d):
+            stmts.append(f"v{k}_ = g{k}_ / dsf_")
+        stmts.append("v0_ = 1.0 if dnrm_ == 0.0 else v0_")
+        rho = self.at(self.RHO[leaf.index])
+        for k in range(d):
+            stmts.append(f"{self.at(self.P[k])} = {self.at(self.X[k])} + {rho} * F(v{k}_)")
+        em.lanes(stmts)
+
+    def emit_leaf(self, em: _Emitter, leaf: Leaf) -> None:
+        d = self.dim
+        X, P, G, H, XN = (self.rows(r) for r in (self.X, self.P, self.G, self.H, self.XN))
+        lr = self.at(self.LR[leaf.index])
+        if leaf.batched:
+            self.emit_batch_draw(em, leaf)
+        if leaf.kind in ("gd", "sgd"):
+            self.emit_grad(em, self.X, self.H, leaf)
+        else:
+            rho = self.at(self.RHO[leaf.index])
+            if leaf.kind == "sam":
+                self.emit_grad(em, self.X, self.G, leaf)
+                norm = pairwise_expr([f"{G[k]} * {G[k]}" for k in range(d)])
+                em.lanes([f"nrm_ = math.sqrt({norm})",
+                          "ok_ = (nrm_ > ZERO) & (nrm_ < INF)",
+                          "dd_ = nrm_ if ok_ else ONE"]
+                         + [f"{P[k]} = {X[k]} + {rho} * ({G[k]} / dd_ if ok_ else ZERO)" for k in range(d)])
+            elif leaf.kind == "usam":
+                self.emit_grad(em, self.X, self.G, leaf)
+                em.lanes([f"{P[k]} = {X[k]} + {rho} * {G[k]}" for k in range(d)])
+            else:
+                self.emit_direction(em, leaf)
+            self.emit_grad(em, self.P, self.H, leaf)
+        em.lanes([f"{XN[k]} = {X[k]} - {lr} * {H[k]}" for k in range(d)])
+
+    def emit_tree(self, em: _Emitter, node) -> None:
+        if isinstance(node, Fork):
+            with em.block(f"if t < ATS[{node.index}]:"):
+                self.emit_tree(em, node.first)
+            with em.block("else:"):
+                self.emit_tree(em, node.second)
+        else:
+            self.emit_leaf(em, node)
+
+    def emit_commit(self, em: _Emitter) -> None:
+        """Accept the new iterate, or freeze the start (same rule as :func:`integrate.numpy_backend`)."""
+        d = self.dim
+        X, XN = self.rows(self.X), self.rows(self.XN)
+        finite = " & ".join(f"(abs(xn{k}_) < INF)" for k in range(d))
+        norm = pairwise_expr([f"xn{k}_ * xn{k}_" for k in range(d)])
+        stmts = [f"xn{k}_ = {XN[k]}" for k in range(d)]
+        stmts += [
+            f"fin_ = {finite}",
+            # sqrt(s) > bound exactly when s > FAR2 (see compiled._far_threshold); one square root less per step
+            f"far_ = fin_ & (({norm}) > FAR2)",
+            f"st_ = I[{self.ST * LANES} + j]",
+            "run_ = st_ == 0",
+            "take_ = run_ & fin_",
+            "stop_ = run_ & ((not fin_) | far_)",
+        ]
+        stmts += [f"{X[k]} = xn{k}_ if take_ else {X[k]}" for k in range(d)]
+        stmts += [
+            f"I[{self.ST * LANES} + j] = (({DIVERGED} if fin_ else {NONFINITE}) if stop_ else st_)",
+            f"I[{self.SP * LANES} + j] = (t + 1 if stop_ else I[{self.SP * LANES} + j])",
+            "alive += 1 if (take_ & (not far_)) else 0",
+        ]
+        em.line("alive = 0")
+        em.lanes(stmts)
+
+    def emit_save(self, em: _Emitter) -> None:
+        for k in range(self.dim):
+            em.lanes([f"XS[slot, lo + j, {k}] = {self.at(self.X[k])}"])
+        em.line("slot += 1")
+
+    # ------------------------------------------------------------------ the kernel
+    def source(self) -> tuple[str, Layout]:
+        d = self.dim
+        em = _Emitter()
+        em.line("@njit(error_model=\"numpy\", nogil=True, cache=True)")
+        em.line("def kernel(XST, STATUS, STOPPED, XS, SAVED, slot0, t0, t1, blk0, blk1, HP, DATA, "
+                "ZSEED, IDS, FAR2, ATS, BSZ, PLANS, POFF, NSTK, BMAX):")
+        em.depth += 1
+        em.line("n = XST.shape[0]")
+        em.line("nsaved = SAVED.shape[0]")
+        em.line("NS = DATA.shape[0]")
+        em.line(f"STK = {self.n_rows * LANES}")
+        em.line(f"S = np.zeros(({self.n_rows} + NSTK * {d}) * W, dtype=F)")
+        em.line(f"I = np.zeros(({self.IB} + BMAX) * W, dtype=np.int64)")
+        em.line("Z = np.zeros(W, dtype=np.uint64)")
+        em.line("ZS = np.zeros(W, dtype=np.uint64)")
+        with em.block("for blk in range(blk0, blk1):"):
+            em.line("lo = blk * W")
+            em.line("w = min(W, n - lo)")
+            load = [f"{self.at(self.X[k])} = XST[lo + j, {k}]" for k in range(d)]
+            for h, (leaf_index, name) in enumerate(self.hp_rows):
+                row = self.LR[leaf_index] if name == "lr" else self.RHO[leaf_index]
+                load.append(f"{self.at(row)} = HP[{h}, lo + j]")
+            load += [f"I[{self.ST * LANES} + j] = STATUS[lo + j]",
+                     f"I[{self.SP * LANES} + j] = STOPPED[lo + j]",
+                     "Z[j] = mix(ZSEED ^ (IDS[lo + j] + GOLDEN))"]
+            em.lanes(load)
+            em.line("slot = slot0")
+            em.line("t = t0")
+            with em.block("while t < t1:"):
+                self.emit_tree(em, self.tree)
+                self.emit_commit(em)
+                em.line("t += 1")
+                with em.block("if slot < nsaved and SAVED[slot] == t:"):
+                    self.emit_save(em)
+                with em.block("if alive == 0:"):
+                    em.line("break")
+            # every start of the block is frozen: the remaining saved steps all hold the frozen points
+            with em.block("while slot < nsaved and SAVED[slot] <= t1:"):
+                self.emit_save(em)
+            store = [f"XST[lo + j, {k}] = {self.at(self.X[k])}" for k in range(d)]
+            store += [f"STATUS[lo + j] = I[{self.ST * LANES} + j]", f"STOPPED[lo + j] = I[{self.SP * LANES} + j]"]
+            em.lanes(store)
+        em.depth -= 1
+
+        namespace = "\n".join(f"{name} = {target}" for name, target in sorted(_NAMESPACE.items()))
+        prelude = _PRELUDE.format(
+            dtype=self.dtype, lanes=LANES, golden=int(draws.GOLDEN), mix_a=int(draws.MIX_A),
+            mix_b=int(draws.MIX_B), two53=float(2**53), two_pi=2.0 * np.pi, namespace=namespace,
+        )
+        layout = Layout(dim=d, n_data=self.program.n_data, dtype=self.dtype, leaves=self.leaves,
+                        hp_rows=self.hp_rows, n_forks=len(self.fork_opts), has_data=self.has_data,
+                        n_float_rows=self.n_rows, shape=shape_signature(self.tree))
+        body = prelude + _tanh_source(self.float32) + "\n\n" + em.text()
+        return body, layout
+
+
+# status codes, as in integrate.py (kept literal here so this module does not import the integrator)
+DIVERGED, NONFINITE = 1, 2
+
+
+def kernel_source(landscape, optimizer, dtype: str = "float64") -> tuple[str, Layout, str]:
+    """Source text of the fused kernel for ``landscape`` and the structure of ``optimizer``.
+
+    Returns ``(source, layout, key)``; ``key`` is a hash of the source and names the kernel on disk.
+    Raises :class:`UnsupportedLandscape` when the gradient uses a function the kernel cannot call.
+    """
+    writer = _KernelWriter(landscape, optimizer, dtype)
+    body, layout = writer.source()
+    # the key covers everything that shapes the code; the landscape's name is only a comment
+    key = hashlib.sha256(f"{GENERATOR_VERSION}\n{body}".encode()).hexdigest()[:24]
+    header = (f"# samscape fused kernel {key} (generated; do not edit)\n"
+              f"# first written for landscape {landscape.name!r}\n"
+              f"# optimizer: {layout.shape}  dtype: {dtype}  generator: {GENERATOR_VERSION}\n")
+    return header + body, layout, key
