@@ -1,1 +1,65 @@
-"""Stability, confinement, hallucination and sharpness: the SAM papers' claims, symbolic and numeric."""
+"""Stability, confinement, hallucination and sharpness: the SAM papers' claims, symbolic and numeric.
+
+Closed forms (:func:`gd_threshold`, :func:`usam_threshold`, :func:`sam_edge`, :func:`sam_two_cycle`), linear
+stability of the update maps (:func:`fixed_point_stability`), stochastic stability at an interpolating minimum
+(:func:`mean_square_radius`, :func:`lyapunov_exponent`, :func:`alignment_gamma` and P3's inequalities), P3's valley
+confinement (:func:`valley_conditions`), P1's hallucinated minimizers (:func:`find_hallucinated`,
+:func:`hallucination_window`), P2's sharpness notions and drift (:func:`sharpness`, :func:`manifold_drift`), and
+the registry of claims that :func:`check` runs against simulation (``samscape check``).
+"""
+
+from .claims import ClaimResult, check, claim_names, run_claim
+from .hallucination import (
+    CriticalPoints,
+    HallucinatedPoint,
+    HallucinationSearch,
+    HallucinationWindow,
+    critical_points_1d,
+    find_hallucinated,
+    hallucination_window,
+)
+from .sharpness import (
+    ManifoldDrift,
+    Sharpness,
+    manifold_drift,
+    manifold_sharpness_limits,
+    predicted_drift_path,
+    sharpness,
+)
+from .stability import (
+    FixedPointStability,
+    fixed_point_stability,
+    gd_threshold,
+    sam_edge,
+    sam_two_cycle,
+    update_jacobian,
+    usam_threshold,
+)
+from .stochastic import (
+    LyapunovExponent,
+    MeanSquareStability,
+    PLConditions,
+    StabilityInequality,
+    alignment_gamma,
+    batch_law,
+    lyapunov_exponent,
+    mean_square_radius,
+    pl_conditions,
+    quadratic_finite_sum,
+    sgd_stability_inequality,
+    usam_stability_inequality,
+)
+from .valley import Extremum, ValleyConditions, valley_conditions
+
+__all__ = [
+    "gd_threshold", "usam_threshold", "sam_edge", "sam_two_cycle",
+    "fixed_point_stability", "update_jacobian", "FixedPointStability",
+    "mean_square_radius", "lyapunov_exponent", "alignment_gamma", "batch_law",
+    "sgd_stability_inequality", "usam_stability_inequality", "pl_conditions", "quadratic_finite_sum",
+    "MeanSquareStability", "LyapunovExponent", "StabilityInequality", "PLConditions",
+    "valley_conditions", "ValleyConditions", "Extremum",
+    "find_hallucinated", "hallucination_window", "critical_points_1d",
+    "HallucinationSearch", "HallucinatedPoint", "HallucinationWindow", "CriticalPoints",
+    "sharpness", "manifold_drift", "manifold_sharpness_limits", "predicted_drift_path", "Sharpness", "ManifoldDrift",
+    "check", "claim_names", "run_claim", "ClaimResult",
+]

@@ -1,0 +1,212 @@
+"""Deterministic stability: closed-form thresholds and the Jacobian of the update map at a point.
+
+Closed forms (THEORY.md section 4, [derived]); all of them are exact formulas evaluated in floating point:
+
+- GD is stable at a minimum of curvature ``lam`` iff ``lr * lam <= 2``;
+- USAM iff ``lr * lam * (1 + rho * lam) <= 2``, i.e. ``lam <= (-1 + sqrt(1 + 8 rho/lr)) / (2 rho)``;
+- the SAM "edge" of Long & Bartlett solves ``lr * lam * (1 + rho * lam / ||g||) = 2``;
+- normalized SAM on ``lam z^2 / 2`` settles on the 2-cycle ``+-lr*lam*rho / (2 - lr*lam)``.
+
+The positive root of ``c lam^2 + lam - 2/lr = 0`` is written ``4 / (lr (1 + sqrt(1 + 8 c / lr)))``, which equals
+``(-1 + sqrt(1 + 8c/lr)) / (2c)`` but does not cancel catastrophically for small ``c`` and gives ``2/lr`` at ``c = 0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..dynamics.optimizers import Noise, unit
+from ._common import check_landscape, check_point, deterministic_kind, positive_array, scalar_hyper
+
+FD_STEP = 1e-6
+
+
+def _as_output(value):
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def gd_threshold(lr):
+    """Largest curvature at which GD with step ``lr`` is stable: ``2 / lr``. Scalar or array, exact."""
+    lr = positive_array(lr, "lr")
+    return _as_output(2.0 / np.asarray(lr))
+
+
+def _positive_root(lr, c):
+    """Positive root ``lam`` of ``lr * lam * (1 + c * lam) = 2`` (``c >= 0``, ``c = inf`` gives 0)."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        root = 4.0 / (lr * (1.0 + np.sqrt(1.0 + 8.0 * c / lr)))
+    return root
+
+
+def usam_threshold(lr, rho):
+    """Largest curvature at which USAM is stable at a minimum: the root of ``lr*lam*(1 + rho*lam) = 2``.
+
+    Equals ``(-1 + sqrt(1 + 8 rho/lr)) / (2 rho)``, and ``2/lr`` at ``rho = 0``. Scalars or broadcastable arrays.
+    """
+    lr = np.asarray(positive_array(lr, "lr"))
+    rho = np.asarray(positive_array(rho, "rho", allow_zero=True))
+    return _as_output(_positive_root(lr, rho))
+
+
+def sam_edge(lr, rho, grad_norm):
+    """The curvature ``lam`` solving ``lr * lam * (1 + rho * lam / grad_norm) = 2`` (Long & Bartlett's SAM edge).
+
+    ``grad_norm = 0`` gives 0, the limit of the formula: with no gradient the normalized ascent is infinitely
+    strong relative to it. Scalars or broadcastable arrays.
+    """
+    lr = np.asarray(positive_array(lr, "lr"))
+    rho = np.asarray(positive_array(rho, "rho", allow_zero=True))
+    grad_norm = np.asarray(positive_array(grad_norm, "grad_norm", allow_zero=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # rho = 0 is plain GD whatever the gradient; otherwise rho/0 = inf gives an edge of 0
+        c = np.where(rho == 0, 0.0, rho / np.where(grad_norm == 0, 0.0, grad_norm))
+        c = np.where((rho > 0) & (grad_norm == 0), np.inf, c)
+    return _as_output(_positive_root(lr, c))
+
+
+def sam_two_cycle(lr, rho, lam):
+    """Amplitude of normalized SAM's 2-cycle on ``lam z^2 / 2``: ``lr * lam * rho / (2 - lr * lam)``.
+
+    The cycle ``z -> -z`` exists and attracts for ``0 < lr * lam < 2``; outside that range there is none and a
+    ``ValueError`` says so. Scalars or broadcastable arrays.
+    """
+    lr = np.asarray(positive_array(lr, "lr"))
+    rho = np.asarray(positive_array(rho, "rho", allow_zero=True))
+    lam = np.asarray(positive_array(lam, "lam"))
+    product = lr * lam
+    if np.any(product >= 2):
+        bad = float(np.max(product))
+        raise ValueError(f"lr * lam must be < 2 for SAM's 2-cycle to exist, got lr * lam = {bad:g}")
+    return _as_output(product * rho / (2.0 - product))
+
+
+@dataclass
+class FixedPointStability:
+    """Linear stability of a deterministic update map ``T`` at ``x``.
+
+    Attributes
+    ----------
+    x : ndarray (..., dim)
+    jacobian : ndarray (..., dim, dim)
+        ``DT(x)``.
+    eigenvalues : ndarray (..., dim), complex
+        Sorted by decreasing modulus.
+    spectral_radius : ndarray (...) or float
+    stable : ndarray (...) of bool or bool
+        ``spectral_radius < 1``.
+    residual : ndarray (...) or float
+        ``||T(x) - x||``: zero at a fixed point (the stability statement is about fixed points).
+    method : str
+        ``exact`` (Hessians from SymPy) or ``finite-difference`` where the map is not differentiable.
+    note : str
+    """
+
+    x: np.ndarray
+    jacobian: np.ndarray
+    eigenvalues: np.ndarray
+    spectral_radius: np.ndarray | float
+    stable: np.ndarray | bool
+    residual: np.ndarray | float
+    method: str
+    note: str = ""
+
+
+def _one_step(landscape, optimizer, x: np.ndarray) -> np.ndarray:
+    flat = x.reshape(-1, landscape.dim)
+    noise = Noise(0, np.arange(flat.shape[0]), landscape.n_samples, landscape.dim)
+    return optimizer.update(landscape, flat, 0, noise).reshape(x.shape)
+
+
+def update_jacobian(landscape, optimizer, x):
+    """Jacobian ``(..., dim, dim)`` of the deterministic update at ``x`` ``(..., dim)``, and a mask of the points
+    where a finite difference had to be used (SAM where ``grad L = 0``).
+
+    GD: ``I - lr H(x)``. USAM: ``I - lr H(x+) (I + rho H(x))``. SAM with ``u = g/||g||``:
+    ``I - lr H(x+) (I + (rho/||g||)(I - u u^T) H(x))``.
+    """
+    check_landscape(landscape)
+    kind = deterministic_kind(optimizer, landscape.n_samples)
+    x = check_point(x, landscape.dim)
+    lr = scalar_hyper(optimizer, "lr")
+    eye = np.eye(landscape.dim)
+    hess = landscape.hessian(x)
+    fallback = np.zeros(x.shape[:-1], dtype=bool)
+    if kind == "gd":
+        return eye - lr * hess, fallback
+    rho = scalar_hyper(optimizer, "rho")
+    grad = landscape.grad(x)
+    if kind == "usam":
+        ascent = x + rho * grad
+        inner = eye + rho * hess
+    else:
+        norm = np.linalg.norm(grad, axis=-1)
+        direction = unit(grad)
+        ascent = x + rho * direction
+        projector = eye - direction[..., :, None] * direction[..., None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(norm > 0, rho / np.where(norm > 0, norm, 1.0), 0.0)
+        inner = eye + scale[..., None, None] * (projector @ hess)
+        fallback = ~(norm > 0) & (rho > 0)
+    jac = eye - lr * landscape.hessian(ascent) @ inner
+    if fallback.any():
+        jac[fallback] = _finite_difference_jacobian(landscape, optimizer, x[fallback])
+    return jac, fallback
+
+
+def _finite_difference_jacobian(landscape, optimizer, points: np.ndarray) -> np.ndarray:
+    """Central differences of the update map, ``(k, dim) -> (k, dim, dim)``."""
+    dim = landscape.dim
+    out = np.empty(points.shape + (dim,))
+    for j in range(dim):
+        step = FD_STEP * np.maximum(1.0, np.abs(points[:, j]))
+        shift = np.zeros_like(points)
+        shift[:, j] = step
+        forward = _one_step(landscape, optimizer, points + shift)
+        backward = _one_step(landscape, optimizer, points - shift)
+        out[:, :, j] = (forward - backward) / (2 * step[:, None])
+    return out
+
+
+def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
+    """Eigenvalues and spectral radius of the Jacobian of a deterministic update map at ``x``.
+
+    Parameters
+    ----------
+    landscape : Landscape
+    optimizer : GD, USAM or SAM (full batch; scalar ``lr`` and ``rho``)
+    x : array (dim,) or (..., dim)
+
+    The Jacobian uses the exact (SymPy-derived) Hessians. Normalized SAM's map is not differentiable where
+    ``grad L(x) = 0`` (its ascent direction jumps); there the Jacobian is a central finite difference with step
+    ``1e-6 * max(1, |x_j|)``, ``method`` says so, and entries of order ``rho / step`` mean the point repels
+    any perturbation (SAM has no stable minimum with positive curvature).
+    """
+    x = check_point(x, getattr(landscape, "dim", 0))
+    jac, fallback = update_jacobian(landscape, optimizer, x)
+    eig = np.linalg.eigvals(jac)
+    order = np.argsort(-np.abs(eig), axis=-1)
+    eig = np.take_along_axis(eig, order, axis=-1)
+    radius = np.abs(eig[..., 0])
+    with np.errstate(all="ignore"):
+        residual = np.linalg.norm(_one_step(landscape, optimizer, x) - x, axis=-1)
+    if fallback.any():
+        method = "finite-difference" if fallback.all() else "exact + finite-difference"
+        note = (
+            "SAM's map is not differentiable where grad L = 0 (the ascent direction jumps); the Jacobian there is a "
+            f"central finite difference with step {FD_STEP:g}*max(1,|x|), so large entries only mean 'repelling'"
+        )
+    else:
+        method, note = "exact", "Jacobian from the exact (SymPy-derived) Hessians"
+    scalar = x.ndim == 1
+    return FixedPointStability(
+        x=x,
+        jacobian=jac,
+        eigenvalues=eig,
+        spectral_radius=float(radius) if scalar else radius,
+        stable=bool(radius < 1) if scalar else radius < 1,
+        residual=float(residual) if scalar else residual,
+        method=method,
+        note=note,
+    )
