@@ -161,6 +161,20 @@ def _cmd_simulate(args) -> int:
     return 0
 
 
+def _cmd_check(args) -> int:
+    """Run the papers' claims against simulation; exit 1 if any fails."""
+    import json
+
+    from . import theory  # SymPy/SciPy heavy: loaded only for this command
+
+    results = theory.check(args.only or None)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        print(theory.format_table(results))
+    return 0 if all(r.passed for r in results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="samscape", description="Optimizer dynamics on analytic loss landscapes.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--out", help="write the run to this .npz")
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("check", help="check the SAM papers' claims against simulation (exit 1 if any fails)")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="run only this claim (repeatable); see samscape.theory.claim_names()")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    p.set_defaults(func=_cmd_check)
     return parser
 
 

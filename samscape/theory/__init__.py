@@ -8,7 +8,7 @@ confinement (:func:`valley_conditions`), P1's hallucinated minimizers (:func:`fi
 the registry of claims that :func:`check` runs against simulation (``samscape check``).
 """
 
-from .claims import ClaimResult, check, claim_names, run_claim
+from .claims import ClaimResult, check, claim_names, format_table, run_claim
 from .hallucination import (
     CriticalPoints,
     HallucinatedPoint,
@@ -61,5 +61,5 @@ __all__ = [
     "find_hallucinated", "hallucination_window", "critical_points_1d",
     "HallucinationSearch", "HallucinatedPoint", "HallucinationWindow", "CriticalPoints",
     "sharpness", "manifold_drift", "manifold_sharpness_limits", "predicted_drift_path", "Sharpness", "ManifoldDrift",
-    "check", "claim_names", "run_claim", "ClaimResult",
+    "check", "claim_names", "run_claim", "format_table", "ClaimResult",
 ]

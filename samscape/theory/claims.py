@@ -209,7 +209,7 @@ def _ends_at_hallucinated(landscape, x_last: np.ndarray, x_prev: np.ndarray, rho
 
 
 # ---------------------------------------------------------------------------------------------- 1. GD on a quadratic
-@claim("gd_quadratic", "classical (THEORY.md 4, derived)")
+@claim("gd_quadratic", "THEORY 4 (derived)")
 def _gd_quadratic():
     """GD on a quadratic converges when lr < 2/lambda_max and escapes when lr > 2/lambda_max, and the error along
     the top eigenvector changes by the factor |1 - lr*lambda_max| every step, on both sides of the threshold."""
@@ -247,7 +247,7 @@ def _gd_quadratic():
 
 
 # ---------------------------------------------------------------------------------------------- 2. USAM on a quadratic
-@claim("usam_quadratic", "P3 4 (derived, simplified SAM)")
+@claim("usam_quadratic", "P3 Sec 4 (derived)")
 def _usam_quadratic():
     """USAM is stable at a minimum iff lr*lam*(1 + rho*lam) <= 2 and otherwise escapes it, the error along an
     eigenvector of curvature lam changing by |1 - lr*lam*(1 + rho*lam)| per step; GD with the same lr is stable on
@@ -896,3 +896,34 @@ def _sharpness_limits():
         details={"rhos": rhos, "relative_errors": errors, "error_ratios": ratios, "mc_mean": mc_mean,
                  "mc_stderr": mc_se, "quadrature": quad.value, "quadrature_error": quad.error},
     )
+
+
+# ---------------------------------------------------------------------------------------------- report
+def format_table(results, *, wrap: int = 40) -> str:
+    """A plain-text table of claim results: claim, paper, hypotheses, predicted, observed, verdict.
+
+    Long cells wrap at ``wrap`` characters onto continuation lines; a footer counts passes and failures.
+    """
+    import textwrap
+
+    headers = ("claim", "paper", "hypotheses", "predicted", "observed", "verdict")
+    rows = []
+    for r in results:
+        held = sum(bool(v) for v in r.hypotheses.values())
+        hyp = f"{held}/{len(r.hypotheses)} hold"
+        if held < len(r.hypotheses):
+            hyp += ": not " + next(k for k, v in r.hypotheses.items() if not v)
+        cells = (r.name, r.paper, hyp, r.predicted, r.observed, "PASS" if r.passed else "FAIL")
+        rows.append([textwrap.wrap(c, wrap) or [""] for c in cells])
+    widths = [max([len(h)] + [len(line) for row in rows for line in row[i]]) for i, h in enumerate(headers)]
+    fmt_line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    out = [fmt_line(headers), fmt_line(["-" * w for w in widths])]
+    for row in rows:
+        for k in range(max(len(cell) for cell in row)):
+            out.append(fmt_line([cell[k] if k < len(cell) else "" for cell in row]))
+    failed = [r.name for r in results if not r.passed]
+    total = sum(r.seconds for r in results)
+    out.append("")
+    out.append(f"{len(results)} claims: {len(results) - len(failed)} passed, {len(failed)} failed"
+               + (f" ({', '.join(failed)})" if failed else "") + f"; {total:.1f} s")
+    return "\n".join(out)
