@@ -25,7 +25,7 @@ import tempfile
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -71,11 +71,14 @@ def clear_memory_cache() -> None:
 
 @dataclass
 class Kernel:
+    """A loaded kernel module: ``lanes`` advances blocks of starts, ``single`` one start at a time."""
+
     key: str
     path: Path
-    function: object
+    lanes: object
+    single: object
     layout: codegen.Layout
-    ready: bool = False
+    ready: set = field(default_factory=set)
 
 
 def _source_for(landscape, optimizer, dtype: str):
@@ -146,7 +149,7 @@ def _load(key: str, source: str, layout) -> Kernel:
             sys.modules.pop(name, None)
             raise
     _counters["loads"] += 1
-    return Kernel(key=key, path=path, function=module.kernel, layout=layout)
+    return Kernel(key=key, path=path, lanes=module.kernel, single=module.kernel1, layout=layout)
 
 
 def get_kernel(landscape, optimizer, dtype: str = "float64") -> Kernel:
@@ -237,9 +240,8 @@ def _executor(workers: int) -> ThreadPoolExecutor:
         return _pool
 
 
-def _first_call(kernel: Kernel, args: dict) -> None:
+def _first_call(kernel: Kernel, function, args: dict) -> None:
     """Compile (or load from numba's disk cache) on a call that touches no block, and count which."""
-    function = kernel.function
     stats = function.stats
     known = len(function.signatures)
     hits = sum(stats.cache_hits.values())
@@ -250,7 +252,7 @@ def _first_call(kernel: Kernel, args: dict) -> None:
                 _counters["disk_hits"] += 1
             else:
                 _counters["compiles"] += 1
-        kernel.ready = True
+        kernel.ready.add(id(function))
 
 
 def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
@@ -270,10 +272,12 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
         ZSEED=_seed_hash(seed), IDS=np.ascontiguousarray(start_ids).astype(np.uint64),
         FAR2=_far_threshold(bound, dtype), **_pack(kernel.layout, optimizer, landscape, n_starts, dtype),
     )
-    if not kernel.ready:
-        _first_call(kernel, args)
+    # One start is a single dependency chain: the lane kernel would only add loads and stores to it.
+    function, width = (kernel.single, 1) if n_starts == 1 else (kernel.lanes, codegen.LANES)
+    if id(function) not in kernel.ready:
+        _first_call(kernel, function, args)
     last = int(saved[-1])
-    n_blocks = -(-n_starts // codegen.LANES)
+    n_blocks = -(-n_starts // width)
     workers = min(_threads(), n_blocks)
     # several pieces per thread so that blocks which froze early do not leave a thread idle
     n_pieces = 1 if workers == 1 else min(n_blocks, 8 * workers)
@@ -284,9 +288,9 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
         t1 = min(last, t + chunk)
         call = {**args, "t0": t, "t1": t1, "slot0": int(np.searchsorted(saved, t, side="right"))}
         if n_pieces == 1:
-            kernel.function(**{**call, "blk0": 0, "blk1": n_blocks})
+            function(**{**call, "blk0": 0, "blk1": n_blocks})
         else:
-            jobs = [_executor(workers).submit(kernel.function, **{**call, "blk0": int(a), "blk1": int(b)})
+            jobs = [_executor(workers).submit(function, **{**call, "blk0": int(a), "blk1": int(b)})
                     for a, b in zip(edges[:-1], edges[1:]) if b > a]
             for job in jobs:
                 job.result()

@@ -98,6 +98,16 @@ def test_backends_agree_on_finite_sum_with_batches(finite_sum, starts, name):
     assert_same_run(ref, out)
 
 
+@pytest.mark.parametrize("which", ["plain_sam", "finite_sum_all_kinds"])
+def test_single_start_kernel_agrees(plain, finite_sum, which):
+    """One start runs on the scalar kernel (no lanes); it follows the same rules as the lane kernel."""
+    if which == "plain_sam":
+        ref, out = run_both(plain, PLAIN_OPTIMIZERS["sam"], [0.7, -1.1], steps=200, every=9)
+    else:
+        ref, out = run_both(finite_sum, FINITE_SUM_OPTIMIZERS["all_kinds"], [1.2, 0.4], steps=STEPS)
+    assert_same_run(ref, out)
+
+
 def test_long_pairwise_sums_match_numpy_order(starts):
     """A batch of 300 samples (pairwise blocks of more than 128) is summed in NumPy's order."""
     rng = np.random.default_rng(3)
@@ -122,8 +132,13 @@ def test_divergence_and_nonfinite_freeze_the_same_way():
     ref, out = run_both(quartic, dy.GD(lr=0.2), x0, steps=40, every=3, bound=1e4)
     assert set(ref.status) >= {"ok", "diverged", "nonfinite"}
     assert_same_run(ref, out)
+    frozen = [int(np.flatnonzero(ref.status == s)[0]) for s in ("diverged", "nonfinite")]
     ref, out = run_both(quartic, dy.SAM(lr=0.2, rho=0.5), x0, steps=40, every=3, bound=50.0)
     assert_same_run(ref, out)
+    for i in frozen:  # one start at a time: the scalar kernel
+        ref, out = run_both(quartic, dy.GD(lr=0.2), x0[i], steps=40, every=3, bound=1e4)
+        assert out.status[0] != "ok"
+        assert_same_run(ref, out)
 
 
 def test_zero_gradient_means_no_perturbation(plain):

@@ -1,0 +1,348 @@
+"""Benchmark samscape's integrator against plain NumPy loops, on SAM and the tanh example.
+
+    python benchmarks/bench_integrator.py            # the full table: 10^6 starts x 100 steps, 1 start x 10^6 steps
+    python benchmarks/bench_integrator.py --quick    # the same table on smaller sizes (a quick smoke run)
+
+Everything is measured in this one run on this machine and printed as a table, then compared with the
+targets of issue 5. Slow loops are timed on fewer steps and extrapolated (cost per step is flat; the
+table says where). Memory and first-call times are measured in fresh subprocesses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+LR, RHO = 0.3, 0.1
+# The kernel's tanh (see samscape.dynamics.codegen._tanh_source), counted the way the rest is counted:
+# a multiply-add is 2 flops, every other arithmetic operation, comparison, conversion or select is 1.
+TANH_FLOPS = 51
+# A SAM step besides its two gradients: the norm and the unit ascent direction (13), the descent (4),
+# and the divergence / finiteness check and commit (12).
+SAM_OVERHEAD_FLOPS = 29
+# Divisions and square roots per SAM step on the tanh example: one per tanh (4), two in g/||g||, one sqrt.
+SAM_DIVIDER_OPS = {"div": 6, "sqrt": 1}
+
+
+
+def tanh_landscape():
+    from samscape import landscapes
+
+    try:
+        return landscapes.get("tanh")
+    except Exception:  # the catalog may be missing in a partial checkout
+        return landscapes.from_expr("0.5*tanh(v*tanh(u))**2", ["u", "v"])
+
+
+def wide_starts(n: int, dtype) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.stack([rng.uniform(-3, 3, n), rng.uniform(-1.5, 1.5, n)], axis=1).astype(dtype)
+
+
+# subprocesses import the two helpers above from this file
+SETUP = f"""
+import sys
+import numpy as np
+sys.path.insert(0, {HERE!r})
+from bench_integrator import tanh_landscape, wide_starts
+"""
+
+
+# ------------------------------------------------------------------------------------------ references
+
+def plain_numpy_sam(x0: np.ndarray, steps: int, lr: float = LR, rho: float = RHO) -> np.ndarray:
+    """SAM on 0.5*tanh(v*tanh(u))**2 as one would write it directly in NumPy: vectorized over starts."""
+    u, v = x0[:, 0].copy(), x0[:, 1].copy()
+
+    def grad(u, v):
+        a = np.tanh(u)
+        b = np.tanh(v * a)
+        c = b * (1 - b * b)
+        return c * v * (1 - a * a), c * a
+
+    for _ in range(steps):
+        gu, gv = grad(u, v)
+        norm = np.sqrt(gu * gu + gv * gv)
+        norm = np.where(norm > 0, norm, 1)
+        hu, hv = grad(u + rho * gu / norm, v + rho * gv / norm)
+        u = u - lr * hu
+        v = v - lr * hv
+    return np.stack([u, v], axis=1)
+
+
+def plain_numpy_sam_single(x: np.ndarray, steps: int, lr: float = LR, rho: float = RHO) -> np.ndarray:
+    """The same SAM for one start, one small NumPy vector per step (the per-step loop a user writes)."""
+    x = x.copy()
+
+    def grad(p):
+        a = np.tanh(p[0])
+        b = np.tanh(p[1] * a)
+        c = b * (1 - b * b)
+        return np.array([c * p[1] * (1 - a * a), c * a])
+
+    for _ in range(steps):
+        g = grad(x)
+        norm = np.linalg.norm(g)
+        ascent = x + rho * g / norm if norm > 0 else x
+        x = x - lr * grad(ascent)
+    return x
+
+
+def timed(fn, *args, repeat: int = 1, **kwargs):
+    best = float("inf")
+    out = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+# ---------------------------------------------------------------------------------------- machine floor
+
+def measure_peak_gflops(threads: int, seconds: float = 0.6) -> float:
+    """Fused multiply-add throughput of a numba kernel on ``threads`` threads (the compiler our kernels use)."""
+    from numba import njit
+
+    @njit(nogil=True, fastmath={"contract"})
+    def fma_loop(acc, reps):
+        for _ in range(reps):
+            for i in range(acc.shape[0]):  # 64 independent chains: enough to fill the pipelines
+                acc[i] = acc[i] * 0.9999999 + 1e-7
+        return acc
+
+    blocks = [np.ones(64) for _ in range(threads)]
+    fma_loop(blocks[0], 1)
+    reps = 20_000
+    while True:
+        t0 = time.perf_counter()
+        fma_loop(blocks[0], reps)
+        if time.perf_counter() - t0 > seconds / 4:
+            break
+        reps *= 4
+    with ThreadPoolExecutor(threads) as pool:
+        t0 = time.perf_counter()
+        list(pool.map(lambda b: fma_loop(b, reps), blocks))
+        elapsed = time.perf_counter() - t0
+    return 2 * 64 * reps * threads / elapsed / 1e9
+
+
+def measure_divider_ns(threads: int) -> dict[str, float]:
+    """Nanoseconds per lane of vectorized float64 division and square root, across ``threads`` threads."""
+    from numba import njit
+
+    @njit(nogil=True, error_model="numpy")
+    def div_loop(a, b, o, reps):
+        for r in range(reps):
+            for i in range(a.shape[0]):
+                o[i] = a[i] / (b[i] + r)
+
+    @njit(nogil=True, error_model="numpy")
+    def sqrt_loop(a, b, o, reps):
+        for r in range(reps):
+            for i in range(a.shape[0]):
+                o[i] = np.sqrt(a[i] + b[i] * r)
+
+    out = {}
+    for name, fn in (("div", div_loop), ("sqrt", sqrt_loop)):
+        arrays = [(np.random.rand(1024) + 1, np.random.rand(1024) + 1, np.empty(1024)) for _ in range(threads)]
+        fn(*arrays[0], 1)
+        reps = 20_000
+        with ThreadPoolExecutor(threads) as pool:
+            t0 = time.perf_counter()
+            list(pool.map(lambda abo: fn(*abo, reps), arrays))
+            elapsed = time.perf_counter() - t0
+        out[name] = elapsed / (1024 * reps * threads) * 1e9
+    return out
+
+
+def sam_flops(landscape) -> tuple[int, int]:
+    """Flops per SAM point-step on ``landscape``: (total, per gradient), counted on the cse'd gradient."""
+    import sympy as sp
+
+    replacements, reduced = sp.cse(list(landscape.grad_exprs), list=False)
+    grad = 0
+    for expr in [e for _, e in replacements] + list(reduced):
+        ops = sp.count_ops(expr, visual=True)
+        counts = {str(s): int(c) for s, c in (ops.as_coefficients_dict().items() if ops != 0 else [])}
+        grad += sum(c * (TANH_FLOPS if name == "TANH" else 1) for name, c in counts.items())
+    return 2 * grad + SAM_OVERHEAD_FLOPS, grad
+
+
+# ------------------------------------------------------------------------------------------ subprocesses
+
+def in_subprocess(body: str, env_extra: dict[str, str] | None = None) -> dict:
+    code = SETUP + textwrap.dedent(body)
+    env = {**os.environ, **(env_extra or {})}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=os.path.dirname(HERE))
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark subprocess failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+FIRST_CALL = """
+import json, time
+from samscape import dynamics as dy
+L = tanh_landscape()
+x0 = wide_starts({n}, np.float64)
+opt = dy.SAM(lr={lr}, rho={rho})
+t0 = time.perf_counter()
+run = dy.simulate(L, opt, x0, {steps}, every={steps}, seed=0)  # default backend: auto
+elapsed = time.perf_counter() - t0
+chosen = dy.resolve_backend("auto", L, opt.for_starts(len(x0)), len(x0), {steps})
+print(json.dumps({{"seconds": elapsed, "backend": chosen}}))
+"""
+
+PEAK_MEMORY = """
+import json, resource
+from samscape import dynamics as dy
+L = tanh_landscape()
+x0 = wide_starts({n}, np.float64)
+opt = dy.SAM(lr={lr}, rho={rho})
+dy.simulate(L, opt, x0[:64], 2, every=1, seed=0, backend="{backend}")  # imports and kernel loading
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+run = dy.simulate(L, opt, x0, {steps}, every=100, seed=0, backend="{backend}")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"base_mb": base / 1024, "peak_mb": peak / 1024}}))
+"""
+
+
+# ------------------------------------------------------------------------------------------------- main
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes: 10^5 starts, 10^5 long steps")
+    args = parser.parse_args(argv)
+
+    import numba
+
+    from samscape import dynamics as dy
+    from samscape.dynamics import codegen, compiled
+
+    n_wide = 100_000 if args.quick else 1_000_000
+    steps_wide = 100
+    steps_slow = 5 if args.quick else 10  # NumPy loops at full width: timed on this many steps
+    steps_long = 100_000 if args.quick else 1_000_000
+    steps_long_slow = 2_000 if args.quick else 20_000  # per-step NumPy loops: timed on this many steps
+    threads = numba.get_num_threads()
+    load_before = os.getloadavg()
+
+    L = tanh_landscape()
+    opt = dy.SAM(lr=LR, rho=RHO)
+    rows = {}
+
+    print(f"samscape integrator benchmark{' (--quick)' if args.quick else ''}")
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numba threads {threads}, "
+          f"numpy {np.__version__}, numba {numba.__version__}, python {platform.python_version()}")
+    print(f"landscape: {L.name} = {L.loss_expr};  optimizer: {opt.describe()}")
+    print(f"load average before: {load_before[0]:.2f} (other processes on this machine share the cores)\n", flush=True)
+
+    # --- wide: many starts, few steps
+    for dtype in (np.float64, np.float32):
+        x0 = wide_starts(n_wide, dtype)
+        dy.simulate(L, opt, x0[:64], 2, backend="compiled", dtype=dtype, seed=0)  # compile outside the timing
+        t_comp, run = timed(dy.simulate, L, opt, x0, steps_wide, every=steps_wide, seed=0, backend="compiled",
+                            dtype=dtype, repeat=2)
+        t_np, _ = timed(dy.simulate, L, opt, x0, steps_slow, every=steps_slow, seed=0, backend="numpy", dtype=dtype)
+        t_plain, _ = timed(plain_numpy_sam, x0, steps_slow)
+        rows[dtype.__name__] = dict(
+            compiled=t_comp / (n_wide * steps_wide) * 1e9,
+            numpy=t_np / (n_wide * steps_slow) * 1e9,
+            plain=t_plain / (n_wide * steps_slow) * 1e9,
+        )
+        print(f"wide {dtype.__name__}: done", flush=True)
+
+    # --- the floor: flops per point-step against the measured multiply-add peak
+    flops, grad_flops = sam_flops(L)
+    peak = measure_peak_gflops(threads)
+    floor_ns = flops / peak
+    divider = measure_divider_ns(threads)
+    divider_floor = sum(SAM_DIVIDER_OPS[k] * divider[k] for k in SAM_DIVIDER_OPS)
+
+    # --- long: one start, many steps
+    one = wide_starts(1, np.float64)
+    chosen_long = dy.resolve_backend("auto", L, opt.for_starts(1), 1, steps_long)
+    dy.simulate(L, opt, one, 10, seed=0, backend=chosen_long)
+    t_long, _ = timed(dy.simulate, L, opt, one, steps_long, every=steps_long, seed=0, repeat=2)
+    t_long_np, _ = timed(dy.simulate, L, opt, one, steps_long_slow, every=steps_long_slow, seed=0, backend="numpy")
+    t_long_plain, _ = timed(plain_numpy_sam_single, one[0], steps_long_slow)
+    scale = steps_long / steps_long_slow
+    print("long: done", flush=True)
+
+    # --- first call including numba import and compilation, in a fresh process with an empty kernel cache
+    with tempfile.TemporaryDirectory() as cache:
+        first = in_subprocess(FIRST_CALL.format(n=n_wide, steps=steps_wide, lr=LR, rho=RHO),
+                              {compiled.CACHE_ENV: cache})
+        again = in_subprocess(FIRST_CALL.format(n=n_wide, steps=steps_wide, lr=LR, rho=RHO),
+                              {compiled.CACHE_ENV: cache})
+    print("first call: done", flush=True)
+
+    # --- peak memory of the wide case with every=100 (fresh processes; the NumPy path on fewer steps:
+    # its memory does not grow with the number of steps)
+    mem = in_subprocess(PEAK_MEMORY.format(n=n_wide, steps=steps_wide, lr=LR, rho=RHO, backend="compiled"))
+    mem_np = in_subprocess(PEAK_MEMORY.format(n=n_wide, steps=steps_slow, lr=LR, rho=RHO, backend="numpy"))
+    load_after = os.getloadavg()
+
+    wide_label = f"{n_wide:.0e} starts x {steps_wide} steps".replace("e+0", "e")
+    f64, f32 = rows["float64"], rows["float32"]
+    plain_wide_total = f64["plain"] * n_wide * steps_wide / 1e9
+    print()
+    print("| measurement | samscape compiled | samscape NumPy path | plain NumPy loop | floor |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in rows.items():
+        print(f"| wide {name}, {wide_label}: ns per point-step | {r['compiled']:.2f} | {r['numpy']:.1f}* | "
+              f"{r['plain']:.1f}* | {floor_ns:.2f}{'' if name == 'float64' else ' (f64)'} |")
+    print(f"| long, 1 start x {steps_long:.0e} steps: seconds | {t_long:.3f} | {t_long_np * scale:.1f}** | "
+          f"{t_long_plain * scale:.1f}** | |")
+    print(f"| first call incl. numba import + compile, wide float64: seconds | {first['seconds']:.2f} "
+          f"(next process: {again['seconds']:.2f}) | | {plain_wide_total:.2f}* | |")
+    print(f"| peak RSS, wide float64, every=100: MB | {mem['peak_mb']:.0f} (after imports {mem['base_mb']:.0f}) | "
+          f"{mem_np['peak_mb']:.0f} (after imports {mem_np['base_mb']:.0f}) | | |")
+    print()
+    print(f"*  NumPy loops at full width timed over {steps_slow} steps; cost per point-step is flat in the step count.")
+    print(f"** per-step NumPy loops timed over {steps_long_slow} steps and scaled to {steps_long}.")
+    print(f"floor: {flops} flops per point-step ({grad_flops} per gradient, tanh counted as {TANH_FLOPS}, "
+          f"multiply-add as 2) / {peak:.1f} GFLOP/s measured multiply-add peak of a numba kernel on {threads} threads.")
+    print(f"       The divider alone needs {divider_floor:.2f} ns per point-step ({SAM_DIVIDER_OPS['div']} divisions at "
+          f"{divider['div']:.2f} ns, {SAM_DIVIDER_OPS['sqrt']} square root at {divider['sqrt']:.2f} ns per lane), "
+          f"which the flop count does not see.")
+    print(f"auto picked: wide -> {first['backend']}, long -> {chosen_long}.  "
+          f"load average during the run: {load_before[0]:.2f} -> {load_after[0]:.2f}")
+    print()
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "MISS"
+
+    speedup = f64["plain"] / f64["compiled"]
+    vs_floor = f64["compiled"] / floor_ns
+    long_speedup = t_long_plain * scale / t_long
+    checks = [
+        (f"wide float64: compiled {speedup:.1f}x faster than the plain NumPy loop (target >= 10x)", speedup >= 10),
+        (f"wide float64: compiled at {vs_floor:.1f}x the flop floor (target <= 3x)", vs_floor <= 3),
+        (f"long: {long_speedup:.0f}x faster than the per-step NumPy loop (target >= 100x)", long_speedup >= 100),
+        (f"first call incl. compilation {first['seconds']:.2f} s vs plain NumPy loop {plain_wide_total:.2f} s "
+         f"for the wide case (target: faster)", first["seconds"] < plain_wide_total),
+        (f"peak memory, wide case with every=100: {mem['peak_mb']:.0f} MB (target < 1024 MB)", mem["peak_mb"] < 1024),
+    ]
+    print("targets (issue 5):" + ("  [--quick sizes: indicative only]" if args.quick else ""))
+    for text, ok in checks:
+        print(f"  {verdict(ok)}  {text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
