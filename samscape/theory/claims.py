@@ -211,7 +211,7 @@ def _ends_at_hallucinated(landscape, x_last: np.ndarray, x_prev: np.ndarray, rho
 # ---------------------------------------------------------------------------------------------- 1. GD on a quadratic
 @claim("gd_quadratic", "THEORY 4 (derived)")
 def _gd_quadratic():
-    """GD on a quadratic converges when lr < 2/lambda_max and escapes when lr > 2/lambda_max, and the error along
+    """THEORY.md section 4 [derived], the classical GD stability threshold: GD on a quadratic converges when lr < 2/lambda_max and escapes when lr > 2/lambda_max, and the error along
     the top eigenvector changes by the factor |1 - lr*lambda_max| every step, on both sides of the threshold."""
     land = landscapes.get("quadratic", eigenvalues=(1.0, 4.0), angle=0.3)
     eig = sp.Matrix(_sympy_hessian_at(land, [0, 0])).eigenvals()
@@ -249,7 +249,7 @@ def _gd_quadratic():
 # ---------------------------------------------------------------------------------------------- 2. USAM on a quadratic
 @claim("usam_quadratic", "P3 Sec 4 (derived)")
 def _usam_quadratic():
-    """USAM is stable at a minimum iff lr*lam*(1 + rho*lam) <= 2 and otherwise escapes it, the error along an
+    """P3 section 4 (THEORY.md [derived] for P3's simplified SAM): USAM is stable at a minimum iff lr*lam*(1 + rho*lam) <= 2 and otherwise escapes it, the error along an
     eigenvector of curvature lam changing by |1 - lr*lam*(1 + rho*lam)| per step; GD with the same lr is stable on
     both curvatures, so USAM's threshold is the stricter one."""
     lr_q, rho_q = sp.Rational(1, 2), sp.Rational(1, 2)
@@ -291,7 +291,7 @@ def _usam_quadratic():
 # ---------------------------------------------------------------------------------------------- 3. P2 Thm 4.8
 @claim("sam_quadratic_cycle", "P2 Thm 4.8")
 def _sam_quadratic_cycle():
-    """Normalized full-batch SAM on a quadratic with a unique top eigenvalue and lr*lambda_1 < 1 aligns with the
+    """P2 Theorem 4.8: normalized full-batch SAM on a quadratic with a unique top eigenvalue and lr*lambda_1 < 1 aligns with the
     top eigenvector v_1 and settles on a period-2 bounce with ||x|| = lr*rho*lambda_1/(2 - lr*lambda_1)."""
     eigenvalues, lr, rho = (1.0, 4.0), 0.2, 0.05
     land = landscapes.get("quadratic", eigenvalues=eigenvalues, angle=0.5)
@@ -330,7 +330,7 @@ def _tanh_sharpness(u):
 
 @claim("tanh_usam_escape", "P3 Ex 4.1")
 def _tanh_usam_escape():
-    """On P3's tanh model L(u, v) = tanh(v tanh u)^2 / 2, whose minimizers v = 0 have Hessian diag(0, tanh^2 u):
+    """P3 Example 4.1: on P3's tanh model L(u, v) = tanh(v tanh u)^2 / 2, whose minimizers v = 0 have Hessian diag(0, tanh^2 u):
     GD (lr*lambda < 2) stays at the sharp minimum u0 = 2.5, while USAM, for which that minimum is unstable,
     escapes it exponentially at the rate |1 - lr*lambda(1 + rho*lambda)| and lands on a flatter minimum inside its
     own stability boundary tanh^2 u <= usam_threshold(lr, rho)."""
@@ -376,7 +376,7 @@ def _tanh_usam_escape():
 
 @claim("tanh_sam_drift", "P3 Ex 4.1 + P2 Thm 4.5")
 def _tanh_sam_drift():
-    """On P3's tanh model, normalized full-batch SAM has no stable minimum; from the sharp minimum u0 = 2.5 it
+    """P3 Example 4.1 with P2 Theorem 4.5's drift: on P3's tanh model, normalized full-batch SAM has no stable minimum; from the sharp minimum u0 = 2.5 it
     bounces across the valley and drifts toward the flat end (smaller |u|) at P2's per-step rate
     -(lr rho^2/2) d lambda/du * [2/(2 - lr lambda)]^2."""
     land = landscapes.get("tanh")
@@ -408,11 +408,12 @@ def _tanh_sam_drift():
 
 @claim("tanh_switching", "P3 Sec 4 (two phases)")
 def _tanh_switching():
-    """SGD->SAM switching on P3's tanh model with three data points shows the two phases: SGD (mean-square stable at
-    the sharp minimum u0 = 2.5) stays there; after the switch P3's SAM (USAM, batch 1) escapes exponentially with the
-    per-step log-growth given by the Lyapunov exponent at u0, then converges to a flatter minimum where that exponent
-    is <= 0. Mean-square stability is reported too: the landing points are mean-square unstable yet every path
-    converges."""
+    """P3 section 4, the two phases after switching late (with Theorem 4.1's linear stability): on P3's tanh model
+    with three data points, SGD (mean-square stable at the sharp minimum u0 = 2.5) stays there; after the switch
+    P3's SAM (USAM, batch 1) escapes exponentially, its per-step log-growth being the Lyapunov exponent at u0, then
+    converges to a flatter minimum where that exponent is <= 0. Normalized SAM (batch 1) shows the same two phases:
+    it leaves at once (its ascent step ignores how small v is) and then drifts to flatter minima. Mean-square
+    stability is reported too: the USAM landing points are mean-square unstable, yet every path converges."""
     land = landscapes.get("tanh", xs=(0.6, 1.0, 1.3), ys=(0.0, 0.0, 0.0))
     lr, rho, u0, switch_at, steps, paths = 1.5, 0.8, 2.5, 100, 2000, 32
 
@@ -440,15 +441,26 @@ def _tanh_switching():
     sharpness_u0 = float(np.mean(v_hessians(u0)[:, 0, 0]))
     final_sharpness = np.array([np.mean(v_hessians(x)[:, 0, 0]) for x in final_u])
     flatter = bool(np.all(final_sharpness < sharpness_u0))
+    # normalized SAM, batch 1, after the same SGD phase
+    lr_n, rho_n = 0.5, 0.1
+    norm_run = simulate(land, Switch(SGD(lr_n, 1), SAM(lr_n, rho_n, batch_size=1), at=switch_at),
+                        np.tile([u0, 1e-3], (16, 1)), steps, every=1, seed=0)
+    v_n = np.abs(norm_run.xs[switch_at:, :, 1])
+    steps_to_leave = int(np.max(np.argmax(v_n > 1e-3, axis=0)))
+    norm_final = np.array([np.mean(v_hessians(x)[:, 0, 0]) for x in norm_run.x[:, 0]])
+    norm_ok = bool(np.all(v_n.max(axis=0) > 1e-3) and steps_to_leave <= 5 and np.all(norm_final < sharpness_u0))
     agrees = bool(stayed < 1e-4 and still_linear and abs(slope - usam_lyap.exponent) <= 4 * stderr
-                  and np.all(final_lyap <= 0) and converged and flatter)
+                  and np.all(final_lyap <= 0) and converged and flatter and norm_ok)
     return _Outcome(
         hypotheses={"SGD at u0: mean-square stable and Lyapunov < 0": sgd_ms.stable and sgd_lyap.exponent < 0,
                     "USAM at u0: Lyapunov > 0 (paths escape)": usam_lyap.exponent > 0},
-        predicted=f"SGD stays; escape log-rate {fmt(usam_lyap.exponent)}; land where Lyapunov <= 0",
-        observed=(f"|du|={fmt(stayed, 2)}; log-rate {fmt(slope)}; land u~{fmt(np.median(final_u))}, Lyap max "
-                  f"{fmt(np.max(final_lyap), 2)}, MS radius {fmt(np.median(final_ms), 3)}"),
-        tolerance=f"log-rate within 4 standard errors ({fmt(4 * stderr, 2)}); all {paths} paths end with |v| < 1e-6",
+        predicted=(f"SGD stays; USAM escape log-rate {fmt(usam_lyap.exponent)}, lands where Lyapunov <= 0; "
+                   "SAM leaves at once, flatter"),
+        observed=(f"|du|={fmt(stayed, 2)}; log-rate {fmt(slope)}; lands u~{fmt(np.median(final_u))} (Lyap max "
+                  f"{fmt(np.max(final_lyap), 2)}, yet MS radius {fmt(np.median(final_ms), 3)} > 1); SAM leaves in "
+                  f"{steps_to_leave} step(s), sharpness {fmt(sharpness_u0, 3)} -> {fmt(np.median(norm_final), 3)}"),
+        tolerance=(f"log-rate within 4 standard errors ({fmt(4 * stderr, 2)}); all {paths} USAM paths end with "
+                   "|v| < 1e-6; SAM leaves within 5 steps"),
         agrees=agrees,
         method="NumPy: exact batch-law Lyapunov exponents and mean-square radii (commuting 1-D Hessians), simulation",
         details={"lr": lr, "rho": rho, "switch_at": switch_at, "sgd_ms_radius": sgd_ms.radius,
@@ -456,6 +468,8 @@ def _tanh_switching():
                  "usam_lyapunov_at_u0": usam_lyap.exponent, "observed_log_rate": slope, "stderr": stderr,
                  "final_u": final_u, "final_lyapunov": final_lyap, "final_ms_radius": final_ms,
                  "sharpness_u0": sharpness_u0, "final_sharpness": final_sharpness,
+                 "normalized_sam": {"lr": lr_n, "rho": rho_n, "steps_to_leave": steps_to_leave,
+                                    "final_u": norm_run.x[:, 0], "final_sharpness": norm_final},
                  "note": ("mean-square radius > 1 at the landing points while the Lyapunov exponent is < 0: "
                           "E[L] would grow, yet every sample path converges")},
     )
@@ -476,7 +490,7 @@ def _random_hessian_sets(count: int, seed: int):
 
 @claim("linear_stability_inequality", "P3 Thm 4.1, 4.2")
 def _linear_stability_inequality():
-    """At an interpolating minimum with per-sample Hessians H_i: if SGD or P3's SAM (USAM) is linearly
+    """P3 Theorems 4.1 and 4.2: at an interpolating minimum with per-sample Hessians H_i: if SGD or P3's SAM (USAM) is linearly
     (mean-square) stable, then ||H||_F^2 (1 + rho^2 gamma ||H||_F^2 / B) <= B/(lr^2 gamma) (rho = 0 for SGD); when
     the inequality fails, E[L_t] >= C^t E[L_0] with C = lr^2 gamma lhs / B > 1. The Lyapunov exponent is reported:
     mean-square instability need not make sample paths escape."""
@@ -524,6 +538,7 @@ def _linear_stability_inequality():
     p_shrink = float(binom.cdf(k_max, n_steps, 0.5))
     run1 = simulate(quadratic_finite_sum(h1), SGD(1.0, 1), np.ones((n_paths, 1)), n_steps, every=n_steps, seed=5)
     frac = float(np.mean(np.abs(run1.x[:, 0]) < shrink))
+    grew = int(np.sum(np.abs(run1.x[:, 0]) > 1.0))
     frac_ok = abs(frac - p_shrink) <= 4 * math.sqrt(p_shrink * (1 - p_shrink) / n_paths) + 1e-12
     agrees = bool(counter_stable == 0 and counter_growth == 0 and growth_ok and not ineq.holds
                   and not ms.stable and frac_ok)
@@ -533,7 +548,8 @@ def _linear_stability_inequality():
         predicted=(f"stable=>ineq ({cases} cases); E[L_t]>={fmt(ineq.growth_factor)}^t L0; "
                    f"{fmt(100 * p_shrink, 3)}% paths shrink"),
         observed=(f"{counter_stable} counterexamples; growth {fmt(observed_c)}/step (MS radius {fmt(ms.radius)}, "
-                  f"Lyap {fmt(lyap.exponent, 2)}); {fmt(100 * frac, 3)}% shrink"),
+                  f"Lyap {fmt(lyap.exponent, 2)}); MS-unstable 1-D case (radius {fmt(ms1.radius, 3)}, Lyap "
+                  f"{fmt(lyap1.exponent, 2)}): {fmt(100 * frac, 3)}% of paths shrink, {grew} grow"),
         tolerance="no counterexample; Monte Carlo mean + 3 SE >= bound at every t; fraction within 4 SE",
         agrees=agrees,
         method="NumPy/SciPy: gamma (generalized eigenproblem), exact batch-law mean-square radii; SciPy: binomial law",
@@ -552,7 +568,7 @@ def _linear_stability_inequality():
 # ---------------------------------------------------------------------------------------------- 6. P3 Prop 4.1
 @claim("valley_confinement", "P3 Prop 4.1")
 def _valley_confinement():
-    """In a 1-D valley (Definition 4.2) with lr < min_V b/|L'| and rho <= min{1/a, lr min |L'(2z)/L'(z)|}, full-batch
+    """P3 Proposition 4.1: in a 1-D valley (Definition 4.2) with lr < min_V b/|L'| and rho <= min{1/a, lr min |L'(2z)/L'(z)|}, full-batch
     SAM started in (-b, b) stays in V = [-2b, 2b] for all steps; P3's theory is for the unnormalized SAM, which is
     simulated (normalized SAM is run beside it). Confinement does not need a stable bottom: the tanh valley meets
     the conditions with an unstable bottom, and a Huber valley outside them stays confined as the sharper test
@@ -611,7 +627,7 @@ def _valley_confinement():
 # ---------------------------------------------------------------------------------------------- 7. P3 Thm 4.3
 @claim("pl_convergence", "P3 Thm 4.3")
 def _pl_convergence():
-    """Under PL (mu), L-smoothness and gradient noise sigma^2, with lr <= min{1/L, mu B/(2 L sigma^2)} and
+    """P3 Theorem 4.3: under PL (mu), L-smoothness and gradient noise sigma^2, with lr <= min{1/L, mu B/(2 L sigma^2)} and
     rho <= min{1/L, mu B/(4 L sigma^2), lr mu^2/(24 L^2)}, stochastic SAM (P3's unnormalized form) satisfies
     E[L(x_t)] <= (1 - lr mu/2)^t L(x_0); the Monte Carlo mean of L over independent paths stays under that bound."""
     # rank-one data terms plus a ridge: PL holds, and the noise bound mu B/(2 L sigma^2) is the binding one
@@ -654,7 +670,7 @@ def _double_well_pair(land):
 
 @claim("hallucination_window", "P1 (existence)")
 def _hallucination_window():
-    """In 1-D, a minimizer m2 with an adjacent maximizer M has a hallucinated SAM fixed point m2 - rho*sign(m2 - M)
+    """P1 (existence of hallucinated minimizers; THEORY.md section 5 [derived] 1-D window): in 1-D, a minimizer m2 with an adjacent maximizer M has a hallucinated SAM fixed point m2 - rho*sign(m2 - M)
     (gradient nonzero, ascent point exactly m2) exactly for rho inside the window (|m2 - M|, |m2 - m1|); SAM started
     next to it with a stable step converges to it inside the window and not outside."""
     land = landscapes.get("double_well", c=0.3)
@@ -691,7 +707,7 @@ def _hallucination_window():
 
 @claim("hallucination_attraction", "P1 (attractors)")
 def _hallucination_attraction():
-    """A hallucinated point attracts SAM exactly when the spectral radius of SAM's Jacobian there (directions along
+    """P1 (hallucinated minimizers can be attractors; THEORY.md section 5 [derived] stability): a hallucinated point attracts SAM exactly when the spectral radius of SAM's Jacobian there (directions along
     a manifold of such points excluded) is below 1: SAM from nearby starts converges to it for a step below the
     threshold 2/f''(x+) and not above, both for an isolated point in 1-D and for a circle of them in 2-D."""
     rows, agrees, details = [], True, {}
@@ -749,7 +765,7 @@ def _hallucination_attraction():
 
 @claim("warm_start", "P1 (remedy)")
 def _warm_start():
-    """A short GD warm start (the first 10 % of the steps) before SAM lowers the fraction of random starts that end
+    """P1 (the warm-start remedy): a short GD warm start (the first 10 % of the steps) before SAM lowers the fraction of random starts that end
     at hallucinated points, when SAM also has an attractor at a real minimum (tilted double well); on the ring
     valley, where the hallucinated circle is SAM's only attractor for this rho, both fractions are reported."""
     rows, details = [], {}
@@ -793,7 +809,7 @@ def _inside_window(land, rho) -> bool:
 # ---------------------------------------------------------------------------------------------- 9. P2 Thm 4.5 / 5.4
 @claim("manifold_drift", "P2 Thm 4.5, 5.4")
 def _manifold_drift():
-    """On L = (a1(x) y1^2 + a2(x) y2^2)/2 with a line of minimizers y = 0: full-batch SAM drifts along it at
+    """P2 Theorems 4.5 (full-batch SAM) and 5.4 (1-SAM), with THEORY.md's [derived] finite-lr factor: on L = (a1(x) y1^2 + a2(x) y2^2)/2 with a line of minimizers y = 0: full-batch SAM drifts along it at
     -(lr rho^2/2) d lambda_1/dx [2/(2 - lr lambda_1)]^2 per step to the minimizer of lambda_1; 1-SAM (batch 1 of the
     rank-one samples) drifts to the minimizer of the trace (shifted at finite lr by the per-sample factors); GD
     does not drift beyond an O(y0^2) settling move, and USAM settles on the line and freezes."""
@@ -857,7 +873,7 @@ def _manifold_drift():
 # ---------------------------------------------------------------------------------------------- 10. P2 sharpness limits
 @claim("sharpness_limits", "P2 Sec 2 (R^Max, R^Avg)")
 def _sharpness_limits():
-    """On the minimizer manifold, R^Max_rho -> rho^2 lambda_1 / 2 and R^Avg_rho -> rho^2 Tr / (2d), with a relative
+    """P2 section 2 (sharpness notions and their limits on the manifold): on the minimizer manifold, R^Max_rho -> rho^2 lambda_1 / 2 and R^Avg_rho -> rho^2 Tr / (2d), with a relative
     error that shrinks as rho shrinks (by about half per halving for R^Max, whose rho^3 term survives, and about a
     quarter for R^Avg, whose rho^3 term averages out here). R^Avg is also estimated from the simulator's own random
     directions (what RandomSAM samples) and must agree with the quadrature."""

@@ -76,6 +76,13 @@ def test_huber_valley_is_not_c2_and_its_sharper_test_has_a_closed_form():
     assert cond.invariance_sam.value == pytest.approx(lr * a * b - (b - rho), rel=1e-8)
 
 
+def test_a_power_below_two_has_no_finite_curvature_at_the_bottom():
+    """|z|^p with p < 2 has L''(0) infinite (THEORY.md: no finite a), so Definition 4.2 fails: not C^2, a != L''(0)."""
+    cond = valley_conditions(landscapes.from_expr("abs(z)**1.5", "z"), 1.0, 1.0, 0.1, 0.1)
+    assert not cond.definition["C^2"][0] and not cond.definition["a = L''(0)"][0]
+    assert cond.bottom_curvature == float("inf") and not cond.hypotheses_hold
+
+
 def test_a_tilted_well_is_not_even():
     """A tilted double well is not even, so Definition 4.2 fails on that count."""
     land = landscapes.get("double_well", c=0.3)
