@@ -189,6 +189,8 @@ class ManifoldDrift:
         Orthonormal basis of the manifold's tangent space (null space of ``hess L``).
     rank_one : bool
         Whether every sample's Hessian has rank <= 1 at ``x`` (P2's 1-SAM setting).
+    method : str
+        Which parts are SymPy (exact) and which NumPy (numeric).
     """
 
     velocity: np.ndarray
@@ -197,6 +199,7 @@ class ManifoldDrift:
     factors: np.ndarray
     tangent: np.ndarray
     rank_one: bool
+    method: str = "SymPy: third derivatives of the loss; NumPy: eigenvectors, tangent projection"
 
 
 def manifold_drift(landscape, x, lr, rho, *, method: str = "sam", finite_lr: bool = True) -> ManifoldDrift:

@@ -262,6 +262,7 @@ class StabilityInequality:
         ``lr^2 gamma lhs / batch_size``: when it exceeds 1 the theorem's lower bound ``E[L_t] >= C^t E[L_0]``
         grows (``C`` = this factor), i.e. the inequality fails exactly when ``C > 1``.
     statement : str
+    method : str
     """
 
     lhs: float
@@ -271,6 +272,7 @@ class StabilityInequality:
     frobenius_sq: float
     growth_factor: float
     statement: str
+    method: str = "NumPy/SciPy: gamma from a generalized symmetric eigenproblem on range(H)"
 
 
 def sgd_stability_inequality(hessians, lr, batch_size=1) -> StabilityInequality:
@@ -320,6 +322,7 @@ class PLConditions:
     rho_max: float
     holds: bool
     rate: float
+    method: str = "NumPy/SciPy: eigenvalues of H and a generalized eigenproblem for sigma^2"
 
 
 def pl_conditions(hessians, lr, rho, batch_size=1) -> PLConditions:
