@@ -43,7 +43,7 @@ DTYPES = {"float64": np.float64, "float32": np.float32}
 PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: a pairwise sum of at most this many terms is one flat block
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 
 class UnsupportedLandscape(ValueError):
@@ -83,6 +83,35 @@ class _Printer(NumPyPrinter):
         return self._names[expr]
 
     _print_Dummy = _print_Symbol
+
+    # NumPy's select/less/logical_and are whole-array functions; in a kernel a Piecewise is a chain of
+    # conditional expressions over scalars, with the same value (the first true condition wins).
+    def _print_Piecewise(self, expr):
+        out = "nan"
+        for value, cond in reversed(expr.args):
+            if cond == sp.true:
+                out = self._print(value)
+            else:
+                out = f"({self._print(value)} if {self._print(cond)} else {out})"
+        return out
+
+    def _print_Relational(self, expr):
+        return f"({self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)})"
+
+    def _print_And(self, expr):
+        return "(" + " and ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Or(self, expr):
+        return "(" + " or ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Not(self, expr):
+        return f"(not {self._print(expr.args[0])})"
+
+    def _print_BooleanTrue(self, expr):
+        return "True"
+
+    def _print_BooleanFalse(self, expr):
+        return "False"
 
 
 class _Printer32(_Printer):
@@ -127,7 +156,7 @@ def _check_printed(code: str, what: str) -> None:
     """Refuse printed code that calls anything outside the small numba-compatible namespace."""
     tree = ast.parse(code, mode="eval")
     allowed_nodes = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load, ast.Constant,
-                     ast.operator, ast.unaryop)
+                     ast.operator, ast.unaryop, ast.IfExp, ast.Compare, ast.cmpop, ast.BoolOp, ast.boolop)
     for node in ast.walk(tree):
         if not isinstance(node, allowed_nodes):
             raise UnsupportedLandscape(

@@ -141,6 +141,24 @@ def test_divergence_and_nonfinite_freeze_the_same_way():
         assert_same_run(ref, out)
 
 
+def test_block_of_frozen_starts_fills_later_saved_steps():
+    """When every start of a block has frozen, the kernel stops stepping it but still writes its saved steps."""
+    quartic = landscapes.from_expr("0.25*u**4 + 0.5*v**2 - u*v", ["u", "v"])
+    x0 = np.column_stack([np.linspace(20.0, 40.0, 40), np.zeros(40)])
+    ref, out = run_both(quartic, dy.GD(lr=0.3), x0, steps=50, every=5, bound=1e4)
+    assert np.all(ref.status != "ok")
+    assert_same_run(ref, out)
+
+
+def test_chunked_steps_give_the_same_run(plain, starts, monkeypatch):
+    """Between chunks of steps (where the progress bar updates) the kernel resumes exactly where it stopped."""
+    opt = dy.RandomSAM(lr=0.4, rho=0.2)
+    whole = dy.simulate(plain, opt, starts, 45, every=4, seed=9, backend="compiled")
+    monkeypatch.setattr(compiled, "CHUNK_WORK", 7 * len(starts))  # 7 steps per kernel call
+    chunked = dy.simulate(plain, opt, starts, 45, every=4, seed=9, backend="compiled")
+    np.testing.assert_array_equal(chunked.xs, whole.xs)
+
+
 def test_zero_gradient_means_no_perturbation(plain):
     """At a stationary point SAM's direction is undefined; both backends leave the point where it is."""
     x0 = np.zeros((3, 2))
@@ -196,6 +214,17 @@ def test_auto_picks_numpy_for_tiny_work(plain):
 
 def test_auto_picks_compiled_for_large_work(plain):
     assert integrate.resolve_backend("auto", plain, dy.SAM(lr=0.1, rho=0.05), 10**6, 100) == "compiled"
+
+
+def test_piecewise_landscapes_compile_to_conditionals(starts):
+    """A Piecewise gradient (NumPy's select) becomes conditional expressions with the same values."""
+    import sympy as sp
+
+    u, v = sp.symbols("u v", real=True)
+    huber = sp.Piecewise((u**2 / 2, sp.Abs(u) <= 1), (sp.Abs(u) - sp.Rational(1, 2), True))
+    kinked = landscapes.from_expr(huber + sp.Piecewise((v**2, (v > 0) & (u > 0)), (v**2 / 4, True)), ["u", "v"])
+    ref, out = run_both(kinked, dy.SAM(lr=0.3, rho=0.2), starts * 2)
+    assert_same_run(ref, out)
 
 
 def test_auto_falls_back_when_the_gradient_cannot_be_compiled():
