@@ -1,0 +1,250 @@
+"""Stability diagrams: the fate of simulations over a grid of ``(eta, rho)`` with the theory's boundaries on top."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from matplotlib import colors
+from matplotlib.patches import Patch
+
+from .. import dynamics
+from . import _checks
+from .style import FATE_COLORS, OKABE_ITO, add_legend, context, new_axes
+
+STABILITY_FATES = ("stable", "escaped", "diverged")
+STABILITY_LABELS = {
+    "stable": r"stays at $\theta^*$",
+    "escaped": r"leaves $\theta^*$",
+    "diverged": "diverges",
+}
+_OPTIMIZERS = {"gd": dynamics.GD, "sgd": dynamics.SGD, "usam": dynamics.USAM, "sam": dynamics.SAM}
+
+
+@dataclass
+class StabilityGrid:
+    """Simulated fates over ``(eta, rho)``.
+
+    Attributes
+    ----------
+    lrs : ndarray (n_eta,)
+    rhos : ndarray (n_rho,)
+    fates : ndarray (n_rho, n_eta) of str
+        ``stable`` (ended within ``radius`` of ``x_star``), ``escaped`` (left it, finite) or ``diverged``.
+    distance : ndarray (n_rho, n_eta)
+        ``||x_T - x_star||``.
+    x_star : ndarray (dim,)
+    hessian : ndarray (dim, dim)
+        Full-loss Hessian at ``x_star``; ``lam`` is its largest eigenvalue.
+    optimizer, batch_size, steps, delta, radius
+        How the grid was simulated.
+    landscape : Landscape
+    """
+
+    lrs: np.ndarray
+    rhos: np.ndarray
+    fates: np.ndarray
+    distance: np.ndarray
+    x_star: np.ndarray
+    hessian: np.ndarray
+    optimizer: str
+    batch_size: int | None
+    steps: int
+    delta: float
+    radius: float
+    landscape: object = field(default=None, repr=False)
+
+    @property
+    def lam(self) -> float:
+        return float(np.linalg.eigvalsh(self.hessian)[-1])
+
+
+def _axis(values, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 1 or arr.size < 2 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(np.diff(arr) <= 0):
+        raise ValueError(f"{name} must be an increasing 1-D sequence of at least 2 finite values >= 0, got {values!r}")
+    return arr
+
+
+def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_size=None, steps=400, delta=1e-3,
+                    radius=None, seed=0) -> StabilityGrid:
+    """Simulate ``optimizer`` from ``x_star + delta * v_1`` for every ``(eta, rho)`` in one vectorized run.
+
+    ``v_1`` is the top Hessian eigenvector at ``x_star`` (the direction that loses stability first). A start
+    is ``stable`` when it ends within ``radius`` (default ``10 * delta``) of ``x_star``.
+
+    Parameters
+    ----------
+    landscape : Landscape
+    x_star : array (dim,)
+        A minimizer.
+    lrs, rhos : increasing 1-D sequences
+        The grid axes; every pair is one start.
+    optimizer : ``"usam"``, ``"sam"``, ``"gd"`` or ``"sgd"``
+    batch_size : int, optional
+        Mini-batch size (stochastic methods on a finite sum); ``sgd`` needs it.
+    """
+    _checks.landscape(landscape, what="stability_fates")
+    optimizer = _checks.choice(optimizer, "optimizer", tuple(_OPTIMIZERS))
+    lrs = _axis(lrs, "lrs")
+    rhos = _axis(rhos, "rhos")
+    if lrs[0] <= 0:
+        raise ValueError(f"lrs must be > 0, got {lrs[0]!r}")
+    steps = _checks.positive_int(steps, "steps")
+    delta = _checks.positive_float(delta, "delta")
+    radius = 10 * delta if radius is None else _checks.positive_float(radius, "radius")
+    x_star = np.asarray(x_star, dtype=float)
+    if x_star.shape != (landscape.dim,) or not np.all(np.isfinite(x_star)):
+        raise ValueError(f"x_star must be a finite point of shape ({landscape.dim},), got {x_star!r}")
+    hessian = landscape.hessian(x_star)
+    top = np.linalg.eigh(hessian)[1][:, -1]
+    eta, rho = (g.ravel() for g in np.meshgrid(lrs, rhos))
+    if optimizer == "gd":
+        opt = dynamics.GD(eta)
+    elif optimizer == "sgd":
+        if batch_size is None:
+            raise ValueError("batch_size must be a positive integer for optimizer='sgd', got None")
+        opt = dynamics.SGD(eta, batch_size)
+    else:
+        opt = _OPTIMIZERS[optimizer](eta, rho, batch_size=batch_size)
+    x0 = np.broadcast_to(x_star + delta * top, (eta.size, landscape.dim))
+    run = dynamics.simulate(landscape, opt, x0, steps, every=steps, seed=seed, progress=False)
+    distance = np.linalg.norm(run.x - x_star, axis=-1)
+    fates = np.where(distance <= radius, "stable", "escaped")
+    fates = np.where((run.status != "ok") | ~np.isfinite(run.loss[-1]), "diverged", fates)
+    shape = (len(rhos), len(lrs))
+    return StabilityGrid(lrs, rhos, fates.reshape(shape).astype("<U8"), distance.reshape(shape), x_star, hessian,
+                         optimizer, batch_size, steps, delta, radius, landscape)
+
+
+def _edges(c: np.ndarray) -> np.ndarray:
+    mid = 0.5 * (c[1:] + c[:-1])
+    return np.concatenate([[max(c[0] - (mid[0] - c[0]), 0.0)], mid, [c[-1] + (c[-1] - mid[-1])]])
+
+
+def _root_decreasing(fn, target: float, lo: np.ndarray, hi: np.ndarray, iters: int = 80) -> np.ndarray:
+    """Vectorized bisection for ``fn(s) = target`` with ``fn`` decreasing on ``[lo, hi]`` (NaN where no root)."""
+    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    f_lo, f_hi = fn(lo) - target, fn(hi) - target
+    ok = (f_lo >= 0) & (f_hi <= 0)
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        above = fn(mid) - target >= 0
+        lo = np.where(above, mid, lo)
+        hi = np.where(above, hi, mid)
+    return np.where(ok, 0.5 * (lo + hi), np.nan)
+
+
+def gd_boundary(lam: float, eta_max: float) -> float:
+    """The ``eta`` where GD's edge ``theory.gd_threshold(eta)`` equals ``lam`` (NaN past ``eta_max``)."""
+    from .. import theory
+
+    root = _root_decreasing(lambda e: np.asarray(theory.gd_threshold(e), dtype=float), lam,
+                            np.array([1e-12]), np.array([float(eta_max)]))
+    return float(root[0])
+
+
+def usam_boundary(lam: float, etas: np.ndarray, rho_max: float) -> np.ndarray:
+    """For each ``eta``, the ``rho`` where USAM's edge ``theory.usam_threshold(eta, rho)`` equals ``lam``."""
+    from .. import theory
+
+    etas = np.asarray(etas, dtype=float)
+    return _root_decreasing(lambda r: np.asarray(theory.usam_threshold(etas, r), dtype=float), lam,
+                            np.zeros_like(etas), np.full_like(etas, float(rho_max)))
+
+
+def stability_diagram(landscape=None, x_star=None, *, grid=None, lrs=None, rhos=None, optimizer="usam",
+                      batch_size=None, steps=400, delta=1e-3, radius=None, seed=0, boundaries=("gd", "usam", "p3"),
+                      ax=None, legend=True):
+    """Fates of simulations over ``(eta, rho)`` with the theory's stability boundaries drawn on top.
+
+    Either pass a precomputed ``grid`` (:func:`stability_fates`) or ``landscape``, ``x_star``, ``lrs`` and ``rhos``
+    (and the rest of :func:`stability_fates`' arguments) to simulate here.
+
+    Boundaries, from ``lam = lambda_max(H(x_star))``:
+
+    * ``"gd"``: ``eta = 2/lam`` (vertical), where GD/SGD's edge ``theory.gd_threshold`` meets ``lam``;
+    * ``"usam"``: ``eta*lam*(1 + rho*lam) = 2``, from ``theory.usam_threshold``;
+    * ``"p3"``: P3 Theorem 4.1's necessary condition ``||H||_F^2 (1 + rho^2 gamma ||H||_F^2 / B) <= B/(eta^2 gamma)``;
+      drawn only where it applies: a stochastic method on a finite sum with alignment ``gamma > 0``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if grid is None:
+        if landscape is None or x_star is None or lrs is None or rhos is None:
+            raise ValueError("stability_diagram needs grid=, or landscape, x_star, lrs and rhos to simulate one")
+        grid = stability_fates(landscape, x_star, lrs=lrs, rhos=rhos, optimizer=optimizer, batch_size=batch_size,
+                               steps=steps, delta=delta, radius=radius, seed=seed)
+    elif not isinstance(grid, StabilityGrid):
+        raise ValueError(f"grid must be a StabilityGrid from stability_fates, got {type(grid).__name__}")
+    for name in boundaries:
+        _checks.choice(name, "boundaries entry", ("gd", "usam", "p3"))
+    codes = np.vectorize(STABILITY_FATES.index)(grid.fates)
+    cmap = colors.ListedColormap([FATE_COLORS[f] for f in STABILITY_FATES])
+    norm = colors.BoundaryNorm(np.arange(len(STABILITY_FATES) + 1) - 0.5, len(STABILITY_FATES))
+    lam = grid.lam
+    with context():
+        ax = new_axes(ax)
+        eta_e, rho_e = _edges(grid.lrs), _edges(grid.rhos)
+        ax.pcolormesh(eta_e, rho_e, codes, cmap=cmap, norm=norm, shading="flat", alpha=0.55, rasterized=True,
+                      linewidth=0)
+        handles = [Patch(facecolor=FATE_COLORS[f], alpha=0.55, label=f"{STABILITY_LABELS[f]} (sim.)")
+                   for f in STABILITY_FATES if (grid.fates == f).any()]
+        eta_fine = np.linspace(eta_e[0], eta_e[-1], 400)
+        if "gd" in boundaries:
+            eta_gd = gd_boundary(lam, eta_e[-1])
+            if np.isfinite(eta_gd):
+                handles.append(ax.axvline(eta_gd, color="black", linestyle=(0, (4, 2)), linewidth=1.1, gid="gd",
+                                          label=rf"GD edge $\eta = 2/\lambda$ = {eta_gd:.3g}"))
+        if "usam" in boundaries and grid.optimizer in ("usam", "sam"):
+            rho_usam = usam_boundary(lam, eta_fine, rho_e[-1])
+            (line,) = ax.plot(eta_fine, rho_usam, color="black", linewidth=1.4, gid="usam",
+                              label=r"USAM edge $\eta\lambda(1+\rho\lambda) = 2$")
+            handles.append(line)
+        if "p3" in boundaries:
+            line = _draw_p3(ax, grid, eta_fine, rho_e[-1])
+            if line is not None:
+                handles.append(line)
+        ax.set_xlim(eta_e[0], eta_e[-1])
+        ax.set_ylim(rho_e[0], rho_e[-1])
+        ax.set_xlabel(r"learning rate $\eta$")
+        ax.set_ylabel(r"perturbation radius $\rho$")
+        add_legend(ax, legend, handles, loc="upper right")
+    return ax
+
+
+def _draw_p3(ax, grid: StabilityGrid, etas: np.ndarray, rho_max: float):
+    """P3 Theorem 4.1's boundary, where it applies; returns the line or None."""
+    boundary = p3_boundary(grid, etas)
+    if boundary is None:
+        return None
+    rho = np.where(boundary <= rho_max, boundary, np.nan)
+    (line,) = ax.plot(etas, rho, color=OKABE_ITO["purple"], linewidth=1.3, linestyle=(0, (6, 1.5, 1.5, 1.5)),
+                      gid="p3", label="P3 Thm 4.1 (necessary)")
+    return line
+
+
+def p3_boundary(grid: StabilityGrid, etas: np.ndarray):
+    """``rho`` on P3 Theorem 4.1's boundary for each ``eta``, or None when the theorem does not apply.
+
+    It applies to a stochastic method (``batch_size`` below the number of samples) at a minimum where the
+    alignment constant ``gamma`` (``theory.alignment_gamma``) is positive. With ``F = ||H||_F^2`` the
+    inequality ``F (1 + rho^2 gamma F / B) <= B/(eta^2 gamma)`` holds up to
+    ``rho^2 = (B/(eta^2 gamma F) - 1) B/(gamma F)`` (NaN where it fails even at ``rho = 0``).
+    """
+    from .. import theory
+
+    land = grid.landscape
+    if land is None or grid.batch_size is None or grid.batch_size >= land.n_samples:
+        return None
+    hessians = land.sample_hessians(grid.x_star)
+    gamma = float(theory.alignment_gamma(hessians))
+    if not gamma > 0:
+        return None
+    frob2 = float(np.sum(hessians.mean(axis=0) ** 2))
+    B = grid.batch_size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho_sq = (B / (np.asarray(etas) ** 2 * gamma * frob2) - 1.0) * B / (gamma * frob2)
+    return np.where(rho_sq >= 0, np.sqrt(np.maximum(rho_sq, 0.0)), np.nan)

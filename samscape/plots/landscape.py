@@ -1,0 +1,346 @@
+"""Pictures of a landscape itself: contours, the update field of an optimizer, SAM's surrogate ``f^SAM``."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib import colors, ticker
+
+from ..dynamics import GD, SAM, USAM, unit
+from ..dynamics.optimizers import Noise
+from . import _checks
+from .style import BACKGROUND_CMAP, OKABE_ITO, context, label_landscape_axes, new_axes, symbol
+
+MIN_MARK = dict(marker="o", markersize=5, markerfacecolor="white", markeredgecolor="black", markeredgewidth=0.9,
+                linestyle="none", zorder=6)
+MAX_MARK = dict(marker="^", markersize=5, markerfacecolor="black", markeredgecolor="white", markeredgewidth=0.6,
+                linestyle="none", zorder=6)
+HALLUCINATED_MARK = dict(marker="D", markersize=3.8, markeredgecolor="black", markeredgewidth=0.6,
+                         linestyle="none", zorder=7)
+
+
+def plane_grid(landscape, window: np.ndarray, resolution: int, axes, at: np.ndarray):
+    """Grid of a 2-D slice: ``u (nx,)``, ``v (ny,)`` and full points ``(ny, nx, dim)`` with the rest fixed at ``at``."""
+    u = np.linspace(*window[0], resolution)
+    v = np.linspace(*window[1], resolution)
+    points = np.broadcast_to(at, (resolution, resolution, landscape.dim)).copy()
+    points[..., axes[0]] = u[None, :]
+    points[..., axes[1]] = v[:, None]
+    return u, v, points
+
+
+def _in_view(points: np.ndarray, window: np.ndarray, axes, at: np.ndarray, tol: float = 1e-6) -> np.ndarray:
+    """Rows of ``points (k, dim)`` inside the box and (for a slice) on the slice."""
+    if points.size == 0:
+        return points.reshape(0, len(at))
+    inside = np.ones(len(points), dtype=bool)
+    for row, a in enumerate(axes):
+        inside &= (points[:, a] >= window[row, 0]) & (points[:, a] <= window[row, 1])
+    others = [k for k in range(points.shape[1]) if k not in axes]
+    if others:
+        inside &= np.all(np.abs(points[:, others] - at[others]) <= tol * (1 + np.abs(at[others])), axis=1)
+    return points[inside]
+
+
+def mark_critical(ax, landscape, window, axes=(0, 1), at=None) -> None:
+    """Draw the landscape's known minimizers (white circles) and maximizers (black triangles) in view."""
+    at = np.zeros(landscape.dim) if at is None else at
+    for points, style, label in ((landscape.minimizers, MIN_MARK, "minimizer"),
+                                 (landscape.maximizers, MAX_MARK, "maximizer")):
+        shown = _in_view(np.asarray(points, dtype=float).reshape(-1, landscape.dim), window, axes, at)
+        if len(shown):
+            ax.plot(shown[:, axes[0]], shown[:, axes[1]], label=label, **style)
+
+
+def _filled(ax, u, v, z, *, levels, log, cmap, colorbar, label, alpha=1.0):
+    """Filled contours of ``z (ny, nx)``; with ``log`` the levels are log-spaced in ``z - min z``."""
+    z = np.where(np.isfinite(z), z, np.nan)
+    finite = z[np.isfinite(z)]
+    if finite.size == 0:
+        raise ValueError("the landscape has no finite value on the plotting window; choose another window")
+    norm = None
+    if log:
+        shift = min(0.0, float(finite.min()))
+        z = z - shift
+        if shift < 0:
+            label = f"{label} $-$ min"
+        top = float(np.nanmax(z))
+        if top <= 0:
+            raise ValueError("log=True needs a loss that is not constant on the window; use log=False")
+        positive = z[z > 0]
+        bottom = max(float(positive.min()) if positive.size else top * 1e-8, top * 1e-8)
+        if isinstance(levels, int):
+            levels = np.geomspace(bottom, top, levels)
+        z = np.clip(z, levels[0], None)
+        norm = colors.LogNorm(vmin=levels[0], vmax=levels[-1])
+    cs = ax.contourf(u, v, z, levels=levels, cmap=cmap or BACKGROUND_CMAP, norm=norm, alpha=alpha)
+    if colorbar:
+        bar = ax.figure.colorbar(cs, ax=ax, label=label, shrink=0.95, pad=0.02)
+        if log:
+            # contourf hands the colour bar its levels as ticks; decades read better on a log scale
+            bar.locator = ticker.LogLocator(base=10, numticks=6)
+            bar.formatter = ticker.LogFormatterMathtext(base=10)
+            bar.minorticks_off()
+            bar.update_ticks()
+    return cs
+
+
+def _loss_label(landscape, axes) -> str:
+    names = [symbol(landscape.variables[a]).strip("$") for a in axes]
+    return f"$L({', '.join(names)})$" if landscape.dim == 2 else "$L$"
+
+
+def contour(landscape, *, ax=None, window=None, levels=20, log=False, resolution=200, axes=(0, 1), at=None,
+            cmap=None, colorbar=True, lines=True, mark=True, alpha=1.0):
+    """Filled contours of ``L`` on a 2-D slice, with the known minimizers/maximizers marked.
+
+    Parameters
+    ----------
+    landscape : Landscape with ``dim >= 2``
+    window : array (2, 2) or (dim, 2), optional
+        ``[[xlo, xhi], [ylo, yhi]]`` of the plane; default the landscape's window.
+    levels : int or increasing sequence
+    log : bool
+        Log-spaced levels (in ``L - min L`` when the loss goes negative) to show valleys that are nearly flat.
+    resolution : int
+        Grid points per side.
+    axes : (int, int)
+        Which coordinates span the plane; the others are fixed at ``at`` (default 0).
+    colorbar, lines, mark : bool
+        Draw a colour bar, thin contour lines on top, markers at the known critical points.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _checks.landscape(landscape, min_dim=2, what="contour (use valley for a 1-D landscape)")
+    axes = _checks.plane(axes, landscape.dim)
+    window = _checks.window(window, landscape, axes)
+    at = _checks.base_point(at, landscape)
+    levels = _checks.levels(levels)
+    resolution = _checks.positive_int(resolution, "resolution", 2)
+    with context():
+        ax = new_axes(ax)
+        u, v, points = plane_grid(landscape, window, resolution, axes, at)
+        with np.errstate(all="ignore"):
+            z = landscape.value(points)
+        cs = _filled(ax, u, v, z, levels=levels, log=log, cmap=cmap, colorbar=colorbar,
+                     label=_loss_label(landscape, axes), alpha=alpha)
+        if lines:
+            ax.contour(u, v, np.clip(z - min(0.0, np.nanmin(z)) if log else z, cs.levels[0], None),
+                       levels=cs.levels, colors="white", linewidths=0.3, alpha=0.45, norm=cs.norm)
+        if mark:
+            mark_critical(ax, landscape, window, axes, at)
+        ax.set_xlim(*window[0])
+        ax.set_ylim(*window[1])
+        label_landscape_axes(ax, landscape, axes)
+    return ax
+
+
+def _field_optimizer(optimizer):
+    if not isinstance(optimizer, (GD, SAM, USAM)):
+        raise ValueError(
+            f"optimizer must be GD, SAM or USAM (a deterministic update has a field), got {optimizer!r}"
+        )
+    if getattr(optimizer, "batch_size", None) is not None:
+        raise ValueError(f"optimizer must be full-batch (batch_size=None) to have a field, got batch_size={optimizer.batch_size}")
+    for name in ("lr", "rho"):
+        if np.ndim(getattr(optimizer, name, 0.0)) != 0:
+            raise ValueError(f"optimizer.{name} must be a scalar to draw a field, got an array of {np.size(getattr(optimizer, name))} values")
+    return optimizer
+
+
+def update_field(landscape, optimizer, points: np.ndarray) -> np.ndarray:
+    """The update direction ``(T(x) - x) / lr`` at ``points (..., dim)``: ``-grad L(x)`` for GD, ``-grad L(x+)`` for SAM."""
+    optimizer = _field_optimizer(optimizer)
+    flat = points.reshape(-1, landscape.dim)
+    noise = Noise(0, np.arange(len(flat)), landscape.n_samples, landscape.dim)
+    with np.errstate(all="ignore"):
+        step = optimizer.update(landscape, flat, 0, noise) - flat
+    return (step / optimizer.lr).reshape(points.shape)
+
+
+def vector_field(landscape, optimizer, *, ax=None, kind="stream", window=None, resolution=None, axes=(0, 1),
+                 at=None, density=0.8, color="#333333", hallucinated=None, linewidth=0.5):
+    """The update field of ``optimizer``: ``-grad L(x)`` (GD) or ``-grad L(x+)`` (SAM, USAM), P1's Figure 1(c).
+
+    Parameters
+    ----------
+    optimizer : GD, SAM or USAM with scalar ``lr``, ``rho`` and ``batch_size=None``
+    kind : ``"stream"`` or ``"quiver"``
+        Streamlines (direction, with arrows) or unit arrows on a coarse grid.
+    resolution : int, optional
+        Grid points per side (default 60 for streamlines, 21 for arrows).
+    hallucinated : None, ``"auto"`` or array (k, dim)
+        Mark hallucinated minimizers: ``"auto"`` asks :func:`samscape.theory.find_hallucinated` (SAM only).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _checks.landscape(landscape, min_dim=2, what="vector_field")
+    _field_optimizer(optimizer)
+    kind = _checks.choice(kind, "kind", ("stream", "quiver"))
+    axes = _checks.plane(axes, landscape.dim)
+    window = _checks.window(window, landscape, axes)
+    at = _checks.base_point(at, landscape)
+    resolution = _checks.positive_int(resolution if resolution is not None else (60 if kind == "stream" else 21),
+                                      "resolution", 2)
+    with context():
+        ax = new_axes(ax)
+        u, v, points = plane_grid(landscape, window, resolution, axes, at)
+        field = update_field(landscape, optimizer, points)
+        fu, fv = field[..., axes[0]], field[..., axes[1]]
+        fu, fv = np.nan_to_num(fu), np.nan_to_num(fv)
+        if kind == "stream":
+            ax.streamplot(u, v, fu, fv, density=density, color=color, linewidth=linewidth, arrowsize=0.7,
+                          broken_streamlines=True)
+        else:
+            speed = np.hypot(fu, fv)
+            scale = np.where(speed > 0, speed, 1.0)
+            ax.quiver(u, v, fu / scale, fv / scale, color=color, angles="xy", pivot="mid", width=0.004,
+                      headwidth=3.5, headlength=4)
+        if hallucinated is not None:
+            draw_hallucinated(ax, landscape, _hallucinated_points(hallucinated, landscape, optimizer, window, axes, at),
+                              axes)
+        ax.set_xlim(*window[0])
+        ax.set_ylim(*window[1])
+        label_landscape_axes(ax, landscape, axes)
+    return ax
+
+
+def surrogate_values(landscape, rho: float, points: np.ndarray) -> np.ndarray:
+    """``f^SAM(x) = f(x + rho grad f/||grad f||)`` at ``points (..., dim)``; where ``grad f = 0`` it is ``f(x)``."""
+    with np.errstate(all="ignore"):
+        return landscape.value(points + rho * unit(landscape.grad(points)))
+
+
+def surrogate(landscape, rho, *, ax=None, lr=None, window=None, levels=20, log=False, resolution=200, axes=(0, 1),
+              at=None, cmap=None, colorbar=True, lines=True, mark=True, hallucinated="auto", link=False):
+    """Contours of SAM's surrogate ``f^SAM(x) = f(x + rho grad f/||grad f||)`` with the hallucinated minimizers, P1's Figure 1(b).
+
+    Parameters
+    ----------
+    rho : float >= 0
+    lr : float, optional
+        Passed to :func:`samscape.theory.find_hallucinated` so it can tell attracting points from repelling ones.
+    hallucinated : ``"auto"``, None, array (k, dim) or a theory result
+        ``"auto"`` asks the theory module; given points are marked as they are; None marks nothing.
+    lines, link : bool
+        Thin contour lines on top; a line from each hallucinated ``x`` to its ``x+``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _checks.landscape(landscape, min_dim=2, what="surrogate")
+    rho = _checks.positive_float(rho, "rho", allow_zero=True)
+    axes = _checks.plane(axes, landscape.dim)
+    window = _checks.window(window, landscape, axes)
+    at = _checks.base_point(at, landscape)
+    levels = _checks.levels(levels)
+    resolution = _checks.positive_int(resolution, "resolution", 2)
+    with context():
+        ax = new_axes(ax)
+        u, v, points = plane_grid(landscape, window, resolution, axes, at)
+        z = surrogate_values(landscape, rho, points)
+        names = ", ".join(symbol(landscape.variables[a]).strip("$") for a in axes)
+        label = f"$f^{{\\mathrm{{SAM}}}}({names})$, $\\rho={rho:g}$" if landscape.dim == 2 else "$f^{\\mathrm{SAM}}$"
+        cs = _filled(ax, u, v, z, levels=levels, log=log, cmap=cmap, colorbar=colorbar, label=label)
+        if lines:
+            ax.contour(u, v, np.clip(z - min(0.0, np.nanmin(z)) if log else z, cs.levels[0], None),
+                       levels=cs.levels, colors="white", linewidths=0.3, alpha=0.45, norm=cs.norm)
+        if mark:
+            mark_critical(ax, landscape, window, axes, at)
+        if hallucinated is not None:
+            optimizer = SAM(lr if lr is not None else 0.1, rho)
+            draw_hallucinated(ax, landscape,
+                              _hallucinated_points(hallucinated, landscape, optimizer, window, axes, at, lr=lr), axes,
+                              link=link)
+        ax.set_xlim(*window[0])
+        ax.set_ylim(*window[1])
+        label_landscape_axes(ax, landscape, axes)
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------- hallucinated points
+def hallucinated_table(found, dim: int):
+    """Normalise what :func:`theory.find_hallucinated` returns to ``x (k, dim)``, ``x_plus (k, dim)``, ``stable (k,)``.
+
+    ``stable`` holds True (attracting), False (repelling) or None (unknown, e.g. no ``lr`` given).
+    """
+    def field(item, name):
+        return item[name] if isinstance(item, dict) else getattr(item, name, None)
+
+    if found is None:
+        return np.zeros((0, dim)), np.zeros((0, dim)), np.zeros(0, dtype=object)
+    if isinstance(found, tuple) and len(found) == 3:  # already a table
+        return found
+    if hasattr(found, "points") and not isinstance(found, np.ndarray):  # theory.HallucinationSearch
+        found = found.points
+    if isinstance(found, np.ndarray):
+        x = np.asarray(found, dtype=float).reshape(-1, dim)
+        return x, np.full_like(x, np.nan), np.full(len(x), None, dtype=object)
+    if field(found, "x") is not None and np.ndim(field(found, "x")) == 2:  # one object holding arrays
+        x = np.asarray(field(found, "x"), dtype=float).reshape(-1, dim)
+        xp = field(found, "x_plus")
+        xp = np.full_like(x, np.nan) if xp is None else np.asarray(xp, dtype=float).reshape(-1, dim)
+        stable = field(found, "stable")
+        stable = np.full(len(x), None, dtype=object) if stable is None else np.asarray(stable, dtype=object)
+        return x, xp, stable
+    items = list(found)
+    x = np.array([np.asarray(field(p, "x"), dtype=float).reshape(dim) for p in items]).reshape(-1, dim)
+    xp = np.array([np.full(dim, np.nan) if field(p, "x_plus") is None else np.asarray(field(p, "x_plus"), dtype=float)
+                   for p in items]).reshape(-1, dim)
+    stable = np.array([field(p, "stable") for p in items], dtype=object)
+    return x, xp, stable
+
+
+def find_hallucinated(landscape, rho: float, window_full: np.ndarray, lr=None):
+    """Ask the theory module for hallucinated minimizers in a box ``(dim, 2)``; returns :func:`hallucinated_table`."""
+    from .. import theory
+
+    found = theory.find_hallucinated(landscape, rho, window_full, lr=lr)
+    return hallucinated_table(found, landscape.dim)
+
+
+def _hallucinated_points(spec, landscape, optimizer, window, axes, at, lr=None):
+    if isinstance(spec, str):
+        _checks.choice(spec, "hallucinated", ("auto",))
+        if not isinstance(optimizer, SAM):
+            raise ValueError(f"hallucinated='auto' needs a SAM optimizer (they are SAM's fixed points), got {optimizer!r}")
+        box = np.asarray(landscape.window, dtype=float).copy()
+        box[list(axes)] = window
+        return find_hallucinated(landscape, optimizer.rho, box, lr=optimizer.lr if lr is None else lr)
+    if isinstance(spec, tuple) and len(spec) == 3:
+        return spec
+    return hallucinated_table(spec, landscape.dim)
+
+
+def draw_hallucinated(ax, landscape, table, axes=(0, 1), *, link=False, edgecolor="black") -> None:
+    """Mark hallucinated minimizers: filled diamonds attract, hollow ones repel (or are unknown).
+
+    With ``link`` a thin line joins each ``x`` to its ``x+``, the critical point its ascent step lands on.
+    Many points (a manifold of them) are drawn smaller so they read as a curve.
+    """
+    x, xp, stable = table
+    if len(x) == 0:
+        return
+    lo, hi = ax.get_xlim(), ax.get_ylim()
+    stable = np.asarray(stable, dtype=object)
+    attracting = np.array([s is True or s is np.True_ for s in stable], dtype=bool)
+    style = dict(HALLUCINATED_MARK, markeredgecolor=edgecolor)
+    if len(x) > 30:
+        style.update(markersize=2.6, markeredgewidth=0.3)
+    if link and np.all(np.isfinite(xp)):
+        for a, b in zip(x, xp):
+            ax.plot([a[axes[0]], b[axes[0]]], [a[axes[1]], b[axes[1]]], color="white", linewidth=0.6, alpha=0.8,
+                    zorder=5)
+    if attracting.any():
+        ax.plot(x[attracting, axes[0]], x[attracting, axes[1]], markerfacecolor=OKABE_ITO["vermillion"],
+                label="hallucinated (attracting)", **style)
+    if (~attracting).any():
+        kind = "repelling" if any(s is False or s is np.False_ for s in stable) else "stability unknown"
+        ax.plot(x[~attracting, axes[0]], x[~attracting, axes[1]], markerfacecolor="white",
+                label=f"hallucinated ({kind})", **style)
+    ax.set_xlim(lo)
+    ax.set_ylim(hi)
