@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib import colors
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .. import dynamics
@@ -154,7 +155,8 @@ def usam_boundary(lam: float, etas: np.ndarray, rho_max: float) -> np.ndarray:
 
 
 def stability_diagram(landscape=None, x_star=None, *, grid=None, lrs=None, rhos=None, optimizer="usam",
-                      batch_size=None, steps=400, delta=1e-3, radius=None, seed=0, boundaries=("gd", "usam", "p3"),
+                      batch_size=None, steps=400, delta=1e-3, radius=None, seed=0,
+                      boundaries=("gd", "usam", "p3", "mean_square"),
                       ax=None, legend=True):
     """Fates of simulations over ``(eta, rho)`` with the theory's stability boundaries drawn on top.
 
@@ -166,7 +168,11 @@ def stability_diagram(landscape=None, x_star=None, *, grid=None, lrs=None, rhos=
     * ``"gd"``: ``eta = 2/lam`` (vertical), where GD/SGD's edge ``theory.gd_threshold`` meets ``lam``;
     * ``"usam"``: ``eta*lam*(1 + rho*lam) = 2``, from ``theory.usam_threshold``;
     * ``"p3"``: P3 Theorem 4.1's necessary condition ``||H||_F^2 (1 + rho^2 gamma ||H||_F^2 / B) <= B/(eta^2 gamma)``;
-      drawn only where it applies: a stochastic method on a finite sum with alignment ``gamma > 0``.
+      drawn only where it applies: a stochastic method on a finite sum with alignment ``gamma > 0``;
+    * ``"mean_square"``: where the exact second-moment operator of the linearized stochastic method has spectral
+      radius 1 (``theory.mean_square_radius``): the ground truth that Theorem 4.1 bounds; stochastic runs only.
+
+    For a stochastic run ``gd`` and ``usam`` are the full-batch edges of the mean Hessian.
 
     Returns
     -------
@@ -180,7 +186,7 @@ def stability_diagram(landscape=None, x_star=None, *, grid=None, lrs=None, rhos=
     elif not isinstance(grid, StabilityGrid):
         raise ValueError(f"grid must be a StabilityGrid from stability_fates, got {type(grid).__name__}")
     for name in boundaries:
-        _checks.choice(name, "boundaries entry", ("gd", "usam", "p3"))
+        _checks.choice(name, "boundaries entry", ("gd", "usam", "p3", "mean_square"))
     codes = np.vectorize(STABILITY_FATES.index)(grid.fates)
     cmap = colors.ListedColormap([FATE_COLORS[f] for f in STABILITY_FATES])
     norm = colors.BoundaryNorm(np.arange(len(STABILITY_FATES) + 1) - 0.5, len(STABILITY_FATES))
@@ -192,27 +198,54 @@ def stability_diagram(landscape=None, x_star=None, *, grid=None, lrs=None, rhos=
                       linewidth=0)
         handles = [Patch(facecolor=FATE_COLORS[f], alpha=0.55, label=f"{STABILITY_LABELS[f]} (sim.)")
                    for f in STABILITY_FATES if (grid.fates == f).any()]
-        eta_fine = np.linspace(eta_e[0], eta_e[-1], 400)
+        eta_fine = np.linspace(max(eta_e[0], 1e-6 * eta_e[-1]), eta_e[-1], 400)  # the theory needs eta > 0
+        noisy = _stochastic(grid)
+        prefix = "full-batch " if noisy else ""
         if "gd" in boundaries:
             eta_gd = gd_boundary(lam, eta_e[-1])
             if np.isfinite(eta_gd):
                 handles.append(ax.axvline(eta_gd, color="black", linestyle=(0, (4, 2)), linewidth=1.1, gid="gd",
-                                          label=rf"GD edge $\eta = 2/\lambda$ = {eta_gd:.3g}"))
+                                          label=rf"{prefix}GD edge $\eta = 2/\lambda$ = {eta_gd:.3g}"))
         if "usam" in boundaries and grid.optimizer in ("usam", "sam"):
             rho_usam = usam_boundary(lam, eta_fine, rho_e[-1])
             (line,) = ax.plot(eta_fine, rho_usam, color="black", linewidth=1.4, gid="usam",
-                              label=r"USAM edge $\eta\lambda(1+\rho\lambda) = 2$")
+                              label=prefix + r"USAM edge $\eta\lambda(1+\rho\lambda) = 2$")
             handles.append(line)
         if "p3" in boundaries:
             line = _draw_p3(ax, grid, eta_fine, rho_e[-1])
             if line is not None:
                 handles.append(line)
+        if "mean_square" in boundaries and noisy and grid.optimizer in ("usam", "sgd"):
+            handles.append(_draw_mean_square(ax, grid, eta_e, rho_e))
         ax.set_xlim(eta_e[0], eta_e[-1])
         ax.set_ylim(rho_e[0], rho_e[-1])
         ax.set_xlabel(r"learning rate $\eta$")
         ax.set_ylabel(r"perturbation radius $\rho$")
         add_legend(ax, legend, handles, loc="upper right")
     return ax
+
+
+def _stochastic(grid: StabilityGrid) -> bool:
+    return grid.landscape is not None and grid.batch_size is not None and grid.batch_size < grid.landscape.n_samples
+
+
+def mean_square_radii(grid: StabilityGrid, etas: np.ndarray, rhos: np.ndarray) -> np.ndarray:
+    """Spectral radius of the linearized method's second-moment operator over ``(rho, eta)``: ``(n_rho, n_eta)``."""
+    from .. import theory
+
+    hessians = grid.landscape.sample_hessians(grid.x_star)
+    use_rho = grid.optimizer == "usam"
+    return np.array([[theory.mean_square_radius(hessians, float(e), float(r) if use_rho else 0.0,
+                                                grid.batch_size).radius for e in etas] for r in rhos])
+
+
+def _draw_mean_square(ax, grid: StabilityGrid, eta_e: np.ndarray, rho_e: np.ndarray):
+    etas = np.linspace(max(eta_e[0], 1e-9), eta_e[-1], 80)
+    rhos = np.linspace(rho_e[0], rho_e[-1], 80)
+    radii = mean_square_radii(grid, etas, rhos)
+    ax.contour(etas, rhos, radii, levels=[1.0], colors=[OKABE_ITO["green"]], linewidths=1.3)
+    return Line2D([], [], color=OKABE_ITO["green"], linewidth=1.3, gid="mean_square",
+                  label="mean-square edge (exact, linearized)")
 
 
 def _draw_p3(ax, grid: StabilityGrid, etas: np.ndarray, rho_max: float):
@@ -222,7 +255,7 @@ def _draw_p3(ax, grid: StabilityGrid, etas: np.ndarray, rho_max: float):
         return None
     rho = np.where(boundary <= rho_max, boundary, np.nan)
     (line,) = ax.plot(etas, rho, color=OKABE_ITO["purple"], linewidth=1.3, linestyle=(0, (6, 1.5, 1.5, 1.5)),
-                      gid="p3", label="P3 Thm 4.1 (necessary)")
+                      gid="p3", label="P3 Thm 4.1 edge (necessary)")
     return line
 
 
@@ -236,10 +269,9 @@ def p3_boundary(grid: StabilityGrid, etas: np.ndarray):
     """
     from .. import theory
 
-    land = grid.landscape
-    if land is None or grid.batch_size is None or grid.batch_size >= land.n_samples:
+    if not _stochastic(grid):
         return None
-    hessians = land.sample_hessians(grid.x_star)
+    hessians = grid.landscape.sample_hessians(grid.x_star)
     gamma = float(theory.alignment_gamma(hessians))
     if not gamma > 0:
         return None

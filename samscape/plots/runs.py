@@ -282,6 +282,10 @@ def basins(run, *, ax=None, fates=None, axes=(0, 1), grad_tol=1e-2, move_tol=1e-
             ax.set_ylim(_cell_edges(v)[[0, -1]])
         else:
             ax.scatter(starts[:, 0], starts[:, 1], c=codes, cmap=cmap, norm=norm, marker="s", s=9, linewidths=0)
+            # scattered starts: show them in the landscape's window (widened to hold every start)
+            box = np.asarray(landscape.window, dtype=float)[list(axes)]
+            ax.set_xlim(min(box[0, 0], starts[:, 0].min()), max(box[0, 1], starts[:, 0].max()))
+            ax.set_ylim(min(box[1, 0], starts[:, 1].min()), max(box[1, 1], starts[:, 1].max()))
         window = np.array([ax.get_xlim(), ax.get_ylim()])
         at = run.x0[0].astype(float)
         if lines:
