@@ -1,0 +1,559 @@
+"""The demo gallery: simulations, theory numbers and figures for the three SAM papers, on one HTML page.
+
+:func:`build` runs every section, writes each figure (PNG, one GIF) into ``out`` and an ``index.html`` that shows
+them with captions and the ``samscape check`` table. Sizes come from :data:`QUICK` or :data:`FULL`; every file is
+written atomically, and each section reports its progress and time.
+
+The gallery sits above ``plots`` (which alone imports matplotlib) and beside the CLI.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import __version__, dynamics, landscapes, plots, theory
+
+QUICK = {
+    "switch_steps": 1600, "basin_grid": 30, "basin_steps": 600, "manifold_steps": 1500, "one_sam_starts": 4,
+    "stability_grid": 28, "stability_steps": 300, "valley_steps": 60, "gif_frames": 36, "ring_grid": 24,
+}
+FULL = {
+    "switch_steps": 2000, "basin_grid": 81, "basin_steps": 1500, "manifold_steps": 3000, "one_sam_starts": 8,
+    "stability_grid": 90, "stability_steps": 1000, "valley_steps": 80, "gif_frames": 90, "ring_grid": 60,
+}
+
+
+@dataclass
+class Entry:
+    """One figure of the page: its file, a title, what to look at, and the claim it illustrates."""
+
+    file: str
+    title: str
+    caption: str
+    claim: str
+    numbers: dict = field(default_factory=dict)
+
+
+def _say(message: str, stream=None) -> None:
+    print(message, file=stream or sys.stdout, flush=True)
+
+
+def _write_text(path: str, text: str) -> str:
+    """Write ``text`` to ``path`` so a reader never sees half a file."""
+    with plots.atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def _grid(window: np.ndarray, n: int) -> np.ndarray:
+    """``n x n`` starts at the centres of the cells of a 2-D window: ``(n*n, 2)``.
+
+    Cell centres, not a linspace over the edges: a symmetric grid would put starts exactly on critical points
+    (the origin, the axes), where SAM's perturbation vanishes and a start never moves.
+    """
+    u = window[0, 0] + (np.arange(n) + 0.5) * (window[0, 1] - window[0, 0]) / n
+    v = window[1, 0] + (np.arange(n) + 0.5) * (window[1, 1] - window[1, 0]) / n
+    return np.stack(np.meshgrid(u, v), axis=-1).reshape(-1, 2)
+
+
+# ---------------------------------------------------------------------------------------------- 1. P3 switch
+def p3_switch(out: str, cfg: dict, state: dict) -> list[Entry]:
+    land = landscapes.get("tanh")
+    lr, rho, at, steps = 0.5, 0.2, 300, cfg["switch_steps"]
+    opt = dynamics.Switch(dynamics.GD(lr), dynamics.SAM(lr, rho), at=at)
+    x0 = np.array([[2.5, 0.8], [-2.2, -0.9]])
+    run = dynamics.simulate(land, opt, x0, steps, every=1, seed=0)
+    state["switch_run"] = run
+    fig, (left, right) = plots.figure(1, 2, size=(plots.FULL, 2.7), width_ratios=[1.25, 1])
+    plots.trajectories(run, ax=left, background=True, background_kw={"log": True, "colorbar": True},
+                       linewidth=0.6, legend={"loc": "lower center", "fontsize": 6.5})
+    # P2 Thm 4.8's bounce across the valley, +-eta*rho*lam/(2 - eta*lam) with lam = tanh(u)^2, over the SAM paths
+    u = np.linspace(0.02, 3.0, 200)
+    amplitude = theory.sam_two_cycle(lr, rho, np.tanh(u) ** 2)
+    for sign_u in (1, -1):
+        for sign_v in (1, -1):
+            left.plot(sign_u * u, sign_v * amplitude, color="black", linewidth=0.6, linestyle=(0, (2, 1.5)),
+                      label=r"$\pm\eta\rho\lambda/(2-\eta\lambda)$" if sign_u == sign_v == 1 else None)
+    left.legend(loc="lower center", fontsize=6.5)
+    plots.curves(run, "sharpness", ax=right, legend={"loc": "upper right",
+                                                     "fontsize": 6.5})
+    plots.panel_labels([left, right], ["paths over $L(u, v)$ (log colour scale)", "sharpness along the paths"])
+    plots.save(fig, os.path.join(out, "p3_switch.png"))
+    u_switch = np.abs(run.xs[np.searchsorted(run.steps, at), :, 0])
+    u_end = np.abs(run.x[:, 0])
+    lam_switch = np.tanh(u_switch) ** 2
+    return [Entry(
+        "p3_switch.png",
+        "GD settles at a sharp minimum; after the switch SAM escapes and drifts to flatter ones",
+        f"The loss ½ tanh²(v tanh u) (one data point, so SGD is GD). GD (blue, η = {lr}) runs for {at} steps from "
+        "the hollow circles and settles on the valley floor v = 0 at |u| ≈ "
+        f"{', '.join(f'{x:.2f}' for x in u_switch)}, where the sharpness tanh²u ≈ "
+        f"{', '.join(f'{x:.2f}' for x in lam_switch)} is below GD's edge 2/η = {2 / lr:g}: GD is stable there and "
+        f"stays. Then SAM (vermillion, ρ = {rho}) takes over: it leaves the bottom at once (normalized SAM has no "
+        "stable minimum with positive curvature; it bounces across the valley), stays in the valley, and drifts "
+        f"along v = 0 toward small |u| (final |u| = {', '.join(f'{x:.1e}' for x in u_end)}). Right: λ_max of the "
+        "Hessian (solid) and its trace (dashed, equal here since the Hessian on the valley is diag(0, tanh²u)) "
+        "collapse after the switch.",
+        "P3 §4 (Example 4.1 and the two-phase picture of its Figure 4): SAM late in training escapes the minimum "
+        "SGD found, stays in the same valley and converges to a flatter minimum.",
+        {"u at switch": u_switch.tolist(), "u at end": u_end.tolist()},
+    )]
+
+
+# ---------------------------------------------------------------------------------------------- 2. P1 hallucination
+def _tilted_wells(c: float):
+    """``w(x) + w(y)`` with the tilted double well ``w(z) = (z^2 - 1)^2/4 + c z``: four minima of unequal width,
+    one isolated maximum, four saddles; critical points from the catalog's ``double_well``."""
+    well = landscapes.get("double_well", c=c)
+    mins = well.minimizers[:, 0]
+    maxs = well.maximizers[:, 0]
+    return landscapes.from_expr(
+        f"(x**2 - 1)**2/4 + {c!r}*x + (y**2 - 1)**2/4 + {c!r}*y", ["x", "y"], name=f"tilted wells (c={c:g})",
+        window=[[-2.0, 2.0], [-2.0, 2.0]],
+        minimizers=[[a, b] for a in mins for b in mins], maximizers=[[a, a] for a in maxs],
+        description="sum of two tilted double wells: minima of unequal width and an isolated maximum",
+        source="samscape gallery, after P1 Figure 1",
+    ), mins, maxs
+
+
+def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
+    c, lr, rho = 0.25, 0.05, 0.9
+    land, mins, maxs = _tilted_wells(c)
+    box = np.asarray(land.window)
+    found = plots.hallucinated_table(theory.find_hallucinated(land, rho, box, lr=lr), land.dim)
+    sam = dynamics.SAM(lr, rho)
+
+    fig, axes = plots.figure(1, 3, size=(plots.FULL, 2.75))
+    plots.contour(land, ax=axes[0], levels=18, colorbar=False)
+    plots.surrogate(land, rho, ax=axes[1], lr=lr, levels=18, colorbar=False, hallucinated=found)
+    plots.contour(land, ax=axes[2], levels=18, colorbar=False, lines=False, alpha=0.6)
+    plots.vector_field(land, sam, ax=axes[2], hallucinated=found, density=0.55)
+    for ax in axes:
+        ax.set_aspect("equal")
+    plots.figure_legend(fig, axes[2])
+    plots.panel_labels(axes, ["$f$", rf"$f^{{\mathrm{{SAM}}}}$, $\rho={rho:g}$", r"SAM field $-\nabla f(x^+)$"])
+    plots.save(fig, os.path.join(out, "p1_field.png"))
+    x_h, _, stable = found
+    n_attr = int(sum(s is True or s is np.True_ for s in stable))
+
+    n, steps = cfg["basin_grid"], cfg["basin_steps"]
+    starts = _grid(box, n)
+    plain = dynamics.simulate(land, sam, starts, steps, every=steps, seed=0)
+    warm = dynamics.simulate(land, dynamics.Switch(dynamics.GD(lr), sam, at=steps // 10), starts, steps,
+                             every=steps, seed=0)
+    fates_plain, fates_warm = plots.classify_fates(plain), plots.classify_fates(warm)
+    attracting = np.array([s is True or s is np.True_ for s in found[2]], dtype=bool)
+    shown = tuple(part[attracting] for part in found)
+    fig, axes = plots.figure(1, 2, size=(plots.FULL * 0.8, 3.2))
+    plots.basins(plain, ax=axes[0], fates=fates_plain, hallucinated=shown, legend=True)
+    plots.basins(warm, ax=axes[1], fates=fates_warm, hallucinated=shown, legend=True)
+    plots.panel_labels(axes, [f"SAM from every start ({steps} steps)", f"GD for {steps // 10} steps, then SAM"])
+    plots.save(fig, os.path.join(out, "p1_basins.png"))
+    share = {k: float(np.mean(f == "hallucinated")) for k, f in (("plain", fates_plain), ("warm", fates_warm))}
+    well_text = ", ".join(f"{m:.3f}" for m in mins)
+    return [
+        Entry(
+            "p1_field.png",
+            "A landscape with minima and a maximum, SAM's surrogate, and SAM's field with hallucinated minimizers",
+            f"f(x, y) = w(x) + w(y) with the tilted double well w(z) = (z² − 1)²/4 + {c}z: minima (white circles) "
+            f"where each coordinate is one of {well_text}, an isolated maximum (black triangle) at "
+            f"({maxs[0]:.3f}, {maxs[0]:.3f}). (b) f^SAM(x) = f(x + ρ∇f/‖∇f‖) with ρ = {rho}; its minima sit off the "
+            "minima of f. (c) Streamlines of SAM's update direction −∇f(x⁺) (η = "
+            f"{lr}). Diamonds: the {len(x_h)} hallucinated minimizers theory.find_hallucinated finds in the window "
+            f"(∇f ≠ 0 but ∇f(x⁺) = 0; the thin line joins x̄ to x̄⁺), {n_attr} of them attracting (filled). "
+            "Look at the streamlines converging on the filled diamonds, where f has no critical point.",
+            "P1 (Figure 1 and its theorems): SAM's fixed points include hallucinated minimizers — points that are "
+            "not stationary for f — and some attract SAM's iterates.",
+            {"hallucinated": len(x_h), "attracting": n_attr},
+        ),
+        Entry(
+            "p1_basins.png",
+            "Where SAM ends, with and without a GD warm start",
+            f"Each cell is a start on a {n}×{n} grid, coloured by where SAM (η = {lr}, ρ = {rho}) ends after "
+            f"{steps} steps: bouncing around a true minimizer (green), at rest on a hallucinated point "
+            "(vermillion; classify_fates: the update is at rest but ∇f ≠ 0), still moving (yellow) or diverged. "
+            f"(a) SAM from the start: {100 * share['plain']:.0f} % of the starts end on a hallucinated point. "
+            f"(b) The same steps, but plain GD for the first {steps // 10}: {100 * share['warm']:.0f} %. GD first "
+            "carries each start into the basin of a true minimum, and there SAM's 2-cycle keeps it.",
+            "P1: a poor start can lead SAM into a hallucinated minimizer; a short (S)GD warm start before SAM "
+            "mitigates it.",
+            share,
+        ),
+    ]
+
+
+def p1_ring(out: str, cfg: dict, state: dict) -> list[Entry]:
+    land = landscapes.get("p1_figure")
+    radius = float(land.params["ring_radius"])
+    lr, rho = 0.1, 1.5 * radius
+    box = np.asarray(land.window)
+    found = plots.hallucinated_table(theory.find_hallucinated(land, rho, box, lr=lr), land.dim)
+    sam = dynamics.SAM(lr, rho)
+    n = cfg["ring_grid"]
+    grid_run = dynamics.simulate(land, sam, _grid(box, n), 400, every=400, seed=0)
+    fates = plots.classify_fates(grid_run)
+    angles = np.linspace(0, 2 * np.pi, 7)[:-1] + 0.3
+    x0 = np.concatenate([np.stack([r * np.cos(angles + k), r * np.sin(angles + k)], -1)
+                         for k, r in ((0.0, 1.85), (0.5, 0.2), (1.0, 1.02))])
+    paths = dynamics.simulate(land, sam, x0, 300, every=1, seed=0)
+    fig, axes = plots.figure(1, 3, size=(plots.FULL, 2.5))
+    plots.surrogate(land, rho, ax=axes[0], lr=lr, levels=18, colorbar=False, lines=False, hallucinated=found)
+    plots.contour(land, ax=axes[1], levels=18, colorbar=False, lines=False, alpha=0.6)
+    plots.vector_field(land, sam, ax=axes[1], hallucinated=found, density=0.55)
+    plots.contour(land, ax=axes[2], levels=18, colorbar=False, lines=False, alpha=0.6)
+    plots.trajectories(paths, ax=axes[2], background=False, linewidth=0.6, legend=False)
+    theta = np.linspace(0, 2 * np.pi, 200)
+    for ax in axes:
+        ax.set_aspect("equal")
+        ax.plot(radius * np.cos(theta), radius * np.sin(theta), color="white", linewidth=1.0, linestyle="--")
+    axes[2].plot((rho - radius) * np.cos(theta), (rho - radius) * np.sin(theta), color="black", linewidth=0.7,
+                 linestyle=(0, (1, 1)), label=r"circle $\|x\| = \rho - R$")
+    plots.panel_labels(axes, [rf"$f^{{\mathrm{{SAM}}}}$, $\rho={rho:g}$", r"SAM field $-\nabla f(x^+)$",
+                              "SAM paths end on the circle"])
+    plots.figure_legend(fig, axes[1])
+    plots.save(fig, os.path.join(out, "p1_ring.png"))
+    share = float(np.mean(fates == "hallucinated"))
+    r_found = np.linalg.norm(found[0], axis=1) if len(found[0]) else np.array([np.nan])
+    return [Entry(
+        "p1_ring.png",
+        "A ring of minimizers around a maximum: SAM hallucinates a whole circle",
+        f"The catalog's p1_figure: minimizers on the circle of radius R = {radius:g} (dashed), an isolated maximum "
+        f"at the origin. For R < ρ < 2R (here ρ = {rho:g}) the ascent step from inside the ring jumps across "
+        f"the maximum, and SAM's fixed points form the circle of radius ρ − R = {rho - radius:g} (theory finds "
+        f"points at radius {np.nanmin(r_found):.3f}–{np.nanmax(r_found):.3f}). (c) SAM (η = {lr:g}) from starts "
+        "outside the ring, near the maximum and just beside the ring (hollow circles) ends on that circle "
+        f"(dotted; filled dots). Of a {n}×{n} grid of starts, {100 * share:.0f} % end there: with ρ > R every "
+        "ascent step from near the ring crosses the maximum, so the ring itself repels SAM and no warm start "
+        "can help on this function — compare the previous figure, where some minima are wider than ρ.",
+        "P1: hallucinated minimizers also come as manifolds inherited from sets of minimizers, for a "
+        "nontrivial interval of ρ.",
+        {"hallucinated share": share},
+    )]
+
+
+# ---------------------------------------------------------------------------------------------- 3. P2 manifold
+def p2_manifold(out: str, cfg: dict, state: dict) -> list[Entry]:
+    full = landscapes.get("eigen_manifold")
+    sums = landscapes.get("eigen_manifold_sum")
+    p = full.params
+    lr, rho, steps = 0.1, 0.2, cfg["manifold_steps"]
+    x0 = np.array([-1.0, 0.2, 0.2])
+    k = cfg["one_sam_starts"]
+    runs = {
+        "GD": dynamics.simulate(full, dynamics.GD(lr), x0, steps, every=5, seed=0),
+        "SAM": dynamics.simulate(full, dynamics.SAM(lr, rho), x0, steps, every=5, seed=0),
+        "1-SAM": dynamics.simulate(sums, dynamics.SAM(lr, rho, batch_size=1), np.tile(x0, (k, 1)), steps,
+                                   every=5, seed=0),
+    }
+    fig, (left, right) = plots.figure(1, 2, size=(plots.FULL, 2.6), width_ratios=[1.3, 1])
+    colors = {"GD": plots.style.optimizer_color("gd"), "SAM": plots.style.optimizer_color("sam"),
+              "1-SAM": plots.style.OKABE_ITO["green"]}
+    for name, run in runs.items():
+        x = run.xs[:, :, 0]
+        for i in range(run.n_starts):
+            left.plot(run.steps, x[:, i], color=colors[name], linewidth=1.2 if run.n_starts == 1 else 0.7,
+                      alpha=1.0 if run.n_starts == 1 else 0.7, label=(f"1-SAM: " if name == "1-SAM" else "") + run.optimizer.describe() if i == 0 else None)
+    # P2's predicted drift (Thms 4.5 and 5.4, with the finite-eta factor) from where gradient flow meets Gamma
+    on_start = np.array([runs["GD"].x[0, 0], 0.0, 0.0])
+    for name, land, method in (("SAM", full, "sam"), ("1-SAM", sums, "1-sam")):
+        path = theory.predicted_drift_path(land, on_start, lr, rho, steps, method=method)
+        left.plot(np.arange(steps + 1), path[:, 0], color="black", linewidth=0.8, linestyle=(0, (3, 1.5)),
+                  label="predicted drift (P2)" if name == "SAM" else None, zorder=5)
+    targets = [("argmin_lambda1", r"argmin $\lambda_1$", (0, (4, 2))), ("argmin_trace", r"argmin Tr", (0, (1, 1.5)))]
+    for key, text, style in targets:
+        left.axhline(p[key], color="#888888", linestyle=style, linewidth=0.8, label=f"{text} = {p[key]:g}")
+    left.set_xlabel("step $t$")
+    left.set_ylabel("position along $\\Gamma$: $x_t$")
+    left.set_xlim(0, steps)
+    left.legend(loc="lower right", fontsize=6.5)
+
+    xs = np.linspace(*np.asarray(full.window)[0], 300)
+    on_gamma = np.stack([xs, np.zeros_like(xs), np.zeros_like(xs)], axis=-1)
+    eig = np.linalg.eigvalsh(full.hessian(on_gamma))
+    right.plot(xs, eig[:, -1], color="black", linewidth=1.1, label=r"$\lambda_1 = a_1(x)$")
+    right.plot(xs, eig[:, -2], color="black", linewidth=0.9, linestyle="--", label=r"$\lambda_2 = a_2(x)$")
+    right.plot(xs, eig.sum(axis=1), color="#777777", linewidth=1.1, linestyle=(0, (1, 1.5)), label="trace")
+    ends = {name: run.x[:, 0] for name, run in runs.items()}
+    for name, xe in ends.items():
+        # each method's end point on the curve it minimizes: lambda_1 for GD and SAM, the trace for 1-SAM
+        lam = np.linalg.eigvalsh(full.hessian(np.stack([xe, 0 * xe, 0 * xe], -1)))
+        y = lam.sum(axis=1) if name == "1-SAM" else lam[:, -1]
+        right.plot(xe, y, marker="o", linestyle="none", markersize=5, markerfacecolor=colors[name],
+                   markeredgecolor="black", markeredgewidth=0.6, label=f"{name} ends")
+    right.set_xlabel("$x$ on $\\Gamma = \\{y = 0\\}$")
+    right.set_ylabel("Hessian eigenvalues")
+    right.set_xlim(xs[0], xs[-1])
+    right.set_ylim(0, 8)
+    right.legend(loc="upper center", fontsize=6.5, ncol=2)
+    plots.panel_labels([left, right], ["drift along the manifold of minimizers", "what each method minimizes"])
+    plots.save(fig, os.path.join(out, "p2_manifold.png"))
+    final = {name: float(np.mean(x)) for name, x in ends.items()}
+    return [Entry(
+        "p2_manifold.png",
+        "On a manifold of minimizers: SAM minimizes λ₁, 1-SAM the trace, GD stands still",
+        "L = ½(a₁(x) y₁² + a₂(x) y₂²) has the line Γ = {y = 0} of minimizers, with Hessian eigenvalues "
+        f"a₁ = {p['c1']:g} + (x − {p['m1']:g})² > a₂ = {p['c2']:g} + {p['s']:g}(x − {p['m2']:g})² along it. "
+        f"From x₀ = {x0[0]:g} (y = {x0[1]:g}, {x0[2]:g}), η = {lr}, ρ = {rho}: GD falls onto Γ and stays at "
+        f"x = {final['GD']:.3f}; full-batch SAM drifts to x = {final['SAM']:.3f}, where λ₁ is smallest "
+        f"({p['argmin_lambda1']:g}); 1-SAM (one of the two samples per step, {k} independent runs, on the "
+        f"finite-sum form of the same loss) drifts to x ≈ {final['1-SAM']:.3f}, near where the trace is smallest "
+        f"({p['argmin_trace']:g}). Dashed: the drift P2 predicts (theory.predicted_drift_path: −(ηρ²/2)∇_Γ λ₁ per "
+        "step for SAM, the trace for 1-SAM, with the finite-η factor), started where GD met Γ: the simulations "
+        "follow it. Grey lines: where λ₁ and the trace are smallest. Right: the eigenvalues along Γ and where each method ended.",
+        "P2 Theorems 4.5 and 5.4: full-batch SAM follows −∇_Γ λ₁ and 1-SAM follows −∇_Γ Tr ∇²L along the "
+        "manifold; GD with small η does not move along it.",
+        final,
+    )]
+
+
+# ---------------------------------------------------------------------------------------------- 4. stability
+def stability(out: str, cfg: dict, state: dict) -> list[Entry]:
+    n, steps = cfg["stability_grid"], cfg["stability_steps"]
+    one = landscapes.get("tanh")
+    u_star = 2.0
+    grid = plots.stability_fates(one, [u_star, 0.0], lrs=np.linspace(0.05, 2.6, n), rhos=np.linspace(0.0, 4.0, n),
+                                 optimizer="usam", steps=steps)
+    data = (0.5, 1.0, 2.0)
+    three = landscapes.get("tanh", xs=data, ys=(0.0,) * len(data))
+    u_noisy = 1.5
+    noisy = plots.stability_fates(three, [u_noisy, 0.0], lrs=np.linspace(0.05, 4.0, n),
+                                  rhos=np.linspace(0.0, 3.0, n), optimizer="usam", batch_size=1, steps=2 * steps)
+    fig, axes = plots.figure(1, 2, size=(plots.FULL, 3.5))
+    below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.17), "ncol": 2, "frameon": False, "fontsize": 6.5}
+    plots.stability_diagram(grid=grid, ax=axes[0], legend=below)
+    plots.stability_diagram(grid=noisy, ax=axes[1], legend=below)
+    plots.panel_labels(axes, [rf"one sample, full batch: $\theta^*=({u_star:g},0)$, $\lambda={grid.lam:.3f}$",
+                              rf"{len(data)} samples, batch 1: $\theta^*=({u_noisy:g},0)$, "
+                              rf"$\lambda={noisy.lam:.3f}$"])
+    plots.save(fig, os.path.join(out, "stability.png"))
+    lam = grid.lam
+    eta, rho = np.meshgrid(grid.lrs, grid.rhos)
+    predicted = eta * lam * (1 + rho * lam) <= 2
+    agree = float(np.mean(predicted == (grid.fates == "stable")))
+    hessians = three.sample_hessians(noisy.x_star)
+    gamma = float(theory.alignment_gamma(hessians))
+    ms_stable = plots.diagrams.mean_square_radii(noisy, noisy.lrs, noisy.rhos) <= 1
+    beyond = float(np.mean(noisy.fates[~ms_stable] == "stable")) if (~ms_stable).any() else 0.0
+    return [Entry(
+        "stability.png",
+        "Stability of a minimum in the (η, ρ) plane: simulation against the theory's boundaries",
+        f"Unnormalized SAM (USAM) starts {grid.delta:g} from a minimum θ* along its sharpest direction, for each "
+        f"of {n}×{n} pairs (η, ρ). Blue cells end within {grid.radius:g} of θ*, orange ones leave it (they "
+        "slide to flatter minima along v = 0). (a) The tanh example with its one data point "
+        f"({grid.steps} steps): the black curve is the USAM edge ηλ(1 + ρλ) = 2 (theory.usam_threshold), "
+        f"dashed GD's edge η = 2/λ; simulation and linear theory agree in {100 * agree:.1f} % of the cells, the "
+        "rest lie next to the curve, where escape is slow. P3 Theorem 4.1 needs gradient noise and does not "
+        f"apply here. (b) The tanh model with data a = {', '.join(f'{x:g}' for x in data)} and mini-batches of "
+        f"one ({noisy.steps} steps): the noise-alignment constant is γ = {gamma:.3f}. Green: the exact "
+        "mean-square edge of the linearized method (theory.mean_square_radius); purple: P3 Theorem 4.1's "
+        "necessary condition, far outside it, so the theorem holds here but is loose. Single runs stay well past "
+        f"the mean-square edge ({100 * beyond:.0f} % of the mean-square-unstable cells stay): a sample path "
+        "escapes only when the Lyapunov exponent is positive, and the ragged band is where it is near zero.",
+        "P3 §4 (linear stability of SAM): deterministically USAM is stable at a minimum iff "
+        "ηλ_max(1 + ρλ_max) ≤ 2; with noise, Theorem 4.1: stability implies "
+        "‖H‖_F²(1 + ρ²γ‖H‖_F²/B) ≤ B/(η²γ).",
+        {"agreement": agree, "lambda": lam, "gamma": gamma},
+    )]
+
+
+# ---------------------------------------------------------------------------------------------- 5. valley
+def valley(out: str, cfg: dict, state: dict) -> list[Entry]:
+    land = landscapes.get("logcosh_valley")
+    a, b = float(land.params["a"]), float(land.params["b"])
+    steps = cfg["valley_steps"]
+    inside = (1.0, 1.0)  # (eta, rho) within Proposition 4.1's bounds for a = b = 1 (checked below)
+    outside = (3.0, 1.0)  # a step size three times too large
+    cond_in = theory.valley_conditions(land, a, b, *inside)
+    cond_out = theory.valley_conditions(land, a, b, *outside)
+    starts = np.array([[1e-3], [0.5 * b], [0.9 * b], [-0.95 * b]])
+    run_in = dynamics.simulate(land, dynamics.SAM(*inside), starts, steps, every=1, seed=0)
+    run_out = dynamics.simulate(land, dynamics.SAM(*outside), starts, steps, every=1, seed=0)
+    fig, axes = plots.figure(1, 3, size=(plots.FULL, 2.55), width_ratios=[1, 1.2, 1.2])
+    plots.valley(land, run_in, ax=axes[0], kind="cobweb", starts=[2], steps=steps, legend=False)
+    plots.valley(land, run_in, ax=axes[1], kind="series", steps=steps, legend={"loc": "lower right", "ncol": 2,
+                                                                              "fontsize": 6})
+    plots.valley(land, run_out, ax=axes[2], kind="series", steps=steps, legend=False)
+    plots.figure_legend(fig, axes[0], ncol=4)
+    plots.panel_labels(axes, [rf"cobweb, $\eta={inside[0]:g}$, $\rho={inside[1]:g}$",
+                              rf"conditions hold: $\eta={inside[0]:g}$, $\rho={inside[1]:g}$",
+                              rf"conditions fail: $\eta={outside[0]:g}$, $\rho={outside[1]:g}$"])
+    plots.save(fig, os.path.join(out, "valley.png"))
+    z_in, z_out = np.abs(run_in.xs[:, :, 0]), np.abs(run_out.xs[:, :, 0])
+    tail = z_in[len(z_in) // 2:]
+    return [Entry(
+        "valley.png",
+        "A sub-quadratic valley: the bottom is unstable, the iterates stay in [−2b, 2b]",
+        f"L(z) = ab² log cosh(z/b) with a = {a:g}, b = {b:g}: quadratic at the bottom, linear (sub-quadratic) "
+        f"beyond. Shaded: the band [−2b, 2b]; dotted: the core (−b, b) where the starts lie. (a) The SAM map "
+        f"z ↦ z − ηL′(z + ρ sign L′(z)) and the iterates from z₀ = {starts[2, 0]:g} as a cobweb: they stay in the "
+        f"band's square. (b) With η = {inside[0]:g}, ρ = {inside[1]:g} ({_valley_summary(cond_in)}) four starts, "
+        f"one {starts[0, 0]:g} from the bottom: none settles at the bottom — the one next to it is thrown out at "
+        "once, since normalized SAM has no stable minimum — and all end on a 2-cycle with |z| between "
+        f"{tail.min():.3f} and {tail.max():.3f}; the largest |z_t| is {z_in.max():.3f} ≤ 2b = {2 * b:g}. "
+        f"(c) With η = {outside[0]:g} ({_valley_summary(cond_out)}) the same starts reach |z| = "
+        f"{z_out.max():.3f}: the band holds only under the proposition's conditions.",
+        "P3 Proposition 4.1: in a sub-quadratic valley, with η and ρ small enough and θ₀ ∈ (−b, b), SAM stays "
+        "in [−2b, 2b] for all t.",
+        {"max |z| inside": float(z_in.max()), "max |z| outside": float(z_out.max())},
+    )]
+
+
+def _valley_summary(cond) -> str:
+    """Which of Proposition 4.1's hypotheses hold, from ``theory.valley_conditions``."""
+    parts = [f"η < {cond.lr_bound.value:.3g}: {'yes' if cond.lr_ok else 'no'}",
+             f"ρ ≤ {cond.rho_bound:.3g}: {'yes' if cond.rho_ok else 'no'}",
+             f"Definition 4.2: {'yes' if cond.definition_holds else 'no'}"]
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------- 6. animation
+def animation(out: str, cfg: dict, state: dict) -> list[Entry]:
+    run = state.get("switch_run")
+    if run is None:
+        p3_switch(out, cfg, state)
+        run = state["switch_run"]
+    plots.animate(run, os.path.join(out, "p3_switch.gif"), frames=cfg["gif_frames"], fps=12, tail=40,
+                  size=(plots.COLUMN * 1.3, 2.5))
+    return [Entry(
+        "p3_switch.gif",
+        "Animation: GD, then SAM, on the tanh landscape",
+        "The run of the first figure as it happens. The moving points are the current iterates and their recent "
+        "path, blue while GD runs and vermillion once SAM takes over; the faint lines are the whole paths. Watch "
+        "the iterates sit still at the sharp minimum under GD, then bounce across the valley and slide toward "
+        "u = 0 under SAM.",
+        "P3 §4: the same two-phase picture as the first figure, for a classroom.",
+    )]
+
+
+SECTIONS = [
+    ("P3: switching GD -> SAM on tanh", p3_switch),
+    ("P1: hallucinated minimizers and warm start", p1_hallucination),
+    ("P1: a ring of minimizers", p1_ring),
+    ("P2: drift along a manifold of minimizers", p2_manifold),
+    ("P3: stability diagram in (eta, rho)", stability),
+    ("P3: a sub-quadratic valley", valley),
+    ("animation of the switch", animation),
+]
+
+
+# ---------------------------------------------------------------------------------------------- check table
+def check_rows() -> list[dict]:
+    """``samscape check``'s results (:func:`samscape.theory.check`) as plain dicts for the page."""
+    rows = []
+    for r in theory.check():
+        rows.append({k: getattr(r, k, None) for k in
+                     ("name", "paper", "statement", "hypotheses", "predicted", "observed", "tolerance", "passed")})
+    return rows
+
+
+def _cell(value) -> str:
+    if isinstance(value, dict):  # hypotheses: name -> holds
+        return "; ".join(f"{k} {'✓' if v else '✗'}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_cell(v) for v in value)
+    return "" if value is None else str(value)
+
+
+# ---------------------------------------------------------------------------------------------- page
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 62rem; margin: 2rem auto;
+       padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2.4rem; }
+figure { margin: 1.2rem 0 2rem; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
+figcaption { font-size: .93rem; margin-top: .4rem; } .claim { color: #444; font-style: italic; }
+table { border-collapse: collapse; font-size: .85rem; width: 100%; }
+th, td { border-bottom: 1px solid #ddd; padding: .3rem .4rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; } .pass { color: #007a55; font-weight: 600; } .fail { color: #b34700; font-weight: 600; }
+nav li { margin: .1rem 0; } .meta { color: #555; font-size: .85rem; }
+"""
+
+
+def render_html(entries: list[Entry], rows: list[dict] | None, *, quick: bool, seconds: float,
+                check_error: str | None = None) -> str:
+    """The gallery page: every figure with its caption and claim, then the check table."""
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>samscape gallery</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+        "<h1>samscape gallery</h1>",
+        f'<p class="meta">samscape {esc(__version__)} · {"quick" if quick else "full"} run · built in '
+        f"{seconds:.1f} s · every picture is simulated, no number is typed in.</p>",
+        "<p>Pictures of what GD, SAM and its variants do on small analytic landscapes, each next to the claim of a "
+        "paper it illustrates: P1 — Park et al., <i>SAM can hallucinate minimizers</i>; P2 — Wen, Ma, Li, <i>How does "
+        "SAM minimize sharpness?</i>; P3 — Zhou et al., <i>SAM efficiently selects flatter minima late in "
+        "training</i>. Colours: GD blue, SGD sky blue, SAM vermillion, USAM orange (Okabe–Ito, safe for colour "
+        "blindness).</p>",
+        "<nav><ol>",
+    ]
+    for k, e in enumerate(entries, 1):
+        parts.append(f'<li><a href="#fig{k}">{esc(e.title)}</a></li>')
+    parts.append('<li><a href="#checks">samscape check: the claims against simulation</a></li></ol></nav>')
+    for k, e in enumerate(entries, 1):
+        parts += [
+            f'<h2 id="fig{k}">{k}. {esc(e.title)}</h2>', "<figure>",
+            f'<img src="{esc(e.file)}" alt="{esc(e.title)}">',
+            f"<figcaption>{esc(e.caption)}<br><span class=\"claim\">Claim illustrated: {esc(e.claim)}</span>"
+            "</figcaption>", "</figure>",
+        ]
+    parts.append('<h2 id="checks">samscape check: the claims against simulation</h2>')
+    if rows is None:
+        parts.append(f"<p class=\"fail\">The checks could not run: {esc(check_error or 'unknown error')}</p>")
+    else:
+        passed = sum(bool(r["passed"]) for r in rows)
+        parts.append(f"<p>{passed} of {len(rows)} checks pass. Each row: the hypotheses, what theory predicts, what "
+                     "the simulation observed, and the tolerance within which they must agree.</p>")
+        head = ("claim", "paper", "hypotheses", "predicted", "observed", "tolerance", "result")
+        parts.append("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>")
+        for r in rows:
+            ok = bool(r["passed"])
+            cells = [r["paper"], r["hypotheses"], r["predicted"], r["observed"], r["tolerance"]]
+            claim = f"<b>{esc(_cell(r['name']))}</b><br>{esc(_cell(r['statement']))}"
+            parts.append(f"<tr><td>{claim}</td>" + "".join(f"<td>{esc(_cell(c))}</td>" for c in cells)
+                         + f'<td class="{"pass" if ok else "fail"}">{"pass" if ok else "FAIL"}</td></tr>')
+        parts.append("</tbody></table>")
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def build(out="samscape-out", *, quick: bool = False, stream=None) -> str:
+    """Run every section, write the figures and ``index.html`` into ``out``; return the page's path."""
+    if not isinstance(out, (str, os.PathLike)) or not os.fspath(out):
+        raise ValueError(f"out must be a directory path, got {out!r}")
+    out = os.fspath(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"out must be a directory, got the file {out!r}")
+    os.makedirs(out, exist_ok=True)
+    cfg = QUICK if quick else FULL
+    state: dict = {}
+    entries: list[Entry] = []
+    started = time.perf_counter()
+    total = len(SECTIONS) + 1
+    for k, (title, section) in enumerate(SECTIONS, 1):
+        t0 = time.perf_counter()
+        _say(f"[{k}/{total}] {title} ...", stream)
+        new = section(out, cfg, state)
+        entries += new
+        _say(f"      wrote {', '.join(e.file for e in new)} ({time.perf_counter() - t0:.1f} s)", stream)
+    t0 = time.perf_counter()
+    _say(f"[{total}/{total}] samscape check ...", stream)
+    rows, error = None, None
+    try:
+        rows = check_rows()
+        _say(f"      {sum(bool(r['passed']) for r in rows)} of {len(rows)} checks pass "
+             f"({time.perf_counter() - t0:.1f} s)", stream)
+    except Exception as err:  # the page still shows the figures, and says the checks failed and why
+        error = f"{type(err).__name__}: {err}"
+        _say(f"      checks failed to run: {error}", stream)
+    page = render_html(entries, rows, quick=quick, seconds=time.perf_counter() - started, check_error=error)
+    path = _write_text(os.path.join(out, "index.html"), page)
+    _say(f"done in {time.perf_counter() - started:.1f} s: {os.path.abspath(path)}", stream)
+    return path
