@@ -175,6 +175,54 @@ def _cmd_check(args) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def _cmd_demo(args) -> int:
+    """Render the gallery (figures, a GIF, index.html with captions and the check table) into --out."""
+    from . import gallery  # matplotlib and the theory load only for this command
+
+    gallery.build(args.out, quick=args.quick)
+    return 0
+
+
+PLOT_KINDS = ("auto", "trajectories", "basins", "loss", "grad_norm", "sharpness", "valley", "animate")
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def _cmd_plot(args) -> int:
+    """Draw a run saved by `samscape simulate --out RUN.npz` into one figure (or a GIF for --kind animate)."""
+    import os
+
+    from . import plots
+
+    if not os.path.isfile(args.run):
+        raise UsageError(f"RUN must be an existing .npz written by `samscape simulate --out`, got {args.run!r}")
+    kind = args.kind
+    suffix = os.path.splitext(args.out)[1].lower()
+    allowed = (".gif",) if kind == "animate" else FIGURE_SUFFIXES
+    if suffix not in allowed:
+        raise UsageError(f"--out must end in {' or '.join(allowed)} for --kind {kind}, got {args.out!r}")
+    run = dynamics.load_run(args.run)
+    land = run.landscape
+    if kind == "auto":
+        if land.dim == 1:
+            kind = "valley" if "b" in land.params else "trajectories"
+        else:
+            kind = "trajectories" if run.n_starts <= 50 else "basins"
+    if kind == "animate":
+        path = plots.animate(run, args.out, starts=args.starts)
+    else:
+        if kind == "trajectories":
+            ax = plots.trajectories(run, starts=args.starts)
+        elif kind == "basins":
+            ax = plots.basins(run)
+        elif kind == "valley":
+            ax = plots.valley(land, run, kind="series", starts=args.starts, steps=int(run.steps[-1]))
+        else:
+            ax = plots.curves(run, kind, starts=args.starts)
+        path = plots.save(ax.figure, args.out)
+    print(f"wrote {path} ({kind} of {run.optimizer.describe()} on {land.name}, {run.n_starts} starts)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="samscape", description="Optimizer dynamics on analytic loss landscapes.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -203,6 +251,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run only this claim (repeatable); see samscape.theory.claim_names()")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("demo", help="render the gallery of figures and index.html (the main job)")
+    p.add_argument("--out", default="samscape-out", metavar="DIR", help="output directory (default: samscape-out)")
+    p.add_argument("--quick", action="store_true", help="smaller grids and runs: under a minute")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("plot", help="draw a run saved with `samscape simulate --out RUN.npz`")
+    p.add_argument("run", metavar="RUN.npz")
+    p.add_argument("--kind", choices=PLOT_KINDS, default="auto",
+                   help="what to draw (default: trajectories, basins for many starts, valley for a 1-D valley)")
+    p.add_argument("--starts", type=int, default=None, metavar="K", help="draw only the first K starts")
+    p.add_argument("--out", required=True, metavar="FIG.png", help="figure to write (.png/.pdf/.svg; .gif for animate)")
+    p.set_defaults(func=_cmd_plot)
     return parser
 
 
