@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/samscape simulate --landscape tanh --optimizer gd --lr 0.5 --steps 2000 --starts point:2.5,0.3
-	$(BIN)/samscape simulate --landscape tanh --optimizer sam --lr 0.5 --rho 0.1 --steps 2000 --starts point:2.5,0.3
+	$(BIN)/samscape demo --out samscape-out
+	@echo "open $(CURDIR)/samscape-out/index.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
