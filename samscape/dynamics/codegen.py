@@ -43,7 +43,7 @@ DTYPES = {"float64": np.float64, "float32": np.float32}
 PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: a pairwise sum of at most this many terms is one flat block
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 7
 
 
 class UnsupportedLandscape(ValueError):
@@ -405,11 +405,15 @@ def _tanh_source(float32: bool) -> str:
     poly = terms[0]
     squares = "\n    ".join(f"{powers[k]} = {powers[k - 1]} * {powers[k - 1]}" for k in range(1, level))
     shifter = 1.5 * 2.0 ** (23 if float32 else 52)  # adding it rounds to the nearest integer
+    # Below this tanh(x) rounds to x itself (tanh x = x - x^3/3 + ...). Such arguments are replaced in the
+    # polynomial, whose r^8 would be subnormal: a subnormal costs a slow microcode assist on x86.
+    tiny = 2.0 ** (-13 if float32 else -28)
     return f'''
 @njit(error_model="numpy", nogil=True, cache=True, fastmath={{"contract"}})
 def tanh(x):
     a = abs(x)
-    a = {lit(clamp / 2)} if a > {lit(clamp / 2)} else a
+    tiny = a < {lit(tiny)}
+    a = {lit(clamp / 2)} if a > {lit(clamp / 2)} else ({lit(tiny)} if tiny else a)
     nf = (a * {lit(2 * inv)} + {lit(shifter)}) - {lit(shifter)}
     y = {lit(2.0)} * a
     r = (y - nf * {lit(hi)}) - nf * {lit(lo)}
@@ -419,7 +423,7 @@ def tanh(x):
     s = F(1 << n)
     m = s * m + (s - ONE)
     t = m / (m + TWO)
-    return math.copysign(t, x) if t == t else x
+    return x if tiny else (math.copysign(t, x) if t == t else x)
 '''
 
 

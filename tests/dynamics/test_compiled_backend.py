@@ -197,7 +197,7 @@ def test_fast_tanh_is_within_two_ulp_of_numpy():
     tanh = namespace["tanh"]
     rng = np.random.default_rng(0)
     xs = np.concatenate([rng.uniform(-25, 25, 2000), rng.normal(0, 1e-3, 500), rng.uniform(-1, 1, 2000),
-                         [0.0, 1e-300, 5e-324, 19.0, 40.0, 1e300]])
+                         [0.0, 1e-300, 5e-324, 1e-10, -3.7e-9, 3.8e-9, 1e-5, 19.0, 40.0, 1e300]])
     got = np.array([tanh(x) for x in xs])
     want = np.tanh(xs)
     assert np.all(np.abs(got - want) <= 2 * np.spacing(np.abs(want)))
