@@ -43,7 +43,7 @@ DTYPES = {"float64": np.float64, "float32": np.float32}
 PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: a pairwise sum of at most this many terms is one flat block
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
-GENERATOR_VERSION = 7
+GENERATOR_VERSION = 8
 
 
 class UnsupportedLandscape(ValueError):
@@ -65,6 +65,7 @@ _NAMESPACE = {
 _HELPERS = {"tanh", "sign", "real", "imag", "abs", "pi", "e", "inf", "nan"}
 _ALLOWED_NAMES = set(_NAMESPACE) | _HELPERS
 _TOKEN = re.compile(r"__([VDT])(\d+)__")
+_CALL = re.compile(r"[A-Za-z_]\w*\(")
 
 
 class _Printer(NumPyPrinter):
@@ -423,7 +424,8 @@ def tanh(x):
     s = F(1 << n)
     m = s * m + (s - ONE)
     t = m / (m + TWO)
-    return x if tiny else (math.copysign(t, x) if t == t else x)
+    # both tests depend only on x, so they stay off the dependency chain through the division
+    return x if (tiny | (x != x)) else math.copysign(t, x)
 '''
 
 
@@ -576,12 +578,18 @@ class _KernelWriter:
 
     # ------------------------------------------------------------------ gradient
     def emit_sample(self, em: _Emitter, src: list[int], dst: list[int], data: list[str]) -> None:
+        """One per-sample gradient; a loop over the lanes ends after each statement that calls a function,
+        so that the CPU overlaps the lanes' long chains, and cheap statements share the next loop."""
         var = self.rows(src)
         temp = self.rows(self.T)
+        pending: list[str] = []
         for i, code in enumerate(self.program.temps):
-            self.lanes(em, [f"{self.at(self.T[i])} = {_fill(code, var, data, temp)}"])
-        self.lanes(em, [f"{self.at(dst[k])} = {_fill(code, var, data, temp)}"
-                        for k, code in enumerate(self.program.outputs)])
+            pending.append(f"{self.at(self.T[i])} = {_fill(code, var, data, temp)}")
+            if _CALL.search(code):
+                self.lanes(em, pending)
+                pending = []
+        self.lanes(em, pending + [f"{self.at(dst[k])} = {_fill(code, var, data, temp)}"
+                                  for k, code in enumerate(self.program.outputs)])
 
     def emit_grad(self, em: _Emitter, src: list[int], dst: list[int], leaf: Leaf) -> None:
         """``dst = grad L_batch(src)``: the mean of per-sample gradients in NumPy's summation order."""
@@ -694,10 +702,11 @@ class _KernelWriter:
             if leaf.kind == "sam":
                 self.emit_grad(em, self.X, self.G, leaf)
                 norm = pairwise_expr([f"{G[k]} * {G[k]}" for k in range(d)])
+                # g / ||g|| where ||g|| is positive and finite (the reference's where(ok, g / where(ok, n, 1), 0));
+                # dividing by the norm itself gives the same bits there and keeps the test off the chain
                 self.lanes(em, [f"nrm_ = math.sqrt({norm})",
-                                "ok_ = (nrm_ > ZERO) & (nrm_ < INF)",
-                                "dd_ = nrm_ if ok_ else ONE"]
-                           + [f"{P[k]} = {X[k]} + {rho} * ({G[k]} / dd_ if ok_ else ZERO)" for k in range(d)])
+                                "ok_ = (nrm_ > ZERO) & (nrm_ < INF)"]
+                           + [f"{P[k]} = {X[k]} + {rho} * ({G[k]} / nrm_ if ok_ else ZERO)" for k in range(d)])
             elif leaf.kind == "usam":
                 self.emit_grad(em, self.X, self.G, leaf)
                 self.lanes(em, [f"{P[k]} = {X[k]} + {rho} * {G[k]}" for k in range(d)])
