@@ -70,7 +70,7 @@ def p3_switch(out: str, cfg: dict, state: dict) -> list[Entry]:
     x0 = np.array([[2.5, 0.8], [-2.2, -0.9]])
     run = dynamics.simulate(land, opt, x0, steps, every=1, seed=0)
     state["switch_run"] = run
-    fig, (left, right) = plots.figure(1, 2, size=(plots.FULL, 2.7), width_ratios=[1.25, 1])
+    fig, (left, right) = plots.figure(1, 2, size=(plots.FULL, 3.0), width_ratios=[1.25, 1])
     plots.trajectories(run, ax=left, background=True, background_kw={"log": True, "colorbar": True},
                        linewidth=0.6, legend={"loc": "lower center", "fontsize": 6.5})
     # P2 Thm 4.8's bounce across the valley, +-eta*rho*lam/(2 - eta*lam) with lam = tanh(u)^2, over the SAM paths
@@ -81,8 +81,8 @@ def p3_switch(out: str, cfg: dict, state: dict) -> list[Entry]:
             left.plot(sign_u * u, sign_v * amplitude, color="black", linewidth=0.6, linestyle=(0, (2, 1.5)),
                       label=r"$\pm\eta\rho\lambda/(2-\eta\lambda)$" if sign_u == sign_v == 1 else None)
     left.legend(loc="lower center", fontsize=6.5)
-    plots.curves(run, "sharpness", ax=right, legend={"loc": "upper right",
-                                                     "fontsize": 6.5})
+    plots.curves(run, "sharpness", ax=right, legend={"loc": "upper center", "bbox_to_anchor": (0.5, -0.2),
+                                                     "ncol": 3, "fontsize": 6.5, "frameon": False})
     plots.panel_labels([left, right], ["paths over $L(u, v)$ (log colour scale)", "sharpness along the paths"])
     plots.save(fig, os.path.join(out, "p3_switch.png"))
     u_switch = np.abs(run.xs[np.searchsorted(run.steps, at), :, 0])
@@ -166,7 +166,7 @@ def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
             f"({maxs[0]:.3f}, {maxs[0]:.3f}). (b) f^SAM(x) = f(x + ρ∇f/‖∇f‖) with ρ = {rho}; its minima sit off the "
             "minima of f. (c) Streamlines of SAM's update direction −∇f(x⁺) (η = "
             f"{lr}). Diamonds: the {len(x_h)} hallucinated minimizers theory.find_hallucinated finds in the window "
-            f"(∇f ≠ 0 but ∇f(x⁺) = 0; the thin line joins x̄ to x̄⁺), {n_attr} of them attracting (filled). "
+            f"(∇f ≠ 0 but ∇f(x⁺) = 0, with x̄⁺ a critical point at distance ρ), {n_attr} of them attracting (filled). "
             "Look at the streamlines converging on the filled diamonds, where f has no critical point.",
             "P1 (Figure 1 and its theorems): SAM's fixed points include hallucinated minimizers — points that are "
             "not stationary for f — and some attract SAM's iterates.",

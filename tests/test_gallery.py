@@ -1,0 +1,139 @@
+"""The demo gallery: `samscape demo --quick` writes every figure and an index.html that shows them all.
+
+One quick build is shared by the tests here (it takes seconds). The browser test renders the page in headless
+Chromium when the `chromium` binary is installed and is skipped, with the reason, when it is not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from samscape import cli, gallery, theory
+
+EXPECTED = ["p3_switch.png", "p1_field.png", "p1_basins.png", "p1_ring.png", "p2_manifold.png", "stability.png",
+            "valley.png", "p3_switch.gif"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gallery") / "site"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = cli.main(["demo", "--out", str(out), "--quick"])
+    assert code == 0
+    return out, printed.getvalue()
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.captions, self.rows, self._in_caption, self._in_body = [], [], 0, False, False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs)
+        elif tag == "figcaption":
+            self._in_caption = True
+            self.captions.append("")
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self.rows += 1
+
+    def handle_endtag(self, tag):
+        if tag == "figcaption":
+            self._in_caption = False
+        elif tag == "tbody":
+            self._in_body = False
+
+    def handle_data(self, data):
+        if self._in_caption:
+            self.captions[-1] += data
+
+
+def test_quick_demo_writes_every_figure_and_nothing_half_written(built):
+    """Every figure of the gallery exists as a real PNG/GIF; no temporary file is left behind."""
+    out, _ = built
+    for name in EXPECTED:
+        data = (out / name).read_bytes()
+        magic = b"GIF8" if name.endswith(".gif") else b"\x89PNG"
+        assert data.startswith(magic), name
+        assert len(data) > 10_000, name
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".tmp-")]
+    assert sorted(p.name for p in out.iterdir()) == sorted(EXPECTED + ["index.html"])
+
+
+def test_index_shows_every_figure_with_a_caption_and_the_check_table(built):
+    """index.html has one <img> per figure (each file present), a caption naming the claim for each, and one
+    table row per registered claim of `samscape check`."""
+    out, _ = built
+    page = _Page()
+    page.feed((out / "index.html").read_text(encoding="utf-8"))
+    sources = [img["src"] for img in page.images]
+    assert sources == EXPECTED
+    assert all(img.get("alt") for img in page.images)
+    assert len(page.captions) == len(EXPECTED)
+    assert all("Claim illustrated:" in c and len(c) > 200 for c in page.captions)
+    assert page.rows == len(theory.claim_names())
+
+
+def test_demo_reports_progress_for_every_section(built):
+    _, printed = built
+    total = len(gallery.SECTIONS) + 1
+    for k in range(1, total + 1):
+        assert f"[{k}/{total}]" in printed
+    assert re.search(r"done in [0-9.]+ s: .*index\.html", printed)
+
+
+def test_demo_refuses_a_file_as_output_directory(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert cli.main(["demo", "--out", str(target), "--quick"]) == 2
+    assert "out must be a directory" in capsys.readouterr().err
+
+
+def _chromium():
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no `chromium` binary on PATH (Debian package `chromium`); "
+                                                  "the page is not rendered in a browser here")
+def test_index_renders_in_headless_chromium_and_every_image_loads(built, tmp_path):
+    """Chromium loads index.html from disk; a script added to a copy of the page reports, for every <img>,
+    whether it decoded (naturalWidth > 0), and --dump-dom hands that report back."""
+    out, _ = built
+    probe = """<script>
+window.addEventListener("load", () => {
+  const rows = [...document.images].map(i => i.getAttribute("src") + "=" + (i.complete && i.naturalWidth > 0));
+  const pre = document.createElement("pre");
+  pre.id = "image-report";
+  pre.textContent = "REPORT[" + rows.join(",") + "]";
+  document.body.appendChild(pre);
+});
+</script>"""
+    html = (out / "index.html").read_text(encoding="utf-8").replace("</body>", probe + "</body>")
+    page = out / "_probe.html"
+    page.write_text(html, encoding="utf-8")
+    try:
+        result = subprocess.run(
+            [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--no-first-run", "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path}",
+             "--allow-file-access-from-files", "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+            capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        page.unlink()
+    match = re.search(r'<pre id="image-report">REPORT\[(.*?)\]</pre>', result.stdout)
+    assert match, f"no report in Chromium's DOM dump; stderr: {result.stderr[-2000:]}"
+    report = dict(item.split("=") for item in match.group(1).split(","))
+    assert sorted(report) == sorted(EXPECTED)
+    assert all(v == "true" for v in report.values()), report
