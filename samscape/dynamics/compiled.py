@@ -41,6 +41,7 @@ _kernels: dict[str, "Kernel"] = {}
 _sources: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _counters = {"memory_hits": 0, "loads": 0, "compiles": 0, "disk_hits": 0}
 _pool: ThreadPoolExecutor | None = None
+_pool_workers = 0
 
 
 def available() -> bool:
@@ -126,14 +127,18 @@ def _writable_dir() -> Path:
 def _load(key: str, source: str, layout) -> Kernel:
     directory = _writable_dir()
     path = directory / f"k_{key}.py"
-    if not path.exists():
-        # Written once and never rewritten: numba's disk cache is keyed on the file's timestamp.
+    try:
+        current = path.read_text()
+    except OSError:
+        current = None
+    # Written once and left alone (numba's disk cache is keyed on the file's timestamp), unless the file
+    # on disk is not the code we generated: only our own text is ever imported.
+    if current != source:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".py", dir=directory)
         try:
             with os.fdopen(fd, "w") as handle:
                 handle.write(source)
-            if not path.exists():
-                os.replace(tmp, path)
+            os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -169,7 +174,7 @@ def get_kernel(landscape, optimizer, dtype: str = "float64") -> Kernel:
 
 # ----------------------------------------------------------------------------------------- arguments
 
-def _row(value, n_starts: int, dtype) -> np.ndarray:
+def _row(value, n_starts: int) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64).reshape(-1)
     return np.broadcast_to(arr, (n_starts,)) if arr.size == 1 else arr
 
@@ -179,7 +184,7 @@ def _pack(layout: codegen.Layout, optimizer, landscape, n_starts: int, dtype):
     _, leaf_opts, fork_opts = codegen.optimizer_shape(optimizer, layout.has_data)
     hp = np.empty((max(1, len(layout.hp_rows)), n_starts), dtype=dtype)
     for h, (leaf_index, name) in enumerate(layout.hp_rows):
-        hp[h] = _row(getattr(leaf_opts[leaf_index], name), n_starts, dtype)
+        hp[h] = _row(getattr(leaf_opts[leaf_index], name), n_starts)
     ats = np.array([f.at for f in fork_opts] or [0], dtype=np.int64)
     bsz = np.zeros(max(1, len(leaf_opts)), dtype=np.int64)
     # plan 0 sums over every sample; plan 1 + i over the batch of leaf i
@@ -233,10 +238,13 @@ def _threads() -> int:
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
-    global _pool
+    global _pool, _pool_workers
     with _lock:
-        if _pool is None or _pool._max_workers != workers:
+        if _pool is None or _pool_workers != workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="samscape-kernel")
+            _pool_workers = workers
         return _pool
 
 

@@ -266,8 +266,7 @@ def test_kernel_cache_reuses_compiled_kernels(plain):
     assert after["compiles"] == before["compiles"]
     assert after["disk_hits"] == before["disk_hits"]
     assert after["memory_hits"] == before["memory_hits"] + 2
-    key = compiled.get_kernel(plain, dy.SAM(lr=0.2, rho=0.1)).key
-    assert (compiled.cache_dir() / f"k_{key}.py").exists() or compiled.get_kernel(plain, dy.SAM(lr=0.2, rho=0.1)).path.exists()
+    assert compiled.get_kernel(plain, dy.SAM(lr=0.2, rho=0.1)).path.exists()  # the source numba caches against
 
 
 def test_disk_cache_survives_a_new_process(tmp_path):
