@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
 
 from . import _checks
 from .runs import _phases, trajectories
@@ -29,8 +31,6 @@ def animate(run, path, *, frames=60, fps=15, tail=None, starts=None, axes=(0, 1)
     starts : None, int or sequence of int
         Which starts to draw.
     """
-    from PIL import Image
-
     _checks.run(run)
     _checks.landscape(run.landscape, min_dim=2, what="animate")
     frames = _checks.positive_int(frames, "frames")
@@ -46,8 +46,6 @@ def animate(run, path, *, frames=60, fps=15, tail=None, starts=None, axes=(0, 1)
     picks = np.unique(np.linspace(0, n_saved - 1, min(frames, n_saved)).round().astype(int))
 
     with context():
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
         ax = new_axes(None, size)
         fig = ax.figure
         fig.set_dpi(dpi)

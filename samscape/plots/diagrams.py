@@ -9,7 +9,7 @@ from matplotlib import colors
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .. import dynamics
+from .. import dynamics, theory
 from . import _checks
 from .style import FATE_COLORS, OKABE_ITO, add_legend, context, new_axes
 
@@ -138,8 +138,6 @@ def _root_decreasing(fn, target: float, lo: np.ndarray, hi: np.ndarray, iters: i
 
 def gd_boundary(lam: float, eta_max: float) -> float:
     """The ``eta`` where GD's edge ``theory.gd_threshold(eta)`` equals ``lam`` (NaN past ``eta_max``)."""
-    from .. import theory
-
     root = _root_decreasing(lambda e: np.asarray(theory.gd_threshold(e), dtype=float), lam,
                             np.array([1e-12]), np.array([float(eta_max)]))
     return float(root[0])
@@ -147,8 +145,6 @@ def gd_boundary(lam: float, eta_max: float) -> float:
 
 def usam_boundary(lam: float, etas: np.ndarray, rho_max: float) -> np.ndarray:
     """For each ``eta``, the ``rho`` where USAM's edge ``theory.usam_threshold(eta, rho)`` equals ``lam``."""
-    from .. import theory
-
     etas = np.asarray(etas, dtype=float)
     return _root_decreasing(lambda r: np.asarray(theory.usam_threshold(etas, r), dtype=float), lam,
                             np.zeros_like(etas), np.full_like(etas, float(rho_max)))
@@ -231,8 +227,6 @@ def _stochastic(grid: StabilityGrid) -> bool:
 
 def mean_square_radii(grid: StabilityGrid, etas: np.ndarray, rhos: np.ndarray) -> np.ndarray:
     """Spectral radius of the linearized method's second-moment operator over ``(rho, eta)``: ``(n_rho, n_eta)``."""
-    from .. import theory
-
     hessians = grid.landscape.sample_hessians(grid.x_star)
     use_rho = grid.optimizer == "usam"
     return np.array([[theory.mean_square_radius(hessians, float(e), float(r) if use_rho else 0.0,
@@ -267,8 +261,6 @@ def p3_boundary(grid: StabilityGrid, etas: np.ndarray):
     inequality ``F (1 + rho^2 gamma F / B) <= B/(eta^2 gamma)`` holds up to
     ``rho^2 = (B/(eta^2 gamma F) - 1) B/(gamma F)`` (NaN where it fails even at ``rho = 0``).
     """
-    from .. import theory
-
     if not _stochastic(grid):
         return None
     hessians = grid.landscape.sample_hessians(grid.x_star)

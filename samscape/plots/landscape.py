@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import colors, ticker
 
+from .. import theory
 from ..dynamics import GD, SAM, USAM, unit
 from ..dynamics.optimizers import Noise
 from . import _checks
@@ -297,8 +298,6 @@ def hallucinated_table(found, dim: int):
 
 def find_hallucinated(landscape, rho: float, window_full: np.ndarray, lr=None):
     """Ask the theory module for hallucinated minimizers in a box ``(dim, 2)``; returns :func:`hallucinated_table`."""
-    from .. import theory
-
     found = theory.find_hallucinated(landscape, rho, window_full, lr=lr)
     return hallucinated_table(found, landscape.dim)
 
@@ -311,8 +310,6 @@ def _hallucinated_points(spec, landscape, optimizer, window, axes, at, lr=None):
         box = np.asarray(landscape.window, dtype=float).copy()
         box[list(axes)] = window
         return find_hallucinated(landscape, optimizer.rho, box, lr=optimizer.lr if lr is None else lr)
-    if isinstance(spec, tuple) and len(spec) == 3:
-        return spec
     return hallucinated_table(spec, landscape.dim)
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
+
+import matplotlib
 import numpy as np
 from matplotlib import colors
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .. import dynamics
+from .. import dynamics, theory
 from ..dynamics import Switch
 from ..dynamics.optimizers import Noise
 from . import _checks
-from .landscape import MAX_MARK, MIN_MARK, contour, draw_hallucinated, mark_critical, plane_grid
+from .landscape import MIN_MARK, contour, draw_hallucinated, hallucinated_table, mark_critical, plane_grid
 from .style import (CYCLE, add_legend, FATE_COLORS, OKABE_ITO, SURFACE_CMAP, context, label_landscape_axes, new_axes,
                     optimizer_color, symbol)
 
@@ -201,8 +204,6 @@ def trajectories(run, *, ax=None, starts=None, color_by="optimizer", background=
 def _start_color(n: int, total: int):
     if total <= len(CYCLE):
         return CYCLE[n]
-    import matplotlib
-
     return matplotlib.colormaps["viridis"](n / max(total - 1, 1))
 
 
@@ -296,9 +297,7 @@ def basins(run, *, ax=None, fates=None, axes=(0, 1), grad_tol=1e-2, move_tol=1e-
         if mark:
             mark_critical(ax, landscape, window, axes, at)
         if hallucinated is not None:
-            from .landscape import hallucinated_table
-
-            table = hallucinated if isinstance(hallucinated, tuple) else hallucinated_table(hallucinated, landscape.dim)
+            table = hallucinated_table(hallucinated, landscape.dim)
             # white-edged: the map's own colours include the marker's vermillion
             draw_hallucinated(ax, landscape, table, axes, link=False, edgecolor="white")
         label_landscape_axes(ax, landscape, axes)
@@ -355,8 +354,6 @@ def thresholds(optimizer) -> list[tuple[str, float]]:
     GD/SGD: ``2/eta`` (``theory.gd_threshold``); USAM: the root of ``eta*lam*(1 + rho*lam) = 2``
     (``theory.usam_threshold``). Normalised SAM has no such threshold (it settles on a 2-cycle instead).
     """
-    from .. import theory
-
     if np.ndim(getattr(optimizer, "lr", 0.0)) or np.ndim(getattr(optimizer, "rho", 0.0)):
         return []
     if optimizer.kind in ("gd", "sgd"):
@@ -415,8 +412,6 @@ def curves(run, quantity="loss", *, ax=None, starts=None, show_thresholds=True, 
                                 linewidth=1.1 if arr.shape[1] == 1 else 0.8, alpha=1.0 if arr.shape[1] == 1 else 0.8,
                                 gid=key)
                 else:
-                    import warnings
-
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", RuntimeWarning)
                         lo_q, med, hi_q = np.nanquantile(arr[sl], [0.1, 0.5, 0.9], axis=1)

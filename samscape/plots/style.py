@@ -7,11 +7,14 @@ user's global ``rcParams``. Sizes are in inches: :data:`COLUMN` is one column of
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from contextlib import contextmanager
 
 import matplotlib as mpl
 import numpy as np
+from matplotlib.figure import Figure
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies and in greyscale order.
 OKABE_ITO = {
@@ -51,12 +54,10 @@ SURFACE_CMAP = "cividis"  # perceptually uniform and readable with red–green d
 
 def _light_surface():
     """cividis mixed with white: the same ordering, pale enough that paths and markers drawn on top stand out."""
-    import matplotlib as _mpl
-
-    base = _mpl.colormaps["cividis"](np.linspace(0, 1, 256))
+    base = mpl.colormaps["cividis"](np.linspace(0, 1, 256))
     mixed = base.copy()
     mixed[:, :3] = 0.55 * base[:, :3] + 0.45
-    return _mpl.colors.ListedColormap(mixed, name="samscape_surface")
+    return mpl.colors.ListedColormap(mixed, name="samscape_surface")
 
 
 BACKGROUND_CMAP = _light_surface()
@@ -102,8 +103,6 @@ def new_axes(ax=None, size=DEFAULT_SIZE):
     """Return ``ax`` unchanged, or a fresh Axes on a new figure of ``size`` inches (no pyplot state kept)."""
     if ax is not None:
         return ax
-    from matplotlib.figure import Figure
-
     # a bare Figure (not plt.figure) so library calls never accumulate open pyplot windows
     fig = Figure(figsize=size, layout="constrained")
     return fig.add_subplot()
@@ -114,8 +113,6 @@ def figure(nrows=1, ncols=1, *, size=(FULL, 2.6), width_ratios=None, height_rati
 
     The figure is a bare ``Figure`` (no pyplot state); write it with :func:`save`.
     """
-    from matplotlib.figure import Figure
-
     with context():
         fig = Figure(figsize=size, layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=True,
@@ -185,9 +182,6 @@ def atomic_output(path):
     A reader never sees half a file, and a failure leaves no temporary file behind. The result gets the usual
     permissions (``0o666`` less the umask), not ``mkstemp``'s private ``0o600``, so a web server can serve it.
     """
-    import os
-    import tempfile
-
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -207,18 +201,8 @@ def atomic_output(path):
 
 def save(fig, path, **kwargs) -> str:
     """Write ``fig`` to ``path`` atomically (see :func:`atomic_output`); the format follows the extension."""
-    import os
-
     path = os.fspath(path)
     fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     with atomic_output(path) as tmp, context():
         fig.savefig(tmp, format=fmt, **kwargs)
     return path
-
-
-def finite_range(values, fallback=(0.0, 1.0)) -> tuple[float, float]:
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return fallback
-    return float(values.min()), float(values.max())

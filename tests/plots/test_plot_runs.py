@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from matplotlib.collections import LineCollection, QuadMesh
+from matplotlib.collections import QuadMesh
 
 from samscape import dynamics, landscapes, plots
 from samscape.plots.style import OPTIMIZER_COLORS
