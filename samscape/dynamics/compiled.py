@@ -41,7 +41,7 @@ _kernels: dict[str, "Kernel"] = {}
 _sources: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _counters = {"memory_hits": 0, "loads": 0, "compiles": 0, "disk_hits": 0}
 _pool: ThreadPoolExecutor | None = None
-_pool_workers = 0
+_pool_key: tuple[int, int] = (0, 0)
 
 
 def available() -> bool:
@@ -238,13 +238,15 @@ def _threads() -> int:
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:
-    global _pool, _pool_workers
+    global _pool, _pool_key
     with _lock:
-        if _pool is None or _pool_workers != workers:
-            if _pool is not None:
+        # a pool inherited through fork has no threads in the child: it would never run a job
+        key = (workers, os.getpid())
+        if _pool is None or _pool_key != key:
+            if _pool is not None and _pool_key[1] == os.getpid():
                 _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="samscape-kernel")
-            _pool_workers = workers
+            _pool_key = key
         return _pool
 
 
