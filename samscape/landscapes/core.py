@@ -25,6 +25,12 @@ def _drop_distributions(expr: sp.Expr) -> sp.Expr:
     return expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
 
 
+def _exact_number(value: float) -> sp.Expr:
+    """An integral data value as a SymPy Integer (so ``tanh(1*u)`` simplifies to ``tanh(u)``), else a Float."""
+    value = float(value)
+    return sp.Integer(int(value)) if value.is_integer() and abs(value) < 2**53 else sp.Float(value)
+
+
 def _compile(args: list[sp.Symbol], exprs: list[sp.Expr]):
     """One numpy function returning a list with one array (or bare scalar) per expression."""
     return sp.lambdify(args, list(exprs), modules="numpy", cse=True)
@@ -91,10 +97,10 @@ class Landscape:
 
         # Data columns the expression really uses; a single data point is substituted into the
         # expression so plain functions pay nothing for the finite-sum machinery.
-        used = expr.free_symbols
-        self.data_symbols = tuple(sp.Symbol(k) for k in sorted(self.samples) if sp.Symbol(k) in used)
+        used = {s.name: s for s in expr.free_symbols}
+        self.data_symbols = tuple(used[k] for k in sorted(self.samples) if k in used)
         if self.n_samples == 1 and self.data_symbols:
-            point = {s: float(self.samples[s.name][0]) for s in self.data_symbols}
+            point = {s: _exact_number(self.samples[s.name][0]) for s in self.data_symbols}
             sample_expr = expr.subs(point)
             self.data_symbols = ()
         else:
@@ -126,7 +132,7 @@ class Landscape:
                 self._loss_expr = self.sample_expr
             else:
                 terms = [
-                    self.expr.subs({s: float(row[j]) for j, s in enumerate(self.data_symbols)})
+                    self.expr.subs({s: _exact_number(row[j]) for j, s in enumerate(self.data_symbols)})
                     for row in self.data
                 ]
                 self._loss_expr = sp.Add(*terms) / self.n_samples
@@ -325,8 +331,8 @@ def from_expr(
         raise ValueError(f"samples columns must have equal length, got {lengths}")
 
     symbols = {v: sp.Symbol(v, real=True) for v in var_names}
-    # data symbols are plain (not real=True) so the same name compares equal wherever it is built
-    symbols.update({k: sp.Symbol(k) for k in columns})
+    # data are real numbers too: without real=True, d|u*a|/du would carry re()/im() terms numpy cannot evaluate
+    symbols.update({k: sp.Symbol(k, real=True) for k in columns})
     if isinstance(expr, str):
         text = expr
         sym_expr = parse_expression(expr, symbols)

@@ -165,3 +165,17 @@ def test_spec_of_a_sympy_built_landscape_rebuilds_or_says_why_not():
     assert kinked.spec["kind"] == "sympy"
     with pytest.raises(ValueError, match="pass it in"):
         landscapes.from_spec(kinked.spec)
+
+
+def test_abs_of_data_times_variable_differentiates_like_a_real_function():
+    """Data columns are real symbols, so d|u*a|/du = a*sign(u*a) and the finite sum compiles and evaluates."""
+    land = landscapes.from_expr("abs(u*a)", ["u"], samples={"a": [1.0, -2.0]})
+    u = np.array([[0.5], [-1.5]])
+    np.testing.assert_allclose(land.value(u)[:, None], np.mean(np.abs(u * [1.0, -2.0]), axis=1, keepdims=True))
+    np.testing.assert_allclose(land.grad(u), np.mean([1.0, -2.0] * np.sign(u * [1.0, -2.0]), axis=1, keepdims=True))
+
+
+def test_a_single_integral_data_point_is_substituted_exactly():
+    """With one data point a = 1, the compiled expression is tanh(u), not tanh(1.0*u)."""
+    land = landscapes.from_expr("tanh(u*a)**2", ["u"], samples={"a": [1.0]})
+    assert land.sample_expr == sp.tanh(sp.Symbol("u", real=True)) ** 2
