@@ -21,7 +21,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-import tempfile
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_output
 from . import codegen, draws
 
 CACHE_ENV = "SAMSCAPE_CACHE"
@@ -134,14 +134,8 @@ def _load(key: str, source: str, layout) -> Kernel:
     # Written once and left alone (numba's disk cache is keyed on the file's timestamp), unless the file
     # on disk is not the code we generated: only our own text is ever imported.
     if current != source:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".py", dir=directory)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(source)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_output(path) as tmp, open(tmp, "w") as handle:
+            handle.write(source)
     name = f"samscape_kernel_{key}"
     module = sys.modules.get(name)
     if module is None:

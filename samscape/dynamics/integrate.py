@@ -11,17 +11,16 @@ that advances every start from step 0 to ``saved_steps[-1]`` and returns the ite
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
+from .._atomic import atomic_output
 from .draws import fresh_seed
 from .optimizers import Noise, Optimizer, optimizer_from_dict
 
@@ -237,21 +236,10 @@ def write_npz_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> 
     path = os.fspath(path)
     if not path.endswith(".npz"):
         raise ValueError(f"out must be a path ending in .npz, got {path!r}")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            buffer = io.BytesIO()
-            np.savez_compressed(buffer, **arrays)
-            handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+        handle.flush()
+        os.fsync(handle.fileno())
     return path
 
 

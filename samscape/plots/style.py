@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from contextlib import contextmanager
 
 import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
+
+from .._atomic import atomic_output
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies and in greyscale order.
 OKABE_ITO = {
@@ -175,32 +176,8 @@ def label_landscape_axes(ax, landscape, axes=(0, 1)) -> None:
     ax.set_ylabel(symbol(landscape.variables[axes[1]]))
 
 
-@contextmanager
-def atomic_output(path):
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step (``os.replace``).
-
-    A reader never sees half a file, and a failure leaves no temporary file behind. The result gets the usual
-    permissions (``0o666`` less the umask), not ``mkstemp``'s private ``0o600``, so a web server can serve it.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=directory)
-    os.close(fd)
-    try:
-        yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save(fig, path, **kwargs) -> str:
-    """Write ``fig`` to ``path`` atomically (see :func:`atomic_output`); the format follows the extension."""
+    """Write ``fig`` to ``path`` atomically (see :func:`samscape._atomic.atomic_output`); the format follows the extension."""
     path = os.fspath(path)
     fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     with atomic_output(path) as tmp, context():

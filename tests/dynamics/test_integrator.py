@@ -243,3 +243,25 @@ def test_saved_run_round_trips_and_rebuilds_its_landscape(tmp_path):
                         seed=loaded.seed)
     np.testing.assert_array_equal(rerun.xs, run.xs)
     assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]  # no temporary file left behind
+
+
+def test_a_failed_save_keeps_the_previous_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    """Saving is atomic: a crash mid-write leaves the earlier run intact; a good save is world-readable."""
+    import os
+
+    land = landscapes.from_expr("z**2", "z")
+    run = dy.simulate(land, dy.GD(0.1), [[1.0]], 5)
+    path = run.save(tmp_path / "run.npz")
+    before = (tmp_path / "run.npz").read_bytes()
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez_compressed", explode)
+    with pytest.raises(OSError, match="disk full"):
+        dy.simulate(land, dy.GD(0.2), [[1.0]], 5).save(path)
+    assert (tmp_path / "run.npz").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]
