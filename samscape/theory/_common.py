@@ -12,6 +12,8 @@ from ..dynamics.optimizers import GD, SAM, SGD, USAM, Optimizer, RandomSAM, Swit
 
 def real_number(value, name: str) -> float:
     """A finite real scalar, or ``ValueError`` naming ``name``."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiu":
+        value = value[()]  # a 0-d array is a scalar in every NumPy sense
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
     number = float(value)

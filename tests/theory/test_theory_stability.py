@@ -145,3 +145,9 @@ def test_per_start_arrays_and_bad_points_are_rejected():
         fixed_point_stability(land, GD(np.array([0.1, 0.2])), np.zeros(2))
     with pytest.raises(ValueError, match="x must have shape"):
         fixed_point_stability(land, GD(0.1), np.zeros(3))
+
+
+def test_thresholds_accept_numpy_scalars_and_zero_d_arrays():
+    """np.float64 and 0-d arrays are scalars: gd_threshold(np.array(0.5)) is 2/0.5 = 4."""
+    assert gd_threshold(np.array(0.5)) == 4.0
+    assert usam_threshold(np.float64(0.1), np.array(0.0)) == pytest.approx(20.0)
