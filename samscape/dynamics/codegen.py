@@ -740,7 +740,7 @@ class _KernelWriter:
         stmts = [f"xn{k}_ = {XN[k]}" for k in range(d)]
         stmts += [
             f"fin_ = {finite}",
-            # sqrt(s) > bound exactly when s > FAR2 (see compiled._far_threshold): one square root less
+            # sqrt(s) > bound exactly when s > FAR2 (see integrate.far_threshold): one square root less
             f"far_ = fin_ & (({norm}) > FAR2)",
             f"st_ = {st}",
             "run_ = st_ == 0",

@@ -31,6 +31,7 @@ import numpy as np
 
 from .._atomic import atomic_output
 from . import codegen, draws
+from .integrate import far_threshold
 
 CACHE_ENV = "SAMSCAPE_CACHE"
 # Point-steps per kernel call between progress updates (about a second of work on one core).
@@ -202,24 +203,6 @@ def _pack(layout: codegen.Layout, optimizer, landscape, n_starts: int, dtype):
     )
 
 
-def _far_threshold(bound: float, dtype) -> np.floating:
-    """The largest ``s`` with ``sqrt(s) <= bound`` in ``dtype``.
-
-    The reference marks a start diverged when ``sqrt(sum x**2) > bound``; a correctly rounded square root is
-    monotone, so that test equals ``sum x**2 > s`` and the kernel skips the square root.
-    """
-    kind = np.dtype(dtype).type
-    with np.errstate(over="ignore"):
-        b = kind(bound)
-        s = b * b
-        down, up = kind(-np.inf), kind(np.inf)
-        while np.sqrt(s) > b:
-            s = np.nextafter(s, down)
-        while s < up and np.sqrt(np.nextafter(s, up)) <= b:
-            s = np.nextafter(s, up)
-    return s
-
-
 def _seed_hash(seed: int) -> np.uint64:
     with np.errstate(over="ignore"):
         return np.uint64(draws._mix(np.uint64(seed) + draws.GOLDEN))
@@ -274,7 +257,7 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
     args = dict(
         XST=state, STATUS=status, STOPPED=stopped_at, XS=xs, SAVED=saved, slot0=1, t0=0, t1=0,
         ZSEED=_seed_hash(seed), IDS=np.ascontiguousarray(start_ids).astype(np.uint64),
-        FAR2=_far_threshold(bound, dtype), **_pack(kernel.layout, optimizer, landscape, n_starts, dtype),
+        FAR2=far_threshold(bound, dtype), **_pack(kernel.layout, optimizer, landscape, n_starts, dtype),
     )
     # One start is a single dependency chain: the lane kernel would only add loads and stores to it.
     function, width = (kernel.single, 1) if n_starts == 1 else (kernel.lanes, codegen.LANES)

@@ -64,6 +64,24 @@ def saved_step_grid(steps: int, every: int) -> np.ndarray:
     return grid
 
 
+def far_threshold(bound: float, dtype) -> np.floating:
+    """The largest ``s`` with ``sqrt(s) <= bound`` in ``dtype``.
+
+    A start is diverged when ``sqrt(sum x**2) > bound``; a correctly rounded square root is monotone, so that
+    test equals ``sum x**2 > s`` and both backends skip the square root with exactly the same verdicts.
+    """
+    kind = np.dtype(dtype).type
+    with np.errstate(over="ignore"):
+        b = kind(bound)
+        s = b * b
+        down, up = kind(-np.inf), kind(np.inf)
+        while np.sqrt(s) > b:
+            s = np.nextafter(s, down)
+        while s < up and np.sqrt(np.nextafter(s, up)) <= b:
+            s = np.nextafter(s, up)
+    return s
+
+
 def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: np.ndarray, *,
                   seed: int, start_ids: np.ndarray, bound: float, progress: Progress):
     """Reference backend: one NumPy-vectorized update per step over all starts.
@@ -80,11 +98,22 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
     xs[0] = x
     slot = 1
     last = int(saved_steps[-1])
+    far2 = far_threshold(bound, x0.dtype)
+    everyone_running = True
     with np.errstate(all="ignore"):  # frozen starts may overflow; their results are discarded below
         for t in range(last):
             x_next = optimizer.update(landscape, x, t, noise).astype(x.dtype, copy=False)
+            squared_norm = np.sum(x_next * x_next, axis=-1)
+            # the common step: nobody frozen, everyone finite and inside the bound (NaN fails the test)
+            if everyone_running and np.all(squared_norm <= far2):
+                x = x_next
+                if t + 1 == saved_steps[slot]:
+                    xs[slot] = x
+                    slot += 1
+                progress.update(t + 1)
+                continue
             finite = np.all(np.isfinite(x_next), axis=-1)
-            too_far = finite & (np.sqrt(np.sum(x_next * x_next, axis=-1)) > bound)
+            too_far = finite & (squared_norm > far2)
             running = status == OK
             newly_nonfinite = running & ~finite
             newly_diverged = running & too_far
@@ -94,6 +123,7 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
             # a start that left the bound keeps that (finite) point; a non-finite one keeps its last finite point
             take = running & finite
             x = np.where(take[:, None], x_next, x)
+            everyone_running = not status.any()
             if t + 1 == saved_steps[slot]:
                 xs[slot] = x
                 slot += 1

@@ -70,6 +70,8 @@ def unit(g: np.ndarray) -> np.ndarray:
     """``g / ||g||`` along the last axis, and 0 where ``||g||`` is zero or not finite (no NaN)."""
     norm = np.sqrt(np.sum(g * g, axis=-1, keepdims=True))
     ok = (norm > 0) & np.isfinite(norm)
+    if ok.all():  # the usual case: the same bits without two extra passes
+        return g / norm
     return np.where(ok, g / np.where(ok, norm, 1.0), 0.0)
 
 
