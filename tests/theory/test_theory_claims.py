@@ -1,7 +1,6 @@
 """The claim registry, the full check() run and the `samscape check` command."""
 
 import json
-import time
 
 import pytest
 
@@ -11,9 +10,8 @@ from samscape.theory import claims
 
 @pytest.fixture(scope="module")
 def full_run():
-    started = time.perf_counter()
-    results = theory.check()
-    return results, time.perf_counter() - started
+    # how long check() takes is measured by `time samscape check` (README), never asserted in a unit test
+    return theory.check()
 
 
 def test_every_claim_of_the_issue_is_registered():
@@ -31,7 +29,7 @@ def test_every_claim_of_the_issue_is_registered():
 def test_full_check_passes_and_reports_every_field(full_run):
     """Every registered claim holds in simulation on this code: hypotheses hold, prediction and observation agree;
     each result carries name, paper, hypotheses, predicted, observed, tolerance, passed and JSON-ready details."""
-    results, seconds = full_run
+    results = full_run
     assert [r.name for r in results] == theory.claim_names()
     failed = {r.name: (r.predicted, r.observed, r.details.get("error")) for r in results if not r.passed}
     assert not failed, failed
@@ -39,7 +37,6 @@ def test_full_check_passes_and_reports_every_field(full_run):
         assert r.hypotheses and all(isinstance(v, bool) for v in r.hypotheses.values())
         assert r.predicted and r.observed and r.tolerance and ("SymPy" in r.method or "NumPy" in r.method)
         json.dumps(r.as_dict())
-    assert seconds < 100, f"check() took {seconds:.1f} s; the budget is 2 minutes on 2 shared cores"
 
 
 def test_check_selects_by_name_and_rejects_unknown_names():
