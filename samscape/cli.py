@@ -153,7 +153,8 @@ def _cmd_simulate(args) -> int:
     starts = parse_starts(args.starts, land, seed=args.seed)
     run = dynamics.simulate(land, optimizer, starts, args.steps, every=args.every, seed=args.seed,
                             progress=None)
-    print(f"landscape: {land.name}  ({land.expr})")
+    formula = land.loss_expr if land.n_samples == 1 else f"mean over {land.n_samples} samples of {land.expr}"
+    print(f"landscape: {land.name}  ({formula})")
     print(summary_table([run_summary(run)]))
     if args.out:
         path = run.save(args.out)

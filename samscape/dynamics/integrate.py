@@ -38,9 +38,10 @@ class Progress:
         self.total, self.label = total, label
         self.started = time.perf_counter()
         self._last_draw = 0.0
+        self._finished = False
 
     def update(self, done: int) -> None:
-        if not self.enabled:
+        if not self.enabled or self._finished:
             return
         now = time.perf_counter()
         if done < self.total and now - self._last_draw < 0.2:
@@ -52,6 +53,7 @@ class Progress:
         eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
         self.stream.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}%  {elapsed:6.1f}s elapsed, ~{eta:5.1f}s left")
         if done >= self.total:
+            self._finished = True
             self.stream.write("\n")
         self.stream.flush()
 

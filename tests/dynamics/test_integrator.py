@@ -265,3 +265,21 @@ def test_a_failed_save_keeps_the_previous_file_and_leaves_no_temporary(tmp_path,
         dy.simulate(land, dy.GD(0.2), [[1.0]], 5).save(path)
     assert (tmp_path / "run.npz").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]
+
+
+def test_progress_bar_draws_to_the_stream_and_finishes_once():
+    """A forced progress bar writes a bar ending at 100% exactly once, followed by one newline."""
+    import io
+
+    from samscape.dynamics.integrate import Progress
+
+    stream = io.StringIO()
+    bar = Progress(10, "run", enabled=True, stream=stream)
+    for done in range(1, 11):
+        bar.update(done)
+    bar.update(10)
+    text = stream.getvalue()
+    assert text.count("100.0%") == 1 and text.endswith("\n") and text.count("\n") == 1
+    quiet = io.StringIO()
+    Progress(10, "run", enabled=False, stream=quiet).update(10)
+    assert quiet.getvalue() == ""
