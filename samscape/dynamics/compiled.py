@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import tempfile
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor

@@ -288,3 +288,17 @@ def test_disk_cache_survives_a_new_process(tmp_path):
     second = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert first.stdout.split() == ["1", "0"]
     assert second.stdout.split() == ["0", "1"]
+
+
+def test_an_unwritable_cache_falls_back_to_the_temporary_directory(tmp_path, monkeypatch):
+    """When $SAMSCAPE_CACHE cannot hold files (it is a file), kernels go to a per-user temp folder and still run."""
+    from samscape.dynamics import compiled
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("SAMSCAPE_CACHE", str(blocker))
+    directory = compiled._writable_dir()
+    assert directory.is_dir() and not str(directory).startswith(str(blocker))
+    probe = directory / "probe.txt"
+    probe.write_text("x")
+    probe.unlink()
