@@ -16,6 +16,7 @@ import sympy as sp
 MAX_EXPR_CHARS = 5000
 MAX_EXPR_DEPTH = 60
 MAX_EXPONENT = 1000
+MAX_RESULT_DIGITS = 308  # beyond this a number is not a float anyway
 
 FUNCTIONS = {
     "sin": sp.sin,
@@ -41,6 +42,8 @@ _BINARY = {
     ast.Div: lambda a, b: a / b,
     ast.Pow: lambda a, b: a**b,
 }
+# operators that may be chained a + b - c ... (or a * b / c ...) as one flat level
+_CHAINS = {ast.Add: "sum", ast.Sub: "sum", ast.Mult: "product", ast.Div: "product"}
 _UNARY = {ast.UAdd: lambda a: a, ast.USub: lambda a: -a}
 
 
@@ -95,6 +98,17 @@ class _Builder:
             f"{', '.join(sorted(FUNCTIONS))} and constants pi, E"
         )
 
+    def _check_power(self, node: ast.AST, base: sp.Expr, exponent: sp.Expr) -> None:
+        """Refuse numeric powers whose exact value SymPy would spend minutes and gigabytes computing."""
+        if not exponent.is_Number:
+            return
+        if abs(float(exponent)) > MAX_EXPONENT:
+            raise self._refuse(node, f"a numeric exponent must lie in [-{MAX_EXPONENT}, {MAX_EXPONENT}]")
+        if base.is_Number and base != 0:
+            digits = abs(float(exponent)) * float(sp.log(abs(base), 10).evalf(15))
+            if abs(digits) > MAX_RESULT_DIGITS:
+                raise self._refuse(node, f"the number would have about {abs(digits):.3g} digits; at most {MAX_RESULT_DIGITS} fit in a float")
+
     def build(self, node: ast.AST, depth: int) -> sp.Expr:
         if depth > MAX_EXPR_DEPTH:
             raise ValueError(f"expr is nested more than {MAX_EXPR_DEPTH} levels deep")
@@ -116,15 +130,25 @@ class _Builder:
                 raise self._refuse(node, "a function name must be called with one argument")
             raise self._refuse(node, "unknown name; declare it as a variable or a data column")
         if isinstance(node, ast.BinOp):
-            op = _BINARY.get(type(node.op))
-            if op is None:
-                hint = "; write powers as **" if isinstance(node.op, ast.BitXor) else ""
-                raise self._refuse(node, f"operator {type(node.op).__name__} is not allowed{hint}")
-            left, right = self.build(node.left, depth + 1), self.build(node.right, depth + 1)
-            if isinstance(node.op, ast.Pow) and right.is_Number and abs(float(right)) > MAX_EXPONENT:
-                # an exact power like 2**10**9 would make SymPy compute a gigantic integer
-                raise self._refuse(node, f"a numeric exponent must lie in [-{MAX_EXPONENT}, {MAX_EXPONENT}]")
-            return op(left, right)
+            # a + b + c + ... parses as a chain leaning left; walk it without recursion so a long flat sum
+            # or product is not mistaken for deep nesting
+            group = _CHAINS.get(type(node.op))
+            links = [node]
+            head = node.left
+            while group and isinstance(head, ast.BinOp) and _CHAINS.get(type(head.op)) == group:
+                links.append(head)
+                head = head.left
+            result = self.build(head, depth + 1)
+            for link in reversed(links):
+                op = _BINARY.get(type(link.op))
+                if op is None:
+                    hint = "; write powers as **" if isinstance(link.op, ast.BitXor) else ""
+                    raise self._refuse(link, f"operator {type(link.op).__name__} is not allowed{hint}")
+                right = self.build(link.right, depth + 1)
+                if isinstance(link.op, ast.Pow):
+                    self._check_power(link, result, right)
+                result = op(result, right)
+            return result
         if isinstance(node, ast.UnaryOp):
             op = _UNARY.get(type(node.op))
             if op is None:

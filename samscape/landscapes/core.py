@@ -31,6 +31,12 @@ def _exact_number(value: float) -> sp.Expr:
     return sp.Integer(int(value)) if value.is_integer() and abs(value) < 2**53 else sp.Float(value)
 
 
+def _real(values: np.ndarray, dtype, name: str) -> np.ndarray:
+    if values.dtype.kind == "c":  # a complex result would lose its imaginary part silently in the cast
+        raise ValueError(f"landscape {name!r} gave complex values; a loss must be real-valued")
+    return values.astype(dtype, copy=False)
+
+
 def _compile(args: list[sp.Symbol], exprs: list[sp.Expr]):
     """One numpy function returning a list with one array (or bare scalar) per expression."""
     return sp.lambdify(args, list(exprs), modules="numpy", cse=True)
@@ -178,7 +184,7 @@ class Landscape:
             if batch is not None:
                 self._check_batch(batch, lead)
             outs = fn(*(x[..., j] for j in range(self.dim)))
-            return np.stack([np.broadcast_to(o, lead) for o in outs], axis=-1).astype(x.dtype, copy=False)
+            return _real(np.stack([np.broadcast_to(o, lead) for o in outs], axis=-1), x.dtype, self.name)
         if batch is None:
             data = self.data  # (n, k); averaged over every sample
             cols = [x[..., j, None] for j in range(self.dim)]
@@ -189,9 +195,7 @@ class Landscape:
             cols = [x[..., j, None] for j in range(self.dim)]
             shape = np.broadcast_shapes(lead + (1,), idx.shape)
         outs = fn(*cols, *(data[..., k] for k in range(data.shape[-1])))
-        return np.stack([np.broadcast_to(o, shape).mean(axis=-1) for o in outs], axis=-1).astype(
-            x.dtype, copy=False
-        )
+        return _real(np.stack([np.broadcast_to(o, shape).mean(axis=-1) for o in outs], axis=-1), x.dtype, self.name)
 
     def value(self, x, batch=None) -> np.ndarray:
         """Loss at ``x``: shape ``(..., dim) -> (...)``; with ``batch`` of shape ``(..., B)``, the batch mean."""
@@ -252,6 +256,14 @@ class Landscape:
             raise ValueError(
                 f"landscape {self.name!r} gives no finite value at any probe point in its window {self.window.tolist()}"
             )
+
+
+def _check_real(expr: sp.Expr) -> None:
+    """Refuse constants that are not real, such as (-8)**(1/3), sqrt(-1) or log(-1): numpy would evaluate them as
+    complex numbers and the imaginary part would be dropped without a word."""
+    for sub in sp.preorder_traversal(expr):
+        if sub.is_number and sub.is_extended_real is False:
+            raise ValueError(f"expr contains the non-real constant {sub}; a loss must be real-valued")
 
 
 def _as_points(points, dim: int) -> np.ndarray:
@@ -346,6 +358,7 @@ def from_expr(
     else:
         raise ValueError(f"expr must be a string or a SymPy expression, got {type(expr).__name__}")
 
+    _check_real(sym_expr)
     dim = len(var_names)
     if spec is None and text is None:
         # A SymPy object has no user text; keep a printed form only if the safe parser can read it back

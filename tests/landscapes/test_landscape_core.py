@@ -179,3 +179,24 @@ def test_a_single_integral_data_point_is_substituted_exactly():
     """With one data point a = 1, the compiled expression is tanh(u), not tanh(1.0*u)."""
     land = landscapes.from_expr("tanh(u*a)**2", ["u"], samples={"a": [1.0]})
     assert land.sample_expr == sp.tanh(sp.Symbol("u", real=True)) ** 2
+
+
+def test_long_flat_sums_and_products_are_not_mistaken_for_deep_nesting():
+    """A 700-term sum is one flat level: it parses, and its value is 700*u."""
+    land = landscapes.from_expr("+".join(["u"] * 700), ["u"])
+    assert land.value(np.array([0.5])) == pytest.approx(350.0)
+    assert landscapes.from_expr("*".join(["u"] * 30), ["u"]).value(np.array([2.0])) == pytest.approx(2.0**30)
+
+
+@pytest.mark.parametrize("text", ["((9**999)**999)**999*u", "(((2**999)**999)**999)**999*u", "10**400*u"])
+def test_numeric_powers_too_large_for_a_float_are_refused_before_they_are_computed(text):
+    """Towers of numeric powers would make SymPy compute numbers of millions of digits; they are refused at once."""
+    with pytest.raises(ValueError, match="digits"):
+        landscapes.from_expr(text, ["u"])
+
+
+@pytest.mark.parametrize("text", ["(-8)**(1/3)*u**2", "sqrt(-1)*u**2", "log(-1) + u**2"])
+def test_non_real_constants_are_refused_instead_of_losing_their_imaginary_part(text):
+    """(-8)**(1/3), sqrt(-1) and log(-1) are complex: the loss would silently be wrong, so it is refused."""
+    with pytest.raises(ValueError, match="non-real constant"):
+        landscapes.from_expr(text, ["u"])
