@@ -67,7 +67,7 @@ def saved_step_grid(steps: int, every: int) -> np.ndarray:
 
 
 def far_threshold(bound: float, dtype) -> np.floating:
-    """The largest ``s`` with ``sqrt(s) <= bound`` in ``dtype``.
+    """The largest ``s`` with ``sqrt(s) <= bound`` in ``dtype`` (capped at the largest finite number).
 
     A start is diverged when ``sqrt(sum x**2) > bound``; a correctly rounded square root is monotone, so that
     test equals ``sum x**2 > s`` and both backends skip the square root with exactly the same verdicts.
@@ -76,6 +76,10 @@ def far_threshold(bound: float, dtype) -> np.floating:
     with np.errstate(over="ignore"):
         b = kind(bound)
         s = b * b
+        if not np.isfinite(s):
+            # the bound is beyond what a squared norm can hold: everything up to the largest finite number
+            # counts as inside, and an infinite squared norm is left to the finiteness test
+            return np.finfo(kind).max
         down, up = kind(-np.inf), kind(np.inf)
         while np.sqrt(s) > b:
             s = np.nextafter(s, down)
@@ -222,6 +226,7 @@ class Run:
     bound: float = DEFAULT_BOUND
     every: int = 1
     start_ids: np.ndarray | None = field(default=None, repr=False)
+    backend: str = "numpy"
 
     @property
     def x(self) -> np.ndarray:
@@ -253,6 +258,8 @@ class Run:
             "bound": self.bound,
             "steps": int(self.steps[-1]),
             "every": self.every,
+            "backend": self.backend,
+            "dtype": self.xs.dtype.name,
             "samscape_format": 1,
         }
         arrays = dict(
@@ -283,14 +290,26 @@ def load_run(path: str | os.PathLike, landscape=None) -> Run:
     """
     from ..landscapes import from_spec  # landscapes sits below dynamics; imported late to keep start-up light
 
-    with np.load(os.fspath(path), allow_pickle=False) as data:
-        meta = json.loads(str(data["meta"]))
-        return Run(
-            xs=data["xs"], steps=data["steps"], loss=data["loss"], status=data["status"],
-            stopped_at=data["stopped_at"], seed=int(meta["seed"]),
-            landscape=landscape if landscape is not None else from_spec(meta["landscape"]), optimizer=optimizer_from_dict(meta["optimizer"]),
-            bound=float(meta["bound"]), every=int(meta["every"]), start_ids=data["start_ids"],
+    path = os.fspath(path)
+    try:
+        data = np.load(path, allow_pickle=False)
+        with data:
+            meta = json.loads(str(data["meta"]))
+            arrays = {k: data[k] for k in ("xs", "steps", "loss", "status", "stopped_at", "start_ids")}
+    except FileNotFoundError:
+        raise ValueError(f"path {path!r} does not exist") from None
+    except (OSError, KeyError, ValueError, json.JSONDecodeError):
+        raise ValueError(f"path {path!r} is not a samscape run (write one with Run.save or samscape simulate --out)") from None
+    if landscape is not None and landscape.dim != arrays["xs"].shape[-1]:
+        raise ValueError(
+            f"landscape {landscape.name!r} has dim {landscape.dim} but the run in {path!r} has dim {arrays['xs'].shape[-1]}"
         )
+    return Run(
+        **arrays, seed=int(meta["seed"]),
+        landscape=landscape if landscape is not None else from_spec(meta["landscape"]),
+        optimizer=optimizer_from_dict(meta["optimizer"]),
+        bound=float(meta["bound"]), every=int(meta["every"]), backend=meta.get("backend", "numpy"),
+    )
 
 
 def _check_int(value, name: str, minimum: int) -> int:
@@ -319,7 +338,9 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         Key of the counter-based draws (batches, random directions). The path of start ``i`` depends only
         on ``(seed, start_ids[i])``. ``None`` draws a fresh seed and records it in ``Run.seed``.
     bound : float > 0
-        A start whose iterate leaves the ball ``||x|| <= bound`` is marked ``diverged`` and frozen there.
+        A start whose iterate leaves the ball ``||x|| <= bound`` is marked ``diverged`` and frozen there. The test
+        runs after every step (a start placed beyond the bound is frozen after its first step), and a bound
+        beyond the dtype's range acts as "any finite point".
     start_ids : array (n_starts,) of int, optional
         The identities of the starts (default ``0..n_starts-1``); pass them when sharding a sweep.
     backend : {"auto", "numpy", "compiled"}
@@ -340,8 +361,11 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
     if not (isinstance(bound, (int, float, np.floating)) and np.isfinite(bound) and bound > 0):
         raise ValueError(f"bound must be a finite number > 0, got {bound!r}")
     dtype = _check_dtype(dtype)
+    raw = np.asarray(x0) if not isinstance(x0, np.ndarray) else x0
+    if raw.dtype.kind not in "fiu":
+        raise ValueError(f"x0 must be an array of real numbers of shape (n_starts, {landscape.dim}), got dtype {raw.dtype}")
     with np.errstate(over="ignore"):  # a start too large for float32 becomes inf and is refused below
-        x0 = np.array(x0, dtype=dtype)
+        x0 = np.array(raw, dtype=dtype)
     if x0.ndim == 1:
         x0 = x0[None, :]
     if x0.ndim != 2 or x0.shape[1] != landscape.dim or x0.shape[0] == 0:
@@ -374,4 +398,4 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         loss = landscape.value(xs)
     return Run(xs=xs, steps=saved, loss=loss, status=np.asarray(STATUS_NAMES)[status_codes],
                stopped_at=stopped_at, seed=seed, landscape=landscape, optimizer=optimizer,
-               bound=float(bound), every=every, start_ids=start_ids)
+               bound=float(bound), every=every, start_ids=start_ids, backend=backend)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -29,6 +30,8 @@ from . import draws
 def _check_rate(value, name: str, *, allow_zero: bool):
     """Validate a scalar or 1-D array hyperparameter; returns a float or a read-only float array."""
     bound = ">= 0" if allow_zero else "> 0"
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ValueError(f"{name} must be a real number {bound} or one per start, got {value!r}")
     if np.ndim(value) == 0:
         try:
             number = float(value)
@@ -125,6 +128,14 @@ class Optimizer:
     def uses_randomness(self) -> bool:
         return self.stochastic or getattr(self, "batch_size", None) is not None
 
+    # Equality and hashing by value: the dataclass versions compare per-start arrays elementwise, which
+    # raises "truth value of an array is ambiguous".
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly description that :func:`optimizer_from_dict` turns back into this optimizer."""
         out: dict[str, Any] = {"kind": self.kind}
@@ -152,7 +163,7 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GD(Optimizer):
     """Full-batch gradient descent: ``x <- x - lr * grad L(x)``."""
 
@@ -166,7 +177,7 @@ class GD(Optimizer):
         return x - self.lr * landscape.grad(x)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SGD(Optimizer):
     """Mini-batch SGD: ``x <- x - lr * grad L_xi(x)``, batch ``xi`` of ``batch_size`` drawn with replacement."""
 
@@ -182,7 +193,7 @@ class SGD(Optimizer):
         return x - self.lr * landscape.grad(x, batch=noise.batch(step, self.batch_size))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Perturbed(Optimizer):
     lr: Any
     rho: Any
@@ -194,7 +205,7 @@ class _Perturbed(Optimizer):
         object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size, optional=True))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SAM(_Perturbed):
     """Normalized SAM: ``x+ = x + rho g/||g||`` with ``g = grad L_xi(x)``; ``x <- x - lr grad L_xi(x+)``.
 
@@ -210,7 +221,7 @@ class SAM(_Perturbed):
         return x - self.lr * landscape.grad(ascent, batch=batch)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class USAM(_Perturbed):
     """Unnormalized SAM: ``x <- x - lr grad L_xi(x + rho grad L_xi(x))`` (P3's simplified SAM)."""
 
@@ -222,7 +233,7 @@ class USAM(_Perturbed):
         return x - self.lr * landscape.grad(ascent, batch=batch)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RandomSAM(_Perturbed):
     """Random-direction SAM: ``x <- x - lr grad L_xi(x + rho g/||g||)``, ``g ~ N(0, I)`` fresh each step."""
 
@@ -235,7 +246,7 @@ class RandomSAM(_Perturbed):
         return x - self.lr * landscape.grad(ascent, batch=batch)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Switch(Optimizer):
     """Run ``first`` for steps ``[0, at)`` and ``second`` from step ``at`` on.
 

@@ -283,3 +283,60 @@ def test_progress_bar_draws_to_the_stream_and_finishes_once():
     quiet = io.StringIO()
     Progress(10, "run", enabled=False, stream=quiet).update(10)
     assert quiet.getvalue() == ""
+
+
+def test_optimizers_compare_and_hash_by_value_even_with_per_start_arrays():
+    """Two SAMs with equal per-start rho arrays are equal and hash alike; a different array is unequal."""
+    a, b = dy.SAM(0.1, [0.1, 0.2]), dy.SAM(0.1, np.array([0.1, 0.2]))
+    assert a == b and hash(a) == hash(b)
+    assert a != dy.SAM(0.1, [0.1, 0.3]) and a != dy.USAM(0.1, [0.1, 0.2])
+    assert len({dy.GD(0.1), dy.GD(0.1), dy.GD(0.2)}) == 2
+
+
+@pytest.mark.parametrize("value", ["0.1", True, b"1"])
+def test_learning_rate_must_be_a_number_not_text_or_a_flag(value):
+    """GD(lr='0.1') or GD(True) is a mistake, refused with the value named."""
+    with pytest.raises(ValueError, match="lr must be"):
+        dy.GD(value)
+
+
+@pytest.mark.parametrize("x0", [[["a", "b"]], [[1 + 2j, 0.0]]])
+def test_non_real_starts_are_refused_in_one_sentence(x0):
+    """Text or complex starting points raise ValueError naming x0 and its dtype."""
+    land = landscapes.from_expr("x**2 + y**2", "x,y")
+    with pytest.raises(ValueError, match="x0 must be an array of real numbers"):
+        dy.simulate(land, dy.GD(0.1), x0, 3)
+
+
+def test_a_bound_beyond_float32_range_acts_as_the_largest_representable_norm():
+    """With float32 and bound=1e300 (not representable), GD blowing up by 1.4 per step is frozen, finite, at the
+    first step whose squared norm no longer fits in float32; it never carries an infinite iterate."""
+    land = landscapes.get("quadratic", eigenvalues=[4.0, 1.0])
+    run = dy.simulate(land, dy.GD(0.6), [[1.0, 1.0]], 400, bound=1e300, dtype=np.float32, backend="numpy")
+    assert run.status.tolist() == ["diverged"]
+    assert np.all(np.isfinite(run.xs))
+    first_overflow = int(np.ceil(np.log(np.finfo(np.float32).max) / (2 * np.log(1.4))))
+    assert run.stopped_at.tolist() == [first_overflow]
+    assert abs(run.x[0, 0]) == pytest.approx(1.4**first_overflow, rel=1e-4)
+
+
+def test_loading_something_that_is_not_a_run_says_so(tmp_path):
+    """load_run on a foreign .npz, a text file or a missing path raises one clear ValueError."""
+    foreign = tmp_path / "junk.npz"
+    np.savez(foreign, a=np.arange(3))
+    text = tmp_path / "text.npz"
+    text.write_text("hello")
+    for path in (foreign, text):
+        with pytest.raises(ValueError, match="not a samscape run"):
+            dy.load_run(path)
+    with pytest.raises(ValueError, match="does not exist"):
+        dy.load_run(tmp_path / "missing.npz")
+
+
+def test_loading_with_a_landscape_of_the_wrong_dimension_is_refused(tmp_path):
+    """load_run(path, landscape=L) checks that L has the run's dimension."""
+    run = dy.simulate(landscapes.from_expr("x**2 + y**2", "x,y"), dy.GD(0.1), [[1.0, 1.0]], 3)
+    path = run.save(tmp_path / "run.npz")
+    with pytest.raises(ValueError, match="has dim 1 but the run"):
+        dy.load_run(path, landscape=landscapes.from_expr("z**2", "z"))
+    assert dy.load_run(path).backend == run.backend
