@@ -52,10 +52,9 @@ def parse_starts(spec: str, landscape, seed: int | None = 0) -> np.ndarray:
         if kind == "grid":
             parts = rest.split(":")
             if len(parts) != 2 * dim + 1:
+                example = "grid:" + ":".join(["-1:1"] * dim) + ":" + "x".join(["10"] * dim)
                 raise UsageError(
-                    f"--starts grid needs {2 * dim} bounds and a size for a {dim}-D landscape, e.g. "
-                    + ("grid:-2:2:-1:1:20x10" if dim == 2 else "grid:-2:2:50")
-                    + f", got {spec!r}"
+                    f"--starts grid needs {2 * dim} bounds and a size for a {dim}-D landscape, e.g. {example}, got {spec!r}"
                 )
             sizes = [int(s) for s in parts[-1].lower().split("x")]
             if len(sizes) != dim or min(sizes) < 1:
@@ -75,14 +74,21 @@ def parse_starts(spec: str, landscape, seed: int | None = 0) -> np.ndarray:
     raise UsageError(f"--starts must be point:..., grid:... or random:N, got {spec!r}")
 
 
+DEFAULT_RHO = 0.05
+
+
 def build_optimizer(args) -> dynamics.Optimizer:
     name = args.optimizer
+    if name in ("gd", "sgd") and args.rho is not None:
+        raise UsageError(f"--rho applies to sam, usam and randomsam, not to --optimizer {name}")
     if name == "gd":
+        if args.batch_size is not None:
+            raise UsageError("--batch-size applies to sgd and the SAM variants; gd always uses the full batch")
         return dynamics.GD(args.lr)
     if name == "sgd":
         return dynamics.SGD(args.lr, args.batch_size if args.batch_size is not None else 1)
     cls = {"sam": dynamics.SAM, "usam": dynamics.USAM, "randomsam": dynamics.RandomSAM}[name]
-    return cls(args.lr, args.rho, batch_size=args.batch_size)
+    return cls(args.lr, DEFAULT_RHO if args.rho is None else args.rho, batch_size=args.batch_size)
 
 
 def build_landscape(args):
@@ -91,7 +97,13 @@ def build_landscape(args):
             raise UsageError("give either --landscape NAME or --expr EXPR, not both")
         if not args.vars:
             raise UsageError("--expr needs --vars, e.g. --vars u,v")
-        return landscapes.from_expr(args.expr, args.vars)
+        samples = {}
+        for item in args.sample:
+            key, values = parse_param(item)
+            samples[key] = values if isinstance(values, tuple) else (values,)
+        return landscapes.from_expr(args.expr, args.vars, samples=samples or None)
+    if args.sample:
+        raise UsageError("--sample goes with --expr; catalog landscapes take their data through --param")
     if args.landscape is None:
         raise UsageError("give --landscape NAME (see `samscape list`) or --expr EXPR --vars u,v")
     params = dict(parse_param(p) for p in args.param)
@@ -148,11 +160,16 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_simulate(args) -> int:
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
+    if args.out and not args.out.endswith(".npz"):
+        raise UsageError(f"--out must be a path ending in .npz, got {args.out!r}")  # before a long run, not after
     land = build_landscape(args)
     optimizer = build_optimizer(args)
-    starts = parse_starts(args.starts, land, seed=args.seed)
-    run = dynamics.simulate(land, optimizer, starts, args.steps, every=args.every, seed=args.seed,
-                            progress=None)
+    seed = dynamics.fresh_seed() if args.seed is None else args.seed  # one seed for random starts and batches
+    starts = parse_starts(args.starts, land, seed=seed)
+    run = dynamics.simulate(land, optimizer, starts, args.steps, every=args.every, seed=seed, bound=args.bound,
+                            backend=args.backend, dtype=args.dtype, progress=None)
     formula = land.loss_expr if land.n_samples == 1 else f"mean over {land.n_samples} samples of {land.expr}"
     print(f"landscape: {land.name}  ({formula})")
     print(summary_table([run_summary(run)]))
@@ -233,17 +250,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="run one optimizer from many starts and print a summary")
     p.add_argument("--landscape", help="catalog name (see `samscape list`)")
-    p.add_argument("--param", action="append", default=[], metavar="K=V", help="catalog parameter, repeatable")
+    p.add_argument("--param", action="append", default=[], metavar="K=V",
+                   help="catalog parameter, repeatable; a list is comma-separated (xs=0.6,1.0; one element: xs=2,)")
     p.add_argument("--expr", help="a loss expression, e.g. '0.5*tanh(v*tanh(u))**2'")
     p.add_argument("--vars", help="its variables, comma-separated, e.g. u,v")
+    p.add_argument("--sample", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="a data column of --expr (repeatable): the loss is the mean over the rows")
     p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam")
     p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--rho", type=float, default=0.05)
+    p.add_argument("--rho", type=float, default=None, help=f"perturbation radius (SAM variants; default {DEFAULT_RHO})")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--every", type=int, default=10)
     p.add_argument("--starts", default="random:16", help="point:2.5,0.001 | grid:umin:umax:vmin:vmax:NxM | random:N")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--bound", type=float, default=dynamics.integrate.DEFAULT_BOUND,
+                   help="a start leaving ||x|| <= bound is frozen as diverged (default %(default)g)")
+    p.add_argument("--backend", choices=("auto", "numpy", "compiled"), default="auto")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--out", help="write the run to this .npz")
     p.set_defaults(func=_cmd_simulate)
 
@@ -275,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ValueError as err:  # bad input: one line, no traceback
         print(f"samscape {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a path that cannot be read or written
+        where = f" {err.filename!r}" if getattr(err, "filename", None) else ""
+        print(f"samscape {args.command}: error: cannot use{where}: {err.strerror or err}", file=sys.stderr)
         return 2
 
 

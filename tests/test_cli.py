@@ -75,3 +75,43 @@ def test_bad_input_gives_one_line_and_exit_code_2(argv, message, capsys, tmp_pat
     err = capsys.readouterr().err.strip()
     assert message in err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["simulate", "--expr", "u**2", "--vars", "u", "--seed", "-1"], "--seed must be an integer >= 0, got -1"),
+        (["simulate", "--landscape", "tanh", "--optimizer", "gd", "--rho", "0.1"], "--rho applies to sam"),
+        (["simulate", "--landscape", "tanh", "--optimizer", "gd", "--batch-size", "2"], "--batch-size applies"),
+        (["simulate", "--landscape", "tanh", "--sample", "a=1,2"], "--sample goes with --expr"),
+        (["simulate", "--landscape", "eigen_manifold", "--starts", "grid:0:1:5"], "grid:-1:1:-1:1:-1:1:10x10x10"),
+        (["simulate", "--expr", "u**2", "--vars", "u", "--steps", "1", "--out", "/proc/no/such/run.npz"], "cannot use"),
+        (["plot", "junk.npz", "--out", "fig.png"], "not a samscape run"),
+    ],
+)
+def test_more_bad_input_is_named_precisely(argv, message, capsys, tmp_path, monkeypatch):
+    """Bad seeds, options that do not apply, unwritable paths and foreign files give one precise line, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    np.savez(tmp_path / "junk.npz", a=np.arange(3))
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_out_path_is_checked_before_the_run(capsys, monkeypatch):
+    """A wrong --out suffix is refused before simulating, so a long run is not wasted."""
+    calls = []
+    monkeypatch.setattr(dynamics, "simulate", lambda *a, **k: calls.append(a))
+    assert cli.main(["simulate", "--landscape", "tanh", "--out", "run.dat"]) == 2
+    assert calls == []
+
+
+def test_expression_with_data_columns_is_a_finite_sum(capsys):
+    """--sample gives --expr data columns: GD on mean((u - a)^2) from u = 0 converges to mean(a)."""
+    assert cli.main(["simulate", "--expr", "(u - a)**2", "--vars", "u", "--sample", "a=1,2,6", "--optimizer", "gd",
+                     "--lr", "0.25", "--steps", "60", "--starts", "point:0", "--backend", "numpy",
+                     "--dtype", "float32"]) == 0
+    out = capsys.readouterr().out
+    assert "mean over 3 samples" in out
+    # at u = mean(a) = 3 the loss is the variance of a: (4 + 1 + 9)/3
+    assert f"{14 / 3:.3e}" in out

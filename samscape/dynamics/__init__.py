@@ -1,10 +1,11 @@
 """Optimizers as small frozen objects and one vectorized integrator, :func:`simulate`."""
 
+from .draws import fresh_seed
 from .integrate import BACKENDS, Run, load_run, resolve_backend, saved_step_grid, simulate, write_npz_atomic
 from .optimizers import GD, SAM, SGD, USAM, Noise, Optimizer, RandomSAM, Switch, optimizer_from_dict, unit
 
 __all__ = [
     "GD", "SGD", "SAM", "USAM", "RandomSAM", "Switch", "Optimizer", "Noise", "unit",
-    "simulate", "Run", "load_run", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
+    "simulate", "Run", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
     "resolve_backend",
 ]
