@@ -172,6 +172,7 @@ def _cmd_simulate(args) -> int:
                             backend=args.backend, dtype=args.dtype, progress=None)
     formula = land.loss_expr if land.n_samples == 1 else f"mean over {land.n_samples} samples of {land.expr}"
     print(f"landscape: {land.name}  ({formula})")
+    print(f"seed: {run.seed}   backend: {run.backend}   dtype: {run.xs.dtype.name}")
     print(summary_table([run_summary(run)]))
     if args.out:
         path = run.save(args.out)
