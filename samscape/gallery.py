@@ -178,6 +178,8 @@ def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
             f"Each cell is a start on a {n}×{n} grid, coloured by where SAM (η = {lr}, ρ = {rho}) ends after "
             f"{steps} steps: bouncing around a true minimizer (green), at rest on a hallucinated point "
             "(vermillion; classify_fates: the update is at rest but ∇f ≠ 0), still moving (yellow) or diverged. "
+            f"Diamonds: the {n_attr} attracting hallucinated minimizers of p1_field.png, drawn as there (vermillion, "
+            "black edge), with a thin white rim so they stand out on the vermillion cells too. "
             f"(a) SAM from the start: {100 * share['plain']:.0f} % of the starts end on a hallucinated point. "
             f"(b) The same steps, but plain GD for the first {steps // 10}: {100 * share['warm']:.0f} %. GD first "
             "carries each start into the basin of a true minimum, and there SAM's 2-cycle keeps it.",

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
+from matplotlib import patheffects
+from matplotlib.collections import QuadMesh
+from matplotlib.colors import to_rgb
 
-from samscape import cli, gallery, theory
+from samscape import cli, gallery, plots, theory
 
 EXPECTED = ["p3_switch.png", "p1_field.png", "p1_basins.png", "p1_ring.png", "p2_manifold.png", "stability.png",
             "valley.png", "p3_switch.gif"]
@@ -98,6 +103,41 @@ def test_demo_refuses_a_file_as_output_directory(tmp_path, capsys):
     target.write_text("x")
     assert cli.main(["demo", "--out", str(target), "--quick"]) == 2
     assert "out must be a directory" in capsys.readouterr().err
+
+
+def test_p1_basins_attracting_diamonds_match_the_p1_field_legend_and_stand_out_on_both_cells(tmp_path, monkeypatch):
+    """In p1_basins.png every attracting hallucinated diamond is drawn like the 'hallucinated (attracting)' entry
+    of p1_field.png's legend (marker, vermillion fill, black edge), never white-edged like the old markers that read
+    as the legend's white 'repelling' diamonds on vermillion cells, and carries a white rim behind its black edge;
+    across the two panels the diamonds sit on both vermillion (hallucinated) and green (minimizer) cells."""
+    figures = {}
+    save = plots.save
+
+    def keep_and_save(fig, path, **kwargs):
+        figures[os.path.basename(path)] = fig
+        return save(fig, path, **kwargs)
+
+    monkeypatch.setattr(plots, "save", keep_and_save)
+    gallery.p1_hallucination(str(tmp_path), gallery.QUICK, {})
+    field_legend = figures["p1_field.png"].legends[0]
+    (key,) = [h for h, t in zip(field_legend.legend_handles, field_legend.get_texts())
+              if t.get_text() == "hallucinated (attracting)"]
+    under = set()
+    for ax in figures["p1_basins.png"].axes[:2]:
+        (diamonds,) = [line for line in ax.lines if line.get_label() == "hallucinated (attracting)"]
+        assert diamonds.get_marker() == key.get_marker() == "D"
+        assert to_rgb(diamonds.get_markerfacecolor()) == to_rgb(key.get_markerfacecolor())
+        assert to_rgb(diamonds.get_markeredgecolor()) == to_rgb(key.get_markeredgecolor()) == (0.0, 0.0, 0.0)
+        rims = [e for e in diamonds.get_path_effects() if isinstance(e, patheffects.Stroke)]
+        assert rims and to_rgb(rims[0]._gc["foreground"]) == (1.0, 1.0, 1.0)
+        # the fate of the cell under each diamond: both basin colours must occur across the two panels
+        (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+        corners = mesh.get_coordinates()
+        edges_u, edges_v = corners[0, :, 0], corners[:, 0, 1]
+        codes = np.asarray(mesh.get_array()).reshape(len(edges_v) - 1, len(edges_u) - 1)
+        under |= {plots.FATES[int(codes[np.searchsorted(edges_v, y) - 1, np.searchsorted(edges_u, x) - 1])]
+                  for x, y in zip(*diamonds.get_data())}
+    assert {"hallucinated", "minimizer"} <= under
 
 
 def _chromium():

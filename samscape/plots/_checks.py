@@ -26,6 +26,12 @@ def positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def optimizer_label(value) -> str:
+    """How an error message names an optimizer: its ``describe()`` label, not the dataclass repr."""
+    describe = getattr(value, "describe", None)
+    return describe() if callable(describe) else repr(value)
+
+
 def positive_float(value, name: str, *, allow_zero: bool = False) -> float:
     try:
         number = float(value)
@@ -88,13 +94,16 @@ def levels(value):
 
 
 def starts(value, n_starts: int) -> np.ndarray:
-    """Indices of the starts to draw: ``None`` (all), an int (the first k) or a sequence of indices."""
+    """Indices of the starts to draw: ``None`` (all), an int (the first k, ``1 <= k <= n_starts``) or a sequence
+    of indices."""
     if value is None:
         return np.arange(n_starts)
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        if value < 1:
-            raise ValueError(f"starts must be >= 1 or a sequence of start indices, got {value!r}")
-        return np.arange(min(int(value), n_starts))
+        # more than the run has is a mistake (a wrong run or a typo), not a request to draw everything
+        if not 1 <= value <= n_starts:
+            raise ValueError(f"starts must be a count from 1 to {n_starts} (the run's number of starts) "
+                             f"or a sequence of start indices, got {value!r}")
+        return np.arange(int(value))
     idx = np.asarray(value)
     if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu" or idx.min() < 0 or idx.max() >= n_starts:
         raise ValueError(f"starts must be indices in [0, {n_starts - 1}], got {value!r}")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib import colors, ticker
+from matplotlib import colors, patheffects, ticker
 
 from .. import theory
-from ..dynamics import GD, SAM, USAM, unit
+from ..dynamics import GD, SAM, USAM, Switch, unit
 from ..dynamics.optimizers import Noise
 from . import _checks
 from .style import BACKGROUND_CMAP, OKABE_ITO, context, label_landscape_axes, new_axes, symbol
@@ -139,9 +139,9 @@ def contour(landscape, *, ax=None, window=None, levels=20, log=False, resolution
 
 def _field_optimizer(optimizer):
     if not isinstance(optimizer, (GD, SAM, USAM)):
-        raise ValueError(
-            f"optimizer must be GD, SAM or USAM (a deterministic update has a field), got {optimizer!r}"
-        )
+        hint = "; for a Switch pass one phase, e.g. optimizer.second" if isinstance(optimizer, Switch) else ""
+        raise ValueError(f"optimizer must be GD, SAM or USAM (a deterministic update has a field), "
+                         f"got {_checks.optimizer_label(optimizer)}{hint}")
     if getattr(optimizer, "batch_size", None) is not None:
         raise ValueError(f"optimizer must be full-batch (batch_size=None) to have a field, got batch_size={optimizer.batch_size}")
     for name in ("lr", "rho"):
@@ -306,18 +306,21 @@ def _hallucinated_points(spec, landscape, optimizer, window, axes, at, lr=None):
     if isinstance(spec, str):
         _checks.choice(spec, "hallucinated", ("auto",))
         if not isinstance(optimizer, SAM):
-            raise ValueError(f"hallucinated='auto' needs a SAM optimizer (they are SAM's fixed points), got {optimizer!r}")
+            raise ValueError("hallucinated='auto' needs a SAM optimizer (they are SAM's fixed points), "
+                             f"got {_checks.optimizer_label(optimizer)}")
         box = np.asarray(landscape.window, dtype=float).copy()
         box[list(axes)] = window
         return find_hallucinated(landscape, optimizer.rho, box, lr=optimizer.lr if lr is None else lr)
     return hallucinated_table(spec, landscape.dim)
 
 
-def draw_hallucinated(ax, landscape, table, axes=(0, 1), *, link=False, edgecolor="black") -> None:
+def draw_hallucinated(ax, landscape, table, axes=(0, 1), *, link=False, halo=False) -> None:
     """Mark hallucinated minimizers: filled diamonds attract, hollow ones repel (or are unknown).
 
     With ``link`` a thin line joins each ``x`` to its ``x+``, the critical point its ascent step lands on.
-    Many points (a manifold of them) are drawn smaller so they read as a curve.
+    With ``halo`` each diamond gets a white rim outside its black edge, so it stays visible on a background
+    of its own fill colour (a basin map's vermillion cells). Many points (a manifold of them) are drawn
+    smaller so they read as a curve.
     """
     x, xp, stable = table
     if len(x) == 0:
@@ -325,9 +328,12 @@ def draw_hallucinated(ax, landscape, table, axes=(0, 1), *, link=False, edgecolo
     lo, hi = ax.get_xlim(), ax.get_ylim()
     stable = np.asarray(stable, dtype=object)
     attracting = np.array([s is True or s is np.True_ for s in stable], dtype=bool)
-    style = dict(HALLUCINATED_MARK, markeredgecolor=edgecolor)
+    style = dict(HALLUCINATED_MARK)
     if len(x) > 30:
         style.update(markersize=2.6, markeredgewidth=0.3)
+    if halo:
+        style["path_effects"] = [patheffects.Stroke(linewidth=style["markeredgewidth"] + 0.9, foreground="white"),
+                                 patheffects.Normal()]
     if link and np.all(np.isfinite(xp)):
         for a, b in zip(x, xp):
             ax.plot([a[axes[0]], b[axes[0]]], [a[axes[1]], b[axes[1]]], color="white", linewidth=0.6, alpha=0.8,

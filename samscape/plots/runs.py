@@ -148,7 +148,7 @@ def trajectories(run, *, ax=None, starts=None, color_by="optimizer", background=
     run : Run
         ``run.xs`` is ``(n_saved, n_starts, dim)``. A 1-D run is drawn as iterate against step.
     starts : None, int or sequence of int
-        Which starts to draw (default all; an int draws the first ``k``).
+        Which starts to draw (default all; an int draws the first ``k``, from 1 to ``run.n_starts``).
     color_by : ``"optimizer"`` or ``"start"``
         One colour per optimizer (a :class:`Switch` changes colour at the switch), or one per start.
     background : bool, optional
@@ -298,8 +298,9 @@ def basins(run, *, ax=None, fates=None, axes=(0, 1), grad_tol=1e-2, move_tol=1e-
             mark_critical(ax, landscape, window, axes, at)
         if hallucinated is not None:
             table = hallucinated_table(hallucinated, landscape.dim)
-            # white-edged: the map's own colours include the marker's vermillion
-            draw_hallucinated(ax, landscape, table, axes, link=False, edgecolor="white")
+            # the same black-edged diamonds as every other plot (one legend for all), with a white halo:
+            # the map's own colours include the attracting marker's vermillion fill
+            draw_hallucinated(ax, landscape, table, axes, link=False, halo=True)
         label_landscape_axes(ax, landscape, axes)
         # the four fates of the issue always, so maps side by side share one key; "critical" only when present
         shown = [f for f in FATES if f != "critical" or (fates == f).any()]

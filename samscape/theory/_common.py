@@ -12,8 +12,9 @@ from ..dynamics.optimizers import GD, SAM, SGD, USAM, Optimizer, RandomSAM, Swit
 
 def real_number(value, name: str) -> float:
     """A finite real scalar, or ``ValueError`` naming ``name``."""
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiu":
-        value = value[()]  # a 0-d array is a scalar in every NumPy sense
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "fiu":
+        # a 0-d array is a scalar in every NumPy sense; a size-1 array is how the catalog hands out a 1-D point
+        value = value.reshape(())[()]
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
     number = float(value)
@@ -104,10 +105,16 @@ def deterministic_kind(optimizer, n_samples: int) -> str:
     # with one data point every batch is the full loss, so mini-batching changes nothing
     full_batch = getattr(optimizer, "batch_size", None) is None or n_samples == 1
     if isinstance(optimizer, (RandomSAM, Switch)) or not full_batch:
-        raise ValueError(
-            f"optimizer must be deterministic (GD, or SAM/USAM with batch_size=None), got {optimizer.describe()}; "
-            "for a Switch pass the phase you want, e.g. optimizer.second"
-        )
+        if isinstance(optimizer, Switch):
+            hint = "a Switch changes its map mid-run, so pass the phase you want, e.g. optimizer.second"
+        elif isinstance(optimizer, RandomSAM):
+            hint = "RandomSAM perturbs in a random direction each step; SAM or USAM is its deterministic counterpart"
+        elif isinstance(optimizer, SGD):
+            hint = "SGD's mini-batches make its map random; GD is its full-batch counterpart"
+        else:
+            hint = "its mini-batches make its map random; pass batch_size=None for the full-batch map"
+        allowed = "optimizer must be deterministic (GD, or SAM/USAM with batch_size=None)"
+        raise ValueError(f"{allowed}, got {optimizer.describe()}; {hint}")
     if isinstance(optimizer, (GD, SGD)):
         return "gd"
     if isinstance(optimizer, USAM):

@@ -25,7 +25,7 @@ from scipy.stats import binom
 from .. import landscapes
 from ..dynamics import GD, SAM, SGD, USAM, Switch, draws
 from ..dynamics import simulate as _simulate_any
-from ._common import fmt
+from ._common import fmt, positive_int
 from .hallucination import find_hallucinated, hallucination_window
 from .sharpness import manifold_drift, manifold_sharpness_limits, sharpness
 from .stability import fixed_point_stability, gd_threshold, sam_two_cycle, usam_threshold
@@ -922,6 +922,7 @@ def format_table(results, *, wrap: int = 40) -> str:
     """
     import textwrap
 
+    wrap = positive_int(wrap, "wrap")
     headers = ("claim", "paper", "hypotheses", "predicted", "observed", "verdict")
     rows = []
     for r in results:

@@ -22,7 +22,7 @@ import sympy as sp
 from scipy.optimize import brentq
 
 from ..dynamics.optimizers import SAM, unit
-from ._common import check_box, check_landscape, positive, real_number
+from ._common import check_box, check_landscape, positive, positive_int, real_number
 from .stability import fixed_point_stability
 
 GRAD_TOL = 1e-7  # a point with ||grad f|| below this counts as stationary, not hallucinated
@@ -165,7 +165,7 @@ def find_hallucinated(landscape, rho, bounds, *, lr=None, seeds_per_axis: int | 
         ``[[lo, hi], ...]`` (``[lo, hi]`` in 1-D).
     lr : float > 0, optional
         When given, each point carries the Jacobian eigenvalues of SAM's map and whether it attracts.
-    seeds_per_axis : int, optional
+    seeds_per_axis : int >= 1, optional
         Seeds of the multi-dimensional search per coordinate (default 48 in 2-D).
 
     Returns
@@ -179,6 +179,8 @@ def find_hallucinated(landscape, rho, bounds, *, lr=None, seeds_per_axis: int | 
     box = check_box(bounds, landscape.dim)
     if lr is not None:
         lr = positive(lr, "lr")
+    if seeds_per_axis is not None:
+        seeds_per_axis = positive_int(seeds_per_axis, "seeds_per_axis")
     if landscape.dim == 1:
         points, method = _search_1d(landscape, rho, box)
         note = "exact up to root precision: every critical point c of f and u = +-1 with u f'(c - rho u) > 0"

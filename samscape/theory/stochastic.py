@@ -65,6 +65,8 @@ def batch_law(n: int, batch_size: int, *, max_batches: int = MAX_EXACT_BATCHES, 
     """
     n = positive_int(n, "n")
     batch_size = positive_int(batch_size, "batch_size")
+    max_batches = positive_int(max_batches, "max_batches")
+    n_draws = positive_int(n_draws, "n_draws")
     n_multisets = math.comb(n + batch_size - 1, batch_size)
     if n_multisets <= max_batches:
         rows = []

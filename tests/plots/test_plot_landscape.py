@@ -112,6 +112,28 @@ def test_vector_field_needs_a_deterministic_scalar_optimizer(tanh, optimizer, fr
         plots.vector_field(tanh, optimizer)
 
 
+@pytest.mark.parametrize("optimizer", [
+    dynamics.Switch(dynamics.GD(0.1), dynamics.SAM(0.1, 0.1), at=3),
+    dynamics.RandomSAM(0.1, 0.1),
+    dynamics.SGD(0.1, 1),
+])
+def test_vector_field_errors_name_the_optimizer_by_its_describe_label(tanh, optimizer):
+    """The message shows optimizer.describe() (e.g. Switch(GD(lr=0.1), SAM(lr=0.1, rho=0.1), at=3)), not the
+    dataclass repr with its field names; a Switch is told to pass one phase."""
+    with pytest.raises(ValueError) as error:
+        plots.vector_field(tanh, optimizer)
+    message = str(error.value)
+    assert optimizer.describe() in message
+    assert "first=" not in message and "=None" not in message  # the repr's field names and unset fields
+    assert ("optimizer.second" in message) == isinstance(optimizer, dynamics.Switch)
+
+
+def test_hallucinated_auto_error_names_the_optimizer_by_its_describe_label(tanh):
+    """hallucinated='auto' with USAM says which optimizer it got by its describe() label, not the repr."""
+    with pytest.raises(ValueError, match=r"needs a SAM optimizer .*got USAM\(lr=0.1, rho=0.1\)$"):
+        plots.vector_field(tanh, dynamics.USAM(0.1, 0.1), hallucinated="auto")
+
+
 def test_surrogate_values_are_f_at_the_ascent_point_and_f_where_the_gradient_vanishes(tanh):
     """f^SAM(x) = f(x + rho grad f/||grad f||); at a stationary point (grad f = 0) it is f itself."""
     pts = np.array([[1.0, 0.5], [0.0, 0.0], [-2.0, 1.0]])

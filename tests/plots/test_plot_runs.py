@@ -10,10 +10,12 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib import patheffects
 from matplotlib.collections import QuadMesh
+from matplotlib.colors import to_rgb
 
 from samscape import dynamics, landscapes, plots
-from samscape.plots.style import OPTIMIZER_COLORS
+from samscape.plots.style import FATE_COLORS, OPTIMIZER_COLORS
 from samscape.plots.runs import advance
 
 
@@ -77,6 +79,31 @@ def test_trajectories_reject_bad_arguments(tanh, switch_run):
         plots.trajectories(tanh)
 
 
+@pytest.mark.parametrize("count", [0, -1, 3, 100])
+@pytest.mark.parametrize("draw", [
+    lambda run, k: plots.trajectories(run, starts=k),
+    lambda run, k: plots.curves(run, "loss", starts=k),
+])
+def test_a_starts_count_outside_one_to_the_runs_starts_is_a_one_sentence_error(switch_run, draw, count):
+    """starts=K with K < 1 or K > run.n_starts (2 here) is a ValueError naming starts, K and the allowed range,
+    instead of an empty or silently clipped picture; K = n_starts draws every start."""
+    with pytest.raises(ValueError, match=rf"^starts must be a count from 1 to 2 .*got {count}$") as error:
+        draw(switch_run, count)
+    assert "\n" not in str(error.value)
+    draw(switch_run, 2)
+
+
+@pytest.mark.parametrize("count", [0, -2, 5])
+def test_valley_series_and_animate_check_a_starts_count_against_the_run(tmp_path, switch_run, count):
+    """valley(kind='series') and animate, which `samscape plot --starts K` also reaches, refuse K outside 1..n."""
+    land = landscapes.get("logcosh_valley")
+    run = _sim(land, dynamics.SAM(1.0, 1.0), [[0.5], [0.9]], 10)
+    with pytest.raises(ValueError, match=rf"starts must be a count from 1 to 2 .*got {count}$"):
+        plots.valley(land, run, kind="series", starts=count)
+    with pytest.raises(ValueError, match=rf"starts must be a count from 1 to 2 .*got {count}$"):
+        plots.animate(switch_run, tmp_path / "run.gif", starts=count)
+
+
 # ---------------------------------------------------------------------------------------------- fates
 def test_advance_replays_the_run_exactly_from_step_zero():
     """advance(run, x0, 0, T) reproduces run.xs bit for bit, also for a stochastic optimizer (same seed)."""
@@ -138,6 +165,31 @@ def test_basins_of_scattered_starts_use_markers_inside_the_window(tanh):
     ax = plots.basins(run)
     assert len(ax.collections[0].get_offsets()) == 7
     assert ax.get_xlim()[0] <= tanh.window[0, 0] and ax.get_xlim()[1] >= tanh.window[0, 1]
+
+
+def test_basins_draw_attracting_diamonds_as_everywhere_else_with_a_white_rim():
+    """On a basin map the attracting hallucinated diamonds keep the look of the other plots' legend entry
+    (vermillion fill, black edge; they used to be white-edged and read as the white 'repelling' diamonds on
+    vermillion cells) and get a white rim behind the black edge, so they stand out on either cell colour."""
+    ring = landscapes.get("p1_figure")
+    u = np.linspace(-1.9, 1.9, 4)
+    starts = np.stack(np.meshgrid(u, u), -1).reshape(-1, 2)
+    run = _sim(ring, dynamics.SAM(0.1, 1.5), starts, 20, every=20)
+    table = (np.array([[0.5, 0.0], [0.0, 0.5]]), np.full((2, 2), np.nan), np.array([True, False], dtype=object))
+    ax = plots.basins(run, hallucinated=table)
+    (good,) = [line for line in ax.lines if line.get_label() == "hallucinated (attracting)"]
+    (bad,) = [line for line in ax.lines if line.get_label() == "hallucinated (repelling)"]
+    reference = plots.surrogate(ring, 1.5, hallucinated=table, resolution=20)
+    (legend_good,) = [line for line in reference.lines if line.get_label() == "hallucinated (attracting)"]
+    for attr in ("get_marker", "get_markerfacecolor", "get_markeredgecolor", "get_markeredgewidth"):
+        assert getattr(good, attr)() == getattr(legend_good, attr)(), attr
+    assert to_rgb(good.get_markerfacecolor()) == to_rgb(FATE_COLORS["hallucinated"])
+    assert to_rgb(good.get_markeredgecolor()) == (0.0, 0.0, 0.0)
+    assert to_rgb(bad.get_markerfacecolor()) == (1.0, 1.0, 1.0)
+    for line in (good, bad):
+        rims = [e for e in line.get_path_effects() if isinstance(e, patheffects.Stroke)]
+        assert rims and to_rgb(rims[0]._gc["foreground"]) == (1.0, 1.0, 1.0)
+        assert rims[0]._gc["linewidth"] > line.get_markeredgewidth()
 
 
 def test_basins_reject_fates_of_the_wrong_length(switch_run):

@@ -103,3 +103,10 @@ def test_cli_check_unknown_name_is_a_usage_error(capsys):
     """An unknown claim name is bad input: one line on stderr, exit 2."""
     assert cli.main(["check", "--only", "nope"]) == 2
     assert "names must be claim names" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("wrap", [0, -5, 2.5])
+def test_format_table_refuses_a_wrap_width_below_one(wrap):
+    """wrap is a column width: anything but an integer >= 1 is a ValueError naming wrap and the value."""
+    with pytest.raises(ValueError, match=rf"wrap must be a positive integer, got {wrap!r}"):
+        theory.format_table([], wrap=wrap)

@@ -115,3 +115,28 @@ def test_bad_input_names_the_parameter(kwargs, name):
     args = {"rho": 1.0, "bounds": land.window, "lr": None, **kwargs}
     with pytest.raises(ValueError, match=name):
         find_hallucinated(land, args["rho"], args["bounds"], lr=args["lr"])
+
+
+def test_window_accepts_catalog_points_given_as_size_one_arrays():
+    """A 1-D catalog point is a shape-(1,) array: hallucination_window(dw, dw.minimizers[-1], dw.maximizers[0])
+    gives the same window as the plain floats; a 2-element array is still refused, naming the parameter."""
+    land = landscapes.get("double_well", c=0.25)
+    m2, big_m = land.minimizers[-1], land.maximizers[0]
+    assert m2.shape == (1,) and big_m.shape == (1,)
+    from_arrays = hallucination_window(land, m2, big_m)
+    from_floats = hallucination_window(land, float(m2[0]), float(big_m[0]))
+    assert (from_arrays.lo, from_arrays.hi) == (from_floats.lo, from_floats.hi)
+    assert from_arrays.minimizer == pytest.approx(float(m2[0]), abs=1e-6)
+    assert from_arrays.point(np.array([0.5 * (from_arrays.lo + from_arrays.hi)])) == pytest.approx(
+        from_floats.point(0.5 * (from_floats.lo + from_floats.hi)))
+    with pytest.raises(ValueError, match="minimizer must be a finite real number"):
+        hallucination_window(land, np.array([m2[0], m2[0]]), big_m)
+
+
+@pytest.mark.parametrize("seeds", [0, -3, 2.5, True])
+def test_search_refuses_a_seed_count_that_is_not_a_positive_integer(seeds):
+    """seeds_per_axis=0 used to return an empty search; now any value but an integer >= 1 is a ValueError
+    naming seeds_per_axis, the value and what is allowed."""
+    land = landscapes.get("cosine_grid")
+    with pytest.raises(ValueError, match=rf"seeds_per_axis must be a positive integer, got {seeds!r}"):
+        find_hallucinated(land, 1.0, land.window, seeds_per_axis=seeds)

@@ -138,6 +138,22 @@ def test_stochastic_optimizers_are_rejected(optimizer):
         fixed_point_stability(land, optimizer, np.array([1.0, 0.0]))
 
 
+@pytest.mark.parametrize("optimizer, hint", [
+    (RandomSAM(0.1, 0.1), "random direction"),
+    (SGD(0.1, 1), "GD is its full-batch counterpart"),
+    (SAM(0.1, 0.05, batch_size=1), "batch_size=None"),
+    (Switch(GD(0.1), SAM(0.1, 0.1), at=3), "optimizer.second"),
+])
+def test_stochastic_rejection_names_the_optimizer_given_and_what_to_pass_instead(optimizer, hint):
+    """The error shows optimizer.describe() and a hint for that optimizer; only a Switch is told to pass a phase."""
+    land = landscapes.get("tanh", xs=(1.0, 2.0), ys=(0.0, 0.0))
+    with pytest.raises(ValueError) as error:
+        fixed_point_stability(land, optimizer, np.array([1.0, 0.0]))
+    message = str(error.value)
+    assert optimizer.describe() in message and hint in message
+    assert ("Switch" in message) == isinstance(optimizer, Switch)
+
+
 def test_per_start_arrays_and_bad_points_are_rejected():
     """A per-start lr array has no single Jacobian; a point of the wrong shape names x."""
     land = landscapes.get("quadratic", eigenvalues=(1.0, 2.0))

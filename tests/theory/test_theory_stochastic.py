@@ -169,6 +169,8 @@ def test_quadratic_finite_sum_has_the_given_sample_hessians():
     (lambda: mean_square_radius(H1D, -0.1), "lr"),
     (lambda: mean_square_radius(H1D, 0.1, -1.0), "rho"),
     (lambda: mean_square_radius(H1D, 0.1, 0.0, 0), "batch_size"),
+    (lambda: mean_square_radius(H1D, 0.1, 0.0, 1, n_draws=0), "n_draws must be a positive integer, got 0"),
+    (lambda: mean_square_radius(H1D, 0.1, 0.0, 1, max_batches=-1), "max_batches must be a positive integer, got -1"),
     (lambda: alignment_gamma(np.zeros((2, 2, 2))), "hessians"),
 ])
 def test_bad_input_names_the_parameter(call, name):
