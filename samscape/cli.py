@@ -226,12 +226,16 @@ def _cmd_plot(args) -> int:
             kind = "valley" if "b" in land.params else "trajectories"
         else:
             kind = "trajectories" if run.n_starts <= 50 else "basins"
+    if args.starts is not None and not 1 <= args.starts <= run.n_starts:
+        raise UsageError(f"--starts must be a count from 1 to {run.n_starts} (the run's starts), got {args.starts}")
     if kind == "animate":
         path = plots.animate(run, args.out, starts=args.starts)
     else:
         if kind == "trajectories":
             ax = plots.trajectories(run, starts=args.starts)
         elif kind == "basins":
+            if args.starts is not None:
+                raise UsageError("--starts does not apply to --kind basins, which colours every start")
             ax = plots.basins(run)
         elif kind == "valley":
             ax = plots.valley(land, run, kind="series", starts=args.starts, steps=int(run.steps[-1]))

@@ -115,3 +115,20 @@ def test_expression_with_data_columns_is_a_finite_sum(capsys):
     assert "mean over 3 samples" in out
     # at u = mean(a) = 3 the loss is the variance of a: (4 + 1 + 9)/3
     assert f"{14 / 3:.3e}" in out
+
+
+def test_plot_checks_its_starts_option_against_the_run(tmp_path, capsys):
+    """samscape plot --starts K needs 1 <= K <= the run's starts, and is refused for basins (which shows all)."""
+    run_path = tmp_path / "run.npz"
+    assert cli.main(["simulate", "--landscape", "tanh", "--steps", "5", "--starts", "random:4", "--seed", "1",
+                     "--out", str(run_path)]) == 0
+    capsys.readouterr()
+    for argv, message in [
+        (["--starts", "0"], "--starts must be a count from 1 to 4"),
+        (["--starts", "9"], "--starts must be a count from 1 to 4"),
+        (["--kind", "basins", "--starts", "2"], "does not apply to --kind basins"),
+    ]:
+        assert cli.main(["plot", str(run_path), "--out", str(tmp_path / "f.png"), *argv]) == 2
+        assert message in capsys.readouterr().err
+    assert cli.main(["plot", str(run_path), "--out", str(tmp_path / "f.png"), "--starts", "2"]) == 0
+    assert (tmp_path / "f.png").stat().st_size > 0
