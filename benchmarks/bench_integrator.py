@@ -245,7 +245,7 @@ def main(argv=None) -> int:
     import numba
 
     from samscape import dynamics as dy
-    from samscape.dynamics import codegen, compiled
+    from samscape.dynamics import compiled
 
     n_wide = 100_000 if args.quick else 1_000_000
     steps_wide = 100
@@ -313,7 +313,7 @@ def main(argv=None) -> int:
     load_after = os.getloadavg()
 
     wide_label = f"{n_wide:.0e} starts x {steps_wide} steps".replace("e+0", "e")
-    f64, f32 = rows["float64"], rows["float32"]
+    f64 = rows["float64"]
     plain_wide_total = f64["plain"] * n_wide * steps_wide / 1e9
     print()
     print("| measurement | samscape compiled | samscape NumPy path | plain NumPy loop | floor |")

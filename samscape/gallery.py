@@ -260,7 +260,7 @@ def p2_manifold(out: str, cfg: dict, state: dict) -> list[Entry]:
         x = run.xs[:, :, 0]
         for i in range(run.n_starts):
             left.plot(run.steps, x[:, i], color=colors[name], linewidth=1.2 if run.n_starts == 1 else 0.7,
-                      alpha=1.0 if run.n_starts == 1 else 0.7, label=(f"1-SAM: " if name == "1-SAM" else "") + run.optimizer.describe() if i == 0 else None)
+                      alpha=1.0 if run.n_starts == 1 else 0.7, label=("1-SAM: " if name == "1-SAM" else "") + run.optimizer.describe() if i == 0 else None)
     # P2's predicted drift (Thms 4.5 and 5.4, with the finite-eta factor) from where gradient flow meets Gamma
     on_start = np.array([runs["GD"].x[0, 0], 0.0, 0.0])
     for name, land, method in (("SAM", full, "sam"), ("1-SAM", sums, "1-sam")):
