@@ -78,6 +78,15 @@ def unit(g: np.ndarray) -> np.ndarray:
     return np.where(ok, g / np.where(ok, norm, 1.0), 0.0)
 
 
+def sam_ascent(landscape, x: np.ndarray, rho, batch=None) -> np.ndarray:
+    """SAM's perturbed point ``x+ = x + rho * g/||g||``, ``g = grad L_batch(x)``; ``x+ = x`` where ``g`` is zero.
+
+    ``x``: ``(..., dim)``; ``rho``: a scalar or an array broadcasting against ``x``. This is the one place
+    the zero-gradient convention lives: the optimizers, the theory and the plots all call it.
+    """
+    return x + rho * unit(landscape.grad(x, batch=batch))
+
+
 class Noise:
     """Counter-based randomness for one run: batches and directions keyed by (seed, start, step)."""
 
@@ -217,7 +226,7 @@ class SAM(_Perturbed):
 
     def update(self, landscape, x, step, noise):
         batch = noise.batch(step, self.batch_size)
-        ascent = x + self.rho * unit(landscape.grad(x, batch=batch))
+        ascent = sam_ascent(landscape, x, self.rho, batch)
         return x - self.lr * landscape.grad(ascent, batch=batch)
 
 
