@@ -103,7 +103,8 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
     x = x0.copy()
     xs[0] = x
     slot = 1
-    last = int(saved_steps[-1])
+    saved = saved_steps.tolist()  # plain ints: compared every step
+    last = saved[-1]
     far2 = far_threshold(bound, x0.dtype)
     everyone_running = True
     with np.errstate(all="ignore"):  # frozen starts may overflow; their results are discarded below
@@ -113,29 +114,31 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
             # the common step: nobody frozen, everyone finite and inside the bound (NaN fails the test)
             if everyone_running and np.all(squared_norm <= far2):
                 x = x_next
-                if t + 1 == saved_steps[slot]:
-                    xs[slot] = x
-                    slot += 1
-                progress.update(t + 1)
-                continue
-            finite = np.all(np.isfinite(x_next), axis=-1)
-            too_far = finite & (squared_norm > far2)
-            running = status == OK
-            newly_nonfinite = running & ~finite
-            newly_diverged = running & too_far
-            status[newly_nonfinite] = NONFINITE
-            status[newly_diverged] = DIVERGED
-            stopped_at[newly_nonfinite | newly_diverged] = t + 1
-            # a start that left the bound keeps that (finite) point; a non-finite one keeps its last finite point
-            take = running & finite
-            x = np.where(take[:, None], x_next, x)
-            everyone_running = not status.any()
-            if t + 1 == saved_steps[slot]:
+            else:
+                x = _freeze_stopped(x, x_next, squared_norm, far2, status, stopped_at, t)
+                everyone_running = not status.any()
+            if t + 1 == saved[slot]:
                 xs[slot] = x
                 slot += 1
             progress.update(t + 1)
     progress.update(last)
     return xs, status, stopped_at
+
+
+def _freeze_stopped(x, x_next, squared_norm, far2, status, stopped_at, t: int) -> np.ndarray:
+    """Mark starts whose new iterate is not finite or beyond the bound (updating ``status`` and ``stopped_at``
+    in place) and return the iterates with every stopped start kept at its last finite point."""
+    finite = np.all(np.isfinite(x_next), axis=-1)
+    too_far = finite & (squared_norm > far2)
+    running = status == OK
+    newly_nonfinite = running & ~finite
+    newly_diverged = running & too_far
+    status[newly_nonfinite] = NONFINITE
+    status[newly_diverged] = DIVERGED
+    stopped_at[newly_nonfinite | newly_diverged] = t + 1
+    # a start that left the bound keeps that (finite) point; a non-finite one keeps its last finite point
+    take = running & finite
+    return np.where(take[:, None], x_next, x)
 
 
 def _compiled_backend(*args, **kwargs):
@@ -386,7 +389,7 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         if start_ids.shape != (n_starts,) or start_ids.dtype.kind not in "iu" or (start_ids < 0).any():
             raise ValueError(f"start_ids must be {n_starts} non-negative integers, one per start, got shape {start_ids.shape}")
         start_ids = start_ids.astype(np.int64)
-    resolved = optimizer.for_starts(n_starts)
+    resolved = optimizer.for_starts(n_starts, dtype)
     backend = resolve_backend(backend, landscape, resolved, n_starts, steps, dtype)
     saved = saved_step_grid(steps, every)
     bar = Progress(steps, f"{optimizer.describe()} on {landscape.name}",

@@ -60,13 +60,13 @@ def _check_batch_size(value, name: str = "batch_size", *, optional: bool) -> int
     return int(value)
 
 
-def _column(value, n_starts: int, name: str):
-    """A scalar stays a float; a per-start array becomes an ``(n_starts, 1)`` column."""
+def _column(value, n_starts: int, name: str, dtype=np.float64):
+    """A scalar stays a float; a per-start array becomes an ``(n_starts, 1)`` column in ``dtype``."""
     if np.ndim(value) == 0:
         return float(value)
     if value.shape[0] != n_starts:
         raise ValueError(f"{name} has {value.shape[0]} values but there are {n_starts} starts; give one per start or a scalar")
-    return np.asarray(value)[:, None]
+    return np.asarray(value, dtype=dtype)[:, None]
 
 
 def unit(g: np.ndarray) -> np.ndarray:
@@ -111,20 +111,19 @@ class Optimizer:
     """Base of the optimizers: frozen dataclasses whose :meth:`update` is pure."""
 
     kind: ClassVar[str] = ""
-    stochastic: ClassVar[bool] = False
 
     def update(self, landscape, x: np.ndarray, step: int, noise: Noise) -> np.ndarray:
         raise NotImplementedError
 
-    def for_starts(self, n_starts: int) -> "Optimizer":
-        """A copy whose per-start arrays are ``(n_starts, 1)`` columns (checked against ``n_starts``)."""
+    def for_starts(self, n_starts: int, dtype=np.float64) -> "Optimizer":
+        """A copy whose per-start arrays are ``(n_starts, 1)`` columns in ``dtype`` (checked against ``n_starts``)."""
         changes = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.name in ("lr", "rho"):
-                changes[field.name] = _column(value, n_starts, field.name)
+                changes[field.name] = _column(value, n_starts, field.name, dtype)
             elif isinstance(value, Optimizer):
-                changes[field.name] = value.for_starts(n_starts)
+                changes[field.name] = value.for_starts(n_starts, dtype)
         if not changes:
             return self
         # a shallow copy, not dataclasses.replace: the columns are already validated and
@@ -133,9 +132,6 @@ class Optimizer:
         for name, value in changes.items():
             object.__setattr__(resolved, name, value)
         return resolved
-
-    def uses_randomness(self) -> bool:
-        return self.stochastic or getattr(self, "batch_size", None) is not None
 
     # Equality and hashing by value: the dataclass versions compare per-start arrays elementwise, which
     # raises "truth value of an array is ambiguous".
@@ -247,7 +243,6 @@ class RandomSAM(_Perturbed):
     """Random-direction SAM: ``x <- x - lr grad L_xi(x + rho g/||g||)``, ``g ~ N(0, I)`` fresh each step."""
 
     kind: ClassVar[str] = "randomsam"
-    stochastic: ClassVar[bool] = True
 
     def update(self, landscape, x, step, noise):
         batch = noise.batch(step, self.batch_size)
@@ -276,9 +271,6 @@ class Switch(Optimizer):
         if isinstance(self.at, bool) or not isinstance(self.at, (int, np.integer)) or self.at < 0:
             raise ValueError(f"at must be a non-negative integer step, got {self.at!r}")
         object.__setattr__(self, "at", int(self.at))
-
-    def uses_randomness(self) -> bool:
-        return self.first.uses_randomness() or self.second.uses_randomness()
 
     def active(self, step: int) -> Optimizer:
         return self.first if step < self.at else self.second

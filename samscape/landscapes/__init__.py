@@ -1,7 +1,7 @@
 """Analytic loss landscapes: value, gradient and Hessian (exact, from SymPy), finite sums, a catalog."""
 
-from .core import Landscape, from_expr, spec_json
+from .core import Landscape, from_expr
 from .catalog import describe, from_spec, get, names
 
-__all__ = ["Landscape", "from_expr", "spec_json"]
+__all__ = ["Landscape", "from_expr"]
 __all__ += ["describe", "from_spec", "get", "names"]

@@ -7,7 +7,6 @@ symbolically once, compiled with :func:`sympy.lambdify` and evaluated vectorized
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,10 +30,14 @@ def _exact_number(value: float) -> sp.Expr:
     return sp.Integer(int(value)) if value.is_integer() and abs(value) < 2**53 else sp.Float(value)
 
 
-def _real(values: np.ndarray, dtype, name: str) -> np.ndarray:
-    if values.dtype.kind == "c":  # a complex result would lose its imaginary part silently in the cast
-        raise ValueError(f"landscape {name!r} gave complex values; a loss must be real-valued")
-    return values.astype(dtype, copy=False)
+def _collect(outputs, lead: tuple[int, ...], dtype, name: str) -> np.ndarray:
+    """Write compiled outputs (arrays or bare scalars) into one ``lead + (len(outputs),)`` array of ``dtype``."""
+    out = np.empty(lead + (len(outputs),), dtype=dtype)
+    for k, value in enumerate(outputs):
+        if np.iscomplexobj(value):  # the cast would drop an imaginary part without a word
+            raise ValueError(f"landscape {name!r} gave complex values; a loss must be real-valued")
+        out[..., k] = value  # broadcasts a constant entry, e.g. a quadratic's Hessian
+    return out
 
 
 def _compile(args: list[sp.Symbol], exprs: list[sp.Expr]):
@@ -119,9 +122,12 @@ class Landscape:
         )
 
         self.grad_exprs = [_drop_distributions(sp.diff(sample_expr, s)) for s in self.symbols]
-        self.hess_exprs = [
-            [_drop_distributions(sp.diff(g, s)) for s in self.symbols] for g in self.grad_exprs
-        ]
+        upper_exprs = {
+            (i, j): _drop_distributions(sp.diff(self.grad_exprs[i], self.symbols[j]))
+            for i in range(self.dim) for j in range(i, self.dim)
+        }
+        # symmetric: the lower triangle reuses the upper one instead of differentiating again
+        self.hess_exprs = [[upper_exprs[min(i, j), max(i, j)] for j in range(self.dim)] for i in range(self.dim)]
         args = [*self.symbols, *self.data_symbols]
         self._value_fn = _compile(args, [sample_expr])
         self._grad_fn = _compile(args, self.grad_exprs)
@@ -173,7 +179,7 @@ class Landscape:
             )
         return idx
 
-    def _evaluate(self, fn, x, batch, n_out: int) -> np.ndarray:
+    def _evaluate(self, fn, x, batch) -> np.ndarray:
         """Evaluate a compiled per-sample function, averaged over the samples (or ``batch``).
 
         Returns shape ``(..., n_out)``.
@@ -183,8 +189,7 @@ class Landscape:
         if not self.data_symbols:
             if batch is not None:
                 self._check_batch(batch, lead)
-            outs = fn(*(x[..., j] for j in range(self.dim)))
-            return _real(np.stack([np.broadcast_to(o, lead) for o in outs], axis=-1), x.dtype, self.name)
+            return _collect(fn(*(x[..., j] for j in range(self.dim))), lead, x.dtype, self.name)
         if batch is None:
             data = self.data  # (n, k); averaged over every sample
             cols = [x[..., j, None] for j in range(self.dim)]
@@ -195,26 +200,23 @@ class Landscape:
             cols = [x[..., j, None] for j in range(self.dim)]
             shape = np.broadcast_shapes(lead + (1,), idx.shape)
         outs = fn(*cols, *(data[..., k] for k in range(data.shape[-1])))
-        return _real(np.stack([np.broadcast_to(o, shape).mean(axis=-1) for o in outs], axis=-1), x.dtype, self.name)
+        return _collect([np.broadcast_to(o, shape).mean(axis=-1) for o in outs], shape[:-1], x.dtype, self.name)
 
     def value(self, x, batch=None) -> np.ndarray:
         """Loss at ``x``: shape ``(..., dim) -> (...)``; with ``batch`` of shape ``(..., B)``, the batch mean."""
-        return self._evaluate(self._value_fn, x, batch, 1)[..., 0]
+        return self._evaluate(self._value_fn, x, batch)[..., 0]
 
     def grad(self, x, batch=None) -> np.ndarray:
         """Gradient at ``x``: shape ``(..., dim) -> (..., dim)``; ``batch`` (ints, ``(..., B)``) averages over it."""
-        return self._evaluate(self._grad_fn, x, batch, self.dim)
+        return self._evaluate(self._grad_fn, x, batch)
 
     def hessian(self, x, batch=None) -> np.ndarray:
         """Hessian at ``x``: shape ``(..., dim) -> (..., dim, dim)``, symmetric."""
-        upper = self._evaluate(self._hess_fn, x, batch, self.dim * (self.dim + 1) // 2)
+        upper = self._evaluate(self._hess_fn, x, batch)
+        rows, cols = np.triu_indices(self.dim)  # the order in which the upper triangle was compiled
         out = np.empty(upper.shape[:-1] + (self.dim, self.dim), dtype=upper.dtype)
-        k = 0
-        for i in range(self.dim):
-            for j in range(i, self.dim):
-                out[..., i, j] = upper[..., k]
-                out[..., j, i] = upper[..., k]
-                k += 1
+        out[..., rows, cols] = upper
+        out[..., cols, rows] = upper
         return out
 
     def sample_grads(self, x) -> np.ndarray:
@@ -393,8 +395,3 @@ def from_expr(
     )
     land._probe()
     return land
-
-
-def spec_json(landscape: Landscape) -> str:
-    """The recipe that rebuilds ``landscape`` (see :func:`from_spec`), as JSON text."""
-    return json.dumps(landscape.spec, sort_keys=True)
