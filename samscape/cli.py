@@ -12,7 +12,8 @@ import numpy as np
 
 from . import dynamics, landscapes
 
-OPTIMIZER_CHOICES = ("gd", "sgd", "sam", "usam", "randomsam")
+# every optimizer but Switch, which composes two of them and has no single-flag form
+OPTIMIZER_CHOICES = tuple(kind for kind in dynamics.optimizers.OPTIMIZERS if kind != "switch")
 
 
 class UsageError(ValueError):
@@ -87,7 +88,7 @@ def build_optimizer(args) -> dynamics.Optimizer:
         return dynamics.GD(args.lr)
     if name == "sgd":
         return dynamics.SGD(args.lr, args.batch_size if args.batch_size is not None else 1)
-    cls = {"sam": dynamics.SAM, "usam": dynamics.USAM, "randomsam": dynamics.RandomSAM}[name]
+    cls = dynamics.optimizers.OPTIMIZERS[name]
     return cls(args.lr, DEFAULT_RHO if args.rho is None else args.rho, batch_size=args.batch_size)
 
 
@@ -271,8 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--bound", type=float, default=dynamics.integrate.DEFAULT_BOUND,
                    help="a start leaving ||x|| <= bound is frozen as diverged (default %(default)g)")
-    p.add_argument("--backend", choices=("auto", "numpy", "compiled"), default="auto")
-    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.add_argument("--backend", choices=("auto", *sorted(dynamics.BACKENDS)), default="auto")
+    p.add_argument("--dtype", choices=dynamics.integrate.DTYPES, default="float64")
     p.add_argument("--out", help="write the run to this .npz")
     p.set_defaults(func=_cmd_simulate)
 
