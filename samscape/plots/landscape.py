@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib import colors, patheffects, ticker
 
 from .. import theory
-from ..dynamics import GD, SAM, USAM, Switch, unit
+from ..dynamics import GD, SAM, USAM, Switch, sam_ascent
 from ..dynamics.optimizers import Noise
 from . import _checks
 from .style import BACKGROUND_CMAP, OKABE_ITO, context, label_landscape_axes, new_axes, symbol
@@ -212,7 +212,7 @@ def vector_field(landscape, optimizer, *, ax=None, kind="stream", window=None, r
 def surrogate_values(landscape, rho: float, points: np.ndarray) -> np.ndarray:
     """``f^SAM(x) = f(x + rho grad f/||grad f||)`` at ``points (..., dim)``; where ``grad f = 0`` it is ``f(x)``."""
     with np.errstate(all="ignore"):
-        return landscape.value(points + rho * unit(landscape.grad(points)))
+        return landscape.value(sam_ascent(landscape, points, rho))
 
 
 def surrogate(landscape, rho, *, ax=None, lr=None, window=None, levels=20, log=False, resolution=200, axes=(0, 1),

@@ -23,7 +23,7 @@ from scipy.optimize import brentq
 from scipy.stats import binom
 
 from .. import landscapes
-from ..dynamics import GD, SAM, SGD, USAM, Switch, draws
+from ..dynamics import GD, SAM, SGD, USAM, Switch, draws, sam_ascent
 from ..dynamics import simulate as _simulate_any
 from ._common import fmt, positive_int
 from .hallucination import find_hallucinated, hallucination_window
@@ -200,12 +200,9 @@ def _sympy_hessian_at(landscape, point) -> sp.Matrix:
 
 def _ends_at_hallucinated(landscape, x_last: np.ndarray, x_prev: np.ndarray, rho: float):
     """Which starts end at a fixed point with nonzero gradient, and where their ascent points sit: ``(k,), (k, d)``."""
-    grad = landscape.grad(x_last)
-    norm = np.linalg.norm(grad, axis=-1)
+    norm = np.linalg.norm(landscape.grad(x_last), axis=-1)
     fixed = np.linalg.norm(x_last - x_prev, axis=-1) <= 1e-10 * np.maximum(1.0, np.linalg.norm(x_last, axis=-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ascent = x_last + rho * grad / np.where(norm > 0, norm, 1.0)[..., None]
-    return fixed & (norm > 1e-6), ascent
+    return fixed & (norm > 1e-6), sam_ascent(landscape, x_last, rho)
 
 
 # ---------------------------------------------------------------------------------------------- 1. GD on a quadratic

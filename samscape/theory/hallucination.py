@@ -21,9 +21,9 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import brentq
 
-from ..dynamics.optimizers import SAM, unit
+from ..dynamics.optimizers import SAM, sam_ascent
 from ._common import check_box, check_landscape, positive, positive_int, real_number
-from .stability import fixed_point_stability
+from .stability import fixed_point_stability, sam_ascent_jacobian
 
 GRAD_TOL = 1e-7  # a point with ||grad f|| below this counts as stationary, not hallucinated
 ROOT_GRID = 20_001
@@ -196,7 +196,7 @@ def find_hallucinated(landscape, rho, bounds, *, lr=None, seeds_per_axis: int | 
 
 def _describe_point(landscape, x: np.ndarray, rho: float, manifold_dim: int) -> HallucinatedPoint:
     grad = landscape.grad(x)
-    x_plus = x + rho * unit(grad)
+    x_plus = sam_ascent(landscape, x, rho)
     eig = np.linalg.eigvalsh(landscape.hessian(x_plus))
     tol = 1e-7 * max(1.0, float(np.max(np.abs(eig))))
     return HallucinatedPoint(x=x, x_plus=x_plus, grad=grad, grad_plus=landscape.grad(x_plus),
@@ -223,14 +223,7 @@ def _search_1d(landscape, rho: float, box: np.ndarray):
 
 def _residual_and_jacobian(landscape, x: np.ndarray, rho: float):
     """``F(x) = grad f(x+)`` and ``DF``, vectorized: ``(k, d) -> (k, d), (k, d, d)``; also ``||grad f(x)||``."""
-    grad = landscape.grad(x)
-    norm = np.linalg.norm(grad, axis=-1)
-    u = unit(grad)
-    x_plus = x + rho * u
-    eye = np.eye(x.shape[-1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(norm > 0, rho / np.where(norm > 0, norm, 1.0), 0.0)
-    inner = eye + scale[:, None, None] * ((eye - u[:, :, None] * u[:, None, :]) @ landscape.hessian(x))
+    x_plus, inner, norm = sam_ascent_jacobian(landscape, x, rho, landscape.hessian(x))
     return landscape.grad(x_plus), landscape.hessian(x_plus) @ inner, norm
 
 

@@ -22,7 +22,7 @@ import sympy as sp
 from scipy.optimize import minimize
 
 from ..dynamics import draws
-from ..dynamics.optimizers import unit
+from ..dynamics.optimizers import sam_ascent, unit
 from ._common import check_landscape, check_point, null_space, positive, positive_int
 
 SHARPNESS_KINDS = ("max", "asc", "avg")
@@ -72,7 +72,7 @@ def sharpness(landscape, x, rho, kind: str, *, seed: int = 0) -> Sharpness:
         grad = landscape.grad(x)
         if not np.linalg.norm(grad) > 0:
             return Sharpness("asc", math.inf, 0.0, "grad L = 0: the ascent direction is undefined, R^Asc = +inf")
-        return Sharpness("asc", float(_loss_at(landscape, x + rho * unit(grad))) - base, 0.0, "one evaluation")
+        return Sharpness("asc", float(_loss_at(landscape, sam_ascent(landscape, x, rho))) - base, 0.0, "one evaluation")
     if kind == "avg":
         return _average_sharpness(landscape, x, rho, base, seed)
     return _max_sharpness(landscape, x, rho, base, seed)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dynamics.optimizers import Noise, unit
+from ..dynamics.optimizers import Noise, sam_ascent, unit
 from ._common import check_landscape, check_point, deterministic_kind, positive_array, scalar_hyper
 
 FD_STEP = 1e-6
@@ -119,6 +119,25 @@ def _one_step(landscape, optimizer, x: np.ndarray) -> np.ndarray:
     return optimizer.update(landscape, flat, 0, noise).reshape(x.shape)
 
 
+def sam_ascent_jacobian(landscape, x: np.ndarray, rho: float, hess: np.ndarray):
+    """SAM's perturbed point and its Jacobian: ``x+ = dynamics.sam_ascent(x)`` and
+    ``D x+ = I + (rho/||g||)(I - u u^T) H(x)`` with ``g = grad L(x)``, ``u = g/||g||``; also ``||g||``.
+
+    ``x``: ``(..., dim)``; ``hess``: ``H(x)``, ``(..., dim, dim)``. Where ``g = 0`` the map is not differentiable;
+    there ``D x+`` is returned as ``I`` (the caller decides what to do with those points). Used by the update
+    Jacobian of SAM (``DT = I - lr H(x+) D x+``) and by the hallucinated-point search (``DF = H(x+) D x+``).
+    """
+    grad = landscape.grad(x)
+    norm = np.linalg.norm(grad, axis=-1)
+    direction = unit(grad)
+    eye = np.eye(x.shape[-1])
+    projector = eye - direction[..., :, None] * direction[..., None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(norm > 0, rho / np.where(norm > 0, norm, 1.0), 0.0)
+    inner = eye + scale[..., None, None] * (projector @ hess)
+    return sam_ascent(landscape, x, rho), inner, norm
+
+
 def update_jacobian(landscape, optimizer, x):
     """Jacobian ``(..., dim, dim)`` of the deterministic update at ``x`` ``(..., dim)``, and a mask of the points
     where a finite difference had to be used (SAM where ``grad L = 0``).
@@ -136,18 +155,11 @@ def update_jacobian(landscape, optimizer, x):
     if kind == "gd":
         return eye - lr * hess, fallback
     rho = scalar_hyper(optimizer, "rho")
-    grad = landscape.grad(x)
     if kind == "usam":
-        ascent = x + rho * grad
+        ascent = x + rho * landscape.grad(x)
         inner = eye + rho * hess
     else:
-        norm = np.linalg.norm(grad, axis=-1)
-        direction = unit(grad)
-        ascent = x + rho * direction
-        projector = eye - direction[..., :, None] * direction[..., None, :]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(norm > 0, rho / np.where(norm > 0, norm, 1.0), 0.0)
-        inner = eye + scale[..., None, None] * (projector @ hess)
+        ascent, inner, norm = sam_ascent_jacobian(landscape, x, rho, hess)
         fallback = ~(norm > 0) & (rho > 0)
     jac = eye - lr * landscape.hessian(ascent) @ inner
     if fallback.any():
