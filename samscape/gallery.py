@@ -94,7 +94,7 @@ def p3_switch(out: str, cfg: dict, state: dict) -> list[Entry]:
         f"The loss ½ tanh²(v tanh u) (one data point, so SGD is GD). GD (blue, η = {lr}) runs for {at} steps from "
         "the hollow circles and settles on the valley floor v = 0 at |u| ≈ "
         f"{', '.join(f'{x:.2f}' for x in u_switch)}, where the sharpness tanh²u ≈ "
-        f"{', '.join(f'{x:.2f}' for x in lam_switch)} is below GD's edge 2/η = {2 / lr:g}: GD is stable there and "
+        f"{', '.join(f'{x:.2f}' for x in lam_switch)} is below GD's edge 2/η = {theory.gd_threshold(lr):g}: GD is stable there and "
         f"stays. Then SAM (vermillion, ρ = {rho}) takes over: it leaves the bottom at once (normalized SAM has no "
         "stable minimum with positive curvature; it bounces across the valley), stays in the valley, and drifts "
         f"along v = 0 toward small |u| (final |u| = {', '.join(f'{x:.1e}' for x in u_end)}). Right: λ_max of the "
@@ -336,7 +336,7 @@ def stability(out: str, cfg: dict, state: dict) -> list[Entry]:
     plots.save(fig, os.path.join(out, "stability.png"))
     lam = grid.lam
     eta, rho = np.meshgrid(grid.lrs, grid.rhos)
-    predicted = eta * lam * (1 + rho * lam) <= 2
+    predicted = theory.usam_factor(eta, rho, lam) <= 1
     agree = float(np.mean(predicted == (grid.fates == "stable")))
     hessians = three.sample_hessians(noisy.x_star)
     gamma = float(theory.alignment_gamma(hessians))

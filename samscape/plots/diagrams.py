@@ -123,31 +123,18 @@ def _edges(c: np.ndarray) -> np.ndarray:
     return np.concatenate([[max(c[0] - (mid[0] - c[0]), 0.0)], mid, [c[-1] + (c[-1] - mid[-1])]])
 
 
-def _root_decreasing(fn, target: float, lo: np.ndarray, hi: np.ndarray, iters: int = 80) -> np.ndarray:
-    """Vectorized bisection for ``fn(s) = target`` with ``fn`` decreasing on ``[lo, hi]`` (NaN where no root)."""
-    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
-    f_lo, f_hi = fn(lo) - target, fn(hi) - target
-    ok = (f_lo >= 0) & (f_hi <= 0)
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        above = fn(mid) - target >= 0
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
-    return np.where(ok, 0.5 * (lo + hi), np.nan)
-
-
 def gd_boundary(lam: float, eta_max: float) -> float:
-    """The ``eta`` where GD's edge ``theory.gd_threshold(eta)`` equals ``lam`` (NaN past ``eta_max``)."""
-    root = _root_decreasing(lambda e: np.asarray(theory.gd_threshold(e), dtype=float), lam,
-                            np.array([1e-12]), np.array([float(eta_max)]))
-    return float(root[0])
+    """The ``eta`` where GD's edge meets ``lam``: ``theory.gd_lr_edge(lam) = 2/lam`` (NaN past ``eta_max``)."""
+    eta = float(theory.gd_lr_edge(lam))
+    return eta if eta <= float(eta_max) else float("nan")
 
 
 def usam_boundary(lam: float, etas: np.ndarray, rho_max: float) -> np.ndarray:
-    """For each ``eta``, the ``rho`` where USAM's edge ``theory.usam_threshold(eta, rho)`` equals ``lam``."""
-    etas = np.asarray(etas, dtype=float)
-    return _root_decreasing(lambda r: np.asarray(theory.usam_threshold(etas, r), dtype=float), lam,
-                            np.zeros_like(etas), np.full_like(etas, float(rho_max)))
+    """For each ``eta``, the ``rho`` where USAM's edge meets ``lam``: ``theory.usam_rho_edge(eta, lam)``
+    (NaN where it is negative or above ``rho_max``)."""
+    rho = np.asarray(theory.usam_rho_edge(np.asarray(etas, dtype=float), lam), dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(rho <= float(rho_max), rho, np.nan)
 
 
 def stability_diagram(landscape=None, x_star=None, *, grid=None, lrs=None, rhos=None, optimizer="usam",

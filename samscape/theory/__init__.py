@@ -1,6 +1,7 @@
 """Stability, confinement, hallucination and sharpness: the SAM papers' claims, symbolic and numeric.
 
-Closed forms (:func:`gd_threshold`, :func:`usam_threshold`, :func:`sam_edge`, :func:`sam_two_cycle`), linear
+Closed forms (:func:`gd_threshold`, :func:`usam_threshold`, :func:`usam_factor`, their inverses :func:`gd_lr_edge`
+and :func:`usam_rho_edge`, :func:`sam_edge`, :func:`sam_two_cycle`), linear
 stability of the update maps (:func:`fixed_point_stability`), stochastic stability at an interpolating minimum
 (:func:`mean_square_radius`, :func:`lyapunov_exponent`, :func:`alignment_gamma` and P3's inequalities), P3's valley
 confinement (:func:`valley_conditions`), P1's hallucinated minimizers (:func:`find_hallucinated`,
@@ -29,10 +30,13 @@ from .sharpness import (
 from .stability import (
     FixedPointStability,
     fixed_point_stability,
+    gd_lr_edge,
     gd_threshold,
     sam_edge,
     sam_two_cycle,
     update_jacobian,
+    usam_factor,
+    usam_rho_edge,
     usam_threshold,
 )
 from .stochastic import (
@@ -52,7 +56,7 @@ from .stochastic import (
 from .valley import Extremum, ValleyConditions, valley_conditions
 
 __all__ = [
-    "gd_threshold", "usam_threshold", "sam_edge", "sam_two_cycle",
+    "gd_threshold", "usam_threshold", "usam_factor", "gd_lr_edge", "usam_rho_edge", "sam_edge", "sam_two_cycle",
     "fixed_point_stability", "update_jacobian", "FixedPointStability",
     "mean_square_radius", "lyapunov_exponent", "alignment_gamma", "batch_law",
     "sgd_stability_inequality", "usam_stability_inequality", "pl_conditions", "quadratic_finite_sum",

@@ -28,7 +28,7 @@ from ..dynamics import simulate as _simulate_any
 from ._common import fmt, positive_int
 from .hallucination import find_hallucinated, hallucination_window
 from .sharpness import manifold_drift, manifold_sharpness_limits, sharpness
-from .stability import fixed_point_stability, gd_threshold, sam_two_cycle, usam_threshold
+from .stability import fixed_point_stability, gd_lr_edge, gd_threshold, sam_two_cycle, usam_factor, usam_threshold
 from .stochastic import (
     alignment_gamma,
     lyapunov_exponent,
@@ -216,14 +216,14 @@ def _gd_quadratic():
     lam = float(lam_exact)
     _, vecs = np.linalg.eigh(land.hessian(np.zeros(2)))
     top = vecs[:, -1]
-    critical = gd_threshold(1.0) / lam  # 2 / lambda_max
+    critical = gd_lr_edge(lam)  # 2 / lambda_max
     x0 = np.array([0.6, -0.4])
     rows, agrees, details = [], True, {"lambda_max": lam, "critical_lr": critical}
     for label, lr in (("below", 0.9 * critical), ("above", 1.1 * critical)):
         run = simulate(land, GD(lr), x0, 60, every=1, seed=0)
         along = run.xs[:, 0, :] @ top
         observed = _geometric_rate(along)
-        predicted = abs(1 - lr * lam)
+        predicted = usam_factor(lr, 0.0, lam)
         stability = fixed_point_stability(land, GD(lr), np.zeros(2))
         ok = (abs(observed - predicted) <= 1e-9 * predicted
               and bool(stability.stable) == (label == "below")
@@ -258,7 +258,7 @@ def _usam_quadratic():
     land = landscapes.get("quadratic", eigenvalues=curvatures)
     run = simulate(land, USAM(lr, rho), np.array([0.5, 0.5]), 50, every=1, seed=0)
     gd_run = simulate(land, GD(lr), np.array([0.5, 0.5]), 50, every=1, seed=0)
-    predicted = [abs(1 - lr * c * (1 + rho * c)) for c in curvatures]
+    predicted = [usam_factor(lr, rho, c) for c in curvatures]
     observed = [_geometric_rate(run.xs[:, 0, k]) for k in range(2)]
     gd_rates = [_geometric_rate(gd_run.xs[:, 0, k]) for k in range(2)]
     stability = fixed_point_stability(land, USAM(lr, rho), np.zeros(2))
@@ -273,7 +273,7 @@ def _usam_quadratic():
         hypotheses={
             f"threshold lam* = {lam_star_exact} (SymPy root of lr*lam*(1+rho*lam) = 2)":
                 abs(lam_star - usam_threshold(lr, rho)) <= 1e-12,
-            "GD is stable on both curvatures (lr*lam < 2)": all(lr * c < 2 for c in curvatures),
+            "GD is stable on both curvatures (lr*lam < 2)": all(c < gd_threshold(lr) for c in curvatures),
         },
         predicted=f"rates {fmt(predicted[0])} (lam=0.9lam*), {fmt(predicted[1])} (1.1lam*)",
         observed=f"rates {fmt(observed[0])}, {fmt(observed[1])}; GD {fmt(gd_rates[0])}, {fmt(gd_rates[1])}",
@@ -343,7 +343,7 @@ def _tanh_usam_escape():
     gd = simulate(land, GD(lr), x0, 400, every=400, seed=0)
     gd_stays = abs(gd.x[0, 0] - u0) <= 1e-12 and abs(gd.x[0, 1]) <= 1e-100
     usam_jac = fixed_point_stability(land, USAM(lr, rho), np.array([u0, 0.0]))
-    predicted_rate = abs(1 - lr * lam0 * (1 + rho * lam0))
+    predicted_rate = usam_factor(lr, rho, lam0)
     run = simulate(land, USAM(lr, rho), x0, 3000, every=1, seed=0)
     v = run.xs[:, 0, 1]
     # the linear regime: from the start until |v| first reaches 1e-5
@@ -357,7 +357,7 @@ def _tanh_usam_escape():
                   and abs(usam_jac.spectral_radius - predicted_rate) <= 1e-9)
     return _Outcome(
         hypotheses={"Hessian on v=0 is diag(0, tanh(u)^2) (SymPy)": bool(symbolic_ok),
-                    "GD stable at u0: lr*lambda < 2": lr * lam0 < 2,
+                    "GD stable at u0: lr*lambda < 2": lam0 < gd_threshold(lr),
                     "USAM unstable at u0: lambda > usam_threshold": lam0 > boundary},
         predicted=f"GD stays; USAM rate {fmt(predicted_rate, 6)}, lands lam<={fmt(boundary)}",
         observed=(f"GD |du|={fmt(abs(gd.x[0, 0] - u0), 2)}; rate {fmt(observed_rate, 6)}, "
@@ -390,7 +390,7 @@ def _tanh_sam_drift():
     final_lambda = float(_tanh_sharpness(u[-1]))
     agrees = bool(rel <= 0.05 and monotone and final_lambda < float(_tanh_sharpness(u0)))
     return _Outcome(
-        hypotheses={"lr*lambda < 2 along the way (2-cycle exists)": lr * float(_tanh_sharpness(u0)) < 2,
+        hypotheses={"lr*lambda < 2 along the way (2-cycle exists)": float(_tanh_sharpness(u0)) < gd_threshold(lr),
                     "SAM's Jacobian at the minimum is not stable": not bool(jac.stable)},
         predicted=f"du/step {fmt(predicted)} at u={fmt(u[(start + stop) // 2])}; |u| decreases",
         observed=f"du/step {fmt(observed)}; u {fmt(u0)} -> {fmt(u[-1])} in {steps} steps",
@@ -422,7 +422,7 @@ def _tanh_switching():
     usam_lyap = lyapunov_exponent(v_hessians(u0), lr, rho, 1)
     usam_ms = mean_square_radius(v_hessians(u0), lr, rho, 1)
     h0 = v_hessians(u0)[:, 0, 0]
-    logs = np.log(np.abs(1 - lr * (h0 + rho * h0**2)))
+    logs = np.log(usam_factor(lr, rho, h0))
     run = simulate(land, Switch(SGD(lr, 1), USAM(lr, rho, batch_size=1), at=switch_at),
                    np.tile([u0, 1e-3], (paths, 1)), steps, every=1, seed=0)
     u, v = run.xs[:, :, 0], run.xs[:, :, 1]
@@ -729,7 +729,7 @@ def _hallucination_attraction():
     t_sym = r_sym**2
     profile = (t_sym - 1) ** 2 / (1 + t_sym)
     radial_curvature = sp.simplify(sp.diff(profile, r_sym, 2).subs(r_sym, 1))
-    lr_threshold = 2 / float(radial_curvature)
+    lr_threshold = gd_lr_edge(float(radial_curvature))
     rho2 = 1.5
     angles = np.linspace(0, 2 * np.pi, 12, endpoint=False)
     radii = (rho2 - 1.0) + np.where(np.arange(12) % 2, 1e-2, -1e-2)
@@ -851,7 +851,7 @@ def _manifold_drift():
     return _Outcome(
         hypotheses={"lambda_1 > lambda_2 on the window (catalog check)": params["c1"] > params["c2"],
                     "1-SAM samples are rank one on the line": rank_one,
-                    "lr lambda_1 < 2 at the start (2-cycle exists)": lr * a1 < 2},
+                    "lr lambda_1 < 2 at the start (2-cycle exists)": a1 < gd_threshold(lr)},
         predicted=(f"SAM v={fmt(predicted_v)}, -> x={fmt(params['argmin_lambda1'])}; 1-SAM -> "
                    f"{fmt(one_sam_target)} (Tr min {fmt(params['argmin_trace'])}); GD |dx|<={fmt(gd_bound, 2)}; USAM frozen"),
         observed=(f"v={fmt(observed_v)}, x={fmt(sam_end)}; 1-SAM {fmt(one_sam_end)}+-{fmt(one_sam_se, 1)}; "

@@ -23,7 +23,7 @@ from scipy.optimize import brentq
 
 from ..dynamics.optimizers import SAM, sam_ascent
 from ._common import check_box, check_landscape, positive, positive_int, real_number
-from .stability import fixed_point_stability, sam_ascent_jacobian
+from .stability import fixed_point_stability, gd_lr_edge, sam_ascent_jacobian
 
 GRAD_TOL = 1e-7  # a point with ||grad f|| below this counts as stationary, not hallucinated
 ROOT_GRID = 20_001
@@ -374,4 +374,4 @@ def hallucination_window(landscape, minimizer, maximizer, *, search_span=None) -
     far = float(beyond[np.argmin(np.abs(beyond - big_m))]) if beyond.size else None
     hi = abs(m2 - far) if far is not None else np.inf
     return HallucinationWindow(lo=abs(m2 - big_m), hi=hi, minimizer=m2, maximizer=big_m, far_critical_point=far,
-                               curvature=curvature, lr_threshold=2.0 / curvature, method=crit_near.method)
+                               curvature=curvature, lr_threshold=gd_lr_edge(curvature), method=crit_near.method)

@@ -24,6 +24,7 @@ from scipy.optimize import minimize
 from ..dynamics import draws
 from ..dynamics.optimizers import sam_ascent, unit
 from ._common import check_landscape, check_point, null_space, positive, positive_int
+from .stability import gd_threshold
 
 SHARPNESS_KINDS = ("max", "asc", "avg")
 QUADRATURE_NODES = 32
@@ -234,7 +235,7 @@ def manifold_drift(landscape, x, lr, rho, *, method: str = "sam", finite_lr: boo
         eig, vec = np.linalg.eigh(hess)
         top, v1 = float(eig[-1]), vec[:, -1]
         ranks.append(int(np.sum(np.abs(eig) > 1e-9 * max(1.0, abs(top)))))
-        if finite_lr and lr * top >= 2:
+        if finite_lr and top >= gd_threshold(lr):
             raise ValueError(f"lr * lambda_1 must be < 2 for the drift regime, got lr * lambda_1 = {lr * top:g} at x = {x.tolist()}")
         # d lambda_1 / d x_k = v1^T (d H / d x_k) v1 for a simple top eigenvalue
         grads.append(projector @ np.einsum("kij,i,j->k", third(x), v1, v1))

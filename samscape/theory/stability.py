@@ -50,6 +50,38 @@ def usam_threshold(lr, rho):
     return _as_output(_positive_root(lr, rho))
 
 
+def usam_factor(lr, rho, lam):
+    """Per-step factor of USAM's error along an eigenvector of curvature ``lam``: ``|1 - lr*lam*(1 + rho*lam)|``.
+
+    ``rho = 0`` gives GD's factor ``|1 - lr*lam|``. The minimum is linearly stable along that direction iff the
+    factor is ``<= 1``. ``lam`` may be any real number; scalars or broadcastable arrays.
+    """
+    lr = np.asarray(positive_array(lr, "lr"))
+    rho = np.asarray(positive_array(rho, "rho", allow_zero=True))
+    lam = np.asarray(lam, dtype=float)
+    return _as_output(np.abs(1 - lr * lam * (1 + rho * lam)))
+
+
+def gd_lr_edge(lam):
+    """The largest step at which GD is stable at a minimum of curvature ``lam``: ``2 / lam`` (the inverse of
+    :func:`gd_threshold` in ``lr``). Scalar or array, exact."""
+    lam = positive_array(lam, "lam")
+    return _as_output(2.0 / np.asarray(lam))
+
+
+def usam_rho_edge(lr, lam):
+    """The largest ``rho`` at which USAM with step ``lr`` is stable at a minimum of curvature ``lam``.
+
+    Solves ``lr*lam*(1 + rho*lam) = 2`` for ``rho``: ``(2/(lr*lam) - 1) / lam`` (the inverse of
+    :func:`usam_threshold` in ``rho``). NaN where ``lr*lam > 2``: there no ``rho >= 0`` is stable. Scalars or
+    broadcastable arrays.
+    """
+    lr = np.asarray(positive_array(lr, "lr"))
+    lam = np.asarray(positive_array(lam, "lam"))
+    rho = (2.0 / (lr * lam) - 1.0) / lam
+    return _as_output(np.where(lr * lam <= 2, rho, np.nan))
+
+
 def sam_edge(lr, rho, grad_norm):
     """The curvature ``lam`` solving ``lr * lam * (1 + rho * lam / grad_norm) = 2`` (Long & Bartlett's SAM edge).
 

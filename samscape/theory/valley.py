@@ -20,6 +20,7 @@ import sympy as sp
 from scipy.optimize import minimize_scalar
 
 from ._common import check_landscape, nonnegative, positive
+from .stability import usam_threshold
 
 GRID = 4001
 MAX_SYMBOLIC_OPS = 400
@@ -330,7 +331,7 @@ def valley_conditions(landscape, a, b, lr, rho) -> ValleyConditions:
         invariance_usam=invariance_usam, invariant_usam=bool(invariance_usam.value <= 2 * b),
         invariance_sam=invariance_sam, invariant_sam=bool(invariance_sam.value <= 2 * b),
         bottom_curvature=curvature,
-        bottom_stable_usam=bool(lr * curvature * (1 + rho * curvature) <= 2),
+        bottom_stable_usam=bool(curvature <= usam_threshold(lr, rho)),
     )
 
 

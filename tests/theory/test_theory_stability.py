@@ -8,10 +8,13 @@ from samscape import landscapes
 from samscape.dynamics import GD, SAM, SGD, USAM, RandomSAM, Switch
 from samscape.theory import (
     fixed_point_stability,
+    gd_lr_edge,
     gd_threshold,
     sam_edge,
     sam_two_cycle,
     update_jacobian,
+    usam_factor,
+    usam_rho_edge,
     usam_threshold,
 )
 
@@ -42,6 +45,39 @@ def test_usam_threshold_reduces_to_gd_at_rho_zero_and_is_stable_for_tiny_rho():
     rho = 1e-12
     # series of the root: 2/lr - 4 rho/lr^2 + O(rho^2)
     assert usam_threshold(0.1, rho) == pytest.approx(20.0 - 4 * rho / 0.01, rel=1e-14)
+
+
+@pytest.mark.parametrize("lr, rho, lam", [(sp.Rational(1, 2), sp.Rational(1, 2), sp.Rational(3)),
+                                          (sp.Rational(1, 10), sp.Integer(0), sp.Rational(25)),
+                                          (sp.Rational(3, 2), sp.Rational(1, 4), sp.Rational(-1, 3))])
+def test_usam_factor_is_the_per_step_factor_of_the_linear_map(lr, rho, lam):
+    """USAM's error along an eigenvector of curvature lam is multiplied by |1 - lr*lam*(1 + rho*lam)| per step:
+    the derivative of z -> z - lr*lam*(z + rho*lam*z) (SymPy); rho = 0 gives GD's |1 - lr*lam|."""
+    z = sp.Symbol("z")
+    step = z - lr * lam * (z + rho * lam * z)
+    expected = float(sp.Abs(sp.diff(step, z)))
+    assert usam_factor(float(lr), float(rho), float(lam)) == pytest.approx(expected, rel=1e-14)
+    np.testing.assert_allclose(usam_factor(0.5, 0.0, np.array([1.0, 3.0, 5.0])), [0.5, 0.5, 1.5], rtol=1e-15)
+
+
+@pytest.mark.parametrize("lr, lam", [(sp.Rational(1, 2), sp.Rational(3)), (sp.Rational(1, 10), sp.Rational(7)),
+                                     (sp.Rational(2, 3), sp.Rational(3))])
+def test_usam_rho_edge_and_gd_lr_edge_invert_the_stability_equations(lr, lam):
+    """usam_rho_edge(lr, lam) is the rho solving lr*lam*(1 + rho*lam) = 2 and gd_lr_edge(lam) the lr solving
+    lr*lam = 2 (both solved by SymPy); at that rho usam_threshold(lr, rho) gives lam back."""
+    rho_sym, lr_sym = sp.Symbol("rho"), sp.Symbol("lr")
+    expected_rho = float(sp.solve(lr * lam * (1 + rho_sym * lam) - 2, rho_sym)[0])
+    assert usam_rho_edge(float(lr), float(lam)) == pytest.approx(expected_rho, rel=1e-14, abs=1e-15)
+    assert gd_lr_edge(float(lam)) == pytest.approx(float(sp.solve(lr_sym * lam - 2, lr_sym)[0]), rel=1e-15)
+    if expected_rho > 0:
+        assert usam_threshold(float(lr), expected_rho) == pytest.approx(float(lam), rel=1e-12)
+
+
+def test_usam_rho_edge_is_nan_where_no_rho_is_stable():
+    """For lr*lam > 2 even rho = 0 (GD) is unstable, so there is no edge in rho: NaN; arrays broadcast."""
+    out = usam_rho_edge(np.array([0.1, 0.2, 0.3]), 10.0)
+    np.testing.assert_allclose(out[:2], [0.1, 0.0], atol=1e-15)
+    assert np.isnan(out[2])
 
 
 def test_sam_edge_solves_long_bartlett_equation():
