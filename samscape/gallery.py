@@ -338,9 +338,8 @@ def stability(out: str, cfg: dict, state: dict) -> list[Entry]:
     eta, rho = np.meshgrid(grid.lrs, grid.rhos)
     predicted = theory.usam_factor(eta, rho, lam) <= 1
     agree = float(np.mean(predicted == (grid.fates == "stable")))
-    hessians = three.sample_hessians(noisy.x_star)
-    gamma = float(theory.alignment_gamma(hessians))
-    ms_stable = plots.diagrams.mean_square_radii(noisy, noisy.lrs, noisy.rhos) <= 1
+    gamma = noisy.gamma  # computed once on the grid (the diagram's P3 edge used it too)
+    ms_stable = noisy.mean_square_radii(noisy.lrs, noisy.rhos) <= 1
     beyond = float(np.mean(noisy.fates[~ms_stable] == "stable")) if (~ms_stable).any() else 0.0
     return [Entry(
         "stability.png",

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+# the generic checks live in theory (which computes with the same arguments); plots re-use them under these names
+from ..theory._common import check_run as run  # noqa: F401
+from ..theory._common import choice  # noqa: F401
+from ..theory._common import int_at_least as positive_int  # noqa: F401
+from ..theory._common import positive_float  # noqa: F401
+
 
 def landscape(value, *, min_dim: int = 1, max_dim: int | None = None, what: str = "this plot"):
     if not (hasattr(value, "value") and hasattr(value, "grad") and hasattr(value, "dim")):
@@ -14,39 +20,10 @@ def landscape(value, *, min_dim: int = 1, max_dim: int | None = None, what: str 
     return value
 
 
-def run(value):
-    if not (hasattr(value, "xs") and hasattr(value, "landscape") and hasattr(value, "optimizer")):
-        raise ValueError(f"run must be a samscape Run from dynamics.simulate or dynamics.load_run, got {type(value).__name__}")
-    return value
-
-
-def positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def optimizer_label(value) -> str:
     """How an error message names an optimizer: its ``describe()`` label, not the dataclass repr."""
     describe = getattr(value, "describe", None)
     return describe() if callable(describe) else repr(value)
-
-
-def positive_float(value, name: str, *, allow_zero: bool = False) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return number
-
-
-def choice(value, name: str, allowed) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
-    return value
 
 
 def plane(axes, dim: int) -> tuple[int, int]:

@@ -9,7 +9,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from . import _checks
-from .runs import _phases, trajectories
+from ..theory.fates import run_phases
+from .runs import trajectories
 from .style import DEFAULT_SIZE, atomic_output, context, new_axes, optimizer_color
 
 
@@ -57,7 +58,7 @@ def animate(run, path, *, frames=60, fps=15, tail=None, starts=None, axes=(0, 1)
             if len(line.get_xdata()) > 1:
                 line.set_alpha(0.3)
         at_steps = run.steps
-        phases = _phases(run)
+        phases = run_phases(run)
         moving = []
         for i in idx:
             (trail,) = ax.plot([], [], linewidth=1.4, animated=True, solid_capstyle="round", zorder=9)

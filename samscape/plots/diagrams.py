@@ -2,120 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from matplotlib import colors
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .. import dynamics, theory
+from .. import theory
+from ..theory.fates import STABILITY_FATES, StabilityGrid, stability_fates
 from . import _checks
 from .style import FATE_COLORS, OKABE_ITO, add_legend, context, new_axes
 
-STABILITY_FATES = ("stable", "escaped", "diverged")
 STABILITY_LABELS = {
     "stable": r"stays at $\theta^*$",
     "escaped": r"leaves $\theta^*$",
     "diverged": "diverges",
 }
-_OPTIMIZERS = {"gd": dynamics.GD, "sgd": dynamics.SGD, "usam": dynamics.USAM, "sam": dynamics.SAM}
-
-
-@dataclass
-class StabilityGrid:
-    """Simulated fates over ``(eta, rho)``.
-
-    Attributes
-    ----------
-    lrs : ndarray (n_eta,)
-    rhos : ndarray (n_rho,)
-    fates : ndarray (n_rho, n_eta) of str
-        ``stable`` (ended within ``radius`` of ``x_star``), ``escaped`` (left it, finite) or ``diverged``.
-    distance : ndarray (n_rho, n_eta)
-        ``||x_T - x_star||``.
-    x_star : ndarray (dim,)
-    hessian : ndarray (dim, dim)
-        Full-loss Hessian at ``x_star``; ``lam`` is its largest eigenvalue.
-    optimizer, batch_size, steps, delta, radius
-        How the grid was simulated.
-    landscape : Landscape
-    """
-
-    lrs: np.ndarray
-    rhos: np.ndarray
-    fates: np.ndarray
-    distance: np.ndarray
-    x_star: np.ndarray
-    hessian: np.ndarray
-    optimizer: str
-    batch_size: int | None
-    steps: int
-    delta: float
-    radius: float
-    landscape: object = field(default=None, repr=False)
-
-    @property
-    def lam(self) -> float:
-        return float(np.linalg.eigvalsh(self.hessian)[-1])
-
-
-def _axis(values, name: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
-    if arr.ndim != 1 or arr.size < 2 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(np.diff(arr) <= 0):
-        raise ValueError(f"{name} must be an increasing 1-D sequence of at least 2 finite values >= 0, got {values!r}")
-    return arr
-
-
-def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_size=None, steps=400, delta=1e-3,
-                    radius=None, seed=0) -> StabilityGrid:
-    """Simulate ``optimizer`` from ``x_star + delta * v_1`` for every ``(eta, rho)`` in one vectorized run.
-
-    ``v_1`` is the top Hessian eigenvector at ``x_star`` (the direction that loses stability first). A start
-    is ``stable`` when it ends within ``radius`` (default ``10 * delta``) of ``x_star``.
-
-    Parameters
-    ----------
-    landscape : Landscape
-    x_star : array (dim,)
-        A minimizer.
-    lrs, rhos : increasing 1-D sequences
-        The grid axes; every pair is one start.
-    optimizer : ``"usam"``, ``"sam"``, ``"gd"`` or ``"sgd"``
-    batch_size : int, optional
-        Mini-batch size (stochastic methods on a finite sum); ``sgd`` needs it.
-    """
-    _checks.landscape(landscape, what="stability_fates")
-    optimizer = _checks.choice(optimizer, "optimizer", tuple(_OPTIMIZERS))
-    lrs = _axis(lrs, "lrs")
-    rhos = _axis(rhos, "rhos")
-    if lrs[0] <= 0:
-        raise ValueError(f"lrs must be > 0, got {lrs[0]!r}")
-    steps = _checks.positive_int(steps, "steps")
-    delta = _checks.positive_float(delta, "delta")
-    radius = 10 * delta if radius is None else _checks.positive_float(radius, "radius")
-    x_star = np.asarray(x_star, dtype=float)
-    if x_star.shape != (landscape.dim,) or not np.all(np.isfinite(x_star)):
-        raise ValueError(f"x_star must be a finite point of shape ({landscape.dim},), got {x_star!r}")
-    hessian = landscape.hessian(x_star)
-    top = np.linalg.eigh(hessian)[1][:, -1]
-    eta, rho = (g.ravel() for g in np.meshgrid(lrs, rhos))
-    if optimizer == "gd":
-        opt = dynamics.GD(eta)
-    elif optimizer == "sgd":
-        if batch_size is None:
-            raise ValueError("batch_size must be a positive integer for optimizer='sgd', got None")
-        opt = dynamics.SGD(eta, batch_size)
-    else:
-        opt = _OPTIMIZERS[optimizer](eta, rho, batch_size=batch_size)
-    x0 = np.broadcast_to(x_star + delta * top, (eta.size, landscape.dim))
-    run = dynamics.simulate(landscape, opt, x0, steps, every=steps, seed=seed, progress=False)
-    distance = np.linalg.norm(run.x - x_star, axis=-1)
-    fates = np.where(distance <= radius, "stable", "escaped")
-    fates = np.where((run.status != "ok") | ~np.isfinite(run.loss[-1]), "diverged", fates)
-    shape = (len(rhos), len(lrs))
-    return StabilityGrid(lrs, rhos, fates.reshape(shape).astype("<U8"), distance.reshape(shape), x_star, hessian,
-                         optimizer, batch_size, steps, delta, radius, landscape)
 
 
 def _edges(c: np.ndarray) -> np.ndarray:
@@ -209,15 +110,13 @@ def stability_diagram(landscape=None, x_star=None, *, grid=None, lrs=None, rhos=
 
 
 def _stochastic(grid: StabilityGrid) -> bool:
-    return grid.landscape is not None and grid.batch_size is not None and grid.batch_size < grid.landscape.n_samples
+    return grid.stochastic
 
 
 def mean_square_radii(grid: StabilityGrid, etas: np.ndarray, rhos: np.ndarray) -> np.ndarray:
-    """Spectral radius of the linearized method's second-moment operator over ``(rho, eta)``: ``(n_rho, n_eta)``."""
-    hessians = grid.landscape.sample_hessians(grid.x_star)
-    use_rho = grid.optimizer == "usam"
-    return np.array([[theory.mean_square_radius(hessians, float(e), float(r) if use_rho else 0.0,
-                                                grid.batch_size).radius for e in etas] for r in rhos])
+    """Spectral radius of the linearized method's second-moment operator over ``(rho, eta)``: ``(n_rho, n_eta)``
+    (computed by ``grid.mean_square_radii``, i.e. ``theory.mean_square_radius_grid``)."""
+    return grid.mean_square_radii(etas, rhos)
 
 
 def _draw_mean_square(ax, grid: StabilityGrid, eta_e: np.ndarray, rho_e: np.ndarray):
@@ -244,18 +143,7 @@ def p3_boundary(grid: StabilityGrid, etas: np.ndarray):
     """``rho`` on P3 Theorem 4.1's boundary for each ``eta``, or None when the theorem does not apply.
 
     It applies to a stochastic method (``batch_size`` below the number of samples) at a minimum where the
-    alignment constant ``gamma`` (``theory.alignment_gamma``) is positive. With ``F = ||H||_F^2`` the
-    inequality ``F (1 + rho^2 gamma F / B) <= B/(eta^2 gamma)`` holds up to
-    ``rho^2 = (B/(eta^2 gamma F) - 1) B/(gamma F)`` (NaN where it fails even at ``rho = 0``).
+    alignment constant ``gamma`` (``theory.alignment_gamma``) is positive; the edge is
+    ``theory.usam_inequality_rho_edge`` (NaN where the inequality fails even at ``rho = 0``).
     """
-    if not _stochastic(grid):
-        return None
-    hessians = grid.landscape.sample_hessians(grid.x_star)
-    gamma = float(theory.alignment_gamma(hessians))
-    if not gamma > 0:
-        return None
-    frob2 = float(np.sum(hessians.mean(axis=0) ** 2))
-    B = grid.batch_size
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho_sq = (B / (np.asarray(etas) ** 2 * gamma * frob2) - 1.0) * B / (gamma * frob2)
-    return np.where(rho_sq >= 0, np.sqrt(np.maximum(rho_sq, 0.0)), np.nan)
+    return grid.p3_rho_edge(np.asarray(etas, dtype=float))

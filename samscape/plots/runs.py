@@ -10,15 +10,14 @@ from matplotlib import colors
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .. import dynamics, theory
-from ..dynamics import Switch
+from .. import theory
 from ..dynamics.optimizers import Noise
+from ..theory.fates import FATES, advance, classify_fates, final_optimizer, run_phases
 from . import _checks
 from .landscape import MIN_MARK, contour, draw_hallucinated, hallucinated_table, mark_critical, plane_grid
 from .style import (CYCLE, add_legend, FATE_COLORS, OKABE_ITO, SURFACE_CMAP, context, label_landscape_axes, new_axes,
                     optimizer_color, symbol)
 
-FATES = ("minimizer", "hallucinated", "moving", "diverged", "critical")
 FATE_LABELS = {
     "minimizer": "true minimizer",
     "hallucinated": "hallucinated point",
@@ -29,95 +28,11 @@ FATE_LABELS = {
 
 
 # ---------------------------------------------------------------------------------------------- run helpers
-def advance(run, x: np.ndarray, first_step: int, n: int) -> np.ndarray:
-    """Iterate the run's own update ``n`` more times from ``x (n_starts, dim)`` at step ``first_step``.
-
-    Uses the run's seed and start ids, so a replay from step 0 reproduces ``run.xs`` exactly.
-    Returns ``(n + 1, n_starts, dim)``, the input first.
-    """
-    landscape = run.landscape
-    optimizer = run.optimizer.for_starts(run.n_starts)
-    ids = run.start_ids if run.start_ids is not None else np.arange(run.n_starts)
-    noise = Noise(run.seed, ids, landscape.n_samples, landscape.dim)
-    out = np.empty((n + 1,) + x.shape)
-    out[0] = x
-    with np.errstate(all="ignore"):
-        for k in range(n):
-            out[k + 1] = optimizer.update(landscape, out[k], first_step + k, noise)
-    return out
-
-
-def _phases(run):
-    """``[(optimizer, first_step, last_step)]``: one phase, or two for a :class:`Switch`."""
-    total = int(run.steps[-1])
-    opt = run.optimizer
-    if isinstance(opt, Switch) and 0 < opt.at < total:
-        return [(opt.first, 0, opt.at), (opt.second, opt.at, total)]
-    if isinstance(opt, Switch):
-        return [(opt.first if opt.at >= total else opt.second, 0, total)]
-    return [(opt, 0, total)]
-
-
-def _final_optimizer(run):
-    return _phases(run)[-1][0]
-
-
 def _stopped_mask(run) -> np.ndarray:
     """``(n_saved, n_starts)``: True where a start had already been frozen (diverged or non-finite)."""
     stopped = np.asarray(run.stopped_at)
     after = (stopped[None, :] >= 0) & (run.steps[:, None] > stopped[None, :])
     return after
-
-
-def classify_fates(run, *, grad_tol: float = 1e-2, move_tol: float = 1e-3, window: int = 32,
-                   polish_steps: int = 400, curvature_tol: float = 1e-6) -> np.ndarray:
-    """The fate of each start, one of :data:`FATES`; ``(n_starts,)`` str.
-
-    From the final iterate the run's own update is applied ``window`` more times (same seed), giving a cloud
-    of iterates with mean ``m`` and spread ``s = max_k ||x_k - m||``. Normalised SAM never comes to rest at a
-    minimizer -- it bounces around it -- so a start is judged by where its cloud sits:
-
-    * ``diverged``: the run froze the start (it left the bound or stopped being finite);
-    * ``hallucinated``: the update has come to rest (``s <= move_tol``) where ``||grad L(m)|| > grad_tol``:
-      a fixed point of the map that is not a critical point of ``L`` (P1);
-    * ``minimizer``: ``||grad L(m)|| <= grad_tol``, or the cloud still bounces but surrounds a local minimizer:
-      gradient descent from ``m`` (``polish_steps`` steps at the run's learning rate) ends within ``s`` of ``m``;
-    * ``critical``: a ``minimizer`` by the test above whose Hessian at ``m`` has an eigenvalue below
-      ``-curvature_tol``: a saddle or maximum, where ``grad L = 0`` so SAM's perturbation vanishes and a start
-      that lands exactly there stays (rare; it happens to starts placed exactly on such a point);
-    * ``moving``: none of these (e.g. still travelling, or drifting away from the point it circles).
-    """
-    _checks.run(run)
-    grad_tol = _checks.positive_float(grad_tol, "grad_tol")
-    move_tol = _checks.positive_float(move_tol, "move_tol")
-    window = _checks.positive_int(window, "window", 2)
-    polish_steps = _checks.positive_int(polish_steps, "polish_steps")
-    curvature_tol = _checks.positive_float(curvature_tol, "curvature_tol", allow_zero=True)
-    landscape = run.landscape
-    ahead = advance(run, run.x.astype(float), int(run.steps[-1]), window)[1:]
-    mean = ahead.mean(axis=0)
-    with np.errstate(all="ignore"):
-        g = np.linalg.norm(landscape.grad(mean), axis=-1)
-        spread = np.linalg.norm(ahead - mean, axis=-1).max(axis=0)
-    ok = (np.asarray(run.status) == "ok") & np.isfinite(g) & np.isfinite(spread)
-    at_rest = spread <= move_tol
-    circling = ok & ~at_rest & (g > grad_tol)
-    surrounds = np.zeros(run.n_starts, dtype=bool)
-    if circling.any():
-        lr = _final_optimizer(run).lr
-        lr = lr[circling] if np.ndim(lr) else lr
-        polished = dynamics.simulate(landscape, dynamics.GD(lr), mean[circling], polish_steps, every=polish_steps,
-                                     seed=0, progress=False)
-        reach = np.linalg.norm(polished.x - mean[circling], axis=-1)
-        surrounds[circling] = (polished.status == "ok") & (reach <= spread[circling])
-    fate = np.where((g <= grad_tol) | surrounds, "minimizer", np.where(at_rest, "hallucinated", "moving"))
-    fate = np.where(ok, fate, "moving").astype("<U12")
-    still = (fate == "minimizer") & (g <= grad_tol) & at_rest
-    if still.any():
-        with np.errstate(all="ignore"):
-            lowest = np.linalg.eigvalsh(landscape.hessian(mean[still]))[:, 0]
-        fate[np.flatnonzero(still)[lowest < -curvature_tol]] = "critical"
-    return np.where(np.asarray(run.status) != "ok", "diverged", fate).astype("<U12")
 
 
 # ---------------------------------------------------------------------------------------------- trajectories
@@ -127,7 +42,7 @@ def _segments(run, i: int, axes):
     stopped = run.stopped_at[i]
     keep = np.ones(len(run.steps), dtype=bool) if stopped < 0 else run.steps <= stopped
     pieces = []
-    for opt, lo, hi in _phases(run):
+    for opt, lo, hi in run_phases(run):
         # a phase's segment starts at the last saved step <= its first step, so consecutive segments join
         first = max(int(np.searchsorted(run.steps, lo, side="right")) - 1, 0)
         last = int(np.searchsorted(run.steps, hi, side="right"))
@@ -213,7 +128,7 @@ def _series(run, idx, ax, color_by, label, linewidth, legend):
     mask = _stopped_mask(run)
     for n, i in enumerate(idx):
         z = np.where(mask[:, i], np.nan, run.xs[:, i, 0])
-        color = optimizer_color(_final_optimizer(run).kind) if color_by == "optimizer" else _start_color(n, len(idx))
+        color = optimizer_color(final_optimizer(run).kind) if color_by == "optimizer" else _start_color(n, len(idx))
         ax.plot(run.steps, z, color=color, linewidth=linewidth,
                 label=(label or run.optimizer.describe()) if n == 0 else None)
     ax.set_xlabel("step $t$")
@@ -392,7 +307,7 @@ def curves(run, quantity="loss", *, ax=None, starts=None, show_thresholds=True, 
     values = _values(run, quantity, idx)
     log = quantity in ("loss", "grad_norm") if log is None else bool(log)
     steps = run.steps
-    phases = _phases(run)
+    phases = run_phases(run)
     with context():
         ax = new_axes(ax)
         styles = {"lambda_max": "-", "trace": (0, (4, 1.5)), "loss": "-", "grad_norm": "-"}
@@ -514,7 +429,7 @@ def valley(landscape, run=None, *, ax=None, kind="cobweb", b=None, steps=40, sta
             ax.axhspan(-2 * b, 2 * b, color=band, alpha=0.18, linewidth=0)
             ax.plot(z, z, color="#777777", linewidth=0.7, linestyle="--", label=r"$z_{t+1} = z_t$")
             if run is not None:
-                opt = _final_optimizer(run)
+                opt = final_optimizer(run)
                 ax.plot(z, _map_1d(run, opt, z), color=optimizer_color(opt.kind), linewidth=1.2,
                         label=f"map of {opt.describe()}", gid="map")
                 path = paths[:, 0]
@@ -551,7 +466,7 @@ def valley(landscape, run=None, *, ax=None, kind="cobweb", b=None, steps=40, sta
             ax.set_ylabel("$L(z)$")
         else:
             if run is not None:
-                color = optimizer_color(_final_optimizer(run).kind)
+                color = optimizer_color(final_optimizer(run).kind)
                 t = np.arange(paths.shape[0])
                 for k in range(paths.shape[1]):
                     ax.plot(t, paths[:, k], color=color if paths.shape[1] == 1 else _start_color(k, paths.shape[1]),

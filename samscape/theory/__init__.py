@@ -5,11 +5,13 @@ and :func:`usam_rho_edge`, :func:`sam_edge`, :func:`sam_two_cycle`), linear
 stability of the update maps (:func:`fixed_point_stability`), stochastic stability at an interpolating minimum
 (:func:`mean_square_radius`, :func:`lyapunov_exponent`, :func:`alignment_gamma` and P3's inequalities), P3's valley
 confinement (:func:`valley_conditions`), P1's hallucinated minimizers (:func:`find_hallucinated`,
-:func:`hallucination_window`), P2's sharpness notions and drift (:func:`sharpness`, :func:`manifold_drift`), and
+:func:`hallucination_window`), P2's sharpness notions and drift (:func:`sharpness`, :func:`manifold_drift`), where
+runs end (:func:`classify_fates`, :func:`stability_fates`; plots draw them), and
 the registry of claims that :func:`check` runs against simulation (``samscape check``).
 """
 
 from .claims import ClaimResult, check, claim_names, format_table, run_claim
+from .fates import FATES, STABILITY_FATES, StabilityGrid, advance, classify_fates, stability_fates
 from .hallucination import (
     CriticalPoints,
     HallucinatedPoint,
@@ -48,9 +50,11 @@ from .stochastic import (
     batch_law,
     lyapunov_exponent,
     mean_square_radius,
+    mean_square_radius_grid,
     pl_conditions,
     quadratic_finite_sum,
     sgd_stability_inequality,
+    usam_inequality_rho_edge,
     usam_stability_inequality,
 )
 from .valley import Extremum, ValleyConditions, valley_conditions
@@ -58,12 +62,13 @@ from .valley import Extremum, ValleyConditions, valley_conditions
 __all__ = [
     "gd_threshold", "usam_threshold", "usam_factor", "gd_lr_edge", "usam_rho_edge", "sam_edge", "sam_two_cycle",
     "fixed_point_stability", "update_jacobian", "FixedPointStability",
-    "mean_square_radius", "lyapunov_exponent", "alignment_gamma", "batch_law",
+    "mean_square_radius", "mean_square_radius_grid", "usam_inequality_rho_edge", "lyapunov_exponent", "alignment_gamma", "batch_law",
     "sgd_stability_inequality", "usam_stability_inequality", "pl_conditions", "quadratic_finite_sum",
     "MeanSquareStability", "LyapunovExponent", "StabilityInequality", "PLConditions",
     "valley_conditions", "ValleyConditions", "Extremum",
     "find_hallucinated", "hallucination_window", "critical_points_1d",
     "HallucinationSearch", "HallucinatedPoint", "HallucinationWindow", "CriticalPoints",
     "sharpness", "manifold_drift", "manifold_sharpness_limits", "predicted_drift_path", "Sharpness", "ManifoldDrift",
+    "classify_fates", "stability_fates", "advance", "StabilityGrid", "FATES", "STABILITY_FATES",
     "check", "claim_names", "run_claim", "format_table", "ClaimResult",
 ]

@@ -58,6 +58,39 @@ def positive_int(value, name: str) -> int:
     return int(value)
 
 
+def int_at_least(value, name: str, minimum: int = 1) -> int:
+    """An integer ``>= minimum`` (bools refused), or ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def positive_float(value, name: str, *, allow_zero: bool = False) -> float:
+    """Anything ``float()`` accepts that is finite and > 0 (or >= 0), or ``ValueError`` naming ``name``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return number
+
+
+def choice(value, name: str, allowed):
+    """``value`` if it is one of ``allowed``, or ``ValueError`` listing them."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return value
+
+
+def check_run(value):
+    """A samscape Run (anything with ``xs``, ``landscape`` and ``optimizer``), or ``ValueError``."""
+    if not (hasattr(value, "xs") and hasattr(value, "landscape") and hasattr(value, "optimizer")):
+        raise ValueError(f"run must be a samscape Run from dynamics.simulate or dynamics.load_run, got {type(value).__name__}")
+    return value
+
+
 def check_landscape(landscape, name: str = "landscape", *, dim: int | None = None):
     if not all(hasattr(landscape, attr) for attr in ("grad", "hessian", "dim", "loss_expr")):
         raise ValueError(f"{name} must be a samscape Landscape, got {type(landscape).__name__}")

@@ -26,6 +26,7 @@ from .. import landscapes
 from ..dynamics import GD, SAM, SGD, USAM, Switch, draws, sam_ascent
 from ..dynamics import simulate as _simulate_any
 from ._common import fmt, positive_int
+from .fates import classify_fates
 from .hallucination import find_hallucinated, hallucination_window
 from .sharpness import manifold_drift, manifold_sharpness_limits, sharpness
 from .stability import fixed_point_stability, gd_lr_edge, gd_threshold, sam_two_cycle, usam_factor, usam_threshold
@@ -196,13 +197,6 @@ def _sympy_hessian_at(landscape, point) -> sp.Matrix:
     subs = {s: sp.nsimplify(float(v), rational=True) for s, v in zip(landscape.symbols, point)}
     # the catalog writes coefficients as Floats; as rationals the eigenvalues print exactly (17/4, not 4.25000000)
     return sp.nsimplify(sp.hessian(landscape.loss_expr, landscape.symbols).subs(subs), rational=True)
-
-
-def _ends_at_hallucinated(landscape, x_last: np.ndarray, x_prev: np.ndarray, rho: float):
-    """Which starts end at a fixed point with nonzero gradient, and where their ascent points sit: ``(k,), (k, d)``."""
-    norm = np.linalg.norm(landscape.grad(x_last), axis=-1)
-    fixed = np.linalg.norm(x_last - x_prev, axis=-1) <= 1e-10 * np.maximum(1.0, np.linalg.norm(x_last, axis=-1))
-    return fixed & (norm > 1e-6), sam_ascent(landscape, x_last, rho)
 
 
 # ---------------------------------------------------------------------------------------------- 1. GD on a quadratic
@@ -684,8 +678,9 @@ def _hallucination_window():
         search = find_hallucinated(land, rho, [[-3.0, 3.0]])
         found = any(abs(p.x_plus[0] - m2) < 1e-9 and abs(p.x[0] - target) < 1e-9 for p in search.points)
         run = simulate(land, SAM(lr, rho), np.array([[target + 1e-3]]), 400, every=399, seed=0)
-        hallucinated, ascent = _ends_at_hallucinated(land, run.xs[-1], run.xs[-2], rho)
-        converged = bool(hallucinated[0] and abs(ascent[0, 0] - m2) < 1e-6)
+        # the same classification as the basin maps: at rest where grad f != 0, and its ascent point is m2
+        hallucinated = classify_fates(run, backend="numpy")[0] == "hallucinated"
+        converged = bool(hallucinated and abs(sam_ascent(land, run.x, rho)[0, 0] - m2) < 1e-6)
         found_ok &= found == inside
         sim_ok &= converged == inside
         rows.append(f"{fmt(rho, 3)}:{'y' if converged else 'n'}")
@@ -776,8 +771,7 @@ def _warm_start():
         counts = {}
         for mode, opt in (("plain", SAM(lr, rho)), ("warm", Switch(GD(lr), SAM(lr, rho), at=steps // 10))):
             run = simulate(land, opt, starts, steps, every=steps - 1, seed=0)
-            hallucinated, _ = _ends_at_hallucinated(land, run.xs[-1], run.xs[-2], rho)
-            counts[mode] = float(np.mean(hallucinated))
+            counts[mode] = float(np.mean(classify_fates(run, backend="numpy") == "hallucinated"))
             # an exact floating-point zero gradient freezes SAM (no perturbation): flagged, never counted as success
             counts[mode + "_frozen_at_zero_gradient"] = int(np.sum(np.all(land.grad(run.xs[-1]) == 0, axis=-1)))
         fractions[label] = counts

@@ -161,6 +161,32 @@ def mean_square_radius(hessians, lr, rho=0.0, batch_size=1, *, max_batches: int 
     return MeanSquareStability(radius, radius <= 1.0, r, method)
 
 
+def mean_square_radius_grid(hessians, lrs, rhos, batch_size=1, *, max_batches: int = MAX_EXACT_BATCHES,
+                            n_draws: int = DEFAULT_DRAWS, seed: int = 0) -> np.ndarray:
+    """:func:`mean_square_radius`'s ``radius`` over a grid: ``(len(rhos), len(lrs))``.
+
+    The batch law and the restriction to ``range(H)`` are computed once for the whole grid, the batch operators
+    once per ``rho``, and the second-moment operators of every ``lr`` are diagonalised in one batched call.
+    Same arguments and conventions as :func:`mean_square_radius` (``rho = 0`` is SGD). Numeric.
+    """
+    hessians = check_hessians(hessians)
+    lrs = np.atleast_1d(np.asarray([positive(v, "lr") for v in np.ravel(lrs)], dtype=float))
+    rhos = np.atleast_1d(np.asarray([nonnegative(v, "rho") for v in np.ravel(rhos)], dtype=float))
+    law = batch_law(hessians.shape[0], batch_size, max_batches=max_batches, n_draws=n_draws, seed=seed)
+    restricted, _, _ = _restricted(hessians)
+    r = restricted.shape[1]
+    out = np.ones((len(rhos), len(lrs)))
+    if r == 0:
+        return out
+    eye = np.eye(r)
+    for i, rho in enumerate(rhos):
+        ops = _batch_operators(restricted, law, float(rho))  # (k, r, r)
+        steps = eye - lrs[:, None, None, None] * ops  # (n_lr, k, r, r)
+        operators = np.einsum("k,lkab,lkcd->lacbd", law.weights, steps, steps).reshape(len(lrs), r * r, r * r)
+        out[i] = np.max(np.abs(np.linalg.eigvals(operators)), axis=-1)
+    return out
+
+
 @dataclass
 class LyapunovExponent:
     """Top Lyapunov exponent ``lim (1/t) log ||x_t||`` of the linearized random map.
@@ -295,16 +321,54 @@ def usam_stability_inequality(hessians, lr, rho, batch_size=1) -> StabilityInequ
                        "USAM: ||H||_F^2 (1 + rho^2 gamma ||H||_F^2 / B) <= B/(lr^2 gamma)")
 
 
+def _inequality_lhs(frob2: float, gamma: float, rho, batch_size: int):
+    """P3 Theorem 4.1's left side ``||H||_F^2 (1 + rho^2 gamma ||H||_F^2 / B)`` (``rho`` scalar or array)."""
+    return frob2 * (1.0 + rho**2 * gamma * frob2 / batch_size)
+
+
+def _inequality_rhs(gamma: float, lr, batch_size: int):
+    """P3 Theorem 4.1's right side ``B / (lr^2 gamma)`` (``inf`` when ``gamma = 0``; ``lr`` scalar or array)."""
+    if not gamma > 0:
+        return np.full(np.shape(lr), math.inf)[()]
+    return batch_size / (lr**2 * gamma)
+
+
+def _frobenius_sq(hessians: np.ndarray) -> float:
+    mean = hessians.mean(axis=0)
+    return float(np.sum(mean * mean))
+
+
+def usam_inequality_rho_edge(hessians, lrs, batch_size=1) -> np.ndarray:
+    """For each ``lr``, the largest ``rho`` at which P3 Theorem 4.1's necessary condition
+    (:func:`usam_stability_inequality`) still holds: ``lhs(rho) = rhs(lr)`` solved for ``rho``.
+
+    The left side is ``lhs(0) + rho^2 gamma ||H||_F^4 / B``, so ``rho^2 = (rhs - lhs(0)) B / (gamma ||H||_F^4)``;
+    NaN where the condition fails even at ``rho = 0``, ``inf`` everywhere when ``gamma = 0`` (no noise: it never
+    binds). Numeric (``gamma`` from :func:`alignment_gamma`).
+    """
+    hessians = check_hessians(hessians)
+    lrs = np.asarray([positive(v, "lr") for v in np.ravel(lrs)], dtype=float).reshape(np.shape(lrs))
+    batch_size = positive_int(batch_size, "batch_size")
+    gamma = alignment_gamma(hessians)
+    frob2 = _frobenius_sq(hessians)
+    if not gamma > 0:
+        return np.full(lrs.shape, np.inf)
+    base = _inequality_lhs(frob2, gamma, 0.0, batch_size)
+    per_rho_sq = _inequality_lhs(frob2, gamma, 1.0, batch_size) - base  # the coefficient of rho^2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho_sq = (_inequality_rhs(gamma, lrs, batch_size) - base) / per_rho_sq
+    return np.where(rho_sq >= 0, np.sqrt(np.maximum(rho_sq, 0.0)), np.nan)
+
+
 def _inequality(hessians, lr, rho, batch_size, statement) -> StabilityInequality:
     hessians = check_hessians(hessians)
     lr = positive(lr, "lr")
     rho = nonnegative(rho, "rho")
     batch_size = positive_int(batch_size, "batch_size")
     gamma = alignment_gamma(hessians)
-    mean = hessians.mean(axis=0)
-    frob2 = float(np.sum(mean * mean))
-    lhs = frob2 * (1.0 + rho**2 * gamma * frob2 / batch_size)
-    rhs = batch_size / (lr**2 * gamma) if gamma > 0 else math.inf
+    frob2 = _frobenius_sq(hessians)
+    lhs = _inequality_lhs(frob2, gamma, rho, batch_size)
+    rhs = float(_inequality_rhs(gamma, lr, batch_size))
     return StabilityInequality(lhs, rhs, lhs <= rhs, gamma, frob2, lr**2 * gamma * lhs / batch_size, statement)
 
 

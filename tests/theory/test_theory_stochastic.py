@@ -11,9 +11,11 @@ from samscape.theory import (
     batch_law,
     lyapunov_exponent,
     mean_square_radius,
+    mean_square_radius_grid,
     pl_conditions,
     quadratic_finite_sum,
     sgd_stability_inequality,
+    usam_inequality_rho_edge,
     usam_stability_inequality,
 )
 
@@ -177,3 +179,36 @@ def test_bad_input_names_the_parameter(call, name):
     """Bad input is one ValueError that names the parameter."""
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_mean_square_radius_grid_matches_the_radius_cell_by_cell():
+    """mean_square_radius_grid(h, lrs, rhos, B)[i, j] is mean_square_radius(h, lrs[j], rhos[i], B).radius:
+    the same second-moment operator, with the batch law and range(H) computed once."""
+    g = np.array([[1.0, 0.2], [0.3, -0.9], [-0.6, 0.5]])
+    hess = np.einsum("ni,nj->nij", g, g)
+    lrs, rhos = np.array([0.1, 0.5, 1.3]), np.array([0.0, 0.2])
+    for batch in (1, 2):
+        grid = mean_square_radius_grid(hess, lrs, rhos, batch)
+        assert grid.shape == (2, 3)
+        for i, rho in enumerate(rhos):
+            for j, lr in enumerate(lrs):
+                expected = mean_square_radius(hess, lr, rho, batch).radius
+                assert grid[i, j] == pytest.approx(expected, rel=1e-12)
+
+
+def test_usam_inequality_rho_edge_is_where_both_sides_agree():
+    """At rho = usam_inequality_rho_edge(h, lr, B) the two sides of P3 Theorem 4.1 are equal; the closed form
+    rho^2 = (B/(lr^2 gamma F) - 1) B/(gamma F), F = ||H||_F^2; NaN where it fails at rho = 0; inf without noise."""
+    g = np.array([[1.0, 0.2], [0.3, -0.9], [-0.6, 0.5], [0.1, 1.2]])
+    hess = np.einsum("ni,nj->nij", g, g)
+    lrs = np.array([0.05, 0.1, 0.2, 5.0])
+    edge = usam_inequality_rho_edge(hess, lrs, 2)
+    gamma, frob2 = alignment_gamma(hess), float(np.sum(hess.mean(axis=0) ** 2))
+    expected = np.sqrt((2 / (lrs**2 * gamma * frob2) - 1) * 2 / (gamma * frob2) + 0j).real
+    np.testing.assert_allclose(edge[:3], expected[:3], rtol=1e-12)
+    for lr, rho in zip(lrs[:3], edge[:3]):
+        check = usam_stability_inequality(hess, lr, rho, 2)
+        assert check.lhs == pytest.approx(check.rhs, rel=1e-12)
+    assert np.isnan(edge[3])
+    same = np.stack([np.diag([1.0, 2.0])] * 3)  # every sample the same: gamma = 0
+    assert np.all(np.isinf(usam_inequality_rho_edge(same, lrs, 1)))

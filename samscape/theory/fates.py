@@ -1,0 +1,236 @@
+"""Where runs end: the fate of each start of a run, and of a grid of ``(eta, rho)`` started next to a minimum.
+
+These are computations on simulations (they run the optimizer's own update a little further, or simulate a
+grid of hyperparameters); :mod:`samscape.plots` draws them (basin maps, stability diagrams) and the claims use them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from .. import dynamics
+from ..dynamics import Switch
+from ..dynamics.optimizers import Noise
+from ._common import check_landscape, check_run, choice, int_at_least, positive_float
+from .stochastic import alignment_gamma, mean_square_radius_grid, usam_inequality_rho_edge
+
+FATES = ("minimizer", "hallucinated", "moving", "diverged", "critical")
+STABILITY_FATES = ("stable", "escaped", "diverged")
+_OPTIMIZERS = {"gd": dynamics.GD, "sgd": dynamics.SGD, "usam": dynamics.USAM, "sam": dynamics.SAM}
+
+
+# ---------------------------------------------------------------------------------------------- a run's own update
+def advance(run, x: np.ndarray, first_step: int, n: int) -> np.ndarray:
+    """Iterate the run's own update ``n`` more times from ``x (n_starts, dim)`` at step ``first_step``.
+
+    Uses the run's seed and start ids, so a replay from step 0 reproduces ``run.xs`` exactly.
+    Returns ``(n + 1, n_starts, dim)``, the input first.
+    """
+    landscape = run.landscape
+    optimizer = run.optimizer.for_starts(run.n_starts)
+    ids = run.start_ids if run.start_ids is not None else np.arange(run.n_starts)
+    noise = Noise(run.seed, ids, landscape.n_samples, landscape.dim)
+    out = np.empty((n + 1,) + x.shape)
+    out[0] = x
+    with np.errstate(all="ignore"):
+        for k in range(n):
+            out[k + 1] = optimizer.update(landscape, out[k], first_step + k, noise)
+    return out
+
+
+def run_phases(run):
+    """``[(optimizer, first_step, last_step)]``: one phase, or two for a :class:`Switch`."""
+    total = int(run.steps[-1])
+    opt = run.optimizer
+    if isinstance(opt, Switch) and 0 < opt.at < total:
+        return [(opt.first, 0, opt.at), (opt.second, opt.at, total)]
+    if isinstance(opt, Switch):
+        return [(opt.first if opt.at >= total else opt.second, 0, total)]
+    return [(opt, 0, total)]
+
+
+def final_optimizer(run):
+    return run_phases(run)[-1][0]
+
+
+# ---------------------------------------------------------------------------------------------- fates of a run
+def classify_fates(run, *, grad_tol: float = 1e-2, move_tol: float = 1e-3, window: int = 32,
+                   polish_steps: int = 400, curvature_tol: float = 1e-6, backend: str = "auto") -> np.ndarray:
+    """The fate of each start, one of :data:`FATES`; ``(n_starts,)`` str.
+
+    From the final iterate the run's own update is applied ``window`` more times (same seed), giving a cloud
+    of iterates with mean ``m`` and spread ``s = max_k ||x_k - m||``. Normalised SAM never comes to rest at a
+    minimizer -- it bounces around it -- so a start is judged by where its cloud sits:
+
+    * ``diverged``: the run froze the start (it left the bound or stopped being finite);
+    * ``hallucinated``: the update has come to rest (``s <= move_tol``) where ``||grad L(m)|| > grad_tol``:
+      a fixed point of the map that is not a critical point of ``L`` (P1);
+    * ``minimizer``: ``||grad L(m)|| <= grad_tol``, or the cloud still bounces but surrounds a local minimizer:
+      gradient descent from ``m`` (``polish_steps`` steps at the run's learning rate) ends within ``s`` of ``m``;
+    * ``critical``: a ``minimizer`` by the test above whose Hessian at ``m`` has an eigenvalue below
+      ``-curvature_tol``: a saddle or maximum, where ``grad L = 0`` so SAM's perturbation vanishes and a start
+      that lands exactly there stays (rare; it happens to starts placed exactly on such a point);
+    * ``moving``: none of these (e.g. still travelling, or drifting away from the point it circles).
+
+    ``backend`` is passed to :func:`samscape.dynamics.simulate` for the gradient-descent polish.
+    """
+    check_run(run)
+    grad_tol = positive_float(grad_tol, "grad_tol")
+    move_tol = positive_float(move_tol, "move_tol")
+    window = int_at_least(window, "window", 2)
+    polish_steps = int_at_least(polish_steps, "polish_steps")
+    curvature_tol = positive_float(curvature_tol, "curvature_tol", allow_zero=True)
+    landscape = run.landscape
+    ahead = advance(run, run.x.astype(float), int(run.steps[-1]), window)[1:]
+    mean = ahead.mean(axis=0)
+    with np.errstate(all="ignore"):
+        g = np.linalg.norm(landscape.grad(mean), axis=-1)
+        spread = np.linalg.norm(ahead - mean, axis=-1).max(axis=0)
+    ok = (np.asarray(run.status) == "ok") & np.isfinite(g) & np.isfinite(spread)
+    at_rest = spread <= move_tol
+    circling = ok & ~at_rest & (g > grad_tol)
+    surrounds = np.zeros(run.n_starts, dtype=bool)
+    if circling.any():
+        lr = final_optimizer(run).lr
+        lr = lr[circling] if np.ndim(lr) else lr
+        polished = dynamics.simulate(landscape, dynamics.GD(lr), mean[circling], polish_steps, every=polish_steps,
+                                     seed=0, progress=False, backend=backend)
+        reach = np.linalg.norm(polished.x - mean[circling], axis=-1)
+        surrounds[circling] = (polished.status == "ok") & (reach <= spread[circling])
+    fate = np.where((g <= grad_tol) | surrounds, "minimizer", np.where(at_rest, "hallucinated", "moving"))
+    fate = np.where(ok, fate, "moving").astype("<U12")
+    still = (fate == "minimizer") & (g <= grad_tol) & at_rest
+    if still.any():
+        with np.errstate(all="ignore"):
+            lowest = np.linalg.eigvalsh(landscape.hessian(mean[still]))[:, 0]
+        fate[np.flatnonzero(still)[lowest < -curvature_tol]] = "critical"
+    return np.where(np.asarray(run.status) != "ok", "diverged", fate).astype("<U12")
+
+
+# ---------------------------------------------------------------------------------------------- fates over (eta, rho)
+@dataclass
+class StabilityGrid:
+    """Simulated fates over ``(eta, rho)``.
+
+    Attributes
+    ----------
+    lrs : ndarray (n_eta,)
+    rhos : ndarray (n_rho,)
+    fates : ndarray (n_rho, n_eta) of str
+        ``stable`` (ended within ``radius`` of ``x_star``), ``escaped`` (left it, finite) or ``diverged``.
+    distance : ndarray (n_rho, n_eta)
+        ``||x_T - x_star||``.
+    x_star : ndarray (dim,)
+    hessian : ndarray (dim, dim)
+        Full-loss Hessian at ``x_star``; ``lam`` is its largest eigenvalue.
+    optimizer, batch_size, steps, delta, radius
+        How the grid was simulated.
+    landscape : Landscape
+    """
+
+    lrs: np.ndarray
+    rhos: np.ndarray
+    fates: np.ndarray
+    distance: np.ndarray
+    x_star: np.ndarray
+    hessian: np.ndarray
+    optimizer: str
+    batch_size: int | None
+    steps: int
+    delta: float
+    radius: float
+    landscape: object = field(default=None, repr=False)
+
+    @property
+    def lam(self) -> float:
+        return float(np.linalg.eigvalsh(self.hessian)[-1])
+
+    @property
+    def stochastic(self) -> bool:
+        """Mini-batches smaller than the data set: the method is random and P3's stochastic theory applies."""
+        return self.landscape is not None and self.batch_size is not None and self.batch_size < self.landscape.n_samples
+
+    @cached_property
+    def sample_hessians(self) -> np.ndarray:
+        """Per-sample Hessians at ``x_star``, ``(n, dim, dim)`` (computed once)."""
+        return self.landscape.sample_hessians(self.x_star)
+
+    @cached_property
+    def gamma(self) -> float:
+        """P3's alignment constant at ``x_star`` (:func:`alignment_gamma`, computed once)."""
+        return float(alignment_gamma(self.sample_hessians))
+
+    def mean_square_radii(self, lrs, rhos) -> np.ndarray:
+        """Spectral radius of the linearized method's second-moment operator over ``(rho, lr)``: ``(n_rho, n_lr)``
+        (:func:`mean_square_radius_grid`; ``rho`` enters only for USAM)."""
+        rhos = np.asarray(rhos, dtype=float)
+        used = rhos if self.optimizer == "usam" else np.zeros_like(rhos)
+        return mean_square_radius_grid(self.sample_hessians, lrs, used, self.batch_size)
+
+    def p3_rho_edge(self, lrs):
+        """``rho`` on P3 Theorem 4.1's boundary for each ``lr`` (:func:`usam_inequality_rho_edge`), or None where
+        the theorem does not apply: a deterministic method, or alignment ``gamma = 0`` at ``x_star``."""
+        if not self.stochastic or not self.gamma > 0:
+            return None
+        return usam_inequality_rho_edge(self.sample_hessians, lrs, self.batch_size)
+
+
+def _axis(values, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 1 or arr.size < 2 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(np.diff(arr) <= 0):
+        raise ValueError(f"{name} must be an increasing 1-D sequence of at least 2 finite values >= 0, got {values!r}")
+    return arr
+
+
+def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_size=None, steps=400, delta=1e-3,
+                    radius=None, seed=0) -> StabilityGrid:
+    """Simulate ``optimizer`` from ``x_star + delta * v_1`` for every ``(eta, rho)`` in one vectorized run.
+
+    ``v_1`` is the top Hessian eigenvector at ``x_star`` (the direction that loses stability first). A start
+    is ``stable`` when it ends within ``radius`` (default ``10 * delta``) of ``x_star``.
+
+    Parameters
+    ----------
+    landscape : Landscape
+    x_star : array (dim,)
+        A minimizer.
+    lrs, rhos : increasing 1-D sequences
+        The grid axes; every pair is one start.
+    optimizer : ``"usam"``, ``"sam"``, ``"gd"`` or ``"sgd"``
+    batch_size : int, optional
+        Mini-batch size (stochastic methods on a finite sum); ``sgd`` needs it.
+    """
+    check_landscape(landscape)
+    optimizer = choice(optimizer, "optimizer", tuple(_OPTIMIZERS))
+    lrs = _axis(lrs, "lrs")
+    rhos = _axis(rhos, "rhos")
+    if lrs[0] <= 0:
+        raise ValueError(f"lrs must be > 0, got {lrs[0]!r}")
+    steps = int_at_least(steps, "steps")
+    delta = positive_float(delta, "delta")
+    radius = 10 * delta if radius is None else positive_float(radius, "radius")
+    x_star = np.asarray(x_star, dtype=float)
+    if x_star.shape != (landscape.dim,) or not np.all(np.isfinite(x_star)):
+        raise ValueError(f"x_star must be a finite point of shape ({landscape.dim},), got {x_star!r}")
+    hessian = landscape.hessian(x_star)
+    top = np.linalg.eigh(hessian)[1][:, -1]
+    eta, rho = (g.ravel() for g in np.meshgrid(lrs, rhos))
+    if optimizer == "gd":
+        opt = dynamics.GD(eta)
+    elif optimizer == "sgd":
+        if batch_size is None:
+            raise ValueError("batch_size must be a positive integer for optimizer='sgd', got None")
+        opt = dynamics.SGD(eta, batch_size)
+    else:
+        opt = _OPTIMIZERS[optimizer](eta, rho, batch_size=batch_size)
+    x0 = np.broadcast_to(x_star + delta * top, (eta.size, landscape.dim))
+    run = dynamics.simulate(landscape, opt, x0, steps, every=steps, seed=seed, progress=False)
+    distance = np.linalg.norm(run.x - x_star, axis=-1)
+    fates = np.where(distance <= radius, "stable", "escaped")
+    fates = np.where((run.status != "ok") | ~np.isfinite(run.loss[-1]), "diverged", fates)
+    shape = (len(rhos), len(lrs))
+    return StabilityGrid(lrs, rhos, fates.reshape(shape).astype("<U8"), distance.reshape(shape), x_star, hessian,
+                         optimizer, batch_size, steps, delta, radius, landscape)
