@@ -12,6 +12,7 @@ P3 Zhou et al. 2025 (SAM late in training); see THEORY.md.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -411,11 +412,12 @@ def _tanh_switching():
     def v_hessians(u):
         return land.sample_hessians(np.array([u, 0.0]))[:, 1:, 1:]
 
-    sgd_ms = mean_square_radius(v_hessians(u0), lr, 0.0, 1)
-    sgd_lyap = lyapunov_exponent(v_hessians(u0), lr, 0.0, 1)
-    usam_lyap = lyapunov_exponent(v_hessians(u0), lr, rho, 1)
-    usam_ms = mean_square_radius(v_hessians(u0), lr, rho, 1)
-    h0 = v_hessians(u0)[:, 0, 0]
+    at_u0 = v_hessians(u0)
+    sgd_ms = mean_square_radius(at_u0, lr, 0.0, 1)
+    sgd_lyap = lyapunov_exponent(at_u0, lr, 0.0, 1)
+    usam_lyap = lyapunov_exponent(at_u0, lr, rho, 1)
+    usam_ms = mean_square_radius(at_u0, lr, rho, 1)
+    h0 = at_u0[:, 0, 0]
     logs = np.log(usam_factor(lr, rho, h0))
     run = simulate(land, Switch(SGD(lr, 1), USAM(lr, rho, batch_size=1), at=switch_at),
                    np.tile([u0, 1e-3], (paths, 1)), steps, every=1, seed=0)
@@ -429,7 +431,7 @@ def _tanh_switching():
     final_lyap = np.array([lyapunov_exponent(v_hessians(x), lr, rho, 1).exponent for x in final_u])
     final_ms = np.array([mean_square_radius(v_hessians(x), lr, rho, 1).radius for x in final_u])
     converged = bool(np.all(np.abs(v[-1]) < 1e-6))
-    sharpness_u0 = float(np.mean(v_hessians(u0)[:, 0, 0]))
+    sharpness_u0 = float(np.mean(h0))
     final_sharpness = np.array([np.mean(v_hessians(x)[:, 0, 0]) for x in final_u])
     flatter = bool(np.all(final_sharpness < sharpness_u0))
     # normalized SAM, batch 1, after the same SGD phase
@@ -651,12 +653,21 @@ def _pl_convergence():
 
 
 # ---------------------------------------------------------------------------------------------- 8. P1
-def _double_well_pair(land):
-    """The tilted double well's narrow minimizer ``m2`` and the maximizer beside it."""
+@functools.lru_cache(maxsize=None)
+def _double_well(c: float):
+    """The catalog's tilted double well (built once per ``c``; three P1 claims use it)."""
+    return landscapes.get("double_well", c=c)
+
+
+@functools.lru_cache(maxsize=None)
+def _double_well_window(c: float):
+    """The tilted double well's narrow minimizer ``m2``, the maximizer ``M`` beside it, and their hallucination
+    window (computed once per ``c``)."""
+    land = _double_well(c)
     minima = land.minimizers[:, 0]
     maximum = float(land.maximizers[0, 0])
     narrow = float(minima[np.argmin(np.abs(minima - maximum))])
-    return narrow, maximum
+    return narrow, maximum, hallucination_window(land, narrow, maximum)
 
 
 @claim("hallucination_window", "P1 (existence)")
@@ -664,9 +675,8 @@ def _hallucination_window():
     """P1 (existence of hallucinated minimizers; THEORY.md section 5 [derived] 1-D window): in 1-D, a minimizer m2 with an adjacent maximizer M has a hallucinated SAM fixed point m2 - rho*sign(m2 - M)
     (gradient nonzero, ascent point exactly m2) exactly for rho inside the window (|m2 - M|, |m2 - m1|); SAM started
     next to it with a stable step converges to it inside the window and not outside."""
-    land = landscapes.get("double_well", c=0.3)
-    m2, big_m = _double_well_pair(land)
-    window = hallucination_window(land, m2, big_m)
+    land = _double_well(0.3)
+    m2, big_m, window = _double_well_window(0.3)
     lr = 0.5 * window.lr_threshold
     side = float(np.sign(m2 - big_m))
     width = window.hi - window.lo
@@ -704,9 +714,8 @@ def _hallucination_attraction():
     threshold 2/f''(x+) and not above, both for an isolated point in 1-D and for a circle of them in 2-D."""
     rows, agrees, details = [], True, {}
     # 1-D: tilted double well
-    land = landscapes.get("double_well", c=0.3)
-    m2, big_m = _double_well_pair(land)
-    window = hallucination_window(land, m2, big_m)
+    land = _double_well(0.3)
+    m2, big_m, window = _double_well_window(0.3)
     rho = 0.5 * (window.lo + window.hi)
     point = window.point(rho)
     offsets = np.concatenate([np.geomspace(1e-4, 1e-2, 8), -np.geomspace(1e-4, 1e-2, 8)])
@@ -763,7 +772,7 @@ def _warm_start():
     rows, details = [], {}
     fractions = {}
     for label, land, rho, lr in (
-        ("double well", landscapes.get("double_well", c=0.3), 0.6, 0.1),
+        ("double well", _double_well(0.3), 0.6, 0.1),
         ("ring", landscapes.get("p1_figure"), 1.5, 0.1),
     ):
         starts = land.random_points(400, seed=3)
@@ -781,7 +790,7 @@ def _warm_start():
     agrees = dw["warm"] < dw["plain"] and dw["warm_frozen_at_zero_gradient"] == 0
     return _Outcome(
         hypotheses={"double well: rho inside the hallucination window of its narrow minimizer":
-                        _inside_window(landscapes.get("double_well", c=0.3), 0.6)},
+                        _inside_window(0.3, 0.6)},
         predicted="warm-start fraction < plain SAM fraction (double well)",
         observed="hallucinated fraction plain -> warm: " + ", ".join(rows),
         tolerance="strictly lower, with no start frozen at an exact zero gradient",
@@ -791,9 +800,8 @@ def _warm_start():
     )
 
 
-def _inside_window(land, rho) -> bool:
-    m2, big_m = _double_well_pair(land)
-    window = hallucination_window(land, m2, big_m)
+def _inside_window(c: float, rho: float) -> bool:
+    window = _double_well_window(c)[2]
     return window.lo < rho < window.hi
 
 

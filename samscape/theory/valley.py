@@ -13,12 +13,14 @@ P3's theory uses the simplified (unnormalized) SAM, so the invariance test ``S <
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
 from scipy.optimize import minimize_scalar
 
+from ..landscapes.core import _drop_distributions
 from ._common import check_landscape, nonnegative, positive
 from .stability import usam_threshold
 
@@ -28,9 +30,14 @@ NONSMOOTH = (sp.Piecewise, sp.Abs, sp.sign, sp.Heaviside, sp.Min, sp.Max)
 
 
 def _diff(expr, z, order: int = 1):
-    """Derivative with DiracDelta terms dropped: they vanish off a kink, and numpy cannot evaluate them."""
-    out = sp.diff(expr, z, order)
-    return out.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
+    """Derivative with DiracDelta terms dropped (the landscapes' own rule: numpy cannot evaluate them)."""
+    return _drop_distributions(sp.diff(expr, z, order))
+
+
+def _vectorized(z, expr):
+    """``expr`` compiled once as a NumPy function of ``z`` whose output always has the input's shape."""
+    fn = sp.lambdify(z, expr, modules="numpy")
+    return lambda t: np.broadcast_to(fn(t), np.shape(t))
 
 
 @dataclass
@@ -213,7 +220,9 @@ class ValleyConditions:
     bottom_stable_usam: bool
 
 
-def _definition_checks(loss, z, a: float, b: float) -> dict[str, tuple[bool, str]]:
+def _definition_checks(loss, d1, d2, z, a: float, b: float) -> dict[str, tuple[bool, str]]:
+    """Definition 4.2's checks for ``loss`` with its derivatives ``d1``, ``d2`` (each derived and compiled once)."""
+    f0, f1, f2 = (_vectorized(z, e) for e in (loss, d1, d2))
     checks: dict[str, tuple[bool, str]] = {}
     mirrored = loss.subs(z, -z) - loss
     if mirrored == 0 or (sp.count_ops(mirrored) <= MAX_SYMBOLIC_OPS and sp.simplify(mirrored) == 0):
@@ -226,12 +235,10 @@ def _definition_checks(loss, z, a: float, b: float) -> dict[str, tuple[bool, str
     at_zero = sp.nsimplify(loss.subs(z, 0))
     checks["zero at 0"] = (bool(abs(float(at_zero)) <= 1e-14), f"SymPy: L(0) = {at_zero}")
 
-    d1, d2 = _diff(loss, z), _diff(loss, z, 2)
     breaks = _branch_points(loss, z, -2 * b, 2 * b)
     if not loss.has(*NONSMOOTH):
         checks["C^2"] = (True, "SymPy: one analytic expression, no branch points")
     else:
-        f0, f1, f2 = (sp.lambdify(z, e, modules="numpy") for e in (loss, d1, d2))
         jumps, growth = [], []
         for c in breaks:
             eps = 1e-7 * max(1.0, abs(c))
@@ -249,13 +256,13 @@ def _definition_checks(loss, z, a: float, b: float) -> dict[str, tuple[bool, str
                          f"and |L''| grows {blowup:.3g}x from 100 eps to eps")
 
     grid = np.linspace(2 * b / GRID, 2 * b, GRID)
-    slope = np.broadcast_to(sp.lambdify(z, d1, modules="numpy")(grid), grid.shape)
+    slope = f1(grid)
     checks["L' > 0 on (0, 2b]"] = (bool(np.min(slope) > 0), f"NumPy: min L' on a grid = {np.min(slope):.3g}")
     ratio = slope / grid
     rise = float(np.max(np.diff(ratio)))
     checks["L'(z)/z non-increasing"] = (rise <= 1e-12 * max(1.0, float(np.max(np.abs(ratio)))),
                                         f"NumPy: largest increase between grid points = {rise:.3g}")
-    value = np.broadcast_to(sp.lambdify(z, loss, modules="numpy")(grid), grid.shape)
+    value = f0(grid)
     excess = float(np.max(value - 0.5 * a * grid**2))
     checks["sub-quadratic L <= a z^2/2 on V"] = (excess <= 1e-12 * max(1.0, a * b * b),
                                                 f"NumPy: max (L - a z^2/2) = {excess:.3g}")
@@ -267,6 +274,56 @@ def _definition_checks(loss, z, a: float, b: float) -> dict[str, tuple[bool, str
         matches = False  # e.g. |z|^p with p < 2 has no finite a
     checks["a = L''(0)"] = (matches, f"SymPy: L''(0) = {curvature}")
     return checks
+
+
+@dataclass
+class _Geometry:
+    """What :func:`valley_conditions` needs that does not depend on ``lr`` or ``rho`` (derived once per valley)."""
+
+    d1: sp.Expr
+    checks: dict
+    lr_bound: Extremum
+    ratio_min: Extremum
+    bottom_curvature: float
+
+
+_GEOMETRY_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _valley_geometry(landscape, a: float, b: float) -> _Geometry:
+    """``L'``, Definition 4.2's checks, ``b / max_V |L'|``, ``min |L'(2z)/L'(z)|`` and ``L''(0)``, cached per
+    landscape and ``(a, b)``: the symbolic work is done once however many ``(lr, rho)`` are asked about."""
+    per_landscape = _GEOMETRY_CACHE.setdefault(landscape, {})
+    if (a, b) in per_landscape:
+        return per_landscape[(a, b)]
+    z = landscape.symbols[0]
+    loss = landscape.loss_expr
+    d1 = _diff(loss, z)
+    d2 = _diff(loss, z, 2)
+    checks = _definition_checks(loss, d1, d2, z, a, b)
+
+    # max |L'| = max(max L', -min L'); two plain extrema keep sign() out of SymPy's equations
+    highest = extremum(d1, z, -2 * b, 2 * b, "max")
+    lowest = extremum(d1, z, -2 * b, 2 * b, "min")
+    steepest = highest if highest.value >= -lowest.value else Extremum(-lowest.value, lowest.where, lowest.method)
+    method = steepest.method if highest.method == lowest.method else f"{highest.method}; {lowest.method}"
+    lr_bound = Extremum(b / steepest.value if steepest.value > 0 else np.inf, steepest.where, method)
+
+    ratio_expr = d1.subs(z, 2 * z) / d1
+    if not checks["L' > 0 on (0, 2b]"][0]:
+        ratio_expr = sp.Abs(ratio_expr)  # with L' > 0 on (0, 2b] the ratio is positive and needs no Abs
+    # solveset stalls on this quotient of derivatives; the infimum sits at an open end for the catalog valleys
+    ratio_pos = extremum(ratio_expr, z, 0.0, b, "min", open_ends=True, solve_interior=False)
+    if checks["even"][0]:
+        ratio_min = ratio_pos  # L' is odd, so the ratio is even in z
+    else:
+        ratio_neg = extremum(ratio_expr, z, -b, 0.0, "min", open_ends=True, solve_interior=False)
+        ratio_min = min(ratio_pos, ratio_neg, key=lambda e: e.value)
+    at_bottom = d2.subs(z, 0)
+    curvature = float(at_bottom) if at_bottom.is_finite else float("inf")
+    geometry = _Geometry(d1, checks, lr_bound, ratio_min, curvature)
+    per_landscape[(a, b)] = geometry
+    return geometry
 
 
 def valley_conditions(landscape, a, b, lr, rho) -> ValleyConditions:
@@ -287,28 +344,9 @@ def valley_conditions(landscape, a, b, lr, rho) -> ValleyConditions:
     check_landscape(landscape, dim=1)
     a, b, lr, rho = positive(a, "a"), positive(b, "b"), positive(lr, "lr"), nonnegative(rho, "rho")
     z = landscape.symbols[0]
-    loss = landscape.loss_expr
-    d1 = _diff(loss, z)
-    checks = _definition_checks(loss, z, a, b)
+    geometry = _valley_geometry(landscape, a, b)
+    d1, checks, lr_bound, ratio_min = geometry.d1, dict(geometry.checks), geometry.lr_bound, geometry.ratio_min
     definition_holds = all(ok for ok, _ in checks.values())
-
-    # max |L'| = max(max L', -min L'); two plain extrema keep sign() out of SymPy's equations
-    highest = extremum(d1, z, -2 * b, 2 * b, "max")
-    lowest = extremum(d1, z, -2 * b, 2 * b, "min")
-    steepest = highest if highest.value >= -lowest.value else Extremum(-lowest.value, lowest.where, lowest.method)
-    method = steepest.method if highest.method == lowest.method else f"{highest.method}; {lowest.method}"
-    lr_bound = Extremum(b / steepest.value if steepest.value > 0 else np.inf, steepest.where, method)
-
-    ratio_expr = d1.subs(z, 2 * z) / d1
-    if not checks["L' > 0 on (0, 2b]"][0]:
-        ratio_expr = sp.Abs(ratio_expr)  # with L' > 0 on (0, 2b] the ratio is positive and needs no Abs
-    # solveset stalls on this quotient of derivatives; the infimum sits at an open end for the catalog valleys
-    ratio_pos = extremum(ratio_expr, z, 0.0, b, "min", open_ends=True, solve_interior=False)
-    if checks["even"][0]:
-        ratio_min = ratio_pos  # L' is odd, so the ratio is even in z
-    else:
-        ratio_neg = extremum(ratio_expr, z, -b, 0.0, "min", open_ends=True, solve_interior=False)
-        ratio_min = min(ratio_pos, ratio_neg, key=lambda e: e.value)
     rho_bound = float(min(1.0 / a, lr * ratio_min.value))
 
     tz = sp.Symbol("t", real=True)
@@ -318,8 +356,7 @@ def valley_conditions(landscape, a, b, lr, rho) -> ValleyConditions:
     invariance_usam = _numeric_only(usam_excess, tz, 0.0, 2 * b, "max")
     invariance_sam = _numeric_only(sam_excess, tz, 0.0, 2 * b, "max")
 
-    at_bottom = _diff(loss, z, 2).subs(z, 0)
-    curvature = float(at_bottom) if at_bottom.is_finite else float("inf")
+    curvature = geometry.bottom_curvature
     lr_ok = bool(lr < lr_bound.value)
     rho_ok = bool(rho <= rho_bound)
     return ValleyConditions(
