@@ -227,12 +227,15 @@ def _residual_and_jacobian(landscape, x: np.ndarray, rho: float):
     return landscape.grad(x_plus), landscape.hessian(x_plus) @ inner, norm
 
 
-def _levenberg_marquardt(landscape, seeds: np.ndarray, rho: float, iterations: int = 80) -> np.ndarray:
-    """Vectorized damped Gauss-Newton on ``||F||^2`` from every seed at once; returns the final points."""
+def _levenberg_marquardt(landscape, seeds: np.ndarray, rho: float, iterations: int = 80):
+    """Vectorized damped Gauss-Newton on ``||F||^2`` from every seed at once.
+
+    Returns the final points with what :func:`_residual_and_jacobian` gives there (``F``, ``DF``, ``||grad f||``).
+    """
     x = seeds.copy()
     damping = np.full(len(x), 1e-3)
     with np.errstate(all="ignore"):
-        resid, jac, _ = _residual_and_jacobian(landscape, x, rho)
+        resid, jac, norm = _residual_and_jacobian(landscape, x, rho)
         cost = np.sum(resid * resid, axis=-1)
         eye = np.eye(x.shape[-1])
         for _ in range(iterations):
@@ -245,15 +248,16 @@ def _levenberg_marquardt(landscape, seeds: np.ndarray, rho: float, iterations: i
             except np.linalg.LinAlgError:
                 step = np.einsum("kij,kj->ki", np.linalg.pinv(system), rhs)
             trial = x + step
-            t_resid, t_jac, _ = _residual_and_jacobian(landscape, trial, rho)
+            t_resid, t_jac, t_norm = _residual_and_jacobian(landscape, trial, rho)
             t_cost = np.sum(t_resid * t_resid, axis=-1)
             better = np.isfinite(t_cost) & (t_cost < cost)
             x = np.where(better[:, None], trial, x)
             resid = np.where(better[:, None], t_resid, resid)
             jac = np.where(better[:, None, None], t_jac, jac)
+            norm = np.where(better, t_norm, norm)
             cost = np.where(better, t_cost, cost)
             damping = np.where(better, np.maximum(damping / 3, 1e-12), np.minimum(damping * 4, 1e12))
-    return x
+    return x, resid, jac, norm
 
 
 def _search_nd(landscape, rho: float, box: np.ndarray, seeds_per_axis: int | None):
@@ -262,8 +266,7 @@ def _search_nd(landscape, rho: float, box: np.ndarray, seeds_per_axis: int | Non
         seeds_per_axis = 48 if dim == 2 else max(4, int(round(4000 ** (1 / dim))))
     axes = [np.linspace(lo, hi, seeds_per_axis + 2)[1:-1] for lo, hi in box]
     seeds = np.stack([m.ravel() for m in np.meshgrid(*axes, indexing="ij")], axis=-1)
-    x = _levenberg_marquardt(landscape, seeds, rho)
-    resid, jac, norm = _residual_and_jacobian(landscape, x, rho)
+    x, resid, jac, norm = _levenberg_marquardt(landscape, seeds, rho)
     with np.errstate(invalid="ignore"):
         ok = (
             np.all(np.isfinite(x), axis=-1)

@@ -219,12 +219,13 @@ def manifold_drift(landscape, x, lr, rho, *, method: str = "sam", finite_lr: boo
     if method not in ("sam", "1-sam"):
         raise ValueError(f"method must be 'sam' or '1-sam', got {method!r}")
     full_third, sample_third = _third_derivative_fns(landscape)
-    tangent = null_space(landscape.hessian(x))
+    hessian = landscape.hessian(x)
+    tangent = null_space(hessian)
     if tangent.shape[1] == 0:
         raise ValueError(f"x must lie on a manifold of minimizers (hess L singular), got {x.tolist()} with a full-rank Hessian")
     projector = tangent @ tangent.T
     if method == "sam":
-        terms = [(landscape.hessian(x), full_third)]
+        terms = [(hessian, full_third)]
         quantity = "lambda_1(hess L)"
     else:
         hessians = landscape.sample_hessians(x)
