@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__, dynamics, landscapes, plots, theory
+from ._atomic import atomic_output
 
 QUICK = {
     "switch_steps": 1600, "basin_grid": 30, "basin_steps": 600, "manifold_steps": 1500, "one_sam_starts": 4,
@@ -46,7 +47,7 @@ def _say(message: str, stream=None) -> None:
 
 def _write_text(path: str, text: str) -> str:
     """Write ``text`` to ``path`` so a reader never sees half a file."""
-    with plots.atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         handle.write(text)
     return path
 

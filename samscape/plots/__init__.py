@@ -9,9 +9,9 @@ from .animate import animate
 from .diagrams import StabilityGrid, stability_diagram, stability_fates
 from .landscape import contour, hallucinated_table, surrogate, vector_field
 from .runs import FATES, classify_fates, curves, trajectories, valley, basins
-from .style import COLUMN, FULL, atomic_output, figure, figure_legend, panel_labels, save
+from .style import COLUMN, FULL, atomic_output, figure, figure_legend, panel_labels, save  # atomic_output: compatibility
 
 __all__ = [
     "contour", "vector_field", "surrogate", "trajectories", "basins", "stability_diagram", "curves", "valley",
-    "animate", "classify_fates", "hallucinated_table", "stability_fates", "StabilityGrid", "FATES", "save", "atomic_output", "figure", "figure_legend", "panel_labels", "COLUMN", "FULL",
+    "animate", "classify_fates", "hallucinated_table", "stability_fates", "StabilityGrid", "FATES", "save", "figure", "figure_legend", "panel_labels", "COLUMN", "FULL",
 ]

@@ -10,6 +10,7 @@ from matplotlib.patches import Patch
 from .. import theory
 from ..theory.fates import STABILITY_FATES, StabilityGrid, stability_fates
 from . import _checks
+from .runs import cell_edges
 from .style import FATE_COLORS, OKABE_ITO, add_legend, context, new_axes
 
 STABILITY_LABELS = {
@@ -17,11 +18,6 @@ STABILITY_LABELS = {
     "escaped": r"leaves $\theta^*$",
     "diverged": "diverges",
 }
-
-
-def _edges(c: np.ndarray) -> np.ndarray:
-    mid = 0.5 * (c[1:] + c[:-1])
-    return np.concatenate([[max(c[0] - (mid[0] - c[0]), 0.0)], mid, [c[-1] + (c[-1] - mid[-1])]])
 
 
 def gd_boundary(lam: float, eta_max: float) -> float:
@@ -77,7 +73,7 @@ def stability_diagram(landscape=None, x_star=None, *, grid=None, lrs=None, rhos=
     lam = grid.lam
     with context():
         ax = new_axes(ax)
-        eta_e, rho_e = _edges(grid.lrs), _edges(grid.rhos)
+        eta_e, rho_e = cell_edges(grid.lrs, floor=0.0), cell_edges(grid.rhos, floor=0.0)
         ax.pcolormesh(eta_e, rho_e, codes, cmap=cmap, norm=norm, shading="flat", alpha=0.55, rasterized=True,
                       linewidth=0)
         handles = [Patch(facecolor=FATE_COLORS[f], alpha=0.55, label=f"{STABILITY_LABELS[f]} (sim.)")

@@ -296,12 +296,6 @@ def hallucinated_table(found, dim: int):
     return x, xp, stable
 
 
-def find_hallucinated(landscape, rho: float, window_full: np.ndarray, lr=None):
-    """Ask the theory module for hallucinated minimizers in a box ``(dim, 2)``; returns :func:`hallucinated_table`."""
-    found = theory.find_hallucinated(landscape, rho, window_full, lr=lr)
-    return hallucinated_table(found, landscape.dim)
-
-
 def _hallucinated_points(spec, landscape, optimizer, window, axes, at, lr=None):
     if isinstance(spec, str):
         _checks.choice(spec, "hallucinated", ("auto",))
@@ -310,7 +304,8 @@ def _hallucinated_points(spec, landscape, optimizer, window, axes, at, lr=None):
                              f"got {_checks.optimizer_label(optimizer)}")
         box = np.asarray(landscape.window, dtype=float).copy()
         box[list(axes)] = window
-        return find_hallucinated(landscape, optimizer.rho, box, lr=optimizer.lr if lr is None else lr)
+        found = theory.find_hallucinated(landscape, optimizer.rho, box, lr=optimizer.lr if lr is None else lr)
+        return hallucinated_table(found, landscape.dim)
     return hallucinated_table(spec, landscape.dim)
 
 

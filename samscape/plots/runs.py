@@ -147,9 +147,14 @@ def _grid_layout(points: np.ndarray):
     return u, v
 
 
-def _cell_edges(c: np.ndarray) -> np.ndarray:
+def cell_edges(c: np.ndarray, *, floor: float | None = None) -> np.ndarray:
+    """Edges of cells centred on the sorted centres ``c``: midpoints inside, half a cell beyond each end
+    (the lower end clipped at ``floor`` when given, e.g. 0 for a learning-rate axis)."""
     mid = 0.5 * (c[1:] + c[:-1])
-    return np.concatenate([[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]])
+    first = c[0] - (mid[0] - c[0])
+    if floor is not None:
+        first = max(first, floor)
+    return np.concatenate([[first], mid, [c[-1] + (c[-1] - mid[-1])]])
 
 
 def basins(run, *, ax=None, fates=None, axes=(0, 1), grad_tol=1e-2, move_tol=1e-3, lines=True, mark=True,
@@ -192,10 +197,10 @@ def basins(run, *, ax=None, fates=None, axes=(0, 1), grad_tol=1e-2, move_tol=1e-
             u, v = layout
             image = np.full((len(v), len(u)), np.nan)
             image[np.searchsorted(v, starts[:, 1]), np.searchsorted(u, starts[:, 0])] = codes
-            ax.pcolormesh(_cell_edges(u), _cell_edges(v), image, cmap=cmap, norm=norm, shading="flat",
+            ax.pcolormesh(cell_edges(u), cell_edges(v), image, cmap=cmap, norm=norm, shading="flat",
                           rasterized=True)
-            ax.set_xlim(_cell_edges(u)[[0, -1]])
-            ax.set_ylim(_cell_edges(v)[[0, -1]])
+            ax.set_xlim(cell_edges(u)[[0, -1]])
+            ax.set_ylim(cell_edges(v)[[0, -1]])
         else:
             ax.scatter(starts[:, 0], starts[:, 1], c=codes, cmap=cmap, norm=norm, marker="s", s=9, linewidths=0)
             # scattered starts: show them in the landscape's window (widened to hold every start)

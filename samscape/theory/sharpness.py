@@ -47,10 +47,6 @@ class Sharpness:
     argmax: np.ndarray | None = None
 
 
-def _loss_at(landscape, points: np.ndarray) -> np.ndarray:
-    return landscape.value(points)
-
-
 def sharpness(landscape, x, rho, kind: str, *, seed: int = 0) -> Sharpness:
     """P2's sharpness of ``kind`` (``max``, ``asc`` or ``avg``) at one point ``x`` ``(dim,)`` with radius ``rho``.
 
@@ -68,12 +64,12 @@ def sharpness(landscape, x, rho, kind: str, *, seed: int = 0) -> Sharpness:
     rho = positive(rho, "rho")
     if kind not in SHARPNESS_KINDS:
         raise ValueError(f"kind must be one of {', '.join(SHARPNESS_KINDS)}, got {kind!r}")
-    base = float(_loss_at(landscape, x))
+    base = float(landscape.value(x))
     if kind == "asc":
         grad = landscape.grad(x)
         if not np.linalg.norm(grad) > 0:
             return Sharpness("asc", math.inf, 0.0, "grad L = 0: the ascent direction is undefined, R^Asc = +inf")
-        return Sharpness("asc", float(_loss_at(landscape, sam_ascent(landscape, x, rho))) - base, 0.0, "one evaluation")
+        return Sharpness("asc", float(landscape.value(sam_ascent(landscape, x, rho))) - base, 0.0, "one evaluation")
     if kind == "avg":
         return _average_sharpness(landscape, x, rho, base, seed)
     return _max_sharpness(landscape, x, rho, base, seed)
@@ -101,13 +97,13 @@ def _average_sharpness(landscape, x, rho, base, seed) -> Sharpness:
         estimates = []
         for nodes in (QUADRATURE_NODES // 2, QUADRATURE_NODES):
             dirs, weights = _sphere_rule(dim, nodes)
-            estimates.append(float(weights @ _loss_at(landscape, x + rho * dirs)) - base)
+            estimates.append(float(weights @ landscape.value(x + rho * dirs)) - base)
         error = 0.0 if dim == 1 else abs(estimates[1] - estimates[0])
         method = {1: "exact two-point mean", 2: f"trapezoid rule on the circle ({QUADRATURE_NODES} nodes)",
                   3: f"Gauss-Legendre x trapezoid on the sphere ({QUADRATURE_NODES} x {2 * QUADRATURE_NODES} nodes)"}[dim]
         return Sharpness("avg", estimates[1], error, method + ("" if dim == 1 else "; error = change from half the nodes"))
     dirs = draws.unit_directions(seed, np.arange(MONTE_CARLO_DIRECTIONS), 0, dim)
-    values = _loss_at(landscape, x + rho * dirs) - base
+    values = landscape.value(x + rho * dirs) - base
     return Sharpness("avg", float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values))),
                      f"Monte Carlo over {MONTE_CARLO_DIRECTIONS} directions of dynamics.draws (seed {seed}); error = standard error")
 
@@ -116,7 +112,7 @@ def _max_sharpness(landscape, x, rho, base, seed) -> Sharpness:
     dim = landscape.dim
     if dim == 1:
         grid = np.linspace(-1.0, 1.0, 20_001)
-        values = _loss_at(landscape, x + rho * grid[:, None])
+        values = landscape.value(x + rho * grid[:, None])
         k = int(np.argmax(values))
         return Sharpness("max", float(values[k]) - base, 0.0, "dense grid of 20001 points on [x - rho, x + rho]",
                          argmax=np.array([grid[k]]))
@@ -127,7 +123,7 @@ def _max_sharpness(landscape, x, rho, base, seed) -> Sharpness:
         starts += [unit(grad), -unit(grad)]
     rng = np.random.default_rng(seed)
     starts += list(unit(rng.standard_normal((12, dim))))
-    objective = lambda v: -float(_loss_at(landscape, x + rho * v))
+    objective = lambda v: -float(landscape.value(x + rho * v))
     gradient = lambda v: -rho * landscape.grad(x + rho * v)
     ball = {"type": "ineq", "fun": lambda v: 1.0 - v @ v, "jac": lambda v: -2.0 * v}
     best_value, best_v = -math.inf, None
