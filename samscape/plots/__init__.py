@@ -9,7 +9,7 @@ from .animate import animate
 from .diagrams import StabilityGrid, stability_diagram, stability_fates
 from .landscape import contour, hallucinated_table, surrogate, vector_field
 from .runs import FATES, classify_fates, curves, trajectories, valley, basins
-from .style import COLUMN, FULL, atomic_output, figure, figure_legend, panel_labels, save  # atomic_output: compatibility
+from .style import COLUMN, FULL, figure, figure_legend, panel_labels, save
 
 __all__ = [
     "contour", "vector_field", "surrogate", "trajectories", "basins", "stability_diagram", "curves", "valley",
