@@ -140,8 +140,8 @@ def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
     plots.figure_legend(fig, axes[2])
     plots.panel_labels(axes, ["$f$", rf"$f^{{\mathrm{{SAM}}}}$, $\rho={rho:g}$", r"SAM field $-\nabla f(x^+)$"])
     plots.save(fig, os.path.join(out, "p1_field.png"))
-    x_h, _, stable = found
-    n_attr = int(sum(s is True or s is np.True_ for s in stable))
+    x_h, _, attracting = found
+    n_attr = int(attracting.sum())
 
     n, steps = cfg["basin_grid"], cfg["basin_steps"]
     starts = _grid(box, n)
@@ -149,7 +149,6 @@ def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
     warm = dynamics.simulate(land, dynamics.Switch(dynamics.GD(lr), sam, at=steps // 10), starts, steps,
                              every=steps, seed=0)
     fates_plain, fates_warm = plots.classify_fates(plain), plots.classify_fates(warm)
-    attracting = np.array([s is True or s is np.True_ for s in found[2]], dtype=bool)
     shown = tuple(part[attracting] for part in found)
     fig, axes = plots.figure(1, 2, size=(plots.FULL * 0.8, 3.2))
     plots.basins(plain, ax=axes[0], fates=fates_plain, hallucinated=shown, legend=True)

@@ -6,8 +6,9 @@ import numpy as np
 from matplotlib import colors, patheffects, ticker
 
 from .. import theory
-from ..dynamics import GD, SAM, USAM, Switch, sam_ascent
+from ..dynamics import SAM, sam_ascent
 from ..dynamics.optimizers import Noise
+from ..theory._common import deterministic_kind, scalar_hyper
 from . import _checks
 from .style import BACKGROUND_CMAP, OKABE_ITO, context, label_landscape_axes, new_axes, symbol
 
@@ -90,6 +91,21 @@ def _loss_label(landscape, axes) -> str:
     return f"$L({', '.join(names)})$" if landscape.dim == 2 else "$L$"
 
 
+def _draw_levels(ax, landscape, u, v, z, *, window, axes, at, levels, log, cmap, colorbar, label, lines, mark,
+                 alpha=1.0):
+    """What contour and surrogate draw of ``z (ny, nx)``: filled levels, thin white lines on top (``lines``), the
+    known critical points (``mark``), the window as limits and the axis labels."""
+    cs = _filled(ax, u, v, z, levels=levels, log=log, cmap=cmap, colorbar=colorbar, label=label, alpha=alpha)
+    if lines:
+        ax.contour(u, v, np.clip(z - min(0.0, np.nanmin(z)) if log else z, cs.levels[0], None),
+                   levels=cs.levels, colors="white", linewidths=0.3, alpha=0.45, norm=cs.norm)
+    if mark:
+        mark_critical(ax, landscape, window, axes, at)
+    ax.set_xlim(*window[0])
+    ax.set_ylim(*window[1])
+    label_landscape_axes(ax, landscape, axes)
+
+
 def contour(landscape, *, ax=None, window=None, levels=20, log=False, resolution=200, axes=(0, 1), at=None,
             cmap=None, colorbar=True, lines=True, mark=True, alpha=1.0):
     """Filled contours of ``L`` on a 2-D slice, with the known minimizers/maximizers marked.
@@ -124,29 +140,17 @@ def contour(landscape, *, ax=None, window=None, levels=20, log=False, resolution
         u, v, points = plane_grid(landscape, window, resolution, axes, at)
         with np.errstate(all="ignore"):
             z = landscape.value(points)
-        cs = _filled(ax, u, v, z, levels=levels, log=log, cmap=cmap, colorbar=colorbar,
-                     label=_loss_label(landscape, axes), alpha=alpha)
-        if lines:
-            ax.contour(u, v, np.clip(z - min(0.0, np.nanmin(z)) if log else z, cs.levels[0], None),
-                       levels=cs.levels, colors="white", linewidths=0.3, alpha=0.45, norm=cs.norm)
-        if mark:
-            mark_critical(ax, landscape, window, axes, at)
-        ax.set_xlim(*window[0])
-        ax.set_ylim(*window[1])
-        label_landscape_axes(ax, landscape, axes)
+        _draw_levels(ax, landscape, u, v, z, window=window, axes=axes, at=at, levels=levels, log=log, cmap=cmap,
+                     colorbar=colorbar, label=_loss_label(landscape, axes), lines=lines, mark=mark, alpha=alpha)
     return ax
 
 
 def _field_optimizer(optimizer):
-    if not isinstance(optimizer, (GD, SAM, USAM)):
-        hint = "; for a Switch pass one phase, e.g. optimizer.second" if isinstance(optimizer, Switch) else ""
-        raise ValueError(f"optimizer must be GD, SAM or USAM (a deterministic update has a field), "
-                         f"got {_checks.optimizer_label(optimizer)}{hint}")
-    if getattr(optimizer, "batch_size", None) is not None:
-        raise ValueError(f"optimizer must be full-batch (batch_size=None) to have a field, got batch_size={optimizer.batch_size}")
-    for name in ("lr", "rho"):
-        if np.ndim(getattr(optimizer, name, 0.0)) != 0:
-            raise ValueError(f"optimizer.{name} must be a scalar to draw a field, got an array of {np.size(getattr(optimizer, name))} values")
+    """``optimizer`` if it has an update field: GD, SAM or USAM, full-batch, with scalar ``lr`` and ``rho``."""
+    # n_samples=0: a field needs batch_size=None even on a one-sample landscape, where theory would let it pass
+    kind = deterministic_kind(optimizer, n_samples=0)
+    for name in ("lr",) if kind == "gd" else ("lr", "rho"):
+        scalar_hyper(optimizer, name)
     return optimizer
 
 
@@ -246,54 +250,79 @@ def surrogate(landscape, rho, *, ax=None, lr=None, window=None, levels=20, log=F
         z = surrogate_values(landscape, rho, points)
         names = ", ".join(symbol(landscape.variables[a]).strip("$") for a in axes)
         label = f"$f^{{\\mathrm{{SAM}}}}({names})$, $\\rho={rho:g}$" if landscape.dim == 2 else "$f^{\\mathrm{SAM}}$"
-        cs = _filled(ax, u, v, z, levels=levels, log=log, cmap=cmap, colorbar=colorbar, label=label)
-        if lines:
-            ax.contour(u, v, np.clip(z - min(0.0, np.nanmin(z)) if log else z, cs.levels[0], None),
-                       levels=cs.levels, colors="white", linewidths=0.3, alpha=0.45, norm=cs.norm)
-        if mark:
-            mark_critical(ax, landscape, window, axes, at)
+        _draw_levels(ax, landscape, u, v, z, window=window, axes=axes, at=at, levels=levels, log=log, cmap=cmap,
+                     colorbar=colorbar, label=label, lines=lines, mark=mark)
         if hallucinated is not None:
+            # draw_hallucinated keeps the limits just set to the window
             optimizer = SAM(lr if lr is not None else 0.1, rho)
             draw_hallucinated(ax, landscape,
                               _hallucinated_points(hallucinated, landscape, optimizer, window, axes, at, lr=lr), axes,
                               link=link)
-        ax.set_xlim(*window[0])
-        ax.set_ylim(*window[1])
-        label_landscape_axes(ax, landscape, axes)
     return ax
 
 
 # ---------------------------------------------------------------------------------------------- hallucinated points
-def hallucinated_table(found, dim: int):
-    """Normalise what :func:`theory.find_hallucinated` returns to ``x (k, dim)``, ``x_plus (k, dim)``, ``stable (k,)``.
+class HallucinatedTable(tuple):
+    """``(x (k, dim), x_plus (k, dim), attracting (k,) bool)``, as :func:`hallucinated_table` returns it.
 
-    ``stable`` holds True (attracting), False (repelling) or None (unknown, e.g. no ``lr`` given).
+    ``attracting`` is False where a point repels and where its stability is unknown (e.g. no ``lr`` given);
+    ``known (k,) bool`` tells those apart (it decides whether the hollow diamonds read "repelling").
+    """
+
+    def __new__(cls, x, x_plus, attracting, known):
+        table = super().__new__(cls, (x, x_plus, attracting))
+        table.known = known
+        return table
+
+    x = property(lambda self: self[0])
+    x_plus = property(lambda self: self[1])
+    attracting = property(lambda self: self[2])
+
+
+def _stability(stable, n: int):
+    """``attracting`` and ``known`` ``(n,)`` bools from one True (attracting), False (repelling) or None (unknown)
+    per point; ``stable=None`` means all unknown."""
+    if stable is None:
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    stable = np.asarray(stable, dtype=object).reshape(n)
+    known = np.array([s is not None for s in stable], dtype=bool)
+    attracting = np.array([s is not None and bool(s) for s in stable], dtype=bool)
+    return attracting, known
+
+
+def hallucinated_table(found, dim: int) -> HallucinatedTable:
+    """Normalise what :func:`theory.find_hallucinated` returns to ``x (k, dim)``, ``x_plus (k, dim)``,
+    ``attracting (k,)``: a bool array, False for repelling points and for those of unknown stability.
+
+    ``found`` may also be points ``(k, dim)`` (stability unknown) or a table ``(x, x_plus, stable)`` whose
+    ``stable`` holds True, False or None per point.
     """
     def field(item, name):
         return item[name] if isinstance(item, dict) else getattr(item, name, None)
 
     if found is None:
-        return np.zeros((0, dim)), np.zeros((0, dim)), np.zeros(0, dtype=object)
-    if isinstance(found, tuple) and len(found) == 3:  # already a table
+        return HallucinatedTable(np.zeros((0, dim)), np.zeros((0, dim)), *_stability(None, 0))
+    if isinstance(found, HallucinatedTable):
         return found
+    if isinstance(found, tuple) and len(found) == 3:  # a table written by hand, or one sliced to a subset
+        x, xp, stable = found
+        x, xp = np.asarray(x, dtype=float).reshape(-1, dim), np.asarray(xp, dtype=float).reshape(-1, dim)
+        return HallucinatedTable(x, xp, *_stability(stable, len(x)))
     if hasattr(found, "points") and not isinstance(found, np.ndarray):  # theory.HallucinationSearch
         found = found.points
     if isinstance(found, np.ndarray):
         x = np.asarray(found, dtype=float).reshape(-1, dim)
-        return x, np.full_like(x, np.nan), np.full(len(x), None, dtype=object)
+        return HallucinatedTable(x, np.full_like(x, np.nan), *_stability(None, len(x)))
     if field(found, "x") is not None and np.ndim(field(found, "x")) == 2:  # one object holding arrays
         x = np.asarray(field(found, "x"), dtype=float).reshape(-1, dim)
         xp = field(found, "x_plus")
         xp = np.full_like(x, np.nan) if xp is None else np.asarray(xp, dtype=float).reshape(-1, dim)
-        stable = field(found, "stable")
-        stable = np.full(len(x), None, dtype=object) if stable is None else np.asarray(stable, dtype=object)
-        return x, xp, stable
+        return HallucinatedTable(x, xp, *_stability(field(found, "stable"), len(x)))
     items = list(found)
     x = np.array([np.asarray(field(p, "x"), dtype=float).reshape(dim) for p in items]).reshape(-1, dim)
     xp = np.array([np.full(dim, np.nan) if field(p, "x_plus") is None else np.asarray(field(p, "x_plus"), dtype=float)
                    for p in items]).reshape(-1, dim)
-    stable = np.array([field(p, "stable") for p in items], dtype=object)
-    return x, xp, stable
+    return HallucinatedTable(x, xp, *_stability([field(p, "stable") for p in items], len(x)))
 
 
 def _hallucinated_points(spec, landscape, optimizer, window, axes, at, lr=None):
@@ -317,12 +346,11 @@ def draw_hallucinated(ax, landscape, table, axes=(0, 1), *, link=False, halo=Fal
     of its own fill colour (a basin map's vermillion cells). Many points (a manifold of them) are drawn
     smaller so they read as a curve.
     """
-    x, xp, stable = table
+    table = hallucinated_table(table, landscape.dim)
+    x, xp, attracting = table
     if len(x) == 0:
         return
     lo, hi = ax.get_xlim(), ax.get_ylim()
-    stable = np.asarray(stable, dtype=object)
-    attracting = np.array([s is True or s is np.True_ for s in stable], dtype=bool)
     style = dict(HALLUCINATED_MARK)
     if len(x) > 30:
         style.update(markersize=2.6, markeredgewidth=0.3)
@@ -337,7 +365,7 @@ def draw_hallucinated(ax, landscape, table, axes=(0, 1), *, link=False, halo=Fal
         ax.plot(x[attracting, axes[0]], x[attracting, axes[1]], markerfacecolor=OKABE_ITO["vermillion"],
                 label="hallucinated (attracting)", **style)
     if (~attracting).any():
-        kind = "repelling" if any(s is False or s is np.False_ for s in stable) else "stability unknown"
+        kind = "repelling" if (table.known & ~attracting).any() else "stability unknown"
         ax.plot(x[~attracting, axes[0]], x[~attracting, axes[1]], markerfacecolor="white",
                 label=f"hallucinated ({kind})", **style)
     ax.set_xlim(lo)
