@@ -150,7 +150,7 @@ def _field_optimizer(optimizer):
     # n_samples=0: a field needs batch_size=None even on a one-sample landscape, where theory would let it pass
     kind = deterministic_kind(optimizer, n_samples=0)
     for name in ("lr",) if kind == "gd" else ("lr", "rho"):
-        scalar_hyper(optimizer, name)
+        scalar_hyper(optimizer, name, "a vector field")
     return optimizer
 
 

@@ -122,11 +122,11 @@ def check_box(bounds, dim: int, name: str = "bounds") -> np.ndarray:
     return arr
 
 
-def scalar_hyper(optimizer: Optimizer, field: str) -> float:
+def scalar_hyper(optimizer: Optimizer, field: str, purpose: str = "a stability analysis") -> float:
     value = getattr(optimizer, field)
     if np.ndim(value) != 0:
         raise ValueError(
-            f"optimizer {field} must be a single number for a stability analysis, got an array of {np.size(value)} values"
+            f"optimizer {field} must be a single number for {purpose}, got an array of {np.size(value)} values"
         )
     return float(value)
 
