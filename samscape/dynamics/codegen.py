@@ -40,9 +40,9 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from . import draws
+from .integrate import DTYPES
 
 LANES = 32
-DTYPES = {"float64": np.float64, "float32": np.float32}
 PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: a pairwise sum of at most this many terms is one flat block
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
