@@ -209,6 +209,15 @@ class _Perturbed(Optimizer):
         object.__setattr__(self, "rho", _check_rate(self.rho, "rho", allow_zero=True))
         object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size, optional=True))
 
+    def ascent(self, landscape, x, step, batch, noise) -> np.ndarray:
+        """The perturbed point ``x+`` at which the descent gradient is taken; each variant defines its own."""
+        raise NotImplementedError
+
+    def update(self, landscape, x, step, noise):
+        # the two lines of the paper, shared by every variant: perturb, then descend with the same batch
+        batch = noise.batch(step, self.batch_size)
+        return x - self.lr * landscape.grad(self.ascent(landscape, x, step, batch, noise), batch=batch)
+
 
 @dataclass(frozen=True, eq=False)
 class SAM(_Perturbed):
@@ -220,10 +229,8 @@ class SAM(_Perturbed):
 
     kind: ClassVar[str] = "sam"
 
-    def update(self, landscape, x, step, noise):
-        batch = noise.batch(step, self.batch_size)
-        ascent = sam_ascent(landscape, x, self.rho, batch)
-        return x - self.lr * landscape.grad(ascent, batch=batch)
+    def ascent(self, landscape, x, step, batch, noise):
+        return sam_ascent(landscape, x, self.rho, batch)
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,10 +239,8 @@ class USAM(_Perturbed):
 
     kind: ClassVar[str] = "usam"
 
-    def update(self, landscape, x, step, noise):
-        batch = noise.batch(step, self.batch_size)
-        ascent = x + self.rho * landscape.grad(x, batch=batch)
-        return x - self.lr * landscape.grad(ascent, batch=batch)
+    def ascent(self, landscape, x, step, batch, noise):
+        return x + self.rho * landscape.grad(x, batch=batch)
 
 
 @dataclass(frozen=True, eq=False)
@@ -244,10 +249,8 @@ class RandomSAM(_Perturbed):
 
     kind: ClassVar[str] = "randomsam"
 
-    def update(self, landscape, x, step, noise):
-        batch = noise.batch(step, self.batch_size)
-        ascent = x + self.rho * noise.direction(step)
-        return x - self.lr * landscape.grad(ascent, batch=batch)
+    def ascent(self, landscape, x, step, batch, noise):
+        return x + self.rho * noise.direction(step)
 
 
 @dataclass(frozen=True, eq=False)

@@ -106,6 +106,13 @@ def _draw_levels(ax, landscape, u, v, z, *, window, axes, at, levels, log, cmap,
     label_landscape_axes(ax, landscape, axes)
 
 
+def _plane_arguments(landscape, axes, window, at, levels, resolution):
+    """Check the arguments shared by the filled-contour plots of a 2-D slice."""
+    axes = _checks.plane(axes, landscape.dim)
+    return (axes, _checks.window(window, landscape, axes), _checks.base_point(at, landscape),
+            _checks.levels(levels), _checks.positive_int(resolution, "resolution", 2))
+
+
 def contour(landscape, *, ax=None, window=None, levels=20, log=False, resolution=200, axes=(0, 1), at=None,
             cmap=None, colorbar=True, lines=True, mark=True, alpha=1.0):
     """Filled contours of ``L`` on a 2-D slice, with the known minimizers/maximizers marked.
@@ -130,11 +137,7 @@ def contour(landscape, *, ax=None, window=None, levels=20, log=False, resolution
     matplotlib.axes.Axes
     """
     _checks.landscape(landscape, min_dim=2, what="contour (use valley for a 1-D landscape)")
-    axes = _checks.plane(axes, landscape.dim)
-    window = _checks.window(window, landscape, axes)
-    at = _checks.base_point(at, landscape)
-    levels = _checks.levels(levels)
-    resolution = _checks.positive_int(resolution, "resolution", 2)
+    axes, window, at, levels, resolution = _plane_arguments(landscape, axes, window, at, levels, resolution)
     with context():
         ax = new_axes(ax)
         u, v, points = plane_grid(landscape, window, resolution, axes, at)
@@ -239,11 +242,7 @@ def surrogate(landscape, rho, *, ax=None, lr=None, window=None, levels=20, log=F
     """
     _checks.landscape(landscape, min_dim=2, what="surrogate")
     rho = _checks.positive_float(rho, "rho", allow_zero=True)
-    axes = _checks.plane(axes, landscape.dim)
-    window = _checks.window(window, landscape, axes)
-    at = _checks.base_point(at, landscape)
-    levels = _checks.levels(levels)
-    resolution = _checks.positive_int(resolution, "resolution", 2)
+    axes, window, at, levels, resolution = _plane_arguments(landscape, axes, window, at, levels, resolution)
     with context():
         ax = new_axes(ax)
         u, v, points = plane_grid(landscape, window, resolution, axes, at)
