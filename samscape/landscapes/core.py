@@ -12,10 +12,14 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 
-from ._parse import check_symbol_name, parse_expression
+from ._parse import check_symbol_name, normalize_name, number_out_of_range, parse_expression
 
 DEFAULT_HALF_WIDTH = 2.0
+# Estimated nodes in the gradient and Hessian (see _derivative_size): about a second of SymPy work. The
+# catalog's largest entry needs under 10,000.
+MAX_DERIVATIVE_SIZE = 50_000
 
 
 def _drop_distributions(expr: sp.Expr) -> sp.Expr:
@@ -40,9 +44,105 @@ def _collect(outputs, lead: tuple[int, ...], dtype, name: str) -> np.ndarray:
     return out
 
 
-def _compile(args: list[sp.Symbol], exprs: list[sp.Expr]):
-    """One numpy function returning a list with one array (or bare scalar) per expression."""
-    return sp.lambdify(args, list(exprs), modules="numpy", cse=True)
+class PlaceholderPrinter(NumPyPrinter):
+    """lambdify's NumPy printer, with the settings lambdify gives it, printing the symbols in ``names`` as the
+    placeholders given there.
+
+    lambdify writes a Python function whose arguments carry the symbols' own names, in a namespace holding
+    all of NumPy and the names the printer emits (``e`` for Euler's number, ``sign``, ``arctan``, ...). A
+    variable called ``e`` would shadow Euler's number without a word. Placeholders (``__V0__``, which no user
+    name can be, since names starting with ``_`` are refused) leave every user name safe. The symbols keep
+    their names inside SymPy, so terms and factors are printed in the same order as before.
+    """
+
+    def __init__(self, names: dict[sp.Symbol, str]):
+        super().__init__({"fully_qualified_modules": False, "inline": True,
+                          "allow_unknown_functions": True, "user_functions": {}})
+        self._names = names
+
+    def _print_Symbol(self, expr):
+        name = self._names.get(expr)
+        return name if name is not None else super()._print_Symbol(expr)
+
+    def _print_Integer(self, expr):
+        # NumPy turns a Python int beyond int64 into an object array, on which sin() and friends fail; as a
+        # float literal it is the very float64 NumPy converts it to where it does work (int * float array)
+        if abs(expr.p) >= 2**63:
+            return repr(float(expr.p))
+        return super()._print_Integer(expr)
+
+
+def compile_exprs(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]):
+    """``lambdify(args, exprs, modules="numpy", cse=True)`` with placeholder argument names (see
+    :class:`PlaceholderPrinter`): one numpy function returning a list with one array (or bare scalar) per
+    expression, whatever the symbols are called."""
+    names = {sym: f"__V{k}__" for k, sym in enumerate(args)}
+    placeholders = [sp.Symbol(name) for name in names.values()]
+    return sp.lambdify(placeholders, list(exprs), modules="numpy", cse=True, printer=PlaceholderPrinter(names))
+
+
+def _check_numbers_fit(name: str, parts: Sequence[tuple[str, Sequence[sp.Expr]]]) -> None:
+    """Refuse numbers beyond float64 in the loss or its derivatives, e.g. ``(10**308*x)**15`` = ``10**4620*x**15``:
+    the compiled functions would fail on them (or Python would refuse to print them) at every point."""
+    for what, exprs in parts:
+        for expr in exprs:
+            for number in expr.atoms(sp.Rational, sp.Float):
+                problem = number_out_of_range(number)
+                if problem:
+                    raise ValueError(f"landscape {name!r}: its {what} holds {problem}; rescale the expression")
+
+
+def _derivative_size(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> float:
+    """An estimate of how many nodes the gradient and Hessian of ``expr`` will have, found without building them.
+
+    Differentiation can grow an expression fast: the Hessian of a product of ``k`` factors has about ``k**2``
+    terms of ``k`` factors each, so 90 characters give 70,000 nodes and seconds of SymPy work, 900 characters
+    hours. The size rules below follow the product rule and the chain rule; each node carries, per variable,
+    its own size and the sizes of its first and second derivatives.
+    """
+    index = {s: k for k, s in enumerate(variables)}
+    n = len(index)
+
+    def walk(node):  # -> size, depends (bool per variable), first, second (sizes per variable)
+        if not node.args:
+            depends = np.zeros(n, dtype=bool)
+            if node in index:
+                depends[index[node]] = True
+            return 1.0, depends, np.ones(n), np.ones(n)
+        parts = [walk(arg) for arg in node.args]
+        size = 1.0 + sum(p[0] for p in parts)
+        depends = np.logical_or.reduce([p[1] for p in parts])
+        if isinstance(node, sp.Add):
+            first = 1.0 + sum(np.where(p[1], p[2], 0.0) for p in parts)
+            second = 1.0 + sum(np.where(p[1], p[3], 0.0) for p in parts)
+            return size, depends, first, second
+        if len(parts) == 1 or isinstance(node, sp.Pow) and not parts[1][1].any():
+            # f(g) or g**c: f'(g) g' and f''(g) g'**2 + f'(g) g'', where f' and f'' are about as large as f(g)
+            inner = parts[0]
+            f1, f2 = size + 4.0, 2.0 * size + 8.0
+            first = np.where(inner[1], 1.0 + f1 + inner[2], 1.0)
+            second = np.where(inner[1], 3.0 + f2 + 2.0 * inner[2] + f1 + inner[3], 1.0)
+            return size, depends, first, second
+        # a product, and (generously) every other node with several arguments: the product rule
+        count = sum(p[1].astype(float) for p in parts)
+        first = 1.0 + sum(np.where(p[1], p[2] + size - p[0], 0.0) for p in parts)
+        second = (1.0 + sum(np.where(p[1], 1.0 + p[3] + size - p[0], 0.0) for p in parts)
+                  + count * np.maximum(count - 1.0, 0.0) * (1.0 + size)
+                  + 2.0 * np.maximum(count - 1.0, 0.0) * sum(np.where(p[1], p[2] - p[0], 0.0) for p in parts))
+        if isinstance(node, sp.Pow):  # b**e = exp(e*log(b)): the chain rule on top of the product rule
+            f1, f2 = size + 4.0, 2.0 * size + 8.0
+            second = np.where(depends, 3.0 + f2 + 2.0 * first + f1 + second, 1.0)
+            first = np.where(depends, 1.0 + f1 + first, 1.0)
+        return size, depends, first, second
+
+    def mixed(part):  # the upper triangle of the Hessian: an entry is 0 where the variables do not meet
+        _, depends, _, second = part
+        return np.triu(np.where(np.outer(depends, depends), np.minimum.outer(second, second), 0.0))
+
+    root = walk(expr)
+    terms = [walk(term) for term in expr.args] if isinstance(expr, sp.Add) else [root]
+    hessian = sum(mixed(term) for term in terms) + np.triu(np.ones((n, n)))
+    return float(np.where(root[1], root[2], 1.0).sum() + hessian.sum())
 
 
 class Landscape:
@@ -121,18 +221,29 @@ class Landscape:
             else np.zeros((self.n_samples, 0))
         )
 
-        self.grad_exprs = [_drop_distributions(sp.diff(sample_expr, s)) for s in self.symbols]
-        upper_exprs = {
-            (i, j): _drop_distributions(sp.diff(self.grad_exprs[i], self.symbols[j]))
-            for i in range(self.dim) for j in range(i, self.dim)
-        }
-        # symmetric: the lower triangle reuses the upper one instead of differentiating again
-        self.hess_exprs = [[upper_exprs[min(i, j), max(i, j)] for j in range(self.dim)] for i in range(self.dim)]
-        args = [*self.symbols, *self.data_symbols]
-        self._value_fn = _compile(args, [sample_expr])
-        self._grad_fn = _compile(args, self.grad_exprs)
-        upper = [self.hess_exprs[i][j] for i in range(self.dim) for j in range(i, self.dim)]
-        self._hess_fn = _compile(args, upper)
+        try:
+            size = _derivative_size(sample_expr, self.symbols)
+            if size > MAX_DERIVATIVE_SIZE:
+                raise ValueError(
+                    f"landscape {name!r} is too large to differentiate: its gradient and Hessian would have about "
+                    f"{size:.2g} terms and factors, at most {MAX_DERIVATIVE_SIZE:.2g} are allowed; use fewer factors "
+                    "in a product or less nesting"
+                )
+            self.grad_exprs = [_drop_distributions(sp.diff(sample_expr, s)) for s in self.symbols]
+            upper_exprs = {
+                (i, j): _drop_distributions(sp.diff(self.grad_exprs[i], self.symbols[j]))
+                for i in range(self.dim) for j in range(i, self.dim)
+            }
+            # symmetric: the lower triangle reuses the upper one instead of differentiating again
+            self.hess_exprs = [[upper_exprs[min(i, j), max(i, j)] for j in range(self.dim)] for i in range(self.dim)]
+            upper = [self.hess_exprs[i][j] for i in range(self.dim) for j in range(i, self.dim)]
+            _check_numbers_fit(name, [("loss", [sample_expr]), ("gradient", self.grad_exprs), ("Hessian", upper)])
+            args = [*self.symbols, *self.data_symbols]
+            self._value_fn = compile_exprs(args, [sample_expr])
+            self._grad_fn = compile_exprs(args, self.grad_exprs)
+            self._hess_fn = compile_exprs(args, upper)
+        except RecursionError:  # SymPy and Python's compiler recurse once per level of nesting
+            raise ValueError(f"landscape {name!r} is nested too deeply to differentiate and compile") from None
         self._loss_expr = None
 
     # ------------------------------------------------------------------ symbolic views
@@ -321,24 +432,34 @@ def from_expr(
         variables = [v.strip() for v in variables.split(",") if v.strip()]
     if isinstance(variables, sp.Symbol):
         variables = [variables]
-    var_names = [v.name if isinstance(v, sp.Symbol) else v for v in variables]
-    if not var_names:
+    try:
+        given = [v.name if isinstance(v, sp.Symbol) else v for v in variables]
+    except TypeError:
+        raise ValueError(f"variables must be a sequence of names or a comma-separated string, got {variables!r}") from None
+    if not given:
         raise ValueError("variables must name at least one coordinate, got none")
-    for v in var_names:
-        check_symbol_name(v, "variable")
+    # names in the form Python gives identifiers in the expression, so both sides spell them alike
+    var_names = [check_symbol_name(v, "variable") for v in given]
     if len(set(var_names)) != len(var_names):
-        raise ValueError(f"variables must be distinct, got {var_names}")
+        raise ValueError(f"variables must be distinct (after Unicode NFKC normalization), got {given}")
 
+    if samples is not None and not isinstance(samples, Mapping):
+        raise ValueError(f"samples must be a dict of name -> sequence of numbers, got {type(samples).__name__}")
     columns: dict[str, np.ndarray] = {}
-    for key, col in (samples or {}).items():
-        check_symbol_name(key, "sample")
+    for given_key, col in (samples or {}).items():
+        key = check_symbol_name(given_key, "sample")
         if key in var_names:
-            raise ValueError(f"sample name {key!r} is also a variable; a name is either a coordinate or a data column")
-        arr = np.asarray(col, dtype=float)
+            raise ValueError(f"sample name {given_key!r} is also a variable; a name is either a coordinate or a data column")
+        if key in columns:
+            raise ValueError(f"sample names must be distinct (after Unicode NFKC normalization), got {given_key!r} twice")
+        try:
+            arr = np.asarray(col, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"samples[{given_key!r}] must be a sequence of real numbers, got {col!r}") from None
         if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(f"samples[{key!r}] must be a non-empty 1-D sequence, got shape {arr.shape}")
+            raise ValueError(f"samples[{given_key!r}] must be a non-empty 1-D sequence, got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"samples[{key!r}] must be finite, got {arr.tolist()}")
+            raise ValueError(f"samples[{given_key!r}] must be finite, got {arr.tolist()}")
         columns[key] = arr
     lengths = {k: len(v) for k, v in columns.items()}
     if len(set(lengths.values())) > 1:
@@ -352,9 +473,9 @@ def from_expr(
         sym_expr = parse_expression(expr, symbols)
     elif isinstance(expr, sp.Basic):
         text = None
-        rename = {s: symbols[s.name] for s in expr.free_symbols if s.name in symbols}
+        rename = {s: symbols[normalize_name(s.name)] for s in expr.free_symbols if normalize_name(s.name) in symbols}
         sym_expr = sp.sympify(expr).xreplace(rename)  # sympify of a Basic does not parse text
-        unknown = sorted(s.name for s in sym_expr.free_symbols if s.name not in symbols)
+        unknown = sorted(s.name for s in sym_expr.free_symbols if s not in symbols.values())
         if unknown:
             raise ValueError(f"expr uses symbols {unknown} that are neither variables {var_names} nor samples {sorted(columns)}")
     else:
