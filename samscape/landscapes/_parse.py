@@ -19,6 +19,7 @@ import math
 import re
 import sys
 import unicodedata
+import warnings
 
 import sympy as sp
 
@@ -125,7 +126,7 @@ def _digits(integer: int) -> int:
     return int(math.log10(abs(integer))) + 1
 
 
-def _shorten(text: str) -> str:
+def shorten(text: str) -> str:
     return text if len(text) <= MAX_PIECE_CHARS else text[: MAX_PIECE_CHARS - 3] + "..."
 
 
@@ -168,16 +169,18 @@ def parse_expression(text: str, symbols: dict[str, sp.Symbol]) -> sp.Expr:
         raise ValueError("expr must not be empty")
     _check_text(text)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal" for 1if: the ValueError below says it
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
         literal = _literal_too_long(text)
         if literal is not None:
             raise ValueError(
-                f"expr contains a number with {len(literal.replace('_', ''))} digits ({_shorten(literal)!r}); "
+                f"expr contains a number with {len(literal.replace('_', ''))} digits ({shorten(literal)!r}); "
                 f"a float64 holds at most about {FLOAT_MAX:.3g}"
             ) from None
         raise ValueError(
-            f"expr is not a valid expression ({err.msg} at column {err.offset}): {_shorten(text)!r}"
+            f"expr is not a valid expression ({err.msg} at column {err.offset}): {shorten(text)!r}"
         ) from None
     except (RecursionError, MemoryError):
         raise ValueError("expr is nested too deeply to parse") from None
@@ -195,7 +198,7 @@ class _Builder:
 
     def _piece(self, node: ast.AST) -> str:
         segment = ast.get_source_segment(self.source, node)
-        return _shorten(segment) if segment is not None else type(node).__name__
+        return shorten(segment) if segment is not None else type(node).__name__
 
     def _refuse(self, node: ast.AST, why: str) -> ValueError:
         allowed = ", ".join(sorted(self.symbols)) or "none"
@@ -226,9 +229,17 @@ class _Builder:
             )
         return number
 
-    def _exact(self, node: ast.AST, result: sp.Expr) -> sp.Expr:
-        """A symbol-free ``result`` as SymPy holds it must fit as well: (10**300/(10**300 + 1))**1000 is about 1,
-        but as an exact fraction it has 300,000 digits."""
+    def _exact(self, node: ast.AST, make, number: float) -> sp.Expr:
+        """SymPy's exact form of a symbol-free node, which must fit a float64 as well:
+        (10**300/(10**300 + 1))**1000 is about 1, but as an exact fraction it has 300,000 digits.
+
+        SymPy simplifies functions of numbers as it builds them, and for some it cannot decide a comparison
+        (atan(tan(10**300)) raises TypeError, which SymPy's cache turns into an AttributeError); such a node is
+        kept as its float64 value, which is what the loss would use anyway."""
+        try:
+            result = make()
+        except (TypeError, AttributeError, ValueError, ArithmeticError):
+            return sp.Float(number)
         problem = number_out_of_range(result) if result.is_Rational else None
         if problem:
             raise self._refuse_number(node, f"which is {problem}")
@@ -279,7 +290,7 @@ class _Builder:
                 # the float first: SymPy must never see a number that does not fit
                 if number is not None and right_number is not None:
                     number = self._float(link, _FLOAT_BINARY[type(link.op)], number, right_number)
-                    result = self._exact(link, op(result, right))
+                    result = self._exact(link, lambda: op(result, right), number)
                 else:
                     number = None
                     result = op(result, right)
@@ -296,9 +307,11 @@ class _Builder:
             if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
                 raise self._refuse(node, "a function takes exactly one positional argument")
             argument, number = self.build(node.args[0], depth + 1)
-            if number is not None:
-                number = self._float(node, _FLOAT_FUNCTIONS[node.func.id], number)
-            return FUNCTIONS[node.func.id](argument), number
+            function = FUNCTIONS[node.func.id]
+            if number is None:
+                return function(argument), None
+            number = self._float(node, _FLOAT_FUNCTIONS[node.func.id], number)
+            return self._exact(node, lambda: function(argument), number), number
         if isinstance(node, ast.Attribute):
             raise self._refuse(node, "attribute access is not allowed")
         if isinstance(node, ast.Subscript):

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from ._parse import normalize_name
 from .core import Landscape, from_expr
 
 HALF = sp.Rational(1, 2)
@@ -149,6 +150,11 @@ def get(name: str, **params: Any) -> Landscape:
     entry allows.
     """
     entry = _lookup(name)
+    # spelled as Python spells a keyword argument it parses, so **{"\u00b5": ...} and µ=... are the same
+    normal = {normalize_name(key): value for key, value in params.items()}
+    if len(normal) != len(params):
+        raise ValueError(f"catalog landscape {name!r} got parameters {sorted(params)} that name the same one twice")
+    params = normal
     unknown = sorted(set(params) - set(entry.defaults))
     if unknown:
         allowed = ", ".join(sorted(entry.defaults)) or "none"

@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from ._parse import check_symbol_name, normalize_name, number_out_of_range, parse_expression
+from ._parse import shorten, check_symbol_name, normalize_name, number_out_of_range, parse_expression
 
 DEFAULT_HALF_WIDTH = 2.0
 # Estimated nodes in the gradient and Hessian (see _derivative_size): about a second of SymPy work. The
@@ -81,15 +81,23 @@ def compile_exprs(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]):
     return sp.lambdify(placeholders, list(exprs), modules="numpy", cse=True, printer=PlaceholderPrinter(names))
 
 
-def _check_numbers_fit(name: str, parts: Sequence[tuple[str, Sequence[sp.Expr]]]) -> None:
-    """Refuse numbers beyond float64 in the loss or its derivatives, e.g. ``(10**308*x)**15`` = ``10**4620*x**15``:
-    the compiled functions would fail on them (or Python would refuse to print them) at every point."""
+def _check_compilable(name: str, parts: Sequence[tuple[str, Sequence[sp.Expr]]]) -> None:
+    """Refuse what lambdify cannot turn into working NumPy code: numbers beyond float64 in the loss or its
+    derivatives (``(10**308*x)**15`` is ``10**4620*x**15``; the compiled functions would fail at every point, or
+    Python would refuse to print the number) and derivatives SymPy leaves unevaluated (``|z|`` of a ``z`` that
+    may be complex, such as ``x**y``), which no printer can write."""
     for what, exprs in parts:
         for expr in exprs:
             for number in expr.atoms(sp.Rational, sp.Float):
                 problem = number_out_of_range(number)
                 if problem:
                     raise ValueError(f"landscape {name!r}: its {what} holds {problem}; rescale the expression")
+            unevaluated = next(iter(expr.atoms(sp.Derivative)), None)
+            if unevaluated is not None:
+                raise ValueError(
+                    f"landscape {name!r}: SymPy cannot write its {what} in closed form (it leaves "
+                    f"{shorten(str(unevaluated))} unevaluated); keep the arguments of abs() real, e.g. no x**y there"
+                )
 
 
 def _derivative_size(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> float:
@@ -237,13 +245,15 @@ class Landscape:
             # symmetric: the lower triangle reuses the upper one instead of differentiating again
             self.hess_exprs = [[upper_exprs[min(i, j), max(i, j)] for j in range(self.dim)] for i in range(self.dim)]
             upper = [self.hess_exprs[i][j] for i in range(self.dim) for j in range(i, self.dim)]
-            _check_numbers_fit(name, [("loss", [sample_expr]), ("gradient", self.grad_exprs), ("Hessian", upper)])
+            _check_compilable(name, [("loss", [sample_expr]), ("gradient", self.grad_exprs), ("Hessian", upper)])
             args = [*self.symbols, *self.data_symbols]
             self._value_fn = compile_exprs(args, [sample_expr])
             self._grad_fn = compile_exprs(args, self.grad_exprs)
             self._hess_fn = compile_exprs(args, upper)
         except RecursionError:  # SymPy and Python's compiler recurse once per level of nesting
             raise ValueError(f"landscape {name!r} is nested too deeply to differentiate and compile") from None
+        except NotImplementedError as err:  # a SymPy object the NumPy printer has no translation for
+            raise ValueError(f"landscape {name!r} cannot be compiled to NumPy: {shorten(str(err).splitlines()[0])}") from None
         self._loss_expr = None
 
     # ------------------------------------------------------------------ symbolic views
