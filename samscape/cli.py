@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 from . import dynamics, landscapes
+from ._atomic import check_writable
 
 # every optimizer but Switch, which composes two of them and has no single-flag form
 OPTIMIZER_CHOICES = tuple(kind for kind in dynamics.optimizers.OPTIMIZERS if kind != "switch")
@@ -163,8 +164,10 @@ def _cmd_list(args) -> int:
 def _cmd_simulate(args) -> int:
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
-    if args.out and not args.out.endswith(".npz"):
-        raise UsageError(f"--out must be a path ending in .npz, got {args.out!r}")  # before a long run, not after
+    if args.out is not None:  # before a long run, not after it; an empty --out is a mistake, not "don't save"
+        if not args.out.endswith(".npz"):
+            raise UsageError(f"--out must be a path ending in .npz, got {args.out!r}")
+        check_writable(args.out)
     land = build_landscape(args)
     optimizer = build_optimizer(args)
     seed = dynamics.fresh_seed() if args.seed is None else args.seed  # one seed for random starts and batches
@@ -175,7 +178,7 @@ def _cmd_simulate(args) -> int:
     print(f"landscape: {land.name}  ({formula})")
     print(f"seed: {run.seed}   backend: {run.backend}   dtype: {run.xs.dtype.name}")
     print(summary_table([run_summary(run)]))
-    if args.out:
+    if args.out is not None:
         path = run.save(args.out)
         print(f"saved {path} (seed {run.seed}); reload with samscape.dynamics.load_run")
     return 0
@@ -220,6 +223,7 @@ def _cmd_plot(args) -> int:
     allowed = (".gif",) if kind == "animate" else FIGURE_SUFFIXES
     if suffix not in allowed:
         raise UsageError(f"--out must end in {' or '.join(allowed)} for --kind {kind}, got {args.out!r}")
+    check_writable(args.out)
     run = dynamics.load_run(args.run)
     land = run.landscape
     if kind == "auto":
@@ -298,18 +302,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by SIGINT (128 + 2)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every expected failure is one line on stderr: bad input or a file that cannot be
+    used or read exits 2, running out of memory exits 2, Ctrl-C exits 130."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as err:  # bad input: one line, no traceback
+    except ValueError as err:  # bad input (a run file names itself in the message): one line, no traceback
         print(f"samscape {args.command}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a path that cannot be read or written
         where = f" {err.filename!r}" if getattr(err, "filename", None) else ""
         print(f"samscape {args.command}: error: cannot use{where}: {err.strerror or err}", file=sys.stderr)
         return 2
+    except MemoryError:
+        remedy = ("; save fewer iterates (--every), run fewer starts or use a smaller --batch-size"
+                  if args.command == "simulate" else "")
+        print(f"samscape {args.command}: error: ran out of memory{remedy}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"samscape {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -1,5 +1,11 @@
 """The `samscape` command line: list, simulate, starts specs, output files and error messages."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
@@ -132,3 +138,102 @@ def test_plot_checks_its_starts_option_against_the_run(tmp_path, capsys):
         assert message in capsys.readouterr().err
     assert cli.main(["plot", str(run_path), "--out", str(tmp_path / "f.png"), "--starts", "2"]) == 0
     assert (tmp_path / "f.png").stat().st_size > 0
+
+
+# ---------------------------------------------------------------------------------------------- --out before the run
+@pytest.mark.parametrize(
+    "make_out, message",
+    [
+        (lambda tmp: "", "--out must be a path ending in .npz, got ''"),
+        (lambda tmp: (tmp / "dir.npz").mkdir() or str(tmp / "dir.npz"), "is an existing directory"),
+        (lambda tmp: (tmp / "file").write_text("x") and str(tmp / "file" / "run.npz"), "is a file, not a folder"),
+        (lambda tmp: "/proc/x.npz", "No such file or directory"),
+    ],
+    ids=["empty", "existing directory", "inside a file", "proc"],
+)
+def test_an_unusable_out_is_refused_before_the_run_naming_the_users_path(make_out, message, tmp_path, capsys,
+                                                                         monkeypatch):
+    """--out '' , an existing directory, a path inside a file or under /proc fail in one line naming that path
+    (not our temporary file), exit 2, before simulate is ever called."""
+    out = make_out(tmp_path)
+    if out.startswith("/proc/") and not os.path.isdir("/proc/self"):
+        pytest.skip("needs Linux /proc")
+    calls = []
+    monkeypatch.setattr(dynamics, "simulate", lambda *a, **k: calls.append(a))
+    assert cli.main(["simulate", "--landscape", "tanh", "--steps", "5", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert calls == []
+    assert message in err and repr(out) in err and "tmp-" not in err and err.count("\n") == 1
+
+
+def test_plot_checks_its_figure_path_before_drawing(tmp_path, capsys):
+    """samscape plot --out into a path inside a file fails in one line naming it, before loading the run."""
+    (tmp_path / "file").write_text("x")
+    out = str(tmp_path / "file" / "fig.png")
+    assert cli.main(["plot", str(tmp_path / "missing.npz"), "--out", out]) == 2  # the run is checked first
+    capsys.readouterr()
+    run_path = tmp_path / "run.npz"
+    dynamics.simulate(landscapes.get("tanh"), dynamics.GD(0.1), [[1.0, 1.0]], 3).save(run_path)
+    assert cli.main(["plot", str(run_path), "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert repr(out) in err and err.count("\n") == 1
+
+
+def test_a_parser_error_in_a_saved_recipe_is_one_line(tmp_path, capsys):
+    """A run whose landscape expression the safe parser refuses is reported in one line naming the file."""
+    import json
+
+    run_path = tmp_path / "run.npz"
+    land = landscapes.from_expr("u**2", "u")
+    dynamics.simulate(land, dynamics.GD(0.1), [[1.0]], 3).save(run_path)
+    with np.load(run_path) as data:
+        arrays = {k: data[k] for k in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["landscape"]["expr"] = "__import__('os').system('true')"
+    np.savez(run_path, **{**arrays, "meta": np.array(json.dumps(meta))})
+    assert cli.main(["plot", str(run_path), "--out", str(tmp_path / "f.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(run_path) in err and "landscape cannot be rebuilt" in err
+
+
+# ---------------------------------------------------------------------------------------------- interrupts, memory
+def test_memory_error_is_one_line(monkeypatch, capsys):
+    """A MemoryError during a command is one line with the remedies, exit 2, not a traceback."""
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(dynamics, "simulate", exhausted)
+    assert cli.main(["simulate", "--landscape", "tanh", "--steps", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err == "samscape simulate: error: ran out of memory; save fewer iterates (--every), run fewer starts or use a smaller --batch-size\n"
+
+
+def test_the_memory_guard_reaches_the_command_line_as_one_line(monkeypatch, capsys):
+    """simulate's refusal of a run that does not fit is printed as one line with exit 2."""
+    from samscape.dynamics import integrate
+
+    monkeypatch.setattr(integrate, "available_memory", lambda: 1024)
+    assert cli.main(["simulate", "--landscape", "tanh", "--steps", "5", "--backend", "numpy"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("samscape simulate: error: this run needs about ") and err.count("\n") == 1
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or sys.platform == "win32", reason="needs POSIX SIGINT")
+def test_ctrl_c_during_simulate_prints_one_line_and_exits_130(tmp_path):
+    """SIGINT to a running `samscape simulate` ends it with one line on stderr and exit code 130."""
+    root = os.path.dirname(os.path.dirname(cli.__file__))  # the samscape under test, not an installed one
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    code = ("import sys; from samscape.cli import main; print('started', flush=True); "
+            "sys.exit(main(sys.argv[1:]))")
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, "simulate", "--landscape", "tanh", "--steps", "100000000", "--starts",
+         "random:4", "--backend", "numpy", "--seed", "0", "--out", str(tmp_path / "run.npz")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    assert child.stdout.readline() == "started\n"
+    time.sleep(1.0)  # let it import and enter the stepping loop; the run itself would take hours
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130
+    assert err == "samscape simulate: interrupted\n"
+    assert not (tmp_path / "run.npz").exists()

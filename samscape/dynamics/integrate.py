@@ -12,9 +12,12 @@ that advances every start from step 0 to ``saved_steps[-1]`` and returns the ite
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -188,6 +191,141 @@ def resolve_backend(backend: str, landscape, optimizer: Optimizer, n_starts: int
     return "compiled"
 
 
+# ---------------------------------------------------------------------------------------------- memory
+# Points whose loss (or gradient) is evaluated at once when a run's saved iterates are reduced: the per-sample
+# temporaries of a finite sum scale with this times n_samples, so it is divided by n_samples.
+CHUNK_ELEMENTS = 2**18
+# Rough working-set coefficients of the NumPy path, from what one step allocates (see _working_bytes).
+_ARRAYS_PER_COORDINATE = 16   # x, x_next, gradients, ascent points, unit vectors: (n_starts, dim) each
+_DRAW_BYTES_PER_POSITION = 24  # the hash of a batch draw: about three live (n_starts, batch) 64-bit arrays
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new allocation can get without swapping, or ``None`` when it cannot be read.
+
+    Linux: ``MemAvailable`` of ``/proc/meminfo``; elsewhere the free physical pages (``os.sysconf``).
+    The memory guards of :func:`simulate` and :func:`load_run` call this; tests replace it.
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _leaves(optimizer: Optimizer) -> list[Optimizer]:
+    """The plain optimizers inside ``optimizer`` (a Switch's parts, recursively)."""
+    out, todo = [], [optimizer]
+    while todo:
+        opt = todo.pop()
+        parts = [getattr(opt, name) for name in ("first", "second") if isinstance(getattr(opt, name, None), Optimizer)]
+        if parts:
+            todo.extend(parts)
+        else:
+            out.append(opt)
+    return out
+
+
+def _samples_per_point(landscape) -> int:
+    """How many per-sample values a full-batch evaluation computes per point (1 when no data is used)."""
+    return landscape.n_samples if getattr(landscape, "data_symbols", ()) else 1
+
+
+def _evaluation_bytes(landscape, n_points: int, width: int) -> int:
+    """Temporaries of one gradient or loss evaluation at ``n_points`` points over ``width`` samples each:
+    the gathered data columns, every output and the common subexpressions, in float64."""
+    columns = len(getattr(landscape, "data_symbols", ()) or ())
+    return n_points * width * (landscape.dim + columns + 4) * 8
+
+
+def _working_bytes(landscape, optimizer: Optimizer, n_starts: int, dtype: np.dtype, backend: str) -> int:
+    """Peak temporaries of the stepping loop of ``backend`` (beyond the saved iterates)."""
+    has_data = _samples_per_point(landscape) > 1
+    batches = [opt.batch_size for opt in _leaves(optimizer) if getattr(opt, "batch_size", None) is not None]
+    if backend == "compiled":
+        from .codegen import LANES, PAIRWISE_BLOCK
+
+        largest = max(batches, default=0) if has_data else 0
+        state = n_starts * (landscape.dim * dtype.itemsize + 9)  # iterates, status, stop step
+        plan_rows = largest // PAIRWISE_BLOCK + 1  # a Python list per row while the plan is built
+        scratch = (os.cpu_count() or 1) * LANES * (2 + largest) * 8  # one integer row per batch position
+        return state + plan_rows * 160 + scratch + _samples_per_point(landscape) * 8 * (landscape.dim + 2)
+    step = n_starts * _ARRAYS_PER_COORDINATE * landscape.dim * dtype.itemsize
+    draws = n_starts * max(batches, default=0) * _DRAW_BYTES_PER_POSITION
+    widths = [1]
+    if has_data:
+        widths += batches
+        if len(batches) < len(_leaves(optimizer)):  # a full-batch part evaluates every sample
+            widths.append(_samples_per_point(landscape))
+    return step + draws + _evaluation_bytes(landscape, n_starts, max(widths))
+
+
+def memory_estimate(landscape, optimizer: Optimizer, n_starts: int, n_saved: int, dtype=np.float64,
+                    backend: str = "numpy") -> dict[str, int]:
+    """Rough peak memory of a run in bytes: ``saved iterates``, ``saved loss``, ``working`` and ``total``.
+
+    ``backend`` is ``"numpy"``, ``"compiled"`` or ``"auto"`` (the smaller of the two: the least the run could
+    need). The saved arrays are exact; ``working`` is the larger of the stepping loop's temporaries (per ``backend``:
+    the NumPy path holds a few ``(n_starts, dim)`` arrays plus ``(n_starts, batch)`` draws and per-sample
+    values, the compiled one little more than the state) and those of the loss computed in chunks at the end.
+    """
+    dtype = np.dtype(dtype)
+    saved = n_saved * n_starts * landscape.dim * dtype.itemsize
+    loss = n_saved * n_starts * dtype.itemsize
+    width = _samples_per_point(landscape)
+    points = min(n_saved * n_starts, max(1, CHUNK_ELEMENTS // width))
+    loss_work = _evaluation_bytes(landscape, points, width)
+    backends = ("numpy", "compiled") if backend == "auto" else (backend,)
+    loop = min(_working_bytes(landscape, optimizer, n_starts, dtype, name) for name in backends)
+    working = max(loop, loss_work)
+    return {"saved iterates": saved, "saved loss": loss, "working": working, "total": saved + loss + working}
+
+
+def _size(n_bytes: float) -> str:
+    """``n_bytes`` in the largest binary unit that keeps it >= 1 (KiB at least), for messages."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.2f} {unit}"
+    return f"{n_bytes / 2**10:.2f} KiB"
+
+
+def _check_fits(estimate: dict[str, int], optimizer: Optimizer, n_starts: int, every: int) -> None:
+    """Refuse a run whose estimate exceeds the available memory, naming the remedy for its largest part."""
+    available = available_memory()
+    if available is None or estimate["total"] <= available:
+        return
+    parts = ", ".join(f"{name} {_size(estimate[name])}" for name in ("saved iterates", "saved loss", "working"))
+    batched = any(getattr(opt, "batch_size", None) is not None for opt in _leaves(optimizer))
+    if batched and estimate["working"] > estimate["saved iterates"] + estimate["saved loss"]:
+        remedy = f"run fewer starts than {n_starts} at once or use a smaller batch_size"
+    else:
+        remedy = f"keep fewer iterates with a larger every= (now {every}) or run fewer starts than {n_starts} at once"
+    raise ValueError(f"this run needs about {_size(estimate['total'])} of memory ({parts}) but only "
+                     f"{_size(available)} is available; {remedy}")
+
+
+def _map_points(fn, xs: np.ndarray, landscape) -> np.ndarray:
+    """``fn`` applied to the points ``xs`` ``(..., dim)`` of ``landscape`` a chunk at a time, so its temporaries
+    stay bounded (:data:`CHUNK_ELEMENTS` point-samples); ``fn`` maps ``(n, dim)`` to ``(n, ...)`` point by point."""
+    flat = xs.reshape(-1, xs.shape[-1])
+    size = max(1, CHUNK_ELEMENTS // _samples_per_point(landscape))
+    out = None
+    for a in range(0, len(flat), size):
+        piece = np.asarray(fn(flat[a:a + size]))
+        if out is None:
+            out = np.empty((len(flat),) + piece.shape[1:], dtype=piece.dtype)
+        out[a:a + len(piece)] = piece
+    if out is None:  # no points at all
+        out = np.asarray(fn(flat))
+    return out.reshape(xs.shape[:-1] + out.shape[1:])
+
+
 def _check_dtype(dtype) -> np.dtype:
     try:
         resolved = np.dtype(dtype)
@@ -247,10 +385,69 @@ class Run:
     def grad_norm(self) -> np.ndarray:
         """Full-gradient norm at the saved iterates, ``(n_saved, n_starts)``."""
         with np.errstate(all="ignore"):
-            return np.linalg.norm(self.landscape.grad(self.xs), axis=-1)
+            return _map_points(lambda p: np.linalg.norm(self.landscape.grad(p), axis=-1), self.xs, self.landscape)
 
     def status_counts(self) -> dict[str, int]:
         return {name: int(np.sum(self.status == name)) for name in STATUS_NAMES}
+
+    def validate(self) -> "Run":
+        """Check that the fields agree with each other as :func:`simulate` makes them; return the run.
+
+        Raises ``ValueError`` naming the first disagreement: shapes that do not match ``xs``
+        ``(n_saved, n_starts, dim)``, a dtype other than float64/float32, saved steps that are not
+        ``saved_step_grid(steps, every)``, a status outside ``ok``/``diverged``/``nonfinite`` or a stop step that
+        contradicts it, a non-finite iterate (a stopped start keeps its last finite point, so none is ever
+        saved), per-start hyperparameters of the wrong length. Plots call this before drawing.
+        """
+        xs = np.asarray(self.xs)
+        if xs.ndim != 3 or 0 in xs.shape or xs.dtype.name not in DTYPES:
+            raise ValueError(f"run.xs must be a non-empty float64 or float32 array (n_saved, n_starts, dim), "
+                             f"got {xs.dtype} of shape {xs.shape}")
+        n_saved, n_starts, dim = xs.shape
+        if getattr(self.landscape, "dim", dim) != dim:
+            raise ValueError(f"run.xs has dim {dim} but its landscape {self.landscape.name!r} has dim {self.landscape.dim}")
+        expected = {"steps": (n_saved,), "loss": (n_saved, n_starts), "status": (n_starts,),
+                    "stopped_at": (n_starts,)}
+        if self.start_ids is not None:
+            expected["start_ids"] = (n_starts,)
+        for name, shape in expected.items():
+            got = np.shape(getattr(self, name))
+            if got != shape:
+                raise ValueError(f"run.{name} must have shape {shape} to match run.xs {xs.shape}, got {got}")
+        for name in ("steps", "stopped_at") + (("start_ids",) if self.start_ids is not None else ()):
+            if np.asarray(getattr(self, name)).dtype.kind not in "iu":
+                raise ValueError(f"run.{name} must hold integers, got dtype {np.asarray(getattr(self, name)).dtype}")
+        if np.asarray(self.loss).dtype.kind != "f":
+            raise ValueError(f"run.loss must hold floats, got dtype {np.asarray(self.loss).dtype}")
+        _check_int(self.every, "run.every", 1)
+        steps = np.asarray(self.steps)
+        last = int(steps[-1])
+        # the count first: a crafted last step of 10**18 must not build a grid of that length
+        if last < 0 or n_saved_steps(last, self.every) != n_saved or not np.array_equal(
+                steps, saved_step_grid(last, self.every)):
+            raise ValueError(f"run.steps must be 0, every, 2*every, ... and the last step (every={self.every}), "
+                             f"got {_preview(steps)}")
+        status = np.asarray(self.status)
+        unknown = ~np.isin(status, STATUS_NAMES)
+        if unknown.any():
+            i = int(np.flatnonzero(unknown)[0])
+            raise ValueError(f"run.status must hold only {list(STATUS_NAMES)}, got {str(status[i])!r} for start {i}")
+        stopped = np.asarray(self.stopped_at)
+        ok = status == "ok"
+        wrong = np.where(ok, stopped != -1, (stopped < 1) | (stopped > steps[-1]))
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            allowed = "-1 (it ran to the end)" if ok[i] else f"the step in [1, {int(steps[-1])}] at which it stopped"
+            raise ValueError(f"run.stopped_at of start {i} (status {status[i]}) must be {allowed}, got {int(stopped[i])}")
+        if self.start_ids is not None and (np.asarray(self.start_ids) < 0).any():
+            raise ValueError("run.start_ids must be non-negative integers")
+        finite = np.isfinite(xs).all(axis=(0, 2))
+        if not finite.all():
+            i = int(np.flatnonzero(~finite)[0])
+            raise ValueError(f"run.xs must be finite (a stopped start keeps its last finite point), "
+                             f"got a non-finite iterate for start {i}")
+        self.optimizer.for_starts(n_starts)  # per-start lr/rho arrays must have one value per start
+        return self
 
     def save(self, path: str | os.PathLike) -> str:
         """Write the run and its recipe to an ``.npz`` atomically (a temporary file, then rename)."""
@@ -263,7 +460,7 @@ class Run:
             "every": self.every,
             "backend": self.backend,
             "dtype": self.xs.dtype.name,
-            "samscape_format": 1,
+            "samscape_format": RUN_FORMAT,
         }
         arrays = dict(
             xs=self.xs, steps=self.steps, loss=self.loss, status=self.status.astype("U9"),
@@ -285,34 +482,199 @@ def write_npz_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> 
     return path
 
 
+RUN_ARRAYS = ("xs", "steps", "loss", "status", "stopped_at", "start_ids")
+RUN_FORMAT = 1
+# Deeper Switch nesting than this in a saved recipe is refused: no real schedule needs it, and rebuilding or
+# describing the optimizer recurses once per level.
+MAX_SWITCH_DEPTH = 64
+
+
 def load_run(path: str | os.PathLike, landscape=None) -> Run:
     """Read a run saved by :meth:`Run.save`, rebuilding its landscape and optimizer from the recipe.
 
     Pass ``landscape`` to supply it yourself (needed when it was built from a SymPy object that the
     safe expression parser cannot read back, e.g. one with ``Piecewise``).
-    """
-    from ..landscapes import from_spec  # landscapes sits below dynamics; imported late to keep start-up light
 
+    The file is untrusted input: it is read without pickle, every array's declared shape and dtype is checked
+    against the recipe (and against the bytes the archive really holds, and the available memory) before
+    any data is loaded, and the result passes :meth:`Run.validate`. Every problem is a one-sentence
+    ``ValueError`` that names ``path``.
+    """
     path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ValueError(f"run file {path!r} does not exist")
+    if os.path.isdir(path):
+        raise ValueError(f"run file {path!r} is a directory, not a .npz file written by Run.save")
+
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"{path!r} is not a samscape run: {problem}")
+
     try:
         data = np.load(path, allow_pickle=False)
-        with data:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise bad(f"it is not a readable .npz archive ({_reason(err)})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise bad("it holds a single array, not the archive that Run.save writes")
+    with data:
+        headers = _array_headers(data.zip, bad)
+        _check_fits_to_load(path, headers)
+        try:
             meta = json.loads(str(data["meta"]))
-            arrays = {k: data[k] for k in ("xs", "steps", "loss", "status", "stopped_at", "start_ids")}
-    except FileNotFoundError:
-        raise ValueError(f"path {path!r} does not exist") from None
-    except (OSError, KeyError, ValueError, json.JSONDecodeError):
-        raise ValueError(f"path {path!r} is not a samscape run (write one with Run.save or samscape simulate --out)") from None
-    if landscape is not None and landscape.dim != arrays["xs"].shape[-1]:
-        raise ValueError(
-            f"landscape {landscape.name!r} has dim {landscape.dim} but the run in {path!r} has dim {arrays['xs'].shape[-1]}"
-        )
-    return Run(
-        **arrays, seed=int(meta["seed"]),
-        landscape=landscape if landscape is not None else from_spec(meta["landscape"]),
-        optimizer=optimizer_from_dict(meta["optimizer"]),
-        bound=float(meta["bound"]), every=int(meta["every"]), backend=meta.get("backend", "numpy"),
+        except RecursionError:
+            raise bad("its recipe (the 'meta' entry) nests JSON too deeply to read") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+            raise bad(f"its recipe (the 'meta' entry) is not readable JSON ({_reason(err)})") from None
+        try:
+            _check_recipe(meta, headers)
+        except ValueError as err:
+            raise bad(str(err)) from None
+        arrays = {}
+        for name in RUN_ARRAYS:
+            try:
+                arrays[name] = data[name]
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+                raise bad(f"its array {name!r} cannot be read ({_reason(err)})") from None
+    if int(arrays["steps"][-1]) != meta["steps"]:
+        raise bad(f"its last saved step is {int(arrays['steps'][-1])} but its recipe says steps={meta['steps']}")
+    optimizer = _rebuild("optimizer", meta["optimizer"], bad)
+    dim = headers["xs"][0][-1]
+    if landscape is not None:
+        if getattr(landscape, "dim", None) != dim:
+            raise ValueError(f"landscape {getattr(landscape, 'name', landscape)!r} has dim "
+                             f"{getattr(landscape, 'dim', None)} but the run in {path!r} has dim {dim}")
+    else:
+        landscape = _rebuild("landscape", meta["landscape"], bad)
+    run = Run(
+        **arrays, seed=meta["seed"], landscape=landscape, optimizer=optimizer,
+        bound=float(meta["bound"]), every=meta["every"], backend=meta.get("backend", "numpy"),
     )
+    try:
+        return run.validate()
+    except ValueError as err:
+        raise bad(str(err)) from None
+
+
+def _reason(err: BaseException, limit: int = 160) -> str:
+    text = str(err) or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _array_headers(archive: zipfile.ZipFile, bad) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of every array of a run, read from the ``.npy`` headers without loading any data.
+
+    A header must describe exactly the bytes its member holds, so a huge declared shape is refused here.
+    """
+    headers = {}
+    for name in (*RUN_ARRAYS, "meta"):
+        try:
+            info = archive.getinfo(name + ".npy")
+        except KeyError:
+            raise bad(f"it has no array {name!r} (a run holds {', '.join(RUN_ARRAYS)} and meta)") from None
+        try:
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+                elif version == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+                else:
+                    raise ValueError(f"unsupported .npy format version {version}")
+                offset = member.tell()
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+            raise bad(f"the header of its array {name!r} is not readable ({_reason(err)})") from None
+        if dtype.hasobject:
+            raise bad(f"its array {name!r} holds Python objects, which are never loaded")
+        declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if declared != info.file_size - offset:
+            raise bad(f"its array {name!r} declares shape {shape} of {dtype} ({declared} bytes) "
+                      f"but holds {info.file_size - offset} bytes of data")
+        headers[name] = (tuple(shape), dtype)
+    return headers
+
+
+def _check_fits_to_load(path: str, headers) -> None:
+    available = available_memory()
+    needed = sum(int(np.prod(shape, dtype=object)) * dtype.itemsize for shape, dtype in headers.values())
+    if available is not None and needed > available:
+        raise ValueError(f"{path!r} holds {_size(needed)} of arrays but only {_size(available)} "
+                         f"of memory is available; load it on a machine with more memory")
+
+
+def _recipe_value(meta: dict, key: str, ok, allowed: str):
+    value = meta.get(key)
+    if not ok(value):
+        shown = repr(value)
+        raise ValueError(f"its recipe's {key} must be {allowed}, got {shown if len(shown) <= 60 else shown[:57] + '...'}")
+    return value
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def n_saved_steps(steps: int, every: int) -> int:
+    """``len(saved_step_grid(steps, every))``, without building the grid."""
+    return steps // every + 1 + (steps % every != 0)
+
+
+def _check_recipe(meta, headers) -> None:
+    """The recipe's fields have the types :meth:`Run.save` writes, and the arrays' shapes and dtypes agree with it."""
+    if not isinstance(meta, dict):
+        raise ValueError(f"its recipe must be a JSON object, got {type(meta).__name__}")
+    _recipe_value(meta, "samscape_format", lambda v: v == RUN_FORMAT, f"{RUN_FORMAT} (this version's format)")
+    _recipe_value(meta, "seed", lambda v: _is_int(v) and 0 <= v < 2**64, "an integer in [0, 2**64)")
+    _recipe_value(meta, "bound", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+                  and math.isfinite(v) and v > 0, "a finite number > 0")
+    steps = _recipe_value(meta, "steps", lambda v: _is_int(v) and v >= 0, "an integer >= 0")
+    every = _recipe_value(meta, "every", lambda v: _is_int(v) and v >= 1, "an integer >= 1")
+    dtype = _recipe_value(meta, "dtype", lambda v: v in DTYPES, f"one of {list(DTYPES)}")
+    _recipe_value(meta, "landscape", lambda v: isinstance(v, dict), "a landscape spec (a JSON object)")
+    _recipe_value(meta, "optimizer", lambda v: isinstance(v, dict), "an optimizer description (a JSON object)")
+    _recipe_value(meta, "backend", lambda v: v is None or isinstance(v, str), "a backend name")
+    depth, level = 0, [meta["optimizer"]]
+    while level:
+        depth += 1
+        if depth > MAX_SWITCH_DEPTH:
+            raise ValueError(f"its recipe's optimizer nests Switch deeper than {MAX_SWITCH_DEPTH} levels")
+        level = [part for opt in level if isinstance(opt, dict) for part in (opt.get("first"), opt.get("second"))
+                 if isinstance(part, dict)]
+
+    (n_saved, *rest), xs_dtype = headers["xs"]
+    if len(rest) != 2 or 0 in rest:
+        raise ValueError(f"its array 'xs' must have shape (n_saved, n_starts, dim), got {headers['xs'][0]}")
+    n_starts = rest[0]
+    expected_saved = n_saved_steps(steps, every)
+    if n_saved != expected_saved:
+        raise ValueError(f"its array 'xs' must hold {expected_saved} saved steps for steps={steps}, every={every}, "
+                         f"got shape {headers['xs'][0]}")
+    if xs_dtype.name != dtype:
+        raise ValueError(f"its array 'xs' must be {dtype} as the recipe says, got {xs_dtype}")
+    expected = {"steps": ((n_saved,), "iu"), "loss": ((n_saved, n_starts), "f"), "status": ((n_starts,), "U"),
+                "stopped_at": ((n_starts,), "iu"), "start_ids": ((n_starts,), "iu"), "meta": ((), "U")}
+    kinds = {"iu": "integers", "f": "floats", "U": "text"}
+    for name, (shape, kind) in expected.items():
+        got_shape, got_dtype = headers[name]
+        if got_shape != shape:
+            raise ValueError(f"its array {name!r} must have shape {shape} to match 'xs' {headers['xs'][0]}, got {got_shape}")
+        if got_dtype.kind not in kind:
+            raise ValueError(f"its array {name!r} must hold {kinds[kind]}, got dtype {got_dtype}")
+
+
+def _rebuild(what: str, recipe: dict, bad):
+    """The landscape or optimizer a saved recipe describes, or ``bad(...)`` naming why it cannot be rebuilt."""
+    from ..landscapes import from_spec  # landscapes sits below dynamics; imported late to keep start-up light
+
+    build = from_spec if what == "landscape" else optimizer_from_dict
+    try:
+        return build(recipe)
+    except Exception as err:  # noqa: BLE001 -- the recipe is untrusted: any failure to rebuild is a bad file
+        raise bad(f"its recipe's {what} cannot be rebuilt ({type(err).__name__}: {_reason(err)})") from None
+
+
+def _preview(values: np.ndarray, count: int = 6) -> str:
+    """A short rendering of a possibly long 1-D array for an error message."""
+    head = ", ".join(str(v) for v in values[:count].tolist())
+    return f"[{head}{', ...' if len(values) > count else ''}] ({len(values)} values)"
 
 
 def _check_int(value, name: str, minimum: int) -> int:
@@ -336,7 +698,9 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         Starting points; must be finite.
     steps : int >= 0
     every : int >= 1
-        Keep every ``every``-th iterate (plus step 0 and the last step); memory scales with what is kept.
+        Keep every ``every``-th iterate (plus step 0 and the last step); memory scales with what is kept. A run
+        whose :func:`memory_estimate` (saved iterates and loss, working temporaries) exceeds the
+        :func:`available_memory` is refused before it starts, with the estimate and the remedy.
     seed : int >= 0, optional
         Key of the counter-based draws (batches, random directions). The path of start ``i`` depends only
         on ``(seed, start_ids[i])``. ``None`` draws a fresh seed and records it in ``Run.seed``.
@@ -390,7 +754,12 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
             raise ValueError(f"start_ids must be {n_starts} non-negative integers, one per start, got shape {start_ids.shape}")
         start_ids = start_ids.astype(np.int64)
     resolved = optimizer.for_starts(n_starts, dtype)
-    backend = resolve_backend(backend, landscape, resolved, n_starts, steps, dtype)
+    n_saved = n_saved_steps(steps, every)
+    if backend == "auto" or backend in BACKENDS:  # refused before `auto` spends seconds compiling a kernel
+        _check_fits(memory_estimate(landscape, resolved, n_starts, n_saved, dtype, backend), resolved, n_starts, every)
+    requested, backend = backend, resolve_backend(backend, landscape, resolved, n_starts, steps, dtype)
+    if requested == "auto":
+        _check_fits(memory_estimate(landscape, resolved, n_starts, n_saved, dtype, backend), resolved, n_starts, every)
     saved = saved_step_grid(steps, every)
     bar = Progress(steps, f"{optimizer.describe()} on {landscape.name}",
                    enabled=progress if progress is not None else (None if steps * n_starts > 2_000_000 else False))
@@ -398,7 +767,7 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         landscape, resolved, x0, saved, seed=seed, start_ids=start_ids, bound=float(bound), progress=bar
     )
     with np.errstate(all="ignore"):
-        loss = landscape.value(xs)
+        loss = _map_points(landscape.value, xs, landscape)
     return Run(xs=xs, steps=saved, loss=loss, status=np.asarray(STATUS_NAMES)[status_codes],
                stopped_at=stopped_at, seed=seed, landscape=landscape, optimizer=optimizer,
                bound=float(bound), every=every, start_ids=start_ids, backend=backend)

@@ -51,11 +51,21 @@ def _check_rate(value, name: str, *, allow_zero: bool):
     return arr
 
 
+# Batches are drawn with replacement (draws.batch_indices), so a batch may be larger than the data set; past
+# this size it is only a slower, memory-hungry full batch (every start draws batch_size indices per step).
+MAX_BATCH_SIZE = 10**6
+
+
 def _check_batch_size(value, name: str = "batch_size", *, optional: bool) -> int | None:
+    """A batch size in ``[1, MAX_BATCH_SIZE]`` (or ``None``, the full batch, when ``optional``).
+
+    Whether it fits in memory together with the number of starts is :func:`simulate`'s memory guard's call.
+    """
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        allowed = "a positive integer or None (full batch)" if optional else "a positive integer"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_BATCH_SIZE:
+        allowed = f"an integer from 1 to {MAX_BATCH_SIZE:,}".replace(",", "_")
+        allowed += " or None (full batch)" if optional else ""
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return int(value)
 

@@ -5,10 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 # the generic checks live in theory (which computes with the same arguments); plots re-use them under these names
-from ..theory._common import check_run as run  # noqa: F401
+from ..theory._common import check_run
 from ..theory._common import choice  # noqa: F401
 from ..theory._common import int_at_least as positive_int  # noqa: F401
 from ..theory._common import positive_float  # noqa: F401
+
+
+def run(value):
+    """A samscape Run whose fields agree with each other (:meth:`samscape.dynamics.Run.validate`): a plot
+    refuses an inconsistent run (unknown statuses, non-finite iterates, shapes that disagree) instead of drawing it."""
+    check_run(value)
+    validate = getattr(value, "validate", None)
+    return validate() if callable(validate) else value
 
 
 def landscape(value, *, min_dim: int = 1, max_dim: int | None = None, what: str = "this plot"):

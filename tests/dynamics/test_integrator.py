@@ -195,6 +195,8 @@ def test_saved_steps_hold_zero_every_kth_and_the_last():
         (lambda: dy.SAM(0.1, float("nan")), "rho must be"),
         (lambda: dy.SGD(0.1, 0), "batch_size must be"),
         (lambda: dy.SGD(0.1, 1.5), "batch_size must be"),
+        (lambda: dy.SGD(0.1, 10**9), "batch_size must be an integer from 1 to 1_000_000, got 1000000000"),
+        (lambda: dy.SAM(0.1, 0.1, batch_size=10**6 + 1), r"batch_size must be .* or None \(full batch\), got 1000001"),
         (lambda: dy.SAM(np.array([0.1, -1.0]), 0.1), "index 1"),
         (lambda: dy.SAM(np.ones((2, 2)), 0.1), "1-D"),
         (lambda: dy.Switch(dy.GD(0.1), "sam", 3), "second must be"),
@@ -340,3 +342,140 @@ def test_loading_with_a_landscape_of_the_wrong_dimension_is_refused(tmp_path):
     with pytest.raises(ValueError, match="has dim 1 but the run"):
         dy.load_run(path, landscape=landscapes.from_expr("z**2", "z"))
     assert dy.load_run(path).backend == run.backend
+
+
+# ---------------------------------------------------------------------------------------------- memory guard
+def test_memory_estimate_counts_the_saved_arrays_exactly():
+    """The saved iterates are n_saved*n_starts*dim*itemsize bytes and the saved loss n_saved*n_starts*itemsize;
+    10**7 starts x 60 steps saved every step (the issue's run) needs more than 9 GiB for the iterates alone."""
+    from samscape.dynamics.integrate import memory_estimate
+
+    land = landscapes.get("tanh")
+    for dtype, size in (("float64", 8), ("float32", 4)):
+        est = memory_estimate(land, dy.GD(0.1), 10**7, 61, dtype, "numpy")
+        assert est["saved iterates"] == 61 * 10**7 * 2 * size
+        assert est["saved loss"] == 61 * 10**7 * size
+        assert est["total"] == est["saved iterates"] + est["saved loss"] + est["working"] and est["working"] > 0
+    assert memory_estimate(land, dy.GD(0.1), 10**7, 61)["saved iterates"] > 9 * 2**30
+
+
+def test_a_run_that_does_not_fit_is_refused_before_it_starts(monkeypatch):
+    """simulate compares the estimate with available_memory(): one byte short is refused with the estimate and
+    the remedy (every=, fewer starts) in one sentence; exactly enough runs."""
+    from samscape.dynamics import integrate
+
+    land = landscapes.from_expr("x**2 + y**2", "x,y")
+    x0 = np.ones((50, 2))
+    need = integrate.memory_estimate(land, dy.GD(0.1), 50, 101, "float64", "numpy")["total"]
+    monkeypatch.setattr(integrate, "available_memory", lambda: need - 1)
+    monkeypatch.setattr(integrate, "numpy_backend", None)  # a refused run must not reach the stepping loop
+    monkeypatch.setitem(integrate.BACKENDS, "numpy", None)
+    with pytest.raises(ValueError, match=r"^this run needs about [0-9.]+ [KMG]iB of memory \(saved iterates .*\) but only "
+                                         r"[0-9.]+ [KMG]iB is available; keep fewer iterates with a larger every= \(now 1\) "
+                                         r"or run fewer starts than 50 at once$"):
+        dy.simulate(land, dy.GD(0.1), x0, 100, backend="numpy")
+    monkeypatch.undo()
+    monkeypatch.setattr(integrate, "available_memory", lambda: need)
+    assert dy.simulate(land, dy.GD(0.1), x0, 100, backend="numpy").xs.shape == (101, 50, 2)
+
+
+def test_a_huge_batch_is_refused_by_the_memory_guard(monkeypatch):
+    """A batch allowed by the optimizer (10**6) but too large for the starts and the memory is refused, and the
+    message points at batch_size, before any draw is made."""
+    from samscape.dynamics import integrate
+
+    land = landscapes.get("tanh", xs=(0.6, 1.0, 1.3), ys=(0.0, 0.0, 0.0))
+    opt = dy.SGD(0.1, 10**6)
+    est = integrate.memory_estimate(land, opt, 100, 2, "float64", "numpy")
+    assert est["working"] >= 100 * 10**6 * 8  # at least one 64-bit number per start and batch position
+    monkeypatch.setattr(integrate, "available_memory", lambda: 2**30)
+    monkeypatch.setitem(integrate.BACKENDS, "numpy", None)
+    with pytest.raises(ValueError, match="smaller batch_size"):
+        dy.simulate(land, opt, land.random_points(100), 1, backend="numpy")
+
+
+def test_unknown_available_memory_disables_the_guard(monkeypatch):
+    """When the available memory cannot be read (None), simulate runs rather than guessing."""
+    from samscape.dynamics import integrate
+
+    monkeypatch.setattr(integrate, "available_memory", lambda: None)
+    run = dy.simulate(landscapes.from_expr("z**2", "z"), dy.GD(0.25), [[1.0]], 3, backend="numpy")
+    np.testing.assert_allclose(run.x, [[0.5**3]])
+
+
+def test_available_memory_reads_meminfo_or_falls_back_to_sysconf(monkeypatch, tmp_path):
+    """available_memory() is MemAvailable (kB -> bytes) when /proc/meminfo has it, else free pages x page size."""
+    import builtins
+    import os
+
+    from samscape.dynamics import integrate
+
+    fake = tmp_path / "meminfo"
+    fake.write_text("MemTotal:       1000 kB\nMemAvailable:    123 kB\n")
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda f, *a, **k: real_open(fake if f == "/proc/meminfo" else f, *a, **k))
+    assert integrate.available_memory() == 123 * 1024
+
+    def missing(f, *a, **k):
+        if f == "/proc/meminfo":
+            raise FileNotFoundError(f)
+        return real_open(f, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", missing)
+    pages = {"SC_AVPHYS_PAGES": 7, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    assert integrate.available_memory() == 7 * 4096
+
+
+@pytest.mark.parametrize("data", [None, TANH_DATA])
+def test_saved_loss_is_computed_in_bounded_chunks_with_the_same_values(monkeypatch, data):
+    """With a tiny chunk, simulate evaluates the loss on at most CHUNK_ELEMENTS // n_samples points at a time,
+    and the values equal one whole-array evaluation (plain function and finite sum)."""
+    from samscape.dynamics import integrate
+
+    if data is None:
+        land = landscapes.from_expr("0.5*tanh(v*tanh(u))**2", "u,v")
+    else:
+        land = landscapes.from_expr("0.5*(tanh(v*tanh(u*a)) - y)**2", "u,v", samples=data)
+    monkeypatch.setattr(integrate, "CHUNK_ELEMENTS", 14)
+    calls = []
+    value = land.value
+    monkeypatch.setattr(land, "value", lambda x, batch=None: calls.append(np.shape(x)) or value(x, batch))
+    run = dy.simulate(land, dy.GD(0.3), land.random_points(7, seed=1), 12, every=3, seed=0, backend="numpy")
+    per_chunk = max(1, 14 // (len(data["a"]) if data else 1))
+    assert calls and all(shape[0] <= per_chunk for shape in calls)
+    assert sum(shape[0] for shape in calls) == run.xs.shape[0] * run.xs.shape[1]
+    np.testing.assert_array_equal(run.loss, value(run.xs))
+    np.testing.assert_array_equal(run.grad_norm(), np.linalg.norm(land.grad(run.xs), axis=-1))
+
+
+# ---------------------------------------------------------------------------------------------- Run.validate
+def _small_run():
+    land = landscapes.from_expr("x**2 + y**2", "x,y")
+    return dy.simulate(land, dy.GD(0.1), np.array([[1.0, 0.0], [0.5, 0.5], [2.0, 1.0]]), 10, every=5, seed=0)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(status=np.array(["ok", "lost", "ok"])), "status must hold only .*'lost' for start 1"),
+        (dict(xs=np.full((3, 3, 2), np.nan)), "xs must be finite .* start 0"),
+        (dict(loss=np.zeros((3, 2))), r"loss must have shape \(3, 3\)"),
+        (dict(steps=np.array([0, 5])), r"steps must have shape \(3,\)"),
+        (dict(steps=np.array([0, 4, 10])), "steps must be 0, every, 2\\*every"),
+        (dict(steps=np.array([0, 5, 10**18])), "steps must be 0, every"),
+        (dict(stopped_at=np.array([-1, 4, -1])), r"stopped_at of start 1 \(status ok\) must be -1"),
+        (dict(status=np.array(["ok", "diverged", "ok"])), r"stopped_at of start 1 \(status diverged\) must be the step in \[1, 10\]"),
+        (dict(xs=np.zeros((3, 3, 2), dtype=np.int64)), "xs must be a non-empty float64 or float32 array"),
+        (dict(start_ids=np.array([0, 1])), r"start_ids must have shape \(3,\)"),
+        (dict(optimizer=dy.GD(np.array([0.1, 0.2]))), "lr has 2 values but there are 3 starts"),
+    ],
+)
+def test_validate_names_the_first_inconsistency(change, message):
+    """Run.validate refuses fields that disagree with each other; a run from simulate passes unchanged."""
+    import dataclasses
+
+    run = _small_run()
+    assert run.validate() is run
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(run, **change).validate()

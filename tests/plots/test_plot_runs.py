@@ -319,3 +319,46 @@ def test_valley_needs_b_and_a_1d_landscape(tanh):
         plots.valley(tanh)
     with pytest.raises(ValueError, match="kind must be one of"):
         plots.valley(landscapes.get("huber_valley"), kind="spiral")
+
+
+# ---------------------------------------------------------------------------------------------- inconsistent runs
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda r: dict(status=np.array(["ok", "exploded"])), "status must hold only"),
+        (lambda r: dict(xs=np.full_like(r.xs, np.nan)), "xs must be finite"),
+        (lambda r: dict(loss=r.loss[:-1]), "loss must have shape"),
+    ],
+    ids=["unknown status", "all-NaN iterates", "loss shorter than xs"],
+)
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda run: plots.trajectories(run),
+        lambda run: plots.basins(run),
+        lambda run: plots.curves(run, "loss"),
+        lambda run: plots.animate(run, "never-written.gif"),
+    ],
+    ids=["trajectories", "basins", "curves", "animate"],
+)
+def test_every_run_picture_refuses_an_inconsistent_run(switch_run, change, message, draw, tmp_path, monkeypatch):
+    """Each run-drawing entry point calls Run.validate and raises its one-sentence ValueError instead of
+    drawing unknown statuses, NaN paths or mismatched arrays."""
+    import dataclasses
+
+    monkeypatch.chdir(tmp_path)
+    broken = dataclasses.replace(switch_run, **change(switch_run))
+    with pytest.raises(ValueError, match=message):
+        draw(broken)
+    assert not (tmp_path / "never-written.gif").exists()
+
+
+def test_valley_refuses_an_inconsistent_run():
+    """valley(landscape, run) validates the run it replays like every other run picture."""
+    import dataclasses
+
+    land = landscapes.from_expr("0.5*z**2", "z")
+    run = _sim(land, dynamics.GD(0.5), [[1.0]], 10)
+    broken = dataclasses.replace(run, status=np.array(["lost"]))
+    with pytest.raises(ValueError, match="status must hold only"):
+        plots.valley(land, broken, b=1.0)

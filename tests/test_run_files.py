@@ -1,0 +1,169 @@
+"""Run files are untrusted input: every broken, truncated or crafted .npz ends in one sentence naming the file,
+both from dynamics.load_run (a ValueError) and from `samscape plot` (one line on stderr, exit 2)."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from samscape import cli, dynamics, landscapes
+from samscape.dynamics import integrate
+
+STEPS, EVERY = 20, 5
+
+
+@pytest.fixture(scope="module")
+def good_arrays(tmp_path_factory):
+    """The arrays of a real saved run: SAM on tanh from two starts, 20 steps, every 5."""
+    run = dynamics.simulate(landscapes.get("tanh"), dynamics.SAM(0.1, 0.05), np.array([[1.0, 0.5], [2.0, 1.0]]),
+                            STEPS, every=EVERY, seed=0, backend="numpy")
+    path = run.save(tmp_path_factory.mktemp("good") / "good.npz")
+    with np.load(path) as data:
+        return {name: data[name] for name in data.files}
+
+
+def _npy(array) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.asanyarray(array), allow_pickle=True)
+    return buf.getvalue()
+
+
+def _with_meta(arrays, change):
+    meta = json.loads(str(arrays["meta"]))
+    change(meta)
+    return {**arrays, "meta": np.array(json.dumps(meta))}
+
+
+def _nested_switches(depth: int) -> str:
+    """JSON text of ``depth`` Switches nested through ``first`` (built as text: json.dumps would recurse)."""
+    head = '{"kind": "switch", "at": 1, "second": {"kind": "gd", "lr": 0.1}, "first": '
+    return head * depth + '{"kind": "gd", "lr": 0.1}' + "}" * depth
+
+
+def _with_optimizer_text(arrays, text):
+    meta = json.loads(str(arrays["meta"]))
+    meta["optimizer"] = "@OPT@"
+    return {**arrays, "meta": np.array(json.dumps(meta).replace('"@OPT@"', text))}
+
+
+def _replace(arrays, **changes):
+    out = {**arrays, **changes}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+# case -> (how to build the file from the good arrays (a dict of arrays, or raw bytes), what the message says)
+CASES = {
+    "empty file": (lambda a: b"", "not a readable .npz archive"),
+    "truncated archive": (lambda a: "TRUNCATE", "not a readable .npz archive"),
+    "text file": (lambda a: b"hello, not a run\n" * 4, "not a readable .npz archive"),
+    "missing seed": (lambda a: _with_meta(a, lambda m: m.pop("seed")), "recipe's seed must be an integer"),
+    "unknown optimizer key": (lambda a: _with_meta(a, lambda m: m["optimizer"].update(bogus=1)),
+                              "recipe's optimizer cannot be rebuilt .*bogus"),
+    "5000 nested switches": (lambda a: _with_optimizer_text(a, _nested_switches(5000)), "nests JSON too deeply"),
+    "100 nested switches": (lambda a: _with_optimizer_text(a, _nested_switches(100)),
+                            f"nests Switch deeper than {integrate.MAX_SWITCH_DEPTH} levels"),
+    "meta not JSON": (lambda a: _replace(a, meta=np.array("not json {")), "not readable JSON"),
+    "meta not an object": (lambda a: _replace(a, meta=np.array("[1, 2]")), "recipe must be a JSON object"),
+    "bad landscape spec": (lambda a: _with_meta(a, lambda m: m.update(landscape={"kind": "nope"})),
+                           "recipe's landscape cannot be rebuilt"),
+    "bad dtype in recipe": (lambda a: _with_meta(a, lambda m: m.update(dtype="int8")), "recipe's dtype must be one of"),
+    "missing loss": (lambda a: _replace(a, loss=None), "has no array 'loss'"),
+    "fewer saved steps than the recipe": (lambda a: _replace(a, xs=a["xs"][:2]), "must hold 5 saved steps"),
+    "loss of the wrong shape": (lambda a: _replace(a, loss=a["loss"][:, :1]), r"'loss' must have shape \(5, 2\)"),
+    "status of the wrong length": (lambda a: _replace(a, status=a["status"][:1]), r"'status' must have shape \(2,\)"),
+    "integer iterates": (lambda a: _replace(a, xs=a["xs"].astype(np.int64)), "'xs' must be float64"),
+    "text steps": (lambda a: _replace(a, steps=a["steps"].astype(str)), "'steps' must hold integers"),
+    "object array (pickle)": (lambda a: _replace(a, xs=a["xs"].astype(object)), "holds Python objects"),
+    "huge declared shape": (lambda a: "HUGE", r"declares shape \(1000000, 1000000, 2\)"),
+    "unknown status": (lambda a: _replace(a, status=np.array(["ok", "weird"])), "status must hold only .*'weird'"),
+    "all-NaN iterates": (lambda a: _replace(a, xs=np.full_like(a["xs"], np.nan)), "xs must be finite"),
+    "ok start with a stop step": (lambda a: _replace(a, stopped_at=np.array([3, -1])), "stopped_at of start 0"),
+    "saved steps off the grid": (lambda a: _replace(a, steps=np.array([0, 5, 10, 15, 19])), "last saved step is 19"),
+    "a last step of 10**18": (lambda a: _replace(a, steps=np.array([0, 5, 10, 15, 10**18])), "last saved step"),
+    "per-start lr of the wrong length": (lambda a: _with_meta(a, lambda m: m["optimizer"].update(lr=[0.1, 0.2, 0.3])),
+                                         "lr has 3 values but there are 2 starts"),
+}
+
+
+def _write(case, arrays, tmp_path):
+    path = tmp_path / f"{case.replace(' ', '_')}.npz"
+    made = CASES[case][0](arrays)
+    if made == "TRUNCATE":
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    elif made == "HUGE":
+        # a header that declares 16 TB over 64 bytes of data: loading it would try to allocate the 16 TB
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                      "shape": (10**6, 10**6, 2)})
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, value in arrays.items():
+                archive.writestr(name + ".npy", header.getvalue() + b"\0" * 64 if name == "xs" else _npy(value))
+    elif isinstance(made, bytes):
+        path.write_bytes(made)
+    else:
+        with zipfile.ZipFile(path, "w") as archive:  # np.savez would refuse nothing, but cannot write pickles off
+            for name, value in made.items():
+                archive.writestr(name + ".npy", _npy(value))
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_load_run_refuses_a_broken_file_in_one_sentence_naming_it(case, good_arrays, tmp_path, monkeypatch):
+    """load_run raises one ValueError that names the file and the problem, and never allocates a declared shape."""
+    monkeypatch.setattr(integrate, "available_memory", lambda: 2**30)  # a huge allocation would be refused too
+    path = _write(case, good_arrays, tmp_path)
+    with pytest.raises(ValueError, match=CASES[case][1]) as info:
+        dynamics.load_run(path)
+    message = str(info.value)
+    assert repr(str(path)) in message and "\n" not in message
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_plot_command_reports_a_broken_file_in_one_line(case, good_arrays, tmp_path, capsys):
+    """`samscape plot BROKEN.npz` prints one line naming the file on stderr and exits 2 (no traceback)."""
+    path = _write(case, good_arrays, tmp_path)
+    code = cli.main(["plot", str(path), "--out", str(tmp_path / "fig.png")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("samscape plot: error: ") and str(path) in err
+    assert not (tmp_path / "fig.png").exists()
+
+
+def test_the_untouched_file_loads(good_arrays, tmp_path):
+    """The writer used by the crafted cases produces a loadable run from the good arrays (so the cases test
+    what they change, not the writer)."""
+    path = tmp_path / "copy.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, value in good_arrays.items():
+            archive.writestr(name + ".npy", _npy(value))
+    run = dynamics.load_run(path)
+    np.testing.assert_array_equal(run.xs, good_arrays["xs"])
+
+
+def test_a_single_npy_and_a_directory_are_refused(tmp_path):
+    """A plain .npy array (np.load returns an ndarray) and a directory are not runs."""
+    single = tmp_path / "single.npz"
+    with open(single, "wb") as handle:
+        np.save(handle, np.arange(3.0))
+    with pytest.raises(ValueError, match="single array"):
+        dynamics.load_run(single)
+    folder = tmp_path / "folder.npz"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="is a directory"):
+        dynamics.load_run(folder)
+
+
+def test_a_run_too_large_for_memory_is_refused_before_loading(good_arrays, tmp_path, monkeypatch):
+    """load_run adds up the declared array sizes and refuses when they exceed the available memory."""
+    path = tmp_path / "run.npz"
+    np.savez(path, **good_arrays)
+    needed = sum(a.nbytes for a in good_arrays.values())
+    monkeypatch.setattr(integrate, "available_memory", lambda: needed - 1)
+    with pytest.raises(ValueError, match="iB of arrays but only .*iB of memory is available"):
+        dynamics.load_run(path)
+    monkeypatch.setattr(integrate, "available_memory", lambda: needed)
+    assert dynamics.load_run(path).n_starts == 2
