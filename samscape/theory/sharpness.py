@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import minimize
 
+from ..landscapes.core import compile_exprs
 from ..dynamics import draws
 from ..dynamics.optimizers import sam_ascent, unit
 from ._common import check_landscape, check_point, null_space, positive, positive_int
@@ -151,7 +152,7 @@ def _third_derivative_fns(landscape):
 
     def compile_one(expr):
         entries = [sp.diff(expr, a, b, c) for c in symbols for a in symbols for b in symbols]
-        fn = sp.lambdify(symbols, entries, modules="numpy", cse=True)
+        fn = compile_exprs(symbols, entries)
         d = len(symbols)
         return lambda x: np.array([float(v) for v in np.broadcast_arrays(*fn(*x))], dtype=float).reshape(d, d, d)
 
