@@ -184,6 +184,18 @@ def _cmd_simulate(args) -> int:
     return 0
 
 
+class _ClaimNamesHelp(argparse.HelpFormatter):
+    """`samscape check --help` lists the claim names after --only's help; the theory, seconds to import, loads
+    only when the help is shown."""
+
+    def _get_help_string(self, action):
+        if "--only" not in action.option_strings:
+            return action.help
+        from . import theory
+
+        return f"{action.help}: {', '.join(theory.claim_names())}"
+
+
 def _cmd_check(args) -> int:
     """Run the papers' claims against simulation; exit 1 if any fails."""
     import json
@@ -281,9 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the run to this .npz")
     p.set_defaults(func=_cmd_simulate)
 
-    p = sub.add_parser("check", help="check the SAM papers' claims against simulation (exit 1 if any fails)")
+    p = sub.add_parser("check", help="check the SAM papers' claims against simulation (exit 1 if any fails)",
+                       formatter_class=_ClaimNamesHelp)
     p.add_argument("--only", action="append", default=[], metavar="NAME",
-                   help="run only this claim (repeatable); see samscape.theory.claim_names()")
+                   help="run only this claim (repeatable), one of")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     p.set_defaults(func=_cmd_check)
 

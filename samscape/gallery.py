@@ -444,17 +444,38 @@ SECTIONS = [
 
 
 # ---------------------------------------------------------------------------------------------- check table
-def check_rows() -> list[dict]:
-    """``samscape check``'s results (:func:`samscape.theory.check`) as plain dicts for the page."""
+def check_rows(results=None) -> list[dict]:
+    """``samscape check``'s results as plain dicts for the page: ``results`` from :func:`samscape.theory.check`
+    when the caller already has them, else the claims are run here."""
+    if results is None:
+        results = theory.check()
     rows = []
-    for r in theory.check():
+    for r in results:
         rows.append({k: getattr(r, k, None) for k in
-                     ("name", "paper", "statement", "hypotheses", "predicted", "observed", "tolerance", "passed")})
+                     ("name", "paper", "citations", "statement", "hypotheses", "checks", "predicted", "observed",
+                      "tolerance", "passed", "verdict")})
     return rows
 
 
+def _citation_cell(row: dict) -> str:
+    """The row's citation as HTML, each paper's arXiv id a link to its abstract page."""
+    text = html.escape(_cell(row["paper"]))
+    for paper in {theory.PAPERS[c.paper] for c in row.get("citations") or ()}:
+        ref = html.escape(f"arXiv:{paper.arxiv}")
+        text = text.replace(ref, f'<a href="{html.escape(paper.url)}">{ref}</a>')
+    return text
+
+
+def _papers_html() -> str:
+    """The papers the claims cite, one clause each, from :data:`samscape.theory.PAPERS`."""
+    return "; ".join(
+        f"{html.escape(p.key)} — {html.escape(', '.join(p.authors))}, <i>{html.escape(p.title)}</i>, "
+        f"{html.escape(p.venue)}, {p.year} (<a href=\"{html.escape(p.url)}\">arXiv:{html.escape(p.arxiv)}</a>)"
+        for p in theory.PAPERS.values())
+
+
 def _cell(value) -> str:
-    if isinstance(value, dict):  # hypotheses: name -> holds
+    if isinstance(value, dict):  # hypotheses or checks: name -> holds
         return "; ".join(f"{k} {'✓' if v else '✗'}" for k, v in value.items())
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -489,10 +510,8 @@ def render_html(entries: list[Entry], rows: list[dict] | None, *, quick: bool, s
         f'<p class="meta">samscape {esc(__version__)} · {"quick" if quick else "full"} run · built in '
         f"{seconds:.1f} s · every picture is simulated, no number is typed in.</p>",
         "<p>Pictures of what GD, SAM and its variants do on small analytic landscapes, each next to the claim of a "
-        "paper it illustrates: P1 — Park et al., <i>SAM can hallucinate minimizers</i>; P2 — Wen, Ma, Li, <i>How does "
-        "SAM minimize sharpness?</i>; P3 — Zhou et al., <i>SAM efficiently selects flatter minima late in "
-        "training</i>. Colours: GD blue, SGD sky blue, SAM vermillion, USAM orange (Okabe–Ito, safe for colour "
-        "blindness).</p>",
+        f"paper it illustrates: {_papers_html()}. Colours: GD blue, SGD sky blue, SAM vermillion, USAM orange "
+        "(Okabe–Ito, safe for colour blindness).</p>",
         "<nav><ol>",
     ]
     for k, e in enumerate(entries, 1):
@@ -510,23 +529,30 @@ def render_html(entries: list[Entry], rows: list[dict] | None, *, quick: bool, s
         parts.append(f"<p class=\"fail\">The checks could not run: {esc(check_error or 'unknown error')}</p>")
     else:
         passed = sum(bool(r["passed"]) for r in rows)
-        parts.append(f"<p>{passed} of {len(rows)} checks pass. Each row: the hypotheses, what theory predicts, what "
-                     "the simulation observed, and the tolerance within which they must agree.</p>")
-        head = ("claim", "paper", "hypotheses", "predicted", "observed", "tolerance", "result")
+        parts.append(f"<p>{passed} of {len(rows)} claims pass. Each row: where the claim comes from, the hypotheses, "
+                     "what theory predicts, what the simulation observed, and the named checks (within the "
+                     "tolerance) that must all hold.</p>")
+        head = ("claim", "citation", "hypotheses", "predicted", "observed", "tolerance", "checks", "result")
         parts.append("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>")
         for r in rows:
             ok = bool(r["passed"])
-            cells = [r["paper"], r["hypotheses"], r["predicted"], r["observed"], r["tolerance"]]
+            cells = [r["hypotheses"], r["predicted"], r["observed"], r["tolerance"], r["checks"]]
             claim = f"<b>{esc(_cell(r['name']))}</b><br>{esc(_cell(r['statement']))}"
-            parts.append(f"<tr><td>{claim}</td>" + "".join(f"<td>{esc(_cell(c))}</td>" for c in cells)
-                         + f'<td class="{"pass" if ok else "fail"}">{"pass" if ok else "FAIL"}</td></tr>')
+            verdict = "pass" if ok else (r.get("verdict") or "FAIL")
+            parts.append(f"<tr><td>{claim}</td><td>{_citation_cell(r)}</td>"
+                         + "".join(f"<td>{esc(_cell(c))}</td>" for c in cells)
+                         + f'<td class="{"pass" if ok else "fail"}">{esc(verdict)}</td></tr>')
         parts.append("</tbody></table>")
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
 
 
-def build(out="samscape-out", *, quick: bool = False, stream=None) -> str:
-    """Run every section, write the figures and ``index.html`` into ``out``; return the page's path."""
+def build(out="samscape-out", *, quick: bool = False, stream=None, claim_results=None) -> str:
+    """Run every section, write the figures and ``index.html`` into ``out``; return the page's path.
+
+    ``claim_results``: the list :func:`samscape.theory.check` returned, when the caller has already run the claims
+    (the page then shows them instead of running them again).
+    """
     if not isinstance(out, (str, os.PathLike)) or not os.fspath(out):
         raise ValueError(f"out must be a directory path, got {out!r}")
     out = os.fspath(out)
@@ -548,8 +574,8 @@ def build(out="samscape-out", *, quick: bool = False, stream=None) -> str:
     _say(f"[{total}/{total}] samscape check ...", stream)
     rows, error = None, None
     try:
-        rows = check_rows()
-        _say(f"      {sum(bool(r['passed']) for r in rows)} of {len(rows)} checks pass "
+        rows = check_rows(claim_results)
+        _say(f"      {sum(bool(r['passed']) for r in rows)} of {len(rows)} claims pass "
              f"({time.perf_counter() - t0:.1f} s)", stream)
     except Exception as err:  # the page still shows the figures, and says the checks failed and why
         error = f"{type(err).__name__}: {err}"

@@ -1,12 +1,13 @@
 """The demo gallery: `samscape demo --quick` writes every figure and an index.html that shows them all.
 
-One quick build is shared by the tests here (it takes seconds). The browser test renders the page in headless
-Chromium when the `chromium` binary is installed and is skipped, with the reason, when it is not.
+One quick build is shared by the tests here (it takes seconds); it shows the claims' results of the session's one
+`theory.check()` run instead of running the claims again. The browser test renders the page in headless Chromium
+when the `chromium` binary is installed and is skipped, with the reason, when it is not.
 """
 
 from __future__ import annotations
 
-import contextlib
+import html
 import io
 import os
 import re
@@ -27,13 +28,21 @@ EXPECTED = ["p3_switch.png", "p1_field.png", "p1_basins.png", "p1_ring.png", "p2
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, claim_results):
     out = tmp_path_factory.mktemp("gallery") / "site"
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        code = cli.main(["demo", "--out", str(out), "--quick"])
-    assert code == 0
+    path = gallery.build(str(out), quick=True, stream=printed, claim_results=claim_results)
+    assert path == os.path.join(str(out), "index.html")
     return out, printed.getvalue()
+
+
+def test_demo_command_builds_the_quick_gallery_into_out(tmp_path, monkeypatch):
+    """`samscape demo --out DIR --quick` hands DIR and quick=True to gallery.build and exits 0 (the build itself is
+    the shared fixture above)."""
+    calls = []
+    monkeypatch.setattr(gallery, "build", lambda out, **kwargs: calls.append((out, kwargs)) or "index.html")
+    assert cli.main(["demo", "--out", str(tmp_path / "site"), "--quick"]) == 0
+    assert calls == [(str(tmp_path / "site"), {"quick": True})]
 
 
 class _Page(HTMLParser):
@@ -88,6 +97,30 @@ def test_index_shows_every_figure_with_a_caption_and_the_check_table(built):
     assert len(page.captions) == len(EXPECTED)
     assert all("Claim illustrated:" in c and len(c) > 200 for c in page.captions)
     assert page.rows == len(theory.claim_names())
+
+
+def test_index_cites_each_paper_and_each_claim_with_arxiv_links(built, claim_results):
+    """The page names the three papers (authors, title, arXiv link) and every claim's row carries its citation
+    line with the arXiv id linked, and lists its named checks."""
+    out, _ = built
+    text = (out / "index.html").read_text(encoding="utf-8")
+    for paper in theory.PAPERS.values():
+        assert html.escape(paper.title) in text and ", ".join(paper.authors) in text
+        assert f'<a href="https://arxiv.org/abs/{paper.arxiv}">arXiv:{paper.arxiv}</a>' in text
+    shown = html.unescape(re.sub(r"<[^>]+>", "", text))
+    for r in claim_results:
+        assert r.paper in shown and all(name in shown for name in r.checks)
+
+
+def test_a_failed_claim_row_names_the_failing_check():
+    """A claim whose named check fails shows FAIL and that check's name in the page's result cell."""
+    from samscape.theory import claims
+
+    failed = theory.ClaimResult("t_fail", (claims.cite("P3", "Thm 4.3"),), "s", {"h": True},
+                                {"rate within 1e-9": True, "lands flatter": False}, "p", "o", "t", "NumPy")
+    page = gallery.render_html([], gallery.check_rows([failed]), quick=True, seconds=0.0)
+    assert '<td class="fail">FAIL: not lands flatter</td>' in page
+    assert '<a href="https://arxiv.org/abs/2410.10373">arXiv:2410.10373</a>' in page
 
 
 def test_demo_reports_progress_for_every_section(built):

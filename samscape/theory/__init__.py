@@ -7,10 +7,11 @@ stability of the update maps (:func:`fixed_point_stability`), stochastic stabili
 confinement (:func:`valley_conditions`), P1's hallucinated minimizers (:func:`find_hallucinated`,
 :func:`hallucination_window`), P2's sharpness notions and drift (:func:`sharpness`, :func:`manifold_drift`), where
 runs end (:func:`classify_fates`, :func:`stability_fates`; plots draw them), and
-the registry of claims that :func:`check` runs against simulation (``samscape check``).
+the registry of claims that :func:`check` runs against simulation (``samscape check``), citing the papers of
+:data:`PAPERS`.
 """
 
-from .claims import ClaimResult, check, claim_names, format_table, run_claim
+from .claims import PAPERS, Citation, ClaimResult, Paper, check, claim_names, format_table, run_claim
 from .fates import FATES, STABILITY_FATES, StabilityGrid, advance, classify_fates, stability_fates
 from .hallucination import (
     CriticalPoints,
@@ -70,5 +71,5 @@ __all__ = [
     "HallucinationSearch", "HallucinatedPoint", "HallucinationWindow", "CriticalPoints",
     "sharpness", "manifold_drift", "manifold_sharpness_limits", "predicted_drift_path", "Sharpness", "ManifoldDrift",
     "classify_fates", "stability_fates", "advance", "StabilityGrid", "FATES", "STABILITY_FATES",
-    "check", "claim_names", "run_claim", "format_table", "ClaimResult",
+    "check", "claim_names", "run_claim", "format_table", "ClaimResult", "PAPERS", "Paper", "Citation",
 ]

@@ -1,0 +1,34 @@
+"""The papers' claims, each checked against a real simulation: :func:`check` runs them.
+
+A claim is a function registered with :func:`claim` under a name and the :class:`Citation`\\ s it comes from. It
+sets up a landscape and optimizers, checks that the setup satisfies the hypotheses it is meant to (symbolically
+where SymPy can, numerically otherwise), computes the prediction from the theory, runs
+:func:`samscape.dynamics.simulate`, and compares, each comparison a named check. It returns an :class:`Outcome`;
+the :class:`ClaimResult` passes only when every hypothesis and every check holds, so every claim can fail, and a
+failure names the condition that does not hold.
+
+One module per paper of :data:`PAPERS` (``park2025``: P1, ``wen2023``: P2, ``zhou2025``: P3) and one for the
+closed-form checks derived here (``closed_form``); the registry, results and report live in ``registry``.
+"""
+
+from .registry import (
+    CLAIMS,
+    PAPERS,
+    Citation,
+    ClaimResult,
+    Outcome,
+    Paper,
+    check,
+    cite,
+    claim,
+    claim_names,
+    derived,
+    format_table,
+    run_claim,
+)
+
+# importing a paper's module registers its claims; this order is the order they run and are reported in
+from . import closed_form, park2025, wen2023, zhou2025  # noqa: E402,F401  isort: skip
+
+__all__ = ["CLAIMS", "PAPERS", "Citation", "ClaimResult", "Outcome", "Paper", "check", "cite", "claim",
+           "claim_names", "derived", "format_table", "run_claim"]

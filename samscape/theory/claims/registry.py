@@ -1,0 +1,328 @@
+"""The claim registry: the papers it cites, what a claim returns, running claims and the report table.
+
+A claim is a function registered with :func:`claim` under a name and one or more :class:`Citation`\\ s. It returns
+an :class:`Outcome`: the setup hypotheses it relies on and the named checks that compare simulation with theory,
+each with whether it holds. :func:`run_claim` turns that into a :class:`ClaimResult`, which passes only when every
+hypothesis and every check holds, and says which one failed when one does.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .._common import positive_int
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A paper whose claims are checked: authors (surnames, in order), year, title, venue and arXiv id."""
+
+    key: str
+    authors: tuple[str, ...]
+    year: int
+    title: str
+    venue: str
+    arxiv: str
+
+    @property
+    def short(self) -> str:
+        """How the project cites it in a line: first author, "et al." when there are more, and the year."""
+        first = self.authors[0] + (" et al." if len(self.authors) > 1 else "")
+        return f"{first} {self.year}"
+
+    @property
+    def url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv}"
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "authors": list(self.authors), "year": self.year, "title": self.title,
+                "venue": self.venue, "arxiv": self.arxiv}
+
+
+PAPERS: dict[str, Paper] = {
+    paper.key: paper for paper in (
+        Paper("P1", ("Park", "Jang", "Ryu", "Yang"), 2025, "Sharpness-Aware Minimization Can Hallucinate Minimizers",
+              "arXiv preprint", "2509.21818"),
+        Paper("P2", ("Wen", "Ma", "Li"), 2023, "How Does Sharpness-Aware Minimization Minimize Sharpness?",
+              "ICLR 2023", "2211.05729"),
+        Paper("P3", ("Zhou", "Wang", "Mao", "Li", "Yan"), 2025,
+              "Sharpness-Aware Minimization Efficiently Selects Flatter Minima Late in Training", "ICLR 2025",
+              "2410.10373"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a claim comes from: a paper of :data:`PAPERS` and the theorem, section or statement in it.
+
+    ``derived`` marks a claim worked out in this project (docs/theory.md) that extends the cited result, e.g. a
+    deterministic special case or a finite-step correction, rather than one the paper states.
+    """
+
+    paper: str
+    theorem: str
+    derived: bool = False
+
+    def __post_init__(self):
+        if self.paper not in PAPERS:
+            raise ValueError(f"paper must be one of {', '.join(PAPERS)}, got {self.paper!r}")
+        if not isinstance(self.theorem, str) or not self.theorem.strip():
+            raise ValueError(f"theorem must be a non-empty string naming where in the paper, got {self.theorem!r}")
+
+    @property
+    def text(self) -> str:
+        """E.g. "Wen et al. 2023, arXiv:2211.05729, Thm 4.8"."""
+        paper = PAPERS[self.paper]
+        source = f"{paper.short}, arXiv:{paper.arxiv}, {self.theorem}"
+        return f"derived here (docs/theory.md), extending {source}" if self.derived else source
+
+    def as_dict(self) -> dict:
+        paper = PAPERS[self.paper]
+        return {"paper": self.paper, "authors": list(paper.authors), "year": paper.year, "title": paper.title,
+                "arxiv": paper.arxiv, "theorem": self.theorem, "derived": self.derived}
+
+
+def citations_text(citations) -> str:
+    """Citations as one line; a paper already named is not named again (its later results follow by name)."""
+    parts, named = [], set()
+    for c in citations:
+        if c.paper in named:
+            parts.append(f"{c.theorem} derived here (docs/theory.md)" if c.derived else c.theorem)
+        else:
+            parts.append(c.text)
+            named.add(c.paper)
+    return "; ".join(parts)
+
+
+def cite(paper: str, theorem: str) -> Citation:
+    """A result the paper states."""
+    return Citation(paper, theorem)
+
+
+def derived(paper: str, theorem: str) -> Citation:
+    """A result derived in this project from the paper's ``theorem`` (see docs/theory.md)."""
+    return Citation(paper, theorem, derived=True)
+
+
+@dataclass
+class Outcome:
+    """What a claim function returns: the hypotheses it relies on and the named checks of prediction against
+    observation (each name says the condition in words), short summaries and the numbers behind them."""
+
+    hypotheses: dict
+    checks: dict
+    predicted: str
+    observed: str
+    tolerance: str
+    method: str
+    details: dict
+
+    def __post_init__(self):
+        # a claim with nothing to compare could never fail, so it is refused rather than passed
+        if not isinstance(self.checks, dict) or not self.checks:
+            raise ValueError(f"checks must be a non-empty dict of named conditions, got {self.checks!r}")
+
+
+# the one check of a claim that raised before it could report its own
+RAN_TO_THE_END = "the claim ran to the end without an exception"
+
+
+@dataclass
+class ClaimResult:
+    """The outcome of one claim.
+
+    Attributes
+    ----------
+    name, statement : str
+        Registry name and the claim in words.
+    citations : tuple[Citation, ...]
+        Where the claim comes from; :attr:`paper` is the same as one line of text.
+    hypotheses : dict[str, bool]
+        Setup conditions the check relies on, each with whether it holds here.
+    checks : dict[str, bool]
+        The conditions under which observation agrees with prediction, each named in words, with whether it holds.
+    predicted, observed, tolerance : str
+        Short human summaries (the numbers are in ``details``).
+    method : str
+        Which numbers are SymPy (exact/symbolic) and which NumPy/SciPy (numeric).
+    details : dict
+        The numbers behind the summaries (JSON-friendly).
+    seconds : float
+        Wall time of the check.
+    """
+
+    name: str
+    citations: tuple
+    statement: str
+    hypotheses: dict
+    checks: dict
+    predicted: str
+    observed: str
+    tolerance: str
+    method: str
+    details: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def paper(self) -> str:
+        return citations_text(self.citations)
+
+    @property
+    def hypotheses_hold(self) -> bool:
+        return all(self.hypotheses.values())
+
+    @property
+    def failed_checks(self) -> list[str]:
+        return [name for name, holds in self.checks.items() if not holds]
+
+    @property
+    def passed(self) -> bool:
+        """Every hypothesis and every (at least one) check holds."""
+        return bool(self.checks) and self.hypotheses_hold and not self.failed_checks
+
+    @property
+    def verdict(self) -> str:
+        """"PASS", or "FAIL: " and the first condition that does not hold (a check, else a hypothesis)."""
+        if self.passed:
+            return "PASS"
+        failed = self.failed_checks
+        if failed:
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            return f"FAIL: not {failed[0]}{more}"
+        unmet = [name for name, holds in self.hypotheses.items() if not holds]
+        return f"FAIL: hypothesis not met: {unmet[0]}" if unmet else "FAIL: no check was made"
+
+    def as_dict(self) -> dict:
+        """A JSON-friendly dict of every field, with the citations structured and the verdict in words."""
+        return {
+            "name": self.name, "paper": self.paper, "citations": [c.as_dict() for c in self.citations],
+            "statement": self.statement,
+            "hypotheses": {k: bool(v) for k, v in self.hypotheses.items()},
+            "checks": {k: bool(v) for k, v in self.checks.items()},
+            "predicted": self.predicted, "observed": self.observed, "tolerance": self.tolerance,
+            "passed": self.passed, "verdict": self.verdict, "method": self.method,
+            "details": _jsonable(self.details), "seconds": round(self.seconds, 3),
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class _Registered:
+    name: str
+    citations: tuple
+    run: Callable[[], Outcome]
+
+    @property
+    def statement(self) -> str:
+        doc = (self.run.__doc__ or "").strip()
+        return " ".join(doc.split("\n\n")[0].split())
+
+
+CLAIMS: dict[str, _Registered] = {}
+
+
+def claim(name: str, *citations: Citation):
+    """Register a claim function (returning an :class:`Outcome`) under ``name``, citing where it comes from; its
+    docstring's first paragraph is the claim in words."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if name in CLAIMS:
+        raise ValueError(f"name must not be registered already, got {name!r}")
+    if not citations or not all(isinstance(c, Citation) for c in citations):
+        raise ValueError(f"citations must be one or more Citation (see cite, derived), got {citations!r}")
+
+    def decorate(fn):
+        CLAIMS[name] = _Registered(name, tuple(citations), fn)
+        return fn
+
+    return decorate
+
+
+def claim_names() -> list[str]:
+    """The registered claims, in the order they run."""
+    return list(CLAIMS)
+
+
+def run_claim(name: str) -> ClaimResult:
+    """Run one registered claim; an unexpected exception becomes a failed result that carries the error."""
+    if name not in CLAIMS:
+        raise ValueError(f"claim name must be one of {', '.join(CLAIMS)}, got {name!r}")
+    entry = CLAIMS[name]
+    started = time.perf_counter()
+    try:
+        with np.errstate(all="ignore"):
+            out = entry.run()
+        if not isinstance(out, Outcome):
+            raise TypeError(f"a claim must return an Outcome, got {type(out).__name__}")
+    except Exception as err:  # a broken check must show up as a failure, not stop the others
+        return ClaimResult(entry.name, entry.citations, entry.statement, {}, {RAN_TO_THE_END: False}, "-",
+                           f"error: {err!r}", "-", "-", {"error": repr(err)}, time.perf_counter() - started)
+    return ClaimResult(entry.name, entry.citations, entry.statement,
+                       {k: bool(v) for k, v in out.hypotheses.items()}, {k: bool(v) for k, v in out.checks.items()},
+                       out.predicted, out.observed, out.tolerance, out.method, out.details,
+                       time.perf_counter() - started)
+
+
+def check(names=None) -> list[ClaimResult]:
+    """Run the registered claims (all, or those in ``names``) and return one :class:`ClaimResult` each."""
+    if names is None:
+        selected = claim_names()
+    else:
+        selected = [names] if isinstance(names, str) else list(names)
+        unknown = [n for n in selected if n not in CLAIMS]
+        if unknown:
+            raise ValueError(f"names must be claim names among {', '.join(CLAIMS)}, got {unknown[0]!r}")
+    return [run_claim(n) for n in selected]
+
+
+def format_table(results, *, wrap: int = 40) -> str:
+    """A plain-text table of claim results: claim, citation, hypotheses, predicted, observed, verdict.
+
+    Long cells wrap at ``wrap`` characters onto continuation lines; a failed verdict names the condition that does
+    not hold; a footer counts passes and failures.
+    """
+    wrap = positive_int(wrap, "wrap")
+    headers = ("claim", "citation", "hypotheses", "predicted", "observed", "verdict")
+    rows = []
+    for r in results:
+        held = sum(bool(v) for v in r.hypotheses.values())
+        hyp = f"{held}/{len(r.hypotheses)} hold"
+        if held < len(r.hypotheses):
+            hyp += ": not " + next(k for k, v in r.hypotheses.items() if not v)
+        cells = (r.name, r.paper, hyp, r.predicted, r.observed, r.verdict)
+        rows.append([textwrap.wrap(c, wrap) or [""] for c in cells])
+    widths = [max([len(h)] + [len(line) for row in rows for line in row[i]]) for i, h in enumerate(headers)]
+    fmt_line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    out = [fmt_line(headers), fmt_line(["-" * w for w in widths])]
+    for row in rows:
+        for k in range(max(len(cell) for cell in row)):
+            out.append(fmt_line([cell[k] if k < len(cell) else "" for cell in row]))
+    failed = [r.name for r in results if not r.passed]
+    total = sum(r.seconds for r in results)
+    out.append("")
+    out.append(f"{len(results)} claims: {len(results) - len(failed)} passed, {len(failed)} failed"
+               + (f" ({', '.join(failed)})" if failed else "") + f"; {total:.1f} s")
+    return "\n".join(out)
