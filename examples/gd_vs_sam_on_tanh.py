@@ -10,8 +10,9 @@ from samscape import dynamics, landscapes
 
 land = landscapes.get("tanh")
 start = np.array([[2.5, 0.3]])
+runs = {}
 for optimizer in (dynamics.GD(lr=0.5), dynamics.USAM(lr=0.5, rho=0.1), dynamics.SAM(lr=0.5, rho=0.1)):
-    run = dynamics.simulate(land, optimizer, start, steps=5000, every=500)
+    runs[optimizer] = run = dynamics.simulate(land, optimizer, start, steps=5000, every=500)
     u, v = run.x[0]
     sharpness = np.linalg.eigvalsh(land.hessian(run.x))[0, -1]
     print(f"{optimizer.describe():24s} u = {u:+.3f}   |v| = {abs(v):.1e}   sharpness = {sharpness:.3f}")
