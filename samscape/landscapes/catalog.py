@@ -116,7 +116,11 @@ def _lookup(name: str) -> _Entry:
 
 
 def names() -> list[str]:
-    """Names of the catalog entries, sorted."""
+    """Names of the catalog entries, sorted.
+
+    >>> "tanh" in names(), names() == sorted(names())
+    (True, True)
+    """
     return sorted(_REGISTRY)
 
 
@@ -124,6 +128,12 @@ def describe(name: str) -> dict[str, Any]:
     """What ``get(name)`` builds: ``name, description, source, params`` (defaults), ``dim``, ``variables``.
 
     ``dim`` and ``variables`` are those of the defaults (``quadratic`` changes dimension with its parameters).
+
+    >>> info = describe("quadratic")
+    >>> info["params"], info["dim"], info["variables"]
+    ({'eigenvalues': (1.0, 10.0), 'angle': 0.0}, 2, ['x', 'y'])
+    >>> get("quadratic", eigenvalues=(1.0, 2.0, 3.0)).variables
+    ('x1', 'x2', 'x3')
     """
     entry = _lookup(name)
     variables = entry.variables(entry.resolve(dict(entry.defaults)))
@@ -148,6 +158,16 @@ def get(name: str, **params: Any) -> Landscape:
 
     Raises ``ValueError`` for an unknown name, an unknown parameter or a parameter value outside what the
     entry allows.
+
+    >>> L = get("tanh")
+    >>> L.dim, L.n_samples, float(L.value([0.0, 1.0]))  # u = 0 is a line of minimizers: tanh(v * tanh 0) = 0
+    (2, 1, 0.0)
+    >>> Q = get("quadratic", eigenvalues=(2.0, 4.0))
+    >>> float(Q.value([1.0, 1.0])), Q.hessian([1.0, 1.0]).tolist()  # (2 + 4) / 2 and diag(2, 4)
+    (3.0, [[2.0, 0.0], [0.0, 4.0]])
+    >>> get("tanh", rho=0.1)
+    Traceback (most recent call last):
+    ValueError: catalog landscape 'tanh' has no parameter 'rho'; allowed parameters: xs, ys
     """
     entry = _lookup(name)
     # spelled as Python spells a keyword argument it parses, so **{"\u00b5": ...} and µ=... are the same
@@ -182,6 +202,16 @@ def from_spec(spec: Mapping[str, Any]) -> Landscape:
 
     ``{"kind": "catalog", "name", "params"}`` goes through :func:`get`; ``{"kind": "expr", "expr", "variables",
     "samples", "window"}`` through :func:`from_expr`.
+
+    >>> import json
+    >>> Q = get("quadratic", eigenvalues=(2.0, 4.0))
+    >>> Q.spec
+    {'kind': 'catalog', 'name': 'quadratic', 'params': {'eigenvalues': [2.0, 4.0], 'angle': 0.0}}
+    >>> R = from_spec(json.loads(json.dumps(Q.spec)))
+    >>> R.params["eigenvalues"], float(R.value([1.0, 1.0]))
+    ((2.0, 4.0), 3.0)
+    >>> float(from_spec({"kind": "expr", "expr": "x**2 + 3*y", "variables": ["x", "y"]}).value([2.0, 1.0]))
+    7.0
     """
     if not isinstance(spec, Mapping):
         raise ValueError(f"spec must be a dict, got {type(spec).__name__}")

@@ -5,6 +5,7 @@ Expected numbers come from the formulas of each entry (written out again here), 
 
 from __future__ import annotations
 
+import doctest
 import json
 import math
 import warnings
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis.extra.numpy import array_shapes
 
-from samscape.landscapes import describe, from_expr, from_spec, get, names
+from samscape.landscapes import catalog, describe, from_expr, from_spec, get, names
 
 REQUIRED_NAMES = {
     "tanh",
@@ -546,3 +547,15 @@ def test_spec_of_unknown_kind_is_refused():
     """from_spec refuses a spec whose kind is neither 'catalog' nor 'expr'."""
     with pytest.raises(ValueError, match="kind"):
         from_spec({"kind": "pickle", "name": "tanh"})
+
+
+# ---------------------------------------------------------------------------------------------- docstrings
+def test_docstring_examples_show_what_the_catalog_returns():
+    """Every example in catalog.py's docstrings prints what it shows, and get, names, describe and from_spec
+    each carry at least one."""
+    examples = [test for test in doctest.DocTestFinder().find(catalog) if test.examples]
+    assert {"get", "names", "describe", "from_spec"} <= {test.name.rsplit(".", 1)[-1] for test in examples}
+    runner, report = doctest.DocTestRunner(), []
+    for test in examples:
+        runner.run(test, out=report.append)
+    assert runner.tries > 0 and runner.failures == 0, "".join(report)
