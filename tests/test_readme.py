@@ -95,7 +95,7 @@ def literal_comment_after(statement: ast.stmt, readme_lines: list[str], block: B
         return None
 
 
-def test_every_python_block_is_seen_and_most_run():
+def test_every_python_block_is_seen_and_one_at_least_runs():
     """The extraction finds as many python blocks as the README has ```python fences, and at least one of them
     runs (a parser that matched nothing would make the other tests pass vacuously)."""
     blocks = python_blocks()
