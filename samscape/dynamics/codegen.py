@@ -68,7 +68,8 @@ _NAMESPACE = {
 _HELPERS = {"tanh", "sign", "real", "imag", "abs", "pi", "e", "inf", "nan"}
 _ALLOWED_NAMES = set(_NAMESPACE) | _HELPERS
 _TOKEN = re.compile(r"__([VDT])(\d+)__")
-_CALL = re.compile(r"[A-Za-z_]\w*\(")
+# A call of a function, not the ``F(...)`` that types a float32 literal: only real calls end a lane loop.
+_CALL = re.compile(r"(?<![\w.])(?!F\()[A-Za-z_]\w*\(")
 
 
 class _Printer(NumPyPrinter):
@@ -416,7 +417,7 @@ def _tanh_source(float32: bool) -> str:
     # polynomial, whose r^8 would be subnormal: a subnormal costs a slow microcode assist on x86.
     tiny = 2.0 ** (-13 if float32 else -28)
     return f'''
-@njit(error_model="numpy", nogil=True, cache=True, fastmath={{"contract"}})
+@njit(error_model="numpy", nogil=True, cache=DISK_CACHE, fastmath={{"contract"}})
 def tanh(x):
     a = abs(x)
     tiny = a < {lit(tiny)}
@@ -435,6 +436,8 @@ def tanh(x):
 '''
 
 
+# DISK_CACHE is not defined here: the loader (compiled.py) sets it in the module before running this text,
+# False when there is no private folder for numba's cache files.
 _PRELUDE = '''\
 import math
 
@@ -463,7 +466,7 @@ TWO_PI = {two_pi!r}
 {namespace}
 
 
-@njit(error_model="numpy", nogil=True, cache=True)
+@njit(error_model="numpy", nogil=True, cache=DISK_CACHE)
 def sign(x):
     if x > ZERO:
         return ONE
@@ -472,17 +475,17 @@ def sign(x):
     return ZERO if x == ZERO else x
 
 
-@njit(error_model="numpy", nogil=True, cache=True)
+@njit(error_model="numpy", nogil=True, cache=DISK_CACHE)
 def real(x):
     return x
 
 
-@njit(error_model="numpy", nogil=True, cache=True)
+@njit(error_model="numpy", nogil=True, cache=DISK_CACHE)
 def imag(x):
     return ZERO
 
 
-@njit(error_model="numpy", nogil=True, cache=True)
+@njit(error_model="numpy", nogil=True, cache=DISK_CACHE)
 def mix(z):
     z = (z ^ (z >> SH30)) * MIX_A
     z = (z ^ (z >> SH27)) * MIX_B
@@ -765,7 +768,7 @@ class _KernelWriter:
     def emit_kernel(self, em: _Emitter, name: str, scalar: bool) -> None:
         self.scalar, self.W = scalar, (1 if scalar else LANES)
         d, W = self.dim, self.W
-        em.line("@njit(error_model=\"numpy\", nogil=True, cache=True)")
+        em.line("@njit(error_model=\"numpy\", nogil=True, cache=DISK_CACHE)")
         em.line(f"def {name}(XST, STATUS, STOPPED, XS, SAVED, slot0, t0, t1, blk0, blk1, HP, DATA, "
                 "ZSEED, IDS, FAR2, ATS, BSZ, PLANS, POFF, NSTK, BMAX):")
         em.depth += 1

@@ -7,8 +7,17 @@ starts inside compiled code and writes only the saved steps; the hyperparameters
 reuses one kernel.
 
 Kernels are cached twice: in memory for the process, and on disk so a later process skips compilation.
-The generated source is written to ``$SAMSCAPE_CACHE`` (default ``~/.cache/samscape``) under a name that is
-a hash of the source, and imported from there, because numba's ``cache=True`` needs a real source file.
+The generated source is written to ``$SAMSCAPE_CACHE/kernels`` (default ``~/.cache/samscape/kernels``) under
+a name that is a hash of the source, because numba's ``cache=True`` needs a real source file beside its
+cache. That folder is trusted with code: numba's cache index is a pickle. So it is used only when it is
+private (see :func:`cache_problem`), and the kernel always runs from the text held in memory, compiled
+with the file's path as its name, never through an import that a stray ``.pyc`` could satisfy. Without a
+private folder kernels are compiled in every process, after one warning.
+
+A build that fails (numba's compiler gives up, e.g. on a deeply nested gradient) raises
+:class:`KernelBuildError`, which ``backend="auto"`` turns into a NumPy run with a warning; a build that
+takes more than :data:`SLOW_BUILD_NOTE_SECONDS` prints a one-line note on stderr, so a first compile of a
+large gradient (a minute for a polynomial of 500 terms) is not silence.
 
 Parallelism: the kernel releases the GIL and a small thread pool hands it ranges of blocks (rather than
 ``numba.prange`` inside the kernel). This halves compile time, which the first call pays, lets the pool
@@ -20,9 +29,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import stat
 import sys
-import tempfile
 import threading
+import types
+import warnings
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,6 +46,8 @@ from . import codegen, draws
 from .integrate import far_threshold
 
 CACHE_ENV = "SAMSCAPE_CACHE"
+# A kernel build (generation, loading, compilation) longer than this gets a note on stderr.
+SLOW_BUILD_NOTE_SECONDS = 2.0
 # Point-steps per kernel call between progress updates (about a second of work on one core).
 CHUNK_WORK = 1 << 27
 
@@ -44,6 +57,11 @@ _sources: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _counters = {"memory_hits": 0, "loads": 0, "compiles": 0, "disk_hits": 0}
 _pool: ThreadPoolExecutor | None = None
 _pool_key: tuple[int, int] = (0, 0)
+_warned_about_cache = False
+
+
+class KernelBuildError(RuntimeError):
+    """A kernel could not be generated, loaded or compiled (other than an :class:`codegen.UnsupportedLandscape`)."""
 
 
 def available() -> bool:
@@ -59,8 +77,8 @@ def cache_dir() -> Path:
 
 
 def cache_info() -> dict[str, int]:
-    """Counters of this process: ``memory_hits`` (kernel reused from memory), ``loads`` (kernel module
-    imported), ``compiles`` (numba compiled it) and ``disk_hits`` (numba loaded it from its disk cache)."""
+    """Counters of this process: ``memory_hits`` (kernel reused from memory), ``loads`` (kernel text run
+    into a module), ``compiles`` (numba compiled it) and ``disk_hits`` (numba loaded it from its disk cache)."""
     with _lock:
         return {**_counters, "in_memory": len(_kernels)}
 
@@ -74,87 +92,177 @@ def clear_memory_cache() -> None:
 
 @dataclass
 class Kernel:
-    """A loaded kernel module: ``lanes`` advances blocks of starts, ``single`` one start at a time."""
+    """A loaded kernel module: ``lanes`` advances blocks of starts, ``single`` one start at a time.
+
+    ``path`` is the source file numba caches against, or ``None`` when there is no private cache folder.
+    """
 
     key: str
-    path: Path
+    path: Path | None
     lanes: object
     single: object
     layout: codegen.Layout
     ready: set = field(default_factory=set)
+    failures: dict = field(default_factory=dict)  # id(function) -> the KernelBuildError of its compilation
+
+
+def _shape(landscape, optimizer) -> str:
+    return codegen.shape_signature(codegen.optimizer_shape(optimizer, bool(landscape.data_symbols))[0])
+
+
+def _label(landscape) -> str:
+    """The landscape's name for a one-line message: a long formula (its default name) is cut short."""
+    name = landscape.name
+    return repr(name) if len(name) <= 80 else repr(name[:70] + "...")
+
+
+def _build_error(landscape, optimizer, dtype: str, err: BaseException) -> KernelBuildError:
+    """One sentence naming the landscape and why; the cause stays attached as ``__cause__``."""
+    if isinstance(err, RecursionError):
+        why = "numba's compiler ran out of recursion depth (the gradient is too deeply nested or too long)"
+    else:
+        first_line = (str(err).strip().splitlines() or [""])[0]
+        why = f"{type(err).__name__}: {first_line[:200]}" if first_line else type(err).__name__
+    return KernelBuildError(
+        f"the compiled backend could not build a kernel for landscape {_label(landscape)} "
+        f"({_shape(landscape, optimizer)}, {dtype}): {why}; use backend='numpy'"
+    )
 
 
 def _source_for(landscape, optimizer, dtype: str):
-    """Generate (or recall) the kernel source; SymPy's cse and printing are too slow to repeat per call."""
-    shape = codegen.shape_signature(codegen.optimizer_shape(optimizer, bool(landscape.data_symbols))[0])
+    """Generate (or recall) the kernel source; SymPy's cse and printing are too slow to repeat per call.
+
+    A generation that failed is remembered too, so a fallback does not pay for it again.
+    """
+    shape = _shape(landscape, optimizer)
     try:
         per_landscape = _sources.setdefault(landscape, {})
     except TypeError:  # not weak-referenceable: generate every time
         per_landscape = {}
     entry = per_landscape.get((shape, dtype))
     if entry is None:
-        entry = codegen.kernel_source(landscape, optimizer, dtype)
+        try:
+            entry = codegen.kernel_source(landscape, optimizer, dtype)
+        except codegen.UnsupportedLandscape as err:
+            entry = err
+        except Exception as err:  # SymPy or the printer giving up: tell why, in one sentence
+            entry = _build_error(landscape, optimizer, dtype, err)
+            entry.__cause__ = err
         per_landscape[(shape, dtype)] = entry
+    if isinstance(entry, Exception):
+        raise entry
     return entry
 
 
-def kernel_in_memory(landscape, optimizer, dtype: str = "float64") -> bool:
-    """Whether a call would reuse a kernel already loaded in this process (no code generation needed)."""
+def kernel_ready(landscape, optimizer, dtype: str = "float64", n_starts: int = 2) -> bool:
+    """Whether a run of ``n_starts`` would call a kernel already compiled in this process (no build needed)."""
     with _lock:
         try:
             per_landscape = _sources.get(landscape)
         except TypeError:
             return False
-        if not per_landscape:
-            return False
-        shape = codegen.shape_signature(codegen.optimizer_shape(optimizer, bool(landscape.data_symbols))[0])
-        entry = per_landscape.get((shape, dtype))
-        return entry is not None and entry[2] in _kernels
+        entry = (per_landscape or {}).get((_shape(landscape, optimizer), dtype))
+        kernel = _kernels.get(entry[2]) if isinstance(entry, tuple) else None
+        return kernel is not None and id(_variant(kernel, n_starts)) in kernel.ready
 
 
-def _writable_dir() -> Path:
+def cache_problem(directory: Path) -> str | None:
+    """Why ``directory`` must not hold kernels, or ``None`` when it is private.
+
+    Private: it is a folder owned by the current user that nobody else can write, and so is every folder
+    above it (or it is owned by root, or is sticky like ``/tmp``, so nobody else can rename it away). A
+    folder that is ours and only readable by others is tightened to mode 0700 first: nobody else can have
+    put anything in it.
+    """
+    if not hasattr(os, "getuid"):  # no POSIX owners and modes to check (Windows keeps profiles private)
+        return None
+    uid = os.getuid()
+    try:
+        info = os.stat(directory)
+        if not stat.S_ISDIR(info.st_mode):
+            return "is not a folder"
+        if info.st_uid != uid:
+            return f"belongs to uid {info.st_uid}, not to the current user (uid {uid})"
+        if info.st_mode & 0o022:
+            return f"can be written by other users (mode {stat.S_IMODE(info.st_mode):04o})"
+        if info.st_mode & 0o077:
+            os.chmod(directory, 0o700)
+        # the folders above the path as given (one could hold a symlink) and above the folder it resolves to
+        above_all = {*Path(os.path.abspath(directory)).parents, *Path(os.path.realpath(directory)).parents}
+        for parent in sorted(above_all):
+            above = os.stat(parent)
+            if above.st_uid not in (uid, 0):
+                return f"is inside {parent}, which belongs to uid {above.st_uid}"
+            if above.st_mode & 0o022 and not above.st_mode & stat.S_ISVTX:
+                return f"is inside {parent}, which other users can write (mode {stat.S_IMODE(above.st_mode):04o})"
+    except OSError as err:
+        return f"cannot be checked ({err.strerror or err})"
+    return None
+
+
+def _private_cache_dir() -> Path | None:
+    """The kernel cache folder, created private if missing; ``None`` (after one warning) when it is not private."""
+    global _warned_about_cache
     directory = cache_dir()
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / f".probe-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as err:
+        problem = f"cannot be created ({err.strerror or err})"
+    else:
+        problem = cache_problem(directory)
+    if problem is None:
         return directory
-    except OSError:
-        fallback = Path(tempfile.gettempdir()) / f"samscape-kernels-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-        fallback.mkdir(parents=True, exist_ok=True)
-        return fallback
+    with _lock:
+        if not _warned_about_cache:
+            _warned_about_cache = True
+            warnings.warn(
+                f"compiled kernels are not cached on disk because the cache folder {directory} {problem}; "
+                f"each process compiles them again. Set {CACHE_ENV} to a folder that only you can write "
+                "(it is created with mode 0700) or fix that folder's owner and permissions.",
+                RuntimeWarning, stacklevel=2,
+            )
+    return None
 
 
 def _load(key: str, source: str, layout) -> Kernel:
-    directory = _writable_dir()
-    path = directory / f"k_{key}.py"
-    try:
-        current = path.read_text()
-    except OSError:
-        current = None
-    # Written once and left alone (numba's disk cache is keyed on the file's timestamp), unless the file
-    # on disk is not the code we generated: only our own text is ever imported.
-    if current != source:
-        with atomic_output(path) as tmp, open(tmp, "w") as handle:
-            handle.write(source)
-    name = f"samscape_kernel_{key}"
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
+    directory = _private_cache_dir()
+    path = None if directory is None else directory / f"k_{key}.py"
+    if path is not None:
         try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop(name, None)
-            raise
+            current = path.read_text()
+        except OSError:
+            current = None
+        # Written once and left alone (numba's disk cache is keyed on the file's timestamp) unless the text
+        # differs; the file only names the code for numba, what runs is `source` itself.
+        try:
+            if current != source:
+                with atomic_output(path) as tmp, open(tmp, "w") as handle:
+                    handle.write(source)
+        except OSError as err:
+            warnings.warn(f"compiled kernel {key} is not cached on disk: writing {path} failed ({err.strerror or err})",
+                          RuntimeWarning, stacklevel=2)
+            path = None
+    module = types.ModuleType(f"samscape_kernel_{key}")
+    module.__file__ = str(path) if path is not None else f"<samscape kernel {key}>"
+    module.DISK_CACHE = path is not None
+    # numba's disk cache refers to the kernel's helper functions by module name: the module must be findable
+    # in sys.modules, though it is never imported (nothing on disk is looked up by that name)
+    sys.modules[module.__name__] = module
+    try:
+        # compile() of the text we hold, named after the file so that numba's cache finds its folder
+        exec(compile(source, module.__file__, "exec"), module.__dict__)
+    except BaseException:
+        sys.modules.pop(module.__name__, None)
+        raise
     _counters["loads"] += 1
     return Kernel(key=key, path=path, lanes=module.kernel, single=module.kernel1, layout=layout)
 
 
 def get_kernel(landscape, optimizer, dtype: str = "float64") -> Kernel:
-    """The kernel for ``landscape`` and the structure of ``optimizer``, from memory, disk, or built now."""
+    """The kernel for ``landscape`` and the structure of ``optimizer``, from memory or generated and loaded now.
+
+    numba compiles a kernel's functions on their first call (see :func:`prepare`).
+    """
     if not available():
         raise ImportError("backend='compiled' needs numba>=0.59, which is not installed; use backend='numpy' or 'auto'")
     with _lock:
@@ -163,9 +271,59 @@ def get_kernel(landscape, optimizer, dtype: str = "float64") -> Kernel:
         if kernel is not None:
             _counters["memory_hits"] += 1
             return kernel
-        kernel = _load(key, source, layout)
+        try:
+            kernel = _load(key, source, layout)
+        except Exception as err:  # numba missing a feature at import, an unwritable module, ...
+            raise _build_error(landscape, optimizer, dtype, err) from err
         _kernels[key] = kernel
         return kernel
+
+
+def _variant(kernel: Kernel, n_starts: int):
+    # One start is a single dependency chain: the lane kernel would only add loads and stores to it.
+    return kernel.single if n_starts == 1 else kernel.lanes
+
+
+def prepare(landscape, optimizer, dtype: str, n_starts: int) -> tuple[Kernel, object]:
+    """Build what a run of ``n_starts`` calls: generate, load and compile the kernel (or reuse it).
+
+    Returns ``(kernel, function)``. Raises :class:`codegen.UnsupportedLandscape` for a gradient the kernel
+    cannot express and :class:`KernelBuildError` for any other failure; a failed compilation is remembered.
+    """
+    if kernel_ready(landscape, optimizer, dtype, n_starts):  # the usual call: nothing to build, no timer
+        kernel = get_kernel(landscape, optimizer, dtype)
+        return kernel, _variant(kernel, n_starts)
+    timer = threading.Timer(SLOW_BUILD_NOTE_SECONDS, _note_slow_build, (landscape, optimizer, dtype))
+    timer.daemon = True
+    timer.start()
+    try:
+        kernel = get_kernel(landscape, optimizer, dtype)
+        function = _variant(kernel, n_starts)
+        if id(function) in kernel.ready:
+            return kernel, function
+        failure = kernel.failures.get(id(function))
+        if failure is not None:
+            raise failure
+        dim = kernel.layout.dim
+        args, *_ = _arguments(kernel, landscape, optimizer, np.zeros((n_starts, dim), dtype=dtype),
+                              np.array([0, 1], dtype=np.int64), seed=0,
+                              start_ids=np.arange(n_starts), bound=1.0)
+        try:
+            _first_call(kernel, function, args)
+        except Exception as err:
+            failure = _build_error(landscape, optimizer, dtype, err)
+            kernel.failures[id(function)] = failure
+            raise failure from err
+        return kernel, function
+    finally:
+        timer.cancel()
+
+
+def _note_slow_build(landscape, optimizer, dtype: str) -> None:
+    sys.stderr.write(f"samscape: building the compiled kernel for landscape {_label(landscape)} "
+                     f"({_shape(landscape, optimizer)}, {dtype}) is taking a while; it is built once and then "
+                     "reused (backend='numpy' skips it)\n")
+    sys.stderr.flush()
 
 
 # ----------------------------------------------------------------------------------------- arguments
@@ -243,11 +401,14 @@ def _first_call(kernel: Kernel, function, args: dict) -> None:
         kernel.ready.add(id(function))
 
 
-def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
-                     start_ids: np.ndarray, bound: float, progress):
-    """Fused-kernel backend; same contract and results as :func:`integrate.numpy_backend`."""
+def _arguments(kernel: Kernel, landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
+               start_ids: np.ndarray, bound: float):
+    """The kernel's arguments for a run, and the arrays it fills: ``(args, xs, status, stopped_at)``.
+
+    :func:`prepare` compiles with the arguments of a stand-in run built here, so that their types are
+    the very types of the real run and numba compiles once.
+    """
     dtype = x0.dtype
-    kernel = get_kernel(landscape, optimizer, dtype.name)
     n_starts, dim = x0.shape
     saved = np.ascontiguousarray(saved_steps, dtype=np.int64)
     xs = np.empty((len(saved), n_starts, dim), dtype=dtype)
@@ -260,10 +421,22 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
         ZSEED=_seed_hash(seed), IDS=np.ascontiguousarray(start_ids).astype(np.uint64),
         FAR2=far_threshold(bound, dtype), **_pack(kernel.layout, optimizer, landscape, n_starts, dtype),
     )
-    # One start is a single dependency chain: the lane kernel would only add loads and stores to it.
-    function, width = (kernel.single, 1) if n_starts == 1 else (kernel.lanes, codegen.LANES)
-    if id(function) not in kernel.ready:
-        _first_call(kernel, function, args)
+    return args, xs, status, stopped_at
+
+
+def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
+                     start_ids: np.ndarray, bound: float, progress):
+    """Fused-kernel backend; same contract and results as :func:`integrate.numpy_backend`.
+
+    Raises :class:`codegen.UnsupportedLandscape` or :class:`KernelBuildError` before any step when the
+    kernel cannot be built.
+    """
+    n_starts = x0.shape[0]
+    kernel, function = prepare(landscape, optimizer, x0.dtype.name, n_starts)
+    args, xs, status, stopped_at = _arguments(kernel, landscape, optimizer, x0, saved_steps, seed=seed,
+                                              start_ids=start_ids, bound=bound)
+    saved = args["SAVED"]
+    width = 1 if function is kernel.single else codegen.LANES
     last = int(saved[-1])
     n_blocks = -(-n_starts // width)
     workers = min(_threads(), n_blocks)

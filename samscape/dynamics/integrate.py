@@ -16,6 +16,7 @@ import math
 import os
 import sys
 import time
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -165,8 +166,9 @@ def resolve_backend(backend: str, landscape, optimizer: Optimizer, n_starts: int
                     dtype="float64") -> str:
     """The backend :func:`simulate` runs for ``backend`` (``"auto"`` resolved to ``"numpy"`` or ``"compiled"``).
 
-    ``auto`` compiles when the estimated NumPy time pays for compiling (or the kernel is already loaded in
-    this process), and when numba is importable and the landscape's gradient can be compiled.
+    ``auto`` compiles when the estimated NumPy time pays for compiling (or the kernel is already compiled in
+    this process) and numba is importable. It builds the kernel here, so that a gradient the kernel cannot
+    express, or one numba fails to compile, runs on NumPy instead, with one warning saying why.
     """
     if not isinstance(backend, str) or (backend != "auto" and backend not in BACKENDS):
         raise ValueError(f"backend must be one of {['auto', *sorted(BACKENDS)]}, got {backend!r}")
@@ -181,12 +183,11 @@ def resolve_backend(backend: str, landscape, optimizer: Optimizer, n_starts: int
     if estimate < AUTO_REUSE_SECONDS:
         return "numpy"
     try:
-        if compiled.kernel_in_memory(landscape, optimizer, dtype):
-            return "compiled"
-        if estimate < AUTO_COMPILE_SECONDS:
+        if estimate < AUTO_COMPILE_SECONDS and not compiled.kernel_ready(landscape, optimizer, dtype, n_starts):
             return "numpy"
-        compiled.get_kernel(landscape, optimizer, dtype)  # generates the source; raises if unsupported
-    except compiled.codegen.UnsupportedLandscape:
+        compiled.prepare(landscape, optimizer, dtype, n_starts)
+    except (compiled.codegen.UnsupportedLandscape, compiled.KernelBuildError) as err:
+        warnings.warn(f"backend='auto' runs this on NumPy because {err}", RuntimeWarning, stacklevel=3)
         return "numpy"
     return "compiled"
 

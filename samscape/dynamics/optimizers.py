@@ -112,9 +112,13 @@ class Noise:
             return None
         return draws.batch_indices(self.seed, self.start_ids, step, batch_size, self.n_samples)
 
-    def direction(self, step: int) -> np.ndarray:
-        """Unit vectors uniform on the sphere: ``(n_starts, dim)``."""
-        return draws.unit_directions(self.seed, self.start_ids, step, self.dim)
+    def direction(self, step: int, dtype=np.float64) -> np.ndarray:
+        """Unit vectors uniform on the sphere, ``(n_starts, dim)``, rounded to ``dtype``.
+
+        Pass the run's dtype: a float64 direction added to float32 iterates would lift the whole ascent
+        (and its gradient) to float64, and the run would no longer be the float32 run it claims to be.
+        """
+        return draws.unit_directions(self.seed, self.start_ids, step, self.dim).astype(dtype, copy=False)
 
 
 class Optimizer:
@@ -260,7 +264,7 @@ class RandomSAM(_Perturbed):
     kind: ClassVar[str] = "randomsam"
 
     def ascent(self, landscape, x, step, batch, noise):
-        return x + self.rho * noise.direction(step)
+        return x + self.rho * noise.direction(step, x.dtype)
 
 
 @dataclass(frozen=True, eq=False)
