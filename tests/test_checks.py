@@ -99,7 +99,7 @@ def test_dynamics_theory_and_plots_share_the_one_set_of_checks():
 
     for name in ("positive_int", "int_at_least", "choice", "positive"):
         assert getattr(plot_checks, name) is getattr(_checks, name), name
-    for name in ("positive_int", "int_at_least", "choice", "positive", "real_number", "positive_array"):
+    for name in ("positive_int", "positive", "nonnegative", "real_number"):
         assert getattr(_common, name) is getattr(_checks, name), name
     assert _common.check_point is _checks.points and _common.check_box is _checks.box
     # dynamics' hyperparameter checks are written in the same words as theory's

@@ -10,10 +10,11 @@ import math
 
 import numpy as np
 
+from .._checks import has_attributes, single_number
+# the generic checks under the names the theory modules import from here (one object each, from samscape._checks)
 from .._checks import box as check_box  # noqa: F401
-from .._checks import choice, has_attributes, int_at_least, nonnegative, positive, positive_array  # noqa: F401
+from .._checks import nonnegative, positive, positive_int, real_number  # noqa: F401
 from .._checks import points as check_point  # noqa: F401
-from .._checks import positive_int, real_number, single_number  # noqa: F401
 from ..dynamics.optimizers import GD, SAM, SGD, USAM, Optimizer, RandomSAM, Switch
 
 
