@@ -226,7 +226,7 @@ def _cmd_plot(args) -> int:
     """Draw a run saved by `samscape simulate --out RUN.npz` into one figure (or a GIF for --kind animate)."""
     import os
 
-    from . import plots
+    from . import plots, theory  # the basin map draws theory.classify_fates
 
     if not os.path.isfile(args.run):
         raise UsageError(f"RUN must be an existing .npz written by `samscape simulate --out`, got {args.run!r}")
@@ -253,7 +253,7 @@ def _cmd_plot(args) -> int:
         elif kind == "basins":
             if args.starts is not None:
                 raise UsageError("--starts does not apply to --kind basins, which colours every start")
-            ax = plots.basins(run)
+            ax = plots.basins(run, theory.classify_fates(run))
         elif kind == "valley":
             ax = plots.valley(land, run, kind="series", starts=args.starts, steps=int(run.steps[-1]))
         else:

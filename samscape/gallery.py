@@ -127,12 +127,12 @@ def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
     c, lr, rho = 0.25, 0.05, 0.9
     land, mins, maxs = _tilted_wells(c)
     box = np.asarray(land.window)
-    found = plots.hallucinated_table(theory.find_hallucinated(land, rho, box, lr=lr), land.dim)
+    found = theory.find_hallucinated(land, rho, box, lr=lr)
     sam = dynamics.SAM(lr, rho)
 
     fig, axes = plots.figure(1, 3, size=(plots.FULL, 2.75))
     plots.contour(land, ax=axes[0], levels=18, colorbar=False)
-    plots.surrogate(land, rho, ax=axes[1], lr=lr, levels=18, colorbar=False, hallucinated=found)
+    plots.surrogate(land, rho, ax=axes[1], levels=18, colorbar=False, hallucinated=found)
     plots.contour(land, ax=axes[2], levels=18, colorbar=False, lines=False, alpha=0.6)
     plots.vector_field(land, sam, ax=axes[2], hallucinated=found, density=0.55)
     for ax in axes:
@@ -140,7 +140,7 @@ def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
     plots.figure_legend(fig, axes[2])
     plots.panel_labels(axes, ["$f$", rf"$f^{{\mathrm{{SAM}}}}$, $\rho={rho:g}$", r"SAM field $-\nabla f(x^+)$"])
     plots.save(fig, os.path.join(out, "p1_field.png"))
-    x_h, _, attracting = found
+    x_h, _, attracting, _ = found.arrays()
     n_attr = int(attracting.sum())
 
     n, steps = cfg["basin_grid"], cfg["basin_steps"]
@@ -148,8 +148,8 @@ def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
     plain = dynamics.simulate(land, sam, starts, steps, every=steps, seed=0)
     warm = dynamics.simulate(land, dynamics.Switch(dynamics.GD(lr), sam, at=steps // 10), starts, steps,
                              every=steps, seed=0)
-    fates_plain, fates_warm = plots.classify_fates(plain), plots.classify_fates(warm)
-    shown = tuple(part[attracting] for part in found)
+    fates_plain, fates_warm = theory.classify_fates(plain), theory.classify_fates(warm)
+    shown = found.only_attracting()
     fig, axes = plots.figure(1, 2, size=(plots.FULL * 0.8, 3.2))
     plots.basins(plain, ax=axes[0], fates=fates_plain, hallucinated=shown, legend=True)
     plots.basins(warm, ax=axes[1], fates=fates_warm, hallucinated=shown, legend=True)
@@ -195,17 +195,17 @@ def p1_ring(out: str, cfg: dict, state: dict) -> list[Entry]:
     radius = float(land.params["ring_radius"])
     lr, rho = 0.1, 1.5 * radius
     box = np.asarray(land.window)
-    found = plots.hallucinated_table(theory.find_hallucinated(land, rho, box, lr=lr), land.dim)
+    found = theory.find_hallucinated(land, rho, box, lr=lr)
     sam = dynamics.SAM(lr, rho)
     n = cfg["ring_grid"]
     grid_run = dynamics.simulate(land, sam, _grid(box, n), 400, every=400, seed=0)
-    fates = plots.classify_fates(grid_run)
+    fates = theory.classify_fates(grid_run)
     angles = np.linspace(0, 2 * np.pi, 7)[:-1] + 0.3
     x0 = np.concatenate([np.stack([r * np.cos(angles + k), r * np.sin(angles + k)], -1)
                          for k, r in ((0.0, 1.85), (0.5, 0.2), (1.0, 1.02))])
     paths = dynamics.simulate(land, sam, x0, 300, every=1, seed=0)
     fig, axes = plots.figure(1, 3, size=(plots.FULL, 2.5))
-    plots.surrogate(land, rho, ax=axes[0], lr=lr, levels=18, colorbar=False, lines=False, hallucinated=found)
+    plots.surrogate(land, rho, ax=axes[0], levels=18, colorbar=False, lines=False, hallucinated=found)
     plots.contour(land, ax=axes[1], levels=18, colorbar=False, lines=False, alpha=0.6)
     plots.vector_field(land, sam, ax=axes[1], hallucinated=found, density=0.55)
     plots.contour(land, ax=axes[2], levels=18, colorbar=False, lines=False, alpha=0.6)
@@ -221,7 +221,7 @@ def p1_ring(out: str, cfg: dict, state: dict) -> list[Entry]:
     plots.figure_legend(fig, axes[1])
     plots.save(fig, os.path.join(out, "p1_ring.png"))
     share = float(np.mean(fates == "hallucinated"))
-    r_found = np.linalg.norm(found[0], axis=1) if len(found[0]) else np.array([np.nan])
+    r_found = np.linalg.norm(found.xs, axis=1) if len(found.xs) else np.array([np.nan])
     return [Entry(
         "p1_ring.png",
         "A ring of minimizers around a maximum: SAM hallucinates a whole circle",
@@ -319,17 +319,17 @@ def stability(out: str, cfg: dict, state: dict) -> list[Entry]:
     n, steps = cfg["stability_grid"], cfg["stability_steps"]
     one = landscapes.get("tanh")
     u_star = 2.0
-    grid = plots.stability_fates(one, [u_star, 0.0], lrs=np.linspace(0.05, 2.6, n), rhos=np.linspace(0.0, 4.0, n),
+    grid = theory.stability_fates(one, [u_star, 0.0], lrs=np.linspace(0.05, 2.6, n), rhos=np.linspace(0.0, 4.0, n),
                                  optimizer="usam", steps=steps)
     data = (0.5, 1.0, 2.0)
     three = landscapes.get("tanh", xs=data, ys=(0.0,) * len(data))
     u_noisy = 1.5
-    noisy = plots.stability_fates(three, [u_noisy, 0.0], lrs=np.linspace(0.05, 4.0, n),
+    noisy = theory.stability_fates(three, [u_noisy, 0.0], lrs=np.linspace(0.05, 4.0, n),
                                   rhos=np.linspace(0.0, 3.0, n), optimizer="usam", batch_size=1, steps=2 * steps)
     fig, axes = plots.figure(1, 2, size=(plots.FULL, 3.5))
     below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.17), "ncol": 2, "frameon": False, "fontsize": 6.5}
-    plots.stability_diagram(grid=grid, ax=axes[0], legend=below)
-    plots.stability_diagram(grid=noisy, ax=axes[1], legend=below)
+    plots.stability_diagram(grid, ax=axes[0], legend=below)
+    plots.stability_diagram(noisy, ax=axes[1], legend=below)
     plots.panel_labels(axes, [rf"one sample, full batch: $\theta^*=({u_star:g},0)$, $\lambda={grid.lam:.3f}$",
                               rf"{len(data)} samples, batch 1: $\theta^*=({u_noisy:g},0)$, "
                               rf"$\lambda={noisy.lam:.3f}$"])

@@ -10,3 +10,42 @@ def claim_results():
     from samscape import theory
 
     return theory.check()
+
+
+class _StrokeRecorder:
+    """The part of a matplotlib renderer a path effect uses: it records each stroke instead of drawing it."""
+
+    def __init__(self):
+        self.strokes = []
+
+    def new_gc(self):
+        from matplotlib.backend_bases import GraphicsContextBase
+
+        return GraphicsContextBase()
+
+    def points_to_pixels(self, points):
+        return points
+
+    def draw_path(self, gc, path, transform, rgbFace=None):
+        self.strokes.append((gc.get_rgb(), gc.get_linewidth()))
+
+
+@pytest.fixture(scope="session")
+def marker_strokes():
+    """``strokes(line)``: ``[(rgba, linewidth)]`` of each stroke the line's path effects draw around its markers'
+    edges, in drawing order, read through the public ``AbstractPathEffect.draw_path`` (not matplotlib's private
+    state)."""
+    from matplotlib.backend_bases import GraphicsContextBase
+    from matplotlib.path import Path
+    from matplotlib.transforms import IdentityTransform
+
+    def strokes(line):
+        recorder = _StrokeRecorder()
+        edge = GraphicsContextBase()
+        edge.set_foreground(line.get_markeredgecolor())
+        edge.set_linewidth(line.get_markeredgewidth())
+        for effect in line.get_path_effects():
+            effect.draw_path(recorder, edge, Path([[0.0, 0.0], [1.0, 1.0]]), IdentityTransform(), None)
+        return recorder.strokes
+
+    return strokes

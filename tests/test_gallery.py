@@ -17,7 +17,6 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
-from matplotlib import patheffects
 from matplotlib.collections import QuadMesh
 from matplotlib.colors import to_rgb
 
@@ -138,7 +137,8 @@ def test_demo_refuses_a_file_as_output_directory(tmp_path, capsys):
     assert "out must be a directory" in capsys.readouterr().err
 
 
-def test_p1_basins_attracting_diamonds_match_the_p1_field_legend_and_stand_out_on_both_cells(tmp_path, monkeypatch):
+def test_p1_basins_attracting_diamonds_match_the_p1_field_legend_and_stand_out_on_both_cells(tmp_path, monkeypatch,
+                                                                                          marker_strokes):
     """In p1_basins.png every attracting hallucinated diamond is drawn like the 'hallucinated (attracting)' entry
     of p1_field.png's legend (marker, vermillion fill, black edge), never white-edged like the old markers that read
     as the legend's white 'repelling' diamonds on vermillion cells, and carries a white rim behind its black edge;
@@ -161,14 +161,15 @@ def test_p1_basins_attracting_diamonds_match_the_p1_field_legend_and_stand_out_o
         assert diamonds.get_marker() == key.get_marker() == "D"
         assert to_rgb(diamonds.get_markerfacecolor()) == to_rgb(key.get_markerfacecolor())
         assert to_rgb(diamonds.get_markeredgecolor()) == to_rgb(key.get_markeredgecolor()) == (0.0, 0.0, 0.0)
-        rims = [e for e in diamonds.get_path_effects() if isinstance(e, patheffects.Stroke)]
-        assert rims and to_rgb(rims[0]._gc["foreground"]) == (1.0, 1.0, 1.0)
+        # a white stroke first, under the black edge drawn on top of it
+        (rim_color, _), (edge_color, _) = marker_strokes(diamonds)
+        assert to_rgb(rim_color) == (1.0, 1.0, 1.0) and to_rgb(edge_color) == (0.0, 0.0, 0.0)
         # the fate of the cell under each diamond: both basin colours must occur across the two panels
         (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
         corners = mesh.get_coordinates()
         edges_u, edges_v = corners[0, :, 0], corners[:, 0, 1]
         codes = np.asarray(mesh.get_array()).reshape(len(edges_v) - 1, len(edges_u) - 1)
-        under |= {plots.FATES[int(codes[np.searchsorted(edges_v, y) - 1, np.searchsorted(edges_u, x) - 1])]
+        under |= {theory.FATES[int(codes[np.searchsorted(edges_v, y) - 1, np.searchsorted(edges_u, x) - 1])]
                   for x, y in zip(*diamonds.get_data())}
     assert {"hallucinated", "minimizer"} <= under
 

@@ -18,37 +18,22 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .._checks import int_at_least, positive_array
 from . import draws
 
 
 def _check_rate(value, name: str, *, allow_zero: bool):
-    """Validate a scalar or 1-D array hyperparameter; returns a float or a read-only float array."""
-    bound = ">= 0" if allow_zero else "> 0"
-    if isinstance(value, (str, bytes, bool, np.bool_)):
-        raise ValueError(f"{name} must be a real number {bound} or one per start, got {value!r}")
-    if np.ndim(value) == 0:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a real number {bound}, got {value!r}") from None
-        if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-            raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-        return number
-    arr = np.array(value, dtype=float)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a scalar or a 1-D array with one value per start, got shape {arr.shape}")
-    bad = ~np.isfinite(arr) | (arr < 0) | ((arr == 0) & (not allow_zero))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} must be finite and {bound} for every start, got {arr[i]!r} at index {i}")
-    arr.setflags(write=False)
-    return arr
+    """A scalar or one-value-per-start hyperparameter; returns a float or a read-only float array."""
+    checked = positive_array(value, name, allow_zero=allow_zero, per_start=True)
+    if isinstance(checked, np.ndarray):
+        # the optimizer is frozen and hashed by value: its arrays must not change under it
+        checked.setflags(write=False)
+    return checked
 
 
 # Batches are drawn with replacement (draws.batch_indices), so a batch may be larger than the data set; past
@@ -63,11 +48,7 @@ def _check_batch_size(value, name: str = "batch_size", *, optional: bool) -> int
     """
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_BATCH_SIZE:
-        allowed = f"an integer from 1 to {MAX_BATCH_SIZE:,}".replace(",", "_")
-        allowed += " or None (full batch)" if optional else ""
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return int(value)
+    return int_at_least(value, name, 1, maximum=MAX_BATCH_SIZE, also=" or None (full batch)" if optional else "")
 
 
 def _column(value, n_starts: int, name: str, dtype=np.float64):

@@ -3,15 +3,20 @@
 Every function draws in samscape's style (:mod:`samscape.plots.style`: Okabe–Ito colours, cividis maps,
 paper-column sizes) without changing the user's global settings, and never calls ``show()``. Save a figure
 with ``ax.figure.savefig(...)`` or :func:`save` (atomic).
+
+Plots only draw: what a picture shows is computed by :mod:`samscape.theory` and passed in, e.g.
+``basins(run, theory.classify_fates(run))``,
+``stability_diagram(theory.stability_fates(L, x_star, lrs=..., rhos=...))``,
+``surrogate(L, rho, hallucinated=theory.find_hallucinated(L, rho, L.window, lr=lr))``.
 """
 
 from .animate import animate
-from .diagrams import StabilityGrid, stability_diagram, stability_fates
-from .landscape import contour, hallucinated_table, surrogate, vector_field
-from .runs import FATES, classify_fates, curves, trajectories, valley, basins
+from .diagrams import stability_diagram
+from .landscape import contour, surrogate, vector_field
+from .runs import basins, curves, trajectories, valley
 from .style import COLUMN, FULL, figure, figure_legend, panel_labels, save
 
 __all__ = [
     "contour", "vector_field", "surrogate", "trajectories", "basins", "stability_diagram", "curves", "valley",
-    "animate", "classify_fates", "hallucinated_table", "stability_fates", "StabilityGrid", "FATES", "save", "figure", "figure_legend", "panel_labels", "COLUMN", "FULL",
+    "animate", "save", "figure", "figure_legend", "panel_labels", "COLUMN", "FULL",
 ]

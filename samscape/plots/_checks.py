@@ -1,37 +1,30 @@
-"""Argument checks shared by the plot functions: one-sentence errors naming the parameter, value and what is allowed."""
+"""The plots' own argument checks (a Run to draw, a Landscape of the right dimension, the plane, window and
+levels of a picture); the generic ones come from :mod:`samscape._checks` and are used from here."""
 
 from __future__ import annotations
 
 import numpy as np
 
-# the generic checks live in theory (which computes with the same arguments); plots re-use them under these names
-from ..theory._common import check_run
-from ..theory._common import choice  # noqa: F401
-from ..theory._common import int_at_least as positive_int  # noqa: F401
-from ..theory._common import positive_float  # noqa: F401
+# the generic checks, used by the plot functions as _checks.NAME beside the plot-specific ones below
+from .._checks import box, choice, has_attributes, increasing, int_at_least, point, positive  # noqa: F401
+from .._checks import positive_int  # noqa: F401
 
 
 def run(value):
     """A samscape Run whose fields agree with each other (:meth:`samscape.dynamics.Run.validate`): a plot
     refuses an inconsistent run (unknown statuses, non-finite iterates, shapes that disagree) instead of drawing it."""
-    check_run(value)
+    has_attributes(value, "run", ("xs", "landscape", "optimizer"),
+                   "a samscape Run from dynamics.simulate or dynamics.load_run")
     validate = getattr(value, "validate", None)
     return validate() if callable(validate) else value
 
 
 def landscape(value, *, min_dim: int = 1, max_dim: int | None = None, what: str = "this plot"):
-    if not (hasattr(value, "value") and hasattr(value, "grad") and hasattr(value, "dim")):
-        raise ValueError(f"landscape must be a samscape Landscape, got {type(value).__name__}")
+    has_attributes(value, "landscape", ("value", "grad", "dim"), "a samscape Landscape")
     if value.dim < min_dim or (max_dim is not None and value.dim > max_dim):
         allowed = f"exactly {min_dim}" if max_dim == min_dim else f"at least {min_dim}"
         raise ValueError(f"landscape must have {allowed} variable(s) for {what}, got {value.name!r} with dim={value.dim}")
     return value
-
-
-def optimizer_label(value) -> str:
-    """How an error message names an optimizer: its ``describe()`` label, not the dataclass repr."""
-    describe = getattr(value, "describe", None)
-    return describe() if callable(describe) else repr(value)
 
 
 def plane(axes, dim: int) -> tuple[int, int]:
@@ -49,33 +42,29 @@ def window(value, landscape, axes: tuple[int, int]) -> np.ndarray:
     """The plotting box of the plane ``axes`` as a ``(2, 2)`` array ``[[xlo, xhi], [ylo, yhi]]``."""
     if value is None:
         return np.asarray(landscape.window, dtype=float)[list(axes)]
-    arr = np.asarray(value, dtype=float)
-    if arr.shape == (landscape.dim, 2) and landscape.dim != 2:
-        arr = arr[list(axes)]
-    if arr.shape != (2, 2) or not np.all(np.isfinite(arr)) or np.any(arr[:, 1] <= arr[:, 0]):
-        raise ValueError(f"window must be [[xlo, xhi], [ylo, yhi]] with finite lo < hi, got {value!r}")
-    return arr
+    try:
+        whole_space = landscape.dim != 2 and np.shape(value) == (landscape.dim, 2)
+    except ValueError:  # a ragged nesting: box() below names it
+        whole_space = False
+    if whole_space:
+        # a box of the whole space: keep the rows of the plane
+        value = np.asarray(value, dtype=float)[list(axes)]
+    return box(value, 2, "window")
 
 
 def base_point(at, landscape) -> np.ndarray:
     """The point whose other coordinates fix a 2-D slice of a higher-dimensional landscape (default 0)."""
-    if at is None:
-        return np.zeros(landscape.dim)
-    arr = np.asarray(at, dtype=float)
-    if arr.shape != (landscape.dim,) or not np.all(np.isfinite(arr)):
-        raise ValueError(f"at must be a finite point of shape ({landscape.dim},), got {at!r}")
-    return arr
+    return np.zeros(landscape.dim) if at is None else point(at, landscape.dim, "at")
 
 
 def levels(value):
+    """How many filled levels (an integer >= 2), or the levels themselves (an increasing sequence)."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        if value < 2:
-            raise ValueError(f"levels must be an integer >= 2 or an increasing sequence, got {value!r}")
-        return int(value)
-    arr = np.asarray(value, dtype=float)
-    if arr.ndim != 1 or arr.size < 2 or not np.all(np.isfinite(arr)) or np.any(np.diff(arr) <= 0):
-        raise ValueError(f"levels must be an integer >= 2 or an increasing sequence, got {value!r}")
-    return arr
+        return int_at_least(value, "levels", 2, also=" or an increasing sequence")
+    try:
+        return increasing(value, "levels")
+    except ValueError:
+        raise ValueError(f"levels must be an integer >= 2 or an increasing sequence, got {value!r}") from None
 
 
 def starts(value, n_starts: int) -> np.ndarray:

@@ -8,7 +8,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .. import theory
-from ..theory.fates import STABILITY_FATES, StabilityGrid, stability_fates
+from ..theory.fates import STABILITY_FATES, StabilityGrid
 from . import _checks
 from .runs import cell_edges
 from .style import FATE_COLORS, OKABE_ITO, add_legend, context, new_axes
@@ -34,14 +34,10 @@ def usam_boundary(lam: float, etas: np.ndarray, rho_max: float) -> np.ndarray:
         return np.where(rho <= float(rho_max), rho, np.nan)
 
 
-def stability_diagram(landscape=None, x_star=None, *, grid=None, lrs=None, rhos=None, optimizer="usam",
-                      batch_size=None, steps=400, delta=1e-3, radius=None, seed=0,
-                      boundaries=("gd", "usam", "p3", "mean_square"),
-                      ax=None, legend=True):
+def stability_diagram(grid, *, boundaries=("gd", "usam", "p3", "mean_square"), ax=None, legend=True):
     """Fates of simulations over ``(eta, rho)`` with the theory's stability boundaries drawn on top.
 
-    Either pass a precomputed ``grid`` (:func:`stability_fates`) or ``landscape``, ``x_star``, ``lrs`` and ``rhos``
-    (and the rest of :func:`stability_fates`' arguments) to simulate here.
+    ``grid`` is a :class:`samscape.theory.StabilityGrid`, simulated by :func:`samscape.theory.stability_fates`.
 
     Boundaries, from ``lam = lambda_max(H(x_star))``:
 
@@ -58,13 +54,9 @@ def stability_diagram(landscape=None, x_star=None, *, grid=None, lrs=None, rhos=
     -------
     matplotlib.axes.Axes
     """
-    if grid is None:
-        if landscape is None or x_star is None or lrs is None or rhos is None:
-            raise ValueError("stability_diagram needs grid=, or landscape, x_star, lrs and rhos to simulate one")
-        grid = stability_fates(landscape, x_star, lrs=lrs, rhos=rhos, optimizer=optimizer, batch_size=batch_size,
-                               steps=steps, delta=delta, radius=radius, seed=seed)
-    elif not isinstance(grid, StabilityGrid):
-        raise ValueError(f"grid must be a StabilityGrid from stability_fates, got {type(grid).__name__}")
+    if not isinstance(grid, StabilityGrid):
+        got = repr(grid) if grid is None else type(grid).__name__
+        raise ValueError(f"grid must be a StabilityGrid computed by samscape.theory.stability_fates, got {got}")
     for name in boundaries:
         _checks.choice(name, "boundaries entry", ("gd", "usam", "p3", "mean_square"))
     codes = np.vectorize(STABILITY_FATES.index)(grid.fates)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import colors, patheffects, ticker
 
-from .. import theory
-from ..dynamics import SAM, sam_ascent
+from ..dynamics import sam_ascent
 from ..dynamics.optimizers import Noise
-from ..theory._common import deterministic_kind, scalar_hyper
+# the theory's rules for an optimizer with one deterministic update map, as the stability analysis applies them
+from ..theory.stability import deterministic_kind, scalar_hyper
 from . import _checks
 from .style import BACKGROUND_CMAP, OKABE_ITO, context, label_landscape_axes, new_axes, symbol
 
@@ -110,7 +110,7 @@ def _plane_arguments(landscape, axes, window, at, levels, resolution):
     """Check the arguments shared by the filled-contour plots of a 2-D slice."""
     axes = _checks.plane(axes, landscape.dim)
     return (axes, _checks.window(window, landscape, axes), _checks.base_point(at, landscape),
-            _checks.levels(levels), _checks.positive_int(resolution, "resolution", 2))
+            _checks.levels(levels), _checks.int_at_least(resolution, "resolution", 2))
 
 
 def contour(landscape, *, ax=None, window=None, levels=20, log=False, resolution=200, axes=(0, 1), at=None,
@@ -178,8 +178,8 @@ def vector_field(landscape, optimizer, *, ax=None, kind="stream", window=None, r
         Streamlines (direction, with arrows) or unit arrows on a coarse grid.
     resolution : int, optional
         Grid points per side (default 60 for streamlines, 21 for arrows).
-    hallucinated : None, ``"auto"`` or array (k, dim)
-        Mark hallucinated minimizers: ``"auto"`` asks :func:`samscape.theory.find_hallucinated` (SAM only).
+    hallucinated : HallucinationSearch, optional
+        Hallucinated minimizers to mark, as :func:`samscape.theory.find_hallucinated` returns them.
 
     Returns
     -------
@@ -191,7 +191,7 @@ def vector_field(landscape, optimizer, *, ax=None, kind="stream", window=None, r
     axes = _checks.plane(axes, landscape.dim)
     window = _checks.window(window, landscape, axes)
     at = _checks.base_point(at, landscape)
-    resolution = _checks.positive_int(resolution if resolution is not None else (60 if kind == "stream" else 21),
+    resolution = _checks.int_at_least(resolution if resolution is not None else (60 if kind == "stream" else 21),
                                       "resolution", 2)
     with context():
         ax = new_axes(ax)
@@ -208,8 +208,7 @@ def vector_field(landscape, optimizer, *, ax=None, kind="stream", window=None, r
             ax.quiver(u, v, fu / scale, fv / scale, color=color, angles="xy", pivot="mid", width=0.004,
                       headwidth=3.5, headlength=4)
         if hallucinated is not None:
-            draw_hallucinated(ax, landscape, _hallucinated_points(hallucinated, landscape, optimizer, window, axes, at),
-                              axes)
+            draw_hallucinated(ax, landscape, hallucinated, axes)
         ax.set_xlim(*window[0])
         ax.set_ylim(*window[1])
         label_landscape_axes(ax, landscape, axes)
@@ -222,17 +221,16 @@ def surrogate_values(landscape, rho: float, points: np.ndarray) -> np.ndarray:
         return landscape.value(sam_ascent(landscape, points, rho))
 
 
-def surrogate(landscape, rho, *, ax=None, lr=None, window=None, levels=20, log=False, resolution=200, axes=(0, 1),
-              at=None, cmap=None, colorbar=True, lines=True, mark=True, hallucinated="auto", link=False):
+def surrogate(landscape, rho, *, ax=None, window=None, levels=20, log=False, resolution=200, axes=(0, 1),
+              at=None, cmap=None, colorbar=True, lines=True, mark=True, hallucinated=None, link=False):
     """Contours of SAM's surrogate ``f^SAM(x) = f(x + rho grad f/||grad f||)`` with the hallucinated minimizers, P1's Figure 1(b).
 
     Parameters
     ----------
     rho : float >= 0
-    lr : float, optional
-        Passed to :func:`samscape.theory.find_hallucinated` so it can tell attracting points from repelling ones.
-    hallucinated : ``"auto"``, None, array (k, dim) or a theory result
-        ``"auto"`` asks the theory module; given points are marked as they are; None marks nothing.
+    hallucinated : HallucinationSearch, optional
+        The points to mark, from :func:`samscape.theory.find_hallucinated` (pass ``lr`` there to tell attracting
+        points, filled, from repelling ones, hollow).
     lines, link : bool
         Thin contour lines on top; a line from each hallucinated ``x`` to its ``x+``.
 
@@ -241,7 +239,7 @@ def surrogate(landscape, rho, *, ax=None, lr=None, window=None, levels=20, log=F
     matplotlib.axes.Axes
     """
     _checks.landscape(landscape, min_dim=2, what="surrogate")
-    rho = _checks.positive_float(rho, "rho", allow_zero=True)
+    rho = _checks.positive(rho, "rho", allow_zero=True)
     axes, window, at, levels, resolution = _plane_arguments(landscape, axes, window, at, levels, resolution)
     with context():
         ax = new_axes(ax)
@@ -253,91 +251,24 @@ def surrogate(landscape, rho, *, ax=None, lr=None, window=None, levels=20, log=F
                      colorbar=colorbar, label=label, lines=lines, mark=mark)
         if hallucinated is not None:
             # draw_hallucinated keeps the limits just set to the window
-            optimizer = SAM(lr if lr is not None else 0.1, rho)
-            draw_hallucinated(ax, landscape,
-                              _hallucinated_points(hallucinated, landscape, optimizer, window, axes, at, lr=lr), axes,
-                              link=link)
+            draw_hallucinated(ax, landscape, hallucinated, axes, link=link)
     return ax
 
 
 # ---------------------------------------------------------------------------------------------- hallucinated points
-class HallucinatedTable(tuple):
-    """``(x (k, dim), x_plus (k, dim), attracting (k,) bool)``, as :func:`hallucinated_table` returns it.
-
-    ``attracting`` is False where a point repels and where its stability is unknown (e.g. no ``lr`` given);
-    ``known (k,) bool`` tells those apart (it decides whether the hollow diamonds read "repelling").
-    """
-
-    def __new__(cls, x, x_plus, attracting, known):
-        table = super().__new__(cls, (x, x_plus, attracting))
-        table.known = known
-        return table
-
-    x = property(lambda self: self[0])
-    x_plus = property(lambda self: self[1])
-    attracting = property(lambda self: self[2])
+def hallucinated_arrays(found, landscape):
+    """``x``, ``x_plus``, ``attracting``, ``known`` (:meth:`samscape.theory.HallucinationSearch.arrays`) of a search
+    on ``landscape``."""
+    _checks.has_attributes(found, "hallucinated", ("arrays",),
+                           "a HallucinationSearch from samscape.theory.find_hallucinated")
+    x, x_plus, attracting, known = found.arrays()
+    if x.shape[1] != landscape.dim:
+        raise ValueError(f"hallucinated must be a search on a {landscape.dim}-D landscape like this plot's, "
+                         f"got points of dimension {x.shape[1]}")
+    return x, x_plus, attracting, known
 
 
-def _stability(stable, n: int):
-    """``attracting`` and ``known`` ``(n,)`` bools from one True (attracting), False (repelling) or None (unknown)
-    per point; ``stable=None`` means all unknown."""
-    if stable is None:
-        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    stable = np.asarray(stable, dtype=object).reshape(n)
-    known = np.array([s is not None for s in stable], dtype=bool)
-    attracting = np.array([s is not None and bool(s) for s in stable], dtype=bool)
-    return attracting, known
-
-
-def hallucinated_table(found, dim: int) -> HallucinatedTable:
-    """Normalise what :func:`theory.find_hallucinated` returns to ``x (k, dim)``, ``x_plus (k, dim)``,
-    ``attracting (k,)``: a bool array, False for repelling points and for those of unknown stability.
-
-    ``found`` may also be points ``(k, dim)`` (stability unknown) or a table ``(x, x_plus, stable)`` whose
-    ``stable`` holds True, False or None per point.
-    """
-    def field(item, name):
-        return item[name] if isinstance(item, dict) else getattr(item, name, None)
-
-    if found is None:
-        return HallucinatedTable(np.zeros((0, dim)), np.zeros((0, dim)), *_stability(None, 0))
-    if isinstance(found, HallucinatedTable):
-        return found
-    if isinstance(found, tuple) and len(found) == 3:  # a table written by hand, or one sliced to a subset
-        x, xp, stable = found
-        x, xp = np.asarray(x, dtype=float).reshape(-1, dim), np.asarray(xp, dtype=float).reshape(-1, dim)
-        return HallucinatedTable(x, xp, *_stability(stable, len(x)))
-    if hasattr(found, "points") and not isinstance(found, np.ndarray):  # theory.HallucinationSearch
-        found = found.points
-    if isinstance(found, np.ndarray):
-        x = np.asarray(found, dtype=float).reshape(-1, dim)
-        return HallucinatedTable(x, np.full_like(x, np.nan), *_stability(None, len(x)))
-    if field(found, "x") is not None and np.ndim(field(found, "x")) == 2:  # one object holding arrays
-        x = np.asarray(field(found, "x"), dtype=float).reshape(-1, dim)
-        xp = field(found, "x_plus")
-        xp = np.full_like(x, np.nan) if xp is None else np.asarray(xp, dtype=float).reshape(-1, dim)
-        return HallucinatedTable(x, xp, *_stability(field(found, "stable"), len(x)))
-    items = list(found)
-    x = np.array([np.asarray(field(p, "x"), dtype=float).reshape(dim) for p in items]).reshape(-1, dim)
-    xp = np.array([np.full(dim, np.nan) if field(p, "x_plus") is None else np.asarray(field(p, "x_plus"), dtype=float)
-                   for p in items]).reshape(-1, dim)
-    return HallucinatedTable(x, xp, *_stability([field(p, "stable") for p in items], len(x)))
-
-
-def _hallucinated_points(spec, landscape, optimizer, window, axes, at, lr=None):
-    if isinstance(spec, str):
-        _checks.choice(spec, "hallucinated", ("auto",))
-        if not isinstance(optimizer, SAM):
-            raise ValueError("hallucinated='auto' needs a SAM optimizer (they are SAM's fixed points), "
-                             f"got {_checks.optimizer_label(optimizer)}")
-        box = np.asarray(landscape.window, dtype=float).copy()
-        box[list(axes)] = window
-        found = theory.find_hallucinated(landscape, optimizer.rho, box, lr=optimizer.lr if lr is None else lr)
-        return hallucinated_table(found, landscape.dim)
-    return hallucinated_table(spec, landscape.dim)
-
-
-def draw_hallucinated(ax, landscape, table, axes=(0, 1), *, link=False, halo=False) -> None:
+def draw_hallucinated(ax, landscape, found, axes=(0, 1), *, link=False, halo=False) -> None:
     """Mark hallucinated minimizers: filled diamonds attract, hollow ones repel (or are unknown).
 
     With ``link`` a thin line joins each ``x`` to its ``x+``, the critical point its ascent step lands on.
@@ -345,8 +276,7 @@ def draw_hallucinated(ax, landscape, table, axes=(0, 1), *, link=False, halo=Fal
     of its own fill colour (a basin map's vermillion cells). Many points (a manifold of them) are drawn
     smaller so they read as a curve.
     """
-    table = hallucinated_table(table, landscape.dim)
-    x, xp, attracting = table
+    x, xp, attracting, known = hallucinated_arrays(found, landscape)
     if len(x) == 0:
         return
     lo, hi = ax.get_xlim(), ax.get_ylim()
@@ -364,7 +294,7 @@ def draw_hallucinated(ax, landscape, table, axes=(0, 1), *, link=False, halo=Fal
         ax.plot(x[attracting, axes[0]], x[attracting, axes[1]], markerfacecolor=OKABE_ITO["vermillion"],
                 label="hallucinated (attracting)", **style)
     if (~attracting).any():
-        kind = "repelling" if (table.known & ~attracting).any() else "stability unknown"
+        kind = "repelling" if (known & ~attracting).any() else "stability unknown"
         ax.plot(x[~attracting, axes[0]], x[~attracting, axes[1]], markerfacecolor="white",
                 label=f"hallucinated ({kind})", **style)
     ax.set_xlim(lo)

@@ -12,9 +12,9 @@ from matplotlib.patches import Patch
 
 from .. import theory
 from ..dynamics.optimizers import Noise
-from ..theory.fates import FATES, advance, classify_fates, final_optimizer, run_phases
+from ..theory.fates import FATES, advance, final_optimizer, run_phases
 from . import _checks
-from .landscape import MIN_MARK, contour, draw_hallucinated, hallucinated_table, mark_critical, plane_grid
+from .landscape import MIN_MARK, contour, draw_hallucinated, mark_critical, plane_grid
 from .style import (CYCLE, add_legend, FATE_COLORS, OKABE_ITO, SURFACE_CMAP, context, label_landscape_axes, new_axes,
                     optimizer_color, symbol)
 
@@ -157,8 +157,7 @@ def cell_edges(c: np.ndarray, *, floor: float | None = None) -> np.ndarray:
     return np.concatenate([[first], mid, [c[-1] + (c[-1] - mid[-1])]])
 
 
-def basins(run, *, ax=None, fates=None, axes=(0, 1), grad_tol=1e-2, move_tol=1e-3, lines=True, mark=True,
-           hallucinated=None, legend=True):
+def basins(run, fates=None, *, ax=None, axes=(0, 1), lines=True, mark=True, hallucinated=None, legend=True):
     """Colour each start by its fate (true minimizer, hallucinated point, still moving, diverged).
 
     For starts on a full rectangular grid the map is drawn as cells; otherwise as one square per start.
@@ -166,12 +165,13 @@ def basins(run, *, ax=None, fates=None, axes=(0, 1), grad_tol=1e-2, move_tol=1e-
     Parameters
     ----------
     run : Run of a 2-D (or sliced) landscape, starts ``run.x0 (n_starts, dim)``.
-    fates : array (n_starts,) of str, optional
-        Precomputed :func:`classify_fates`; computed with ``grad_tol`` and ``move_tol`` otherwise.
+    fates : array (n_starts,) of str
+        The fate of each start, one of :data:`samscape.theory.FATES`: what
+        :func:`samscape.theory.classify_fates` returns for ``run``.
     lines, mark : bool
         Thin contour lines of ``L`` and markers at the known critical points, for orientation.
-    hallucinated : None or array (k, dim) or a theory result
-        Hallucinated points to mark on top.
+    hallucinated : HallucinationSearch, optional
+        Hallucinated points to mark on top (:func:`samscape.theory.find_hallucinated`).
 
     Returns
     -------
@@ -182,7 +182,8 @@ def basins(run, *, ax=None, fates=None, axes=(0, 1), grad_tol=1e-2, move_tol=1e-
     _checks.landscape(landscape, min_dim=2, what="basins")
     axes = _checks.plane(axes, landscape.dim)
     if fates is None:
-        fates = classify_fates(run, grad_tol=grad_tol, move_tol=move_tol)
+        raise ValueError("fates must be the fate of each start, computed by samscape.theory.classify_fates(run), "
+                         "got None")
     fates = np.asarray(fates)
     if fates.shape != (run.n_starts,) or not np.isin(fates, FATES).all():
         raise ValueError(f"fates must be {run.n_starts} values from {FATES}, got shape {fates.shape}")
@@ -217,10 +218,9 @@ def basins(run, *, ax=None, fates=None, axes=(0, 1), grad_tol=1e-2, move_tol=1e-
         if mark:
             mark_critical(ax, landscape, window, axes, at)
         if hallucinated is not None:
-            table = hallucinated_table(hallucinated, landscape.dim)
             # the same black-edged diamonds as every other plot (one legend for all), with a white halo:
             # the map's own colours include the attracting marker's vermillion fill
-            draw_hallucinated(ax, landscape, table, axes, link=False, halo=True)
+            draw_hallucinated(ax, landscape, hallucinated, axes, link=False, halo=True)
         label_landscape_axes(ax, landscape, axes)
         # the four fates of the issue always, so maps side by side share one key; "critical" only when present
         shown = [f for f in FATES if f != "critical" or (fates == f).any()]
@@ -404,7 +404,7 @@ def valley(landscape, run=None, *, ax=None, kind="cobweb", b=None, steps=40, sta
         b = landscape.params.get("b")
         if b is None:
             raise ValueError(f"b must be given for landscape {landscape.name!r}, which has no params['b']")
-    b = _checks.positive_float(b, "b")
+    b = _checks.positive(b, "b")
     steps = _checks.positive_int(steps, "steps")
     paths = None
     if run is not None:
@@ -417,9 +417,7 @@ def valley(landscape, run=None, *, ax=None, kind="cobweb", b=None, steps=40, sta
     if window is None:
         lo, hi = np.asarray(landscape.window, dtype=float)[0]
     else:
-        lo, hi = np.asarray(window, dtype=float).reshape(2)
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise ValueError(f"window must be [lo, hi] with finite lo < hi, got {window!r}")
+        lo, hi = _checks.box(window, 1, "window")[0]
     z = np.linspace(lo, hi, 801)
     band = OKABE_ITO["sky"]
     with context():

@@ -14,7 +14,8 @@ import numpy as np
 from .. import dynamics
 from ..dynamics import Switch
 from ..dynamics.optimizers import Noise
-from ._common import check_landscape, check_run, choice, int_at_least, positive_float
+from .._checks import choice, increasing, int_at_least, point, positive
+from ._common import check_landscape, check_run
 from .stochastic import alignment_gamma, mean_square_radius_grid, usam_inequality_rho_edge
 
 FATES = ("minimizer", "hallucinated", "moving", "diverged", "critical")
@@ -78,11 +79,11 @@ def classify_fates(run, *, grad_tol: float = 1e-2, move_tol: float = 1e-3, windo
     ``backend`` is passed to :func:`samscape.dynamics.simulate` for the gradient-descent polish.
     """
     check_run(run)
-    grad_tol = positive_float(grad_tol, "grad_tol")
-    move_tol = positive_float(move_tol, "move_tol")
+    grad_tol = positive(grad_tol, "grad_tol")
+    move_tol = positive(move_tol, "move_tol")
     window = int_at_least(window, "window", 2)
     polish_steps = int_at_least(polish_steps, "polish_steps")
-    curvature_tol = positive_float(curvature_tol, "curvature_tol", allow_zero=True)
+    curvature_tol = positive(curvature_tol, "curvature_tol", allow_zero=True)
     landscape = run.landscape
     ahead = advance(run, run.x.astype(float), int(run.steps[-1]), window)[1:]
     mean = ahead.mean(axis=0)
@@ -178,13 +179,6 @@ class StabilityGrid:
         return usam_inequality_rho_edge(self.sample_hessians, lrs, self.batch_size)
 
 
-def _axis(values, name: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
-    if arr.ndim != 1 or arr.size < 2 or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(np.diff(arr) <= 0):
-        raise ValueError(f"{name} must be an increasing 1-D sequence of at least 2 finite values >= 0, got {values!r}")
-    return arr
-
-
 def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_size=None, steps=400, delta=1e-3,
                     radius=None, seed=0) -> StabilityGrid:
     """Simulate ``optimizer`` from ``x_star + delta * v_1`` for every ``(eta, rho)`` in one vectorized run.
@@ -205,16 +199,14 @@ def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_siz
     """
     check_landscape(landscape)
     optimizer = choice(optimizer, "optimizer", tuple(_OPTIMIZERS))
-    lrs = _axis(lrs, "lrs")
-    rhos = _axis(rhos, "rhos")
+    lrs = increasing(lrs, "lrs", minimum=0)
+    rhos = increasing(rhos, "rhos", minimum=0)
     if lrs[0] <= 0:
         raise ValueError(f"lrs must be > 0, got {lrs[0]!r}")
     steps = int_at_least(steps, "steps")
-    delta = positive_float(delta, "delta")
-    radius = 10 * delta if radius is None else positive_float(radius, "radius")
-    x_star = np.asarray(x_star, dtype=float)
-    if x_star.shape != (landscape.dim,) or not np.all(np.isfinite(x_star)):
-        raise ValueError(f"x_star must be a finite point of shape ({landscape.dim},), got {x_star!r}")
+    delta = positive(delta, "delta")
+    radius = 10 * delta if radius is None else positive(radius, "radius")
+    x_star = point(x_star, landscape.dim, "x_star")
     hessian = landscape.hessian(x_star)
     top = np.linalg.eigh(hessian)[1][:, -1]
     eta, rho = (g.ravel() for g in np.meshgrid(lrs, rhos))

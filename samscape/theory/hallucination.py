@@ -15,7 +15,7 @@ SAM's map is ``T(x) = x - lr grad f(x+)`` with ``x+ = x + rho grad f(x)/||grad f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy as sp
@@ -151,6 +151,23 @@ class HallucinationSearch:
     def landing_on(self, kind: str) -> list:
         """The points whose ascent point is of ``kind`` (``minimum``, ``maximum``, ``saddle``)."""
         return [p for p in self.points if p.landing == kind]
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The points as arrays, the view the plots draw: ``x (k, dim)``, ``x_plus (k, dim)``, ``attracting (k,)``
+        and ``known (k,)`` bools.
+
+        ``attracting`` is False where a point repels and where its stability is unknown (searched without ``lr``);
+        ``known`` tells those apart.
+        """
+        dim = self.bounds.shape[0]
+        x_plus = np.array([p.x_plus for p in self.points], dtype=float).reshape(-1, dim)
+        known = np.array([p.stable is not None for p in self.points], dtype=bool)
+        attracting = np.array([bool(p.stable) for p in self.points], dtype=bool)
+        return self.xs.astype(float), x_plus, attracting, known
+
+    def only_attracting(self) -> "HallucinationSearch":
+        """The same search keeping only the points known to attract (none when it was run without ``lr``)."""
+        return replace(self, points=[p for p in self.points if p.stable])
 
 
 # ---------------------------------------------------------------------------------------------- search

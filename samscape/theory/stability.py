@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dynamics.optimizers import Noise, sam_ascent, unit
-from ._common import check_landscape, check_point, deterministic_kind, positive_array, scalar_hyper
+from .._checks import points as check_point
+from .._checks import positive_array
+from ._common import check_landscape, deterministic_kind, scalar_hyper
 
 FD_STEP = 1e-6
 

@@ -32,9 +32,11 @@ def test_animate_caps_frames_at_the_saved_steps(tmp_path, tanh):
 
 
 def test_animate_rejects_bad_arguments(tmp_path, switch_run):
+    """A path not ending in .gif, a frame count below 1 and a 1-D run are ValueErrors naming what is wrong."""
     with pytest.raises(ValueError, match="path must end in .gif"):
         plots.animate(switch_run, tmp_path / "run.png")
-    with pytest.raises(ValueError, match="frames must be an integer >= 1"):
+    # the package's one wording for an integer >= 1 (samscape._checks.positive_int), with the value
+    with pytest.raises(ValueError, match="^frames must be a positive integer, got 0$"):
         plots.animate(switch_run, tmp_path / "run.gif", frames=0)
     with pytest.raises(ValueError, match="exactly|at least 2"):
         run = dynamics.simulate(landscapes.get("double_well"), dynamics.GD(0.1), [[0.3]], 5, seed=0)

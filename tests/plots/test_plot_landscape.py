@@ -14,7 +14,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.contour import ContourSet
 from matplotlib.quiver import Quiver
 
-from samscape import dynamics, landscapes, plots
+from samscape import dynamics, landscapes, plots, theory
 from samscape.dynamics import unit
 from samscape.plots.landscape import surrogate_values, update_field
 
@@ -129,10 +129,17 @@ def test_vector_field_errors_name_the_optimizer_by_its_describe_label(tanh, opti
     assert ("optimizer.second" in message) == isinstance(optimizer, dynamics.Switch)
 
 
-def test_hallucinated_auto_error_names_the_optimizer_by_its_describe_label(tanh):
-    """hallucinated='auto' with USAM says which optimizer it got by its describe() label, not the repr."""
-    with pytest.raises(ValueError, match=r"needs a SAM optimizer .*got USAM\(lr=0.1, rho=0.1\)$"):
-        plots.vector_field(tanh, dynamics.USAM(0.1, 0.1), hallucinated="auto")
+@pytest.mark.parametrize("draw", [
+    lambda land, found: plots.vector_field(land, dynamics.SAM(0.1, 0.1), hallucinated=found, resolution=5),
+    lambda land, found: plots.surrogate(land, 0.1, hallucinated=found, resolution=5),
+], ids=["vector_field", "surrogate"])
+def test_hallucinated_points_must_come_from_the_theory_search(tanh, draw):
+    """Plots search for nothing: hallucinated='auto' (which used to run the search inside the plot) or bare points
+    are a one-sentence ValueError naming hallucinated, the value and samscape.theory.find_hallucinated."""
+    for given, shown in (("auto", "'auto'"), (np.zeros((2, 2)), "ndarray")):
+        with pytest.raises(ValueError, match=rf"^hallucinated must be a HallucinationSearch from "
+                                             rf"samscape\.theory\.find_hallucinated, got {shown}$"):
+            draw(tanh, given)
 
 
 def test_surrogate_values_are_f_at_the_ascent_point_and_f_where_the_gradient_vanishes(tanh):
@@ -149,7 +156,8 @@ def test_surrogate_marks_the_hallucinated_circle_of_the_ring_landscape():
     land = landscapes.get("p1_figure")
     radius = land.params["ring_radius"]
     rho = 1.5 * radius
-    ax = plots.surrogate(land, rho, lr=0.1, resolution=40)
+    found = theory.find_hallucinated(land, rho, land.window, lr=0.1)
+    ax = plots.surrogate(land, rho, resolution=40, hallucinated=found)
     marked = [line for line in ax.lines if line.get_label().startswith("hallucinated")]
     assert marked, "no hallucinated points drawn"
     points = np.concatenate([np.column_stack(line.get_data()) for line in marked])
@@ -158,11 +166,11 @@ def test_surrogate_marks_the_hallucinated_circle_of_the_ring_landscape():
     assert "SAM" in cs.colorbar.ax.get_ylabel()
 
 
-def test_surrogate_draws_given_points_with_their_stability():
+def test_surrogate_draws_given_points_with_their_stability(search_of):
     """Given points: attracting ones filled, others hollow, with legend labels saying which."""
     land = landscapes.get("cosine_grid")
-    table = (np.array([[0.5, 0.5], [1.0, -1.0]]), np.full((2, 2), np.nan), np.array([True, False], dtype=object))
-    ax = plots.surrogate(land, 1.0, hallucinated=table, resolution=30)
+    found = search_of([[0.5, 0.5], [1.0, -1.0]], [True, False])
+    ax = plots.surrogate(land, 1.0, hallucinated=found, resolution=30)
     (good,) = _lines(ax, "hallucinated (attracting)")
     (bad,) = _lines(ax, "hallucinated (repelling)")
     np.testing.assert_allclose(np.column_stack(good.get_data()), [[0.5, 0.5]])

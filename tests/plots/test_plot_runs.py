@@ -1,4 +1,4 @@
-"""Tests of the run pictures: trajectories, classify_fates and basins, curves, valley.
+"""Tests of the run pictures: trajectories, basins, curves, valley (the fates they draw are tested in theory).
 
 Expected values are computed from the run's arrays or from closed forms (2/eta, the USAM edge), never typed in
 from an earlier picture.
@@ -10,13 +10,11 @@ import math
 
 import numpy as np
 import pytest
-from matplotlib import patheffects
 from matplotlib.collections import QuadMesh
 from matplotlib.colors import to_rgb
 
-from samscape import dynamics, landscapes, plots
+from samscape import dynamics, landscapes, plots, theory
 from samscape.plots.style import FATE_COLORS, OPTIMIZER_COLORS
-from samscape.plots.runs import advance
 
 
 def _sim(land, opt, x0, steps, every=1, **kw):
@@ -104,41 +102,6 @@ def test_valley_series_and_animate_check_a_starts_count_against_the_run(tmp_path
         plots.animate(switch_run, tmp_path / "run.gif", starts=count)
 
 
-# ---------------------------------------------------------------------------------------------- fates
-def test_advance_replays_the_run_exactly_from_step_zero():
-    """advance(run, x0, 0, T) reproduces run.xs bit for bit, also for a stochastic optimizer (same seed)."""
-    land = landscapes.get("eigen_manifold_sum")
-    run = _sim(land, dynamics.SAM(0.1, 0.1, batch_size=1), np.array([[0.3, 0.2, -0.1], [1.0, 0.1, 0.1]]), 25)
-    np.testing.assert_array_equal(advance(run, run.x0, 0, 25), run.xs)
-
-
-def test_classify_fates_on_known_cases():
-    """minimizer (GD at a quadratic bottom, SAM bouncing around it), hallucinated (SAM on the ring's circle of
-    radius rho - R), diverged (GD beyond 2/lambda), moving (too few steps), critical (a start on the maximum)."""
-    quad = landscapes.get("quadratic")
-    lam = float(np.linalg.eigvalsh(quad.hessian(np.zeros(quad.dim))).max())
-    gd = _sim(quad, dynamics.GD(1.0 / lam), [[0.5, -0.4]], 300)
-    sam = _sim(quad, dynamics.SAM(1.0 / lam, 0.05), [[0.5, -0.4]], 300)
-    bad = _sim(quad, dynamics.GD(3.0 / lam), [[0.5, -0.4]], 300, bound=1e3)
-    slow = _sim(quad, dynamics.GD(1e-3 / lam), [[0.5, -0.4]], 5)
-    assert plots.classify_fates(gd).tolist() == ["minimizer"]
-    assert plots.classify_fates(sam).tolist() == ["minimizer"]
-    assert plots.classify_fates(bad).tolist() == ["diverged"]
-    assert plots.classify_fates(slow).tolist() == ["moving"]
-
-    ring = landscapes.get("p1_figure")
-    radius = ring.params["ring_radius"]
-    run = _sim(ring, dynamics.SAM(0.1, 1.5 * radius), [[1.7, 0.3], [0.0, 0.0]], 400, every=400)
-    fates = plots.classify_fates(run)
-    assert fates.tolist() == ["hallucinated", "critical"]
-    assert np.linalg.norm(run.x[0]) == pytest.approx(0.5 * radius, abs=1e-6)
-
-
-def test_classify_fates_rejects_bad_tolerances(switch_run):
-    with pytest.raises(ValueError, match="grad_tol must be a finite number > 0"):
-        plots.classify_fates(switch_run, grad_tol=-1)
-
-
 # ---------------------------------------------------------------------------------------------- basins
 def test_basins_on_a_grid_draw_one_cell_per_start_coloured_by_fate():
     """Grid starts become a QuadMesh whose cell values are the fates' codes; the legend counts each fate."""
@@ -147,11 +110,11 @@ def test_basins_on_a_grid_draw_one_cell_per_start_coloured_by_fate():
     v = np.linspace(-1.7, 1.7, 5)
     starts = np.stack(np.meshgrid(u, v), -1).reshape(-1, 2)
     run = _sim(ring, dynamics.SAM(0.1, 1.5), starts, 200, every=200)
-    fates = plots.classify_fates(run)
-    ax = plots.basins(run, fates=fates)
+    fates = theory.classify_fates(run)
+    ax = plots.basins(run, fates)
     (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
     codes = np.asarray(mesh.get_array()).reshape(len(v), len(u))
-    expected = np.array([plots.FATES.index(f) for f in fates]).reshape(len(v), len(u))
+    expected = np.array([theory.FATES.index(f) for f in fates]).reshape(len(v), len(u))
     np.testing.assert_array_equal(codes, expected)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     for fate, text in zip(("minimizer", "hallucinated", "moving", "diverged"), labels):
@@ -162,12 +125,12 @@ def test_basins_on_a_grid_draw_one_cell_per_start_coloured_by_fate():
 
 def test_basins_of_scattered_starts_use_markers_inside_the_window(tanh):
     run = _sim(tanh, dynamics.SAM(0.5, 0.1), tanh.random_points(7, seed=1), 20)
-    ax = plots.basins(run)
+    ax = plots.basins(run, theory.classify_fates(run))
     assert len(ax.collections[0].get_offsets()) == 7
     assert ax.get_xlim()[0] <= tanh.window[0, 0] and ax.get_xlim()[1] >= tanh.window[0, 1]
 
 
-def test_basins_draw_attracting_diamonds_as_everywhere_else_with_a_white_rim():
+def test_basins_draw_attracting_diamonds_as_everywhere_else_with_a_white_rim(search_of, marker_strokes):
     """On a basin map the attracting hallucinated diamonds keep the look of the other plots' legend entry
     (vermillion fill, black edge; they used to be white-edged and read as the white 'repelling' diamonds on
     vermillion cells) and get a white rim behind the black edge, so they stand out on either cell colour."""
@@ -175,11 +138,11 @@ def test_basins_draw_attracting_diamonds_as_everywhere_else_with_a_white_rim():
     u = np.linspace(-1.9, 1.9, 4)
     starts = np.stack(np.meshgrid(u, u), -1).reshape(-1, 2)
     run = _sim(ring, dynamics.SAM(0.1, 1.5), starts, 20, every=20)
-    table = (np.array([[0.5, 0.0], [0.0, 0.5]]), np.full((2, 2), np.nan), np.array([True, False], dtype=object))
-    ax = plots.basins(run, hallucinated=table)
+    found = search_of([[0.5, 0.0], [0.0, 0.5]], [True, False])
+    ax = plots.basins(run, theory.classify_fates(run), hallucinated=found)
     (good,) = [line for line in ax.lines if line.get_label() == "hallucinated (attracting)"]
     (bad,) = [line for line in ax.lines if line.get_label() == "hallucinated (repelling)"]
-    reference = plots.surrogate(ring, 1.5, hallucinated=table, resolution=20)
+    reference = plots.surrogate(ring, 1.5, hallucinated=found, resolution=20)
     (legend_good,) = [line for line in reference.lines if line.get_label() == "hallucinated (attracting)"]
     for attr in ("get_marker", "get_markerfacecolor", "get_markeredgecolor", "get_markeredgewidth"):
         assert getattr(good, attr)() == getattr(legend_good, attr)(), attr
@@ -187,14 +150,24 @@ def test_basins_draw_attracting_diamonds_as_everywhere_else_with_a_white_rim():
     assert to_rgb(good.get_markeredgecolor()) == (0.0, 0.0, 0.0)
     assert to_rgb(bad.get_markerfacecolor()) == (1.0, 1.0, 1.0)
     for line in (good, bad):
-        rims = [e for e in line.get_path_effects() if isinstance(e, patheffects.Stroke)]
-        assert rims and to_rgb(rims[0]._gc["foreground"]) == (1.0, 1.0, 1.0)
-        assert rims[0]._gc["linewidth"] > line.get_markeredgewidth()
+        # first a white stroke wider than the edge, then the black edge itself on top of it
+        (rim_color, rim_width), (edge_color, edge_width) = marker_strokes(line)
+        assert to_rgb(rim_color) == (1.0, 1.0, 1.0) and to_rgb(edge_color) == (0.0, 0.0, 0.0)
+        assert rim_width > edge_width == line.get_markeredgewidth()
 
 
 def test_basins_reject_fates_of_the_wrong_length(switch_run):
+    """Fates that do not match the run's starts are a ValueError naming fates and the count needed."""
     with pytest.raises(ValueError, match="fates must be 2 values"):
         plots.basins(switch_run, fates=["minimizer"])
+
+
+def test_basins_without_fates_say_which_theory_function_computes_them(switch_run):
+    """basins only draws: without fates it computes nothing and its one-sentence error names
+    samscape.theory.classify_fates; given that function's fates it draws."""
+    with pytest.raises(ValueError, match=r"^fates must be .*samscape\.theory\.classify_fates\(run\), got None$"):
+        plots.basins(switch_run)
+    plots.basins(switch_run, theory.classify_fates(switch_run))
 
 
 # ---------------------------------------------------------------------------------------------- curves
@@ -281,7 +254,7 @@ def test_valley_cobweb_has_the_band_the_map_and_the_exact_staircase(valley_run):
     assert _band_positions(ax, "core", "x") == [-b, b]
     (stair,) = [line for line in ax.lines if line.get_gid() == "cobweb"]
     xs, ys = stair.get_data()
-    z = advance(run, run.x0, 0, 30)[:, 0, 0]
+    z = theory.advance(run, run.x0, 0, 30)[:, 0, 0]
     np.testing.assert_allclose(xs[0::2], z[:-1])
     np.testing.assert_allclose(ys[1::2], z[1:])
     np.testing.assert_allclose(z[::5], run.xs[:, 0, 0])  # the replay is the run itself
@@ -335,7 +308,7 @@ def test_valley_needs_b_and_a_1d_landscape(tanh):
     "draw",
     [
         lambda run: plots.trajectories(run),
-        lambda run: plots.basins(run),
+        lambda run: plots.basins(run, ["minimizer"] * run.n_starts),
         lambda run: plots.curves(run, "loss"),
         lambda run: plots.animate(run, "never-written.gif"),
     ],

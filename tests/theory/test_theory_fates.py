@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from samscape import dynamics, landscapes, plots, theory
+from samscape import dynamics, landscapes, theory
 
 
 def test_classify_fates_finds_the_ring_hallucinated_circle_and_the_maximum():
@@ -17,12 +17,81 @@ def test_classify_fates_finds_the_ring_hallucinated_circle_and_the_maximum():
     assert np.linalg.norm(run.x[0]) == pytest.approx(0.5 * radius, abs=1e-6)
 
 
-def test_plots_reexport_the_theory_fates():
-    """plots.classify_fates, plots.stability_fates, plots.FATES are theory's (one implementation)."""
-    assert plots.classify_fates is theory.classify_fates
-    assert plots.stability_fates is theory.stability_fates
-    assert plots.StabilityGrid is theory.StabilityGrid
-    assert plots.FATES == theory.FATES
+def _sim(land, opt, x0, steps, every=1, **kw):
+    return dynamics.simulate(land, opt, x0, steps, every=every, seed=0, backend="numpy", progress=False, **kw)
+
+
+def test_classify_fates_on_known_cases():
+    """minimizer (GD at a quadratic bottom, SAM bouncing around it), diverged (GD beyond 2/lambda), moving (too few
+    steps)."""
+    quad = landscapes.get("quadratic")
+    lam = float(np.linalg.eigvalsh(quad.hessian(np.zeros(quad.dim))).max())
+    gd = _sim(quad, dynamics.GD(1.0 / lam), [[0.5, -0.4]], 300)
+    sam = _sim(quad, dynamics.SAM(1.0 / lam, 0.05), [[0.5, -0.4]], 300)
+    bad = _sim(quad, dynamics.GD(3.0 / lam), [[0.5, -0.4]], 300, bound=1e3)
+    slow = _sim(quad, dynamics.GD(1e-3 / lam), [[0.5, -0.4]], 5)
+    assert theory.classify_fates(gd).tolist() == ["minimizer"]
+    assert theory.classify_fates(sam).tolist() == ["minimizer"]
+    assert theory.classify_fates(bad).tolist() == ["diverged"]
+    assert theory.classify_fates(slow).tolist() == ["moving"]
+
+
+def test_classify_fates_rejects_bad_tolerances():
+    """A negative grad_tol is a ValueError naming grad_tol, what is allowed and the value."""
+    quad = landscapes.get("quadratic")
+    run = _sim(quad, dynamics.GD(0.05), [[0.5, -0.4]], 5)
+    with pytest.raises(ValueError, match="grad_tol must be a finite number > 0, got -1"):
+        theory.classify_fates(run, grad_tol=-1)
+
+
+def test_advance_replays_the_run_exactly_from_step_zero():
+    """advance(run, x0, 0, T) reproduces run.xs bit for bit, also for a stochastic optimizer (same seed)."""
+    land = landscapes.get("eigen_manifold_sum")
+    run = _sim(land, dynamics.SAM(0.1, 0.1, batch_size=1), np.array([[0.3, 0.2, -0.1], [1.0, 0.1, 0.1]]), 25)
+    np.testing.assert_array_equal(theory.advance(run, run.x0, 0, 25), run.xs)
+
+
+@pytest.fixture(scope="module")
+def quad():
+    return landscapes.get("quadratic")  # Hessian diag(1, 10): lambda_max = 10
+
+
+def _away_from(boundary_value, margin=0.05):
+    return np.abs(boundary_value - 2.0) > 2.0 * margin
+
+
+def test_gd_fates_follow_eta_lambda_below_two(quad):
+    """GD at the bottom of a quadratic stays iff eta * lambda_max < 2 (cells near the edge excluded)."""
+    lrs = np.linspace(0.02, 0.4, 20)
+    grid = theory.stability_fates(quad, [0.0, 0.0], lrs=lrs, rhos=[0.0, 1.0], optimizer="gd", steps=300)
+    assert grid.lam == pytest.approx(10.0)
+    product = np.broadcast_to(lrs * grid.lam, grid.fates.shape)
+    keep = _away_from(product)
+    np.testing.assert_array_equal((grid.fates == "stable")[keep], (product < 2)[keep])
+
+
+def test_usam_fates_follow_the_usam_edge(quad):
+    """USAM stays iff eta*lam*(1 + rho*lam) < 2, cell by cell (cells within 5 % of the edge excluded)."""
+    lrs = np.linspace(0.01, 0.25, 16)
+    rhos = np.linspace(0.0, 0.3, 13)
+    grid = theory.stability_fates(quad, [0.0, 0.0], lrs=lrs, rhos=rhos, optimizer="usam", steps=400)
+    eta, rho = np.meshgrid(lrs, rhos)
+    product = eta * grid.lam * (1 + rho * grid.lam)
+    keep = _away_from(product)
+    assert keep.sum() > 150
+    np.testing.assert_array_equal((grid.fates == "stable")[keep], (product < 2)[keep])
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"lrs": [0.2, 0.1], "rhos": [0, 1]}, "lrs must be an increasing"),
+    ({"lrs": [0.1, 0.2], "rhos": [0, 1], "optimizer": "adam"}, "optimizer must be one of"),
+    ({"lrs": [0.1, 0.2], "rhos": [0, 1], "optimizer": "sgd"}, "batch_size must be a positive integer"),
+    ({"lrs": [0.0, 0.2], "rhos": [0, 1]}, "lrs must be > 0"),
+])
+def test_stability_fates_reject_bad_input(quad, kwargs, fragment):
+    """Bad grid axes, an unknown optimizer or SGD without a batch size: a ValueError naming the parameter."""
+    with pytest.raises(ValueError, match=fragment):
+        theory.stability_fates(quad, [0.0, 0.0], **kwargs)
 
 
 def test_stability_grid_caches_hessians_and_gamma_and_gives_the_theory_edges():

@@ -140,3 +140,29 @@ def test_search_refuses_a_seed_count_that_is_not_a_positive_integer(seeds):
     land = landscapes.get("cosine_grid")
     with pytest.raises(ValueError, match=rf"seeds_per_axis must be a positive integer, got {seeds!r}"):
         find_hallucinated(land, 1.0, land.window, seeds_per_axis=seeds)
+
+
+def test_arrays_view_holds_the_points_their_ascent_points_and_what_is_known_of_their_stability():
+    """search.arrays() is (x (k, dim), x_plus (k, dim), attracting (k,), known (k,)): x and x_plus are each point's
+    x and x_plus (a distance rho apart); with lr, attracting is each point's `stable` and all are known; without lr
+    nothing is known and nothing counts as attracting. only_attracting() keeps exactly the attracting points."""
+    land = landscapes.get("double_well")
+    rho = 1.5
+    mixed = find_hallucinated(land, rho, [-3, 3], lr=0.8)
+    mixed.points += find_hallucinated(land, 0.5, [-3, 3], lr=0.8).points  # two attracting, two repelling
+    x, x_plus, attracting, known = mixed.arrays()
+    assert x.shape == x_plus.shape == (4, 1) and attracting.dtype == known.dtype == bool
+    np.testing.assert_array_equal(x, [p.x for p in mixed.points])
+    np.testing.assert_array_equal(x_plus, [p.x_plus for p in mixed.points])
+    np.testing.assert_allclose(np.abs(x - x_plus)[:2, 0], rho)
+    assert attracting.tolist() == [bool(p.stable) for p in mixed.points] == [True, True, False, False]
+    assert known.all()
+    kept = mixed.only_attracting()
+    np.testing.assert_array_equal(kept.arrays()[0], x[attracting])
+    assert len(mixed.points) == 4  # a new search, the original untouched
+    unknown = find_hallucinated(land, rho, [-3, 3])
+    _, _, attracting, known = unknown.arrays()
+    assert len(unknown.points) == 2 and not attracting.any() and not known.any()
+    assert unknown.only_attracting().points == []
+    empty = find_hallucinated(land, 2.5, [-3, 3]).arrays()
+    assert [a.shape for a in empty] == [(0, 1), (0, 1), (0,), (0,)]
