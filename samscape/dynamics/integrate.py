@@ -866,7 +866,7 @@ def _check_int(value, name: str, minimum: int) -> int:
 
 def _warn_about_batches(landscape, optimizer: Optimizer) -> None:
     """One warning for a batch size that cannot do what it seems to: any batch of a one-sample landscape is that
-    sample (the run is full-batch and deterministic), and a batch larger than the data set only repeats samples
+    sample (the gradients are full-batch), and a batch larger than the data set only repeats samples
     (batches are drawn with replacement)."""
     sizes = sorted({opt.batch_size for opt in _leaves(optimizer) if getattr(opt, "batch_size", None) is not None})
     if not sizes:
@@ -874,8 +874,8 @@ def _warn_about_batches(landscape, optimizer: Optimizer) -> None:
     n = landscape.n_samples
     if n == 1:
         message = (f"batch_size={sizes[-1]} on landscape {landscape.name!r}, which has one sample: every batch is "
-                   "that sample, so this run is the deterministic full-batch one; give the landscape data "
-                   "(samples=, or a catalog entry's data parameters) for stochastic gradients")
+                   "that sample, so batch_size changes nothing and the gradients are full-batch; give the landscape "
+                   "data (samples=, or a catalog entry's data parameters) for stochastic gradients")
     elif sizes[-1] > n:
         message = (f"batch_size={sizes[-1]} exceeds the {n} samples of landscape {landscape.name!r}: batches are "
                    f"drawn with replacement, so a batch repeats samples and is not the full batch; for the full batch use GD, or "
