@@ -365,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="draw a run saved with `samscape simulate --out RUN.npz`")
     p.add_argument("run", metavar="RUN.npz", help="a run written by `samscape simulate --out RUN.npz`")
     p.add_argument("--kind", choices=PLOT_KINDS, default="auto",
-                   help="what to draw (default: trajectories, basins for many starts, valley for a 1-D valley)")
+                   help="what to draw (default: auto: trajectories, basins for many starts, valley for a 1-D valley)")
     p.add_argument("--starts", type=int, default=None, metavar="K", help="draw only the first K starts (default: all)")
     p.add_argument("--out", required=True, metavar="FIG.png", help="figure to write (.png/.pdf/.svg; .gif for animate)")
     p.set_defaults(func=_cmd_plot)
