@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 import numpy as np
 
 from . import dynamics, landscapes
 from ._atomic import check_writable
+from ._tables import text_table
 
 # every optimizer but Switch, which composes two of them and has no single-flag form
 OPTIMIZER_CHOICES = tuple(kind for kind in dynamics.optimizers.OPTIMIZERS if kind != "switch")
@@ -93,6 +95,30 @@ def build_optimizer(args) -> dynamics.Optimizer:
     return cls(args.lr, DEFAULT_RHO if args.rho is None else args.rho, batch_size=args.batch_size)
 
 
+def default_every(steps: int) -> int:
+    """The stride ``simulate`` saves at without ``--every``: every step up to 100 steps, else the odd number at
+    or just above ``steps / 100`` (about 100 saved iterates). Odd so that a period-2 cycle, SAM bouncing across
+    a valley, shows as alternating saved iterates: an even stride samples one side only and looks parked."""
+    if steps <= 100:
+        return 1
+    stride = -(-steps // 100)
+    return stride if stride % 2 else stride + 1
+
+
+def _catalog_params(name: str, items: list[str]) -> dict:
+    """``--param`` items for catalog entry ``name``; a number given where the entry takes a list is refused with
+    the spelling of a one-element list."""
+    defaults = landscapes.describe(name)["params"]
+    params = {}
+    for item in items:
+        key, value = parse_param(item)
+        if isinstance(defaults.get(key), (tuple, list)) and not isinstance(value, tuple):
+            raise UsageError(f"--param {key} takes a list, and a one-element list is written with a trailing "
+                             f"comma: {key}={format_param((value,))} (got {item!r})")
+        params[key] = value
+    return params
+
+
 def build_landscape(args):
     if args.expr is not None:
         if args.landscape is not None:
@@ -108,56 +134,64 @@ def build_landscape(args):
         raise UsageError("--sample goes with --expr; catalog landscapes take their data through --param")
     if args.landscape is None:
         raise UsageError("give --landscape NAME (see `samscape list`) or --expr EXPR --vars u,v")
-    params = dict(parse_param(p) for p in args.param)
-    return landscapes.get(args.landscape, **params)
+    return landscapes.get(args.landscape, **_catalog_params(args.landscape, args.param))
 
 
-def summary_table(rows: list[dict]) -> str:
-    """A plain-text table from a list of dicts with the same keys."""
-    if not rows:
-        return "(nothing to show)"
-    keys = list(rows[0])
-    cells = [[str(r[k]) for k in keys] for r in rows]
-    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
-    line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths)).rstrip()
-    return "\n".join([line(keys), line(["-" * w for w in widths]), *(line(c) for c in cells)])
+def format_param(value) -> str:
+    """A parameter value as ``--param`` spells it (the inverse of :func:`parse_param`): a list is comma-separated
+    and a one-element list keeps a trailing comma (``2,``)."""
+    if isinstance(value, (tuple, list)):
+        text = ",".join(f"{float(v):g}" for v in value)
+        return text + "," if len(value) == 1 else text
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def run_summary(run) -> dict:
-    """Final loss, gradient norm and status counts of a run, as one table row."""
-    final_loss = run.loss[-1]
-    grad = run.grad_norm()[-1]
-    ok = run.status == "ok"
-    counts = run.status_counts()
+def _params_text(params: dict) -> str:
+    return "  ".join(f"{key}={format_param(value)}" for key, value in params.items()) or "-"
 
-    def stat(values):
-        values = values[ok & np.isfinite(values)]
-        if values.size == 0:
-            return "-"
-        return f"{np.median(values):.3e}" if values.size > 1 else f"{values[0]:.3e}"
 
-    return {
-        "optimizer": run.optimizer.describe(),
-        "starts": run.n_starts,
-        "steps": int(run.steps[-1]),
-        "final loss (median)": stat(final_loss),
-        "grad norm (median)": stat(grad),
-        "ok": counts["ok"],
-        "diverged": counts["diverged"],
-        "nonfinite": counts["nonfinite"],
-    }
+def _points_text(points: np.ndarray) -> str:
+    if len(points) == 0:
+        return "-"
+    shown = "; ".join(",".join(f"{v:.4g}" for v in p) for p in points[:6])
+    return shown + (f"; ... ({len(points)} points)" if len(points) > 6 else "")
+
+
+def _describe_entry(name: str) -> str:
+    """`samscape list NAME`: one catalog entry with everything a user needs to run it."""
+    info = landscapes.describe(name)
+    land = landscapes.get(name)
+    window = "  ".join(f"{var} in [{lo:g}, {hi:g}]" for var, (lo, hi) in zip(land.variables, land.window))
+    lines = [
+        f"{name}: {info['description']}",
+        f"source:      {info['source'] or '-'}",
+        f"variables:   {', '.join(land.variables)} (dim {land.dim})",
+        f"parameters:  {_params_text(info['params'])}   (set with --param K=V; a one-element list is K=V,)",
+        f"loss:        {land.expr}" + (f"   (data columns: {', '.join(sorted(land.samples))})" if land.samples else ""),
+        f"window:      {window}   (random starts are drawn here)",
+        f"minimizers:  {_points_text(land.minimizers)}",
+        f"maximizers:  {_points_text(land.maximizers)}",
+    ]
+    if land.notes:
+        lines.append(f"notes:       {land.notes}")
+    return "\n".join(lines)
 
 
 def _cmd_list(args) -> int:
+    if args.name is not None:
+        print(_describe_entry(args.name))
+        return 0
     rows = [
-        {"landscape": name, "dim": info["dim"], "description": info["description"]}
+        {"landscape": name, "dim": info["dim"], "parameters (defaults)": _params_text(info["params"]),
+         "description": info["description"]}
         for name in landscapes.names()
         for info in [landscapes.describe(name)]
     ]
-    print(summary_table(rows))
+    print(text_table(rows))
     print()
     print("optimizers: gd (GD), sgd (SGD, --batch-size), sam (SAM), usam (USAM), randomsam (RandomSAM); "
           "Python API adds Switch(first, second, at)")
+    print("`samscape list NAME` describes one landscape: source, parameters, window, known minimizers")
     return 0
 
 
@@ -172,28 +206,43 @@ def _cmd_simulate(args) -> int:
     optimizer = build_optimizer(args)
     seed = dynamics.fresh_seed() if args.seed is None else args.seed  # one seed for random starts and batches
     starts = parse_starts(args.starts, land, seed=seed)
-    run = dynamics.simulate(land, optimizer, starts, args.steps, every=args.every, seed=seed, bound=args.bound,
-                            backend=args.backend, dtype=args.dtype, progress=None)
-    formula = land.loss_expr if land.n_samples == 1 else f"mean over {land.n_samples} samples of {land.expr}"
-    print(f"landscape: {land.name}  ({formula})")
-    print(f"seed: {run.seed}   backend: {run.backend}   dtype: {run.xs.dtype.name}")
-    print(summary_table([run_summary(run)]))
+    every = default_every(args.steps) if args.every is None else args.every
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = dynamics.simulate(land, optimizer, starts, args.steps, every=every, seed=seed, bound=args.bound,
+                                backend=args.backend, dtype=args.dtype, progress=None)
+    for warning in caught:  # one line each, in the command's voice, not Python's file:line form
+        print(f"samscape simulate: warning: {warning.message}", file=sys.stderr)
+    print(run.summary())
     if args.out is not None:
         path = run.save(args.out)
         print(f"saved {path} (seed {run.seed}); reload with samscape.dynamics.load_run")
     return 0
 
 
-class _ClaimNamesHelp(argparse.HelpFormatter):
-    """`samscape check --help` lists the claim names after --only's help; the theory, seconds to import, loads
-    only when the help is shown."""
+class _Help(argparse.HelpFormatter):
+    """Every option's help ends with its default (unless the help already says it, or there is none to show);
+    `samscape check --help` lists the claim names after --only's help (the theory, seconds to import, loads only
+    when that help is shown)."""
 
     def _get_help_string(self, action):
-        if "--only" not in action.option_strings:
-            return action.help
-        from . import theory
+        text = action.help or ""
+        if "--only" in action.option_strings:
+            from . import theory
 
-        return f"{action.help}: {', '.join(theory.claim_names())}"
+            text = f"{text}: {', '.join(theory.claim_names())}"
+        shown = action.default not in (None, False, [], argparse.SUPPRESS)
+        if shown and action.option_strings and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """The parser of every subcommand: help with defaults (see :class:`_Help`)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
 
 
 def _cmd_check(args) -> int:
@@ -264,39 +313,47 @@ def _cmd_plot(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="samscape", description="Optimizer dynamics on analytic loss landscapes.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="samscape", description="Optimizer dynamics on analytic loss landscapes.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("list", help="list the landscapes of the catalog and the optimizers")
+    p = sub.add_parser("list", help="list the landscapes of the catalog (with their parameters) and the optimizers")
+    p.add_argument("name", nargs="?", metavar="NAME",
+                   help="describe one landscape: source, parameters, variables, window, known minimizers")
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("simulate", help="run one optimizer from many starts and print a summary")
-    p.add_argument("--landscape", help="catalog name (see `samscape list`)")
+    p.add_argument("--landscape", metavar="NAME", help="catalog name (see `samscape list`); or give --expr")
     p.add_argument("--param", action="append", default=[], metavar="K=V",
-                   help="catalog parameter, repeatable; a list is comma-separated (xs=0.6,1.0; one element: xs=2,)")
-    p.add_argument("--expr", help="a loss expression, e.g. '0.5*tanh(v*tanh(u))**2'")
-    p.add_argument("--vars", help="its variables, comma-separated, e.g. u,v")
+                   help="catalog parameter, repeatable; a list is comma-separated (xs=0.6,1.0; one element: xs=2,); "
+                        "default: the entry's own (see `samscape list NAME`)")
+    p.add_argument("--expr", help="a loss expression, e.g. '0.5*tanh(v*tanh(u))**2'; instead of --landscape")
+    p.add_argument("--vars", help="the variables of --expr, comma-separated, e.g. u,v")
     p.add_argument("--sample", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a data column of --expr (repeatable): the loss is the mean over the rows")
-    p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam")
-    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam", help="the update rule")
+    p.add_argument("--lr", type=float, default=0.1, help="learning rate (step size)")
     p.add_argument("--rho", type=float, default=None, help=f"perturbation radius (SAM variants; default {DEFAULT_RHO})")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--every", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="samples per stochastic gradient, drawn with replacement (default: 1 for sgd, the full "
+                        "batch for the SAM variants)")
+    p.add_argument("--steps", type=int, default=1000, help="number of optimizer steps")
+    p.add_argument("--every", type=int, default=None, metavar="N",
+                   help="keep every N-th iterate, plus step 0 and the last (default: every step up to 100 steps, "
+                        "else the odd N nearest above steps/100; an even N hides a period-2 cycle)")
     p.add_argument("--starts", default="random:16", help="point:2.5,0.001 | grid:umin:umax:vmin:vmax:NxM | random:N")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of random starts and batches (default: a fresh seed, printed and saved)")
     p.add_argument("--bound", type=float, default=dynamics.integrate.DEFAULT_BOUND,
                    help="a start leaving ||x|| <= bound is frozen as diverged (default %(default)g)")
-    p.add_argument("--backend", choices=("auto", *sorted(dynamics.BACKENDS)), default="auto")
-    p.add_argument("--dtype", choices=dynamics.integrate.DTYPES, default="float64")
-    p.add_argument("--out", help="write the run to this .npz")
+    p.add_argument("--backend", choices=("auto", *sorted(dynamics.BACKENDS)), default="auto",
+                   help="numpy (reference), compiled (numba) or auto (compiled when the run is long enough)")
+    p.add_argument("--dtype", choices=dynamics.integrate.DTYPES, default="float64", help="precision of the iterates")
+    p.add_argument("--out", metavar="RUN.npz", help="write the run to this .npz (default: not saved)")
     p.set_defaults(func=_cmd_simulate)
 
-    p = sub.add_parser("check", help="check the SAM papers' claims against simulation (exit 1 if any fails)",
-                       formatter_class=_ClaimNamesHelp)
+    p = sub.add_parser("check", help="check the SAM papers' claims against simulation (exit 1 if any fails)")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
-                   help="run only this claim (repeatable), one of")
+                   help="run only this claim (repeatable; default: all), one of")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     p.set_defaults(func=_cmd_check)
 
@@ -306,10 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("plot", help="draw a run saved with `samscape simulate --out RUN.npz`")
-    p.add_argument("run", metavar="RUN.npz")
+    p.add_argument("run", metavar="RUN.npz", help="a run written by `samscape simulate --out RUN.npz`")
     p.add_argument("--kind", choices=PLOT_KINDS, default="auto",
-                   help="what to draw (default: trajectories, basins for many starts, valley for a 1-D valley)")
-    p.add_argument("--starts", type=int, default=None, metavar="K", help="draw only the first K starts")
+                   help="what to draw (default: auto: trajectories, basins for many starts, valley for a 1-D valley)")
+    p.add_argument("--starts", type=int, default=None, metavar="K", help="draw only the first K starts (default: all)")
     p.add_argument("--out", required=True, metavar="FIG.png", help="figure to write (.png/.pdf/.svg; .gif for animate)")
     p.set_defaults(func=_cmd_plot)
     return parser

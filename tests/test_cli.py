@@ -1,5 +1,6 @@
 """The `samscape` command line: list, simulate, starts specs, output files and error messages."""
 
+import argparse
 import os
 import signal
 import subprocess
@@ -237,3 +238,103 @@ def test_ctrl_c_during_simulate_prints_one_line_and_exits_130(tmp_path):
     assert child.returncode == 130
     assert err == "samscape simulate: interrupted\n"
     assert not (tmp_path / "run.npz").exists()
+
+
+def _subcommands():
+    parser = cli.build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands()))
+def test_every_option_of_every_subcommand_has_help_showing_its_default(command):
+    """Each option and positional of each subcommand has non-empty help, and the help shown by --help carries the
+    default wherever the option has one to show (not None, False or an empty list)."""
+    sub = _subcommands()[command]
+    formatter = sub._get_formatter()
+    for action in sub._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help and action.help.strip(), f"{command} {action.dest} has no help"
+        shown = formatter._expand_help(action)
+        if action.default not in (None, False, [], argparse.SUPPRESS):
+            value = action.default
+            spellings = {str(value)} | ({f"{value:g}"} if isinstance(value, float) else set())
+            assert "default" in shown and any(s in shown for s in spellings), f"{command} {action.dest}: {shown!r}"
+
+
+def test_list_shows_each_entrys_parameters_with_defaults_in_param_syntax(capsys):
+    """`samscape list` shows every parameter of every entry as --param spells it (a one-element list with its
+    trailing comma, e.g. tanh's xs=1,)."""
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in landscapes.names():
+        line = next(row for row in out.splitlines() if row.startswith(name + " "))
+        for key, value in landscapes.describe(name)["params"].items():
+            assert f"{key}={cli.format_param(value)}" in line
+    assert "xs=1,  ys=0," in out
+
+
+def test_list_name_describes_one_entry(capsys):
+    """`samscape list himmelblau` prints its source, parameters, variables, window and its four minimizers; an
+    unknown name is one error line listing the known names."""
+    land = landscapes.get("himmelblau")
+    assert cli.main(["list", "himmelblau"]) == 0
+    out = capsys.readouterr().out
+    assert land.description in out and land.source in out and "x, y (dim 2)" in out
+    lo, hi = land.window[0]
+    assert f"x in [{lo:g}, {hi:g}]" in out
+    for point in land.minimizers:
+        assert ",".join(f"{v:.4g}" for v in point) in out
+    assert cli.main(["list", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "nope" in err and "himmelblau" in err and len(err.splitlines()) == 1
+
+
+def test_format_param_is_the_inverse_of_parse_param():
+    """Whatever format_param writes, parse_param reads back as the same value (floats, ints, one- and
+    several-element lists)."""
+    for value in (0.5, 3, (2.0,), (0.6, 1.0, 1.3)):
+        _, parsed = cli.parse_param(f"k={cli.format_param(value)}")
+        assert parsed == value
+
+
+def test_a_number_for_a_list_parameter_says_how_to_write_a_one_element_list(capsys):
+    """--param ys=0 on tanh (whose ys is a list) is one line naming ys=0, with its trailing comma; ys=0, works."""
+    assert cli.main(["simulate", "--landscape", "tanh", "--param", "ys=0", "--steps", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--param ys takes a list" in err and "ys=0," in err and len(err.splitlines()) == 1
+    assert cli.main(["simulate", "--landscape", "tanh", "--param", "ys=0,", "--steps", "1", "--seed", "0"]) == 0
+
+
+def test_default_every_is_odd_or_every_step():
+    """The default stride is 1 up to 100 steps, else odd and at least steps/100 (about 100 saved iterates)."""
+    assert [cli.default_every(s) for s in (0, 1, 100)] == [1, 1, 1]
+    for steps in (101, 200, 1000, 2000, 12345, 10**6):
+        every = cli.default_every(steps)
+        assert every % 2 == 1 and steps / 100 <= every <= steps / 100 + 2
+
+
+def test_simulate_by_default_shows_sams_period_two_bouncing(tmp_path, capsys):
+    """SAM (lr 1.5, rho 0.1) on 2 log cosh z ends on the 2-cycle z -> -z, z = 1.5 tanh(z + 0.1): with the default
+    stride the saved iterates alternate and the summary says so; --every 10 would show them parked."""
+    from scipy.optimize import brentq
+
+    out = tmp_path / "run.npz"
+    assert cli.main(["simulate", "--expr", "2*log(cosh(z))", "--vars", "z", "--lr", "1.5", "--rho", "0.1",
+                     "--starts", "point:0.3;-2", "--seed", "0", "--backend", "numpy", "--out", str(out)]) == 0
+    assert "2 of 2 starts end in a period-2 cycle" in capsys.readouterr().out
+    run = dynamics.load_run(out)
+    assert run.every == cli.default_every(1000) and run.every % 2 == 1
+    amplitude = brentq(lambda z: z - 1.5 * np.tanh(z + 0.1), 0.1, 10.0)
+    np.testing.assert_allclose(np.abs(run.xs[-3:, :, 0]), amplitude, rtol=1e-9)
+    np.testing.assert_allclose(run.xs[-2, :, 0], -run.xs[-3, :, 0], rtol=1e-12)  # steps 990 and 979
+
+
+def test_simulate_prints_batch_warnings_as_one_line_each(capsys):
+    """SGD with batch_size 3 on tanh's 2 samples runs, and the warning is one 'warning:' line on stderr."""
+    assert cli.main(["simulate", "--landscape", "tanh", "--param", "xs=1,2", "--param", "ys=0,0", "--optimizer",
+                     "sgd", "--batch-size", "3", "--steps", "5", "--seed", "0"]) == 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("samscape simulate: warning: batch_size=3 exceeds the 2 samples")
+    assert len(err.splitlines()) == 1

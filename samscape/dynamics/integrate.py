@@ -11,6 +11,7 @@ that advances every start from step 0 to ``saved_steps[-1]`` and returns the ite
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -20,11 +21,12 @@ import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
 from .._atomic import atomic_output
+from .._tables import html_table, text_table
 from .draws import fresh_seed
 from .optimizers import Noise, Optimizer, optimizer_from_dict
 
@@ -34,15 +36,34 @@ DEFAULT_BOUND = 1e6
 
 
 class Progress:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal (or when forced)."""
+    """A one-line progress bar: on stderr when it is a terminal, as an updating HTML bar in a Jupyter/IPython
+    kernel (whose stderr is no terminal), or wherever ``stream`` points when ``enabled=True`` forces it."""
 
     def __init__(self, total: int, label: str, enabled: bool | None = None, stream=None):
+        notebook = stream is None and self.in_notebook()
         self.stream = stream or sys.stderr
-        self.enabled = (self.stream.isatty() if enabled is None else enabled) and total > 0
+        self.enabled = ((notebook or self.stream.isatty()) if enabled is None else enabled) and total > 0
         self.total, self.label = total, label
         self.started = time.perf_counter()
         self._last_draw = 0.0
         self._finished = False
+        self._display = self.notebook_display() if self.enabled and notebook else None
+
+    @staticmethod
+    def in_notebook() -> bool:
+        """Whether this process is an IPython kernel (Jupyter, VS Code, Colab); IPython is not imported for this,
+        a kernel has always imported it already."""
+        ipython = sys.modules.get("IPython")
+        shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+        return getattr(shell, "kernel", None) is not None
+
+    @staticmethod
+    def notebook_display():
+        """A function that shows (first call) and then replaces one HTML output of the current cell."""
+        from IPython.display import HTML, display
+
+        handle = display(HTML(""), display_id=True)
+        return lambda markup: handle.update(HTML(markup))
 
     def update(self, done: int) -> None:
         if not self.enabled or self._finished:
@@ -52,12 +73,16 @@ class Progress:
             return
         self._last_draw = now
         frac = done / self.total
-        bar = "#" * int(30 * frac)
         elapsed = now - self.started
         eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
-        self.stream.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}%  {elapsed:6.1f}s elapsed, ~{eta:5.1f}s left")
-        if done >= self.total:
-            self._finished = True
+        timing = f"{100 * frac:5.1f}%  {elapsed:6.1f}s elapsed, ~{eta:5.1f}s left"
+        self._finished = done >= self.total
+        if self._display is not None:
+            self._display(f"<div><code>{html.escape(self.label)}</code> <progress value='{done}' "
+                          f"max='{self.total}' style='width:30ex'></progress> <code>{timing}</code></div>")
+            return
+        self.stream.write(f"\r{self.label} [{'#' * int(30 * frac):<30}] {timing}")
+        if self._finished:
             self.stream.write("\n")
         self.stream.flush()
 
@@ -391,6 +416,161 @@ class Run:
     def status_counts(self) -> dict[str, int]:
         return {name: int(np.sum(self.status == name)) for name in STATUS_NAMES}
 
+    # ------------------------------------------------------------------ results that say why
+    # what each status other than ok means and what to change; formatted with the run's bound
+    REMEDIES: ClassVar[dict[str, str]] = {
+        "diverged": "the iterate left ||x|| <= bound (bound={bound:g}); lower lr (or rho), or raise bound= if the "
+                    "landscape's minima lie farther out",
+        "nonfinite": "the update gave inf or NaN (an overflow, or a loss undefined there); lower lr, use float64 "
+                     "rather than float32, or start inside the landscape's window",
+    }
+
+    @property
+    def message(self) -> dict[str, str]:
+        """One sentence per status other than ``ok`` that occurred, keyed by the status: how many starts, from
+        which step, and the remedy. Empty when every start ran to the end.
+
+        A dict rather than one string per start: the remedy depends only on the status, so the message of start
+        ``i`` is ``run.message.get(run.status[i], "ok")``.
+        """
+        out = {}
+        for status, remedy in self.REMEDIES.items():
+            stopped = np.asarray(self.status) == status
+            if stopped.any():
+                first = int(np.min(np.asarray(self.stopped_at)[stopped]))
+                out[status] = (f"{int(stopped.sum())} of {self.n_starts} starts {status} (the first at step {first}): "
+                               + remedy.format(bound=self.bound))
+        return out
+
+    # saved steps at the end of a run in which a period-2 cycle is looked for, and how tightly each of the two
+    # points must repeat (relative to the distance between them) to count as a cycle rather than a slow approach
+    ALTERNATION_WINDOW: ClassVar[int] = 6
+    ALTERNATION_RTOL: ClassVar[float] = 1e-3
+
+    def alternating(self) -> np.ndarray:
+        """``(n_starts,)`` bool: the start ran to the end and its last saved iterates alternate between two
+        distinct points, even steps at one and odd steps at the other, i.e. a period-2 cycle (SAM bouncing across
+        a valley). Visible only when both parities are saved (an odd ``every``, or ``every=1``): with an even
+        ``every`` such a start looks parked at one of its two points.
+        """
+        steps = np.asarray(self.steps)[-self.ALTERNATION_WINDOW:]
+        tail = np.asarray(self.xs, dtype=float)[-self.ALTERNATION_WINDOW:]
+        even = steps % 2 == 0
+        result = np.zeros(self.n_starts, dtype=bool)
+        if even.all() or not even.any():
+            return result
+        a, b = tail[even], tail[~even]
+        gap = np.linalg.norm(a[-1] - b[-1], axis=-1)
+        spread = np.maximum(np.linalg.norm(a - a[-1], axis=-1).max(axis=0),
+                            np.linalg.norm(b - b[-1], axis=-1).max(axis=0))
+        scale = 1.0 + np.linalg.norm(a[-1], axis=-1)
+        return (np.asarray(self.status) == "ok") & (gap > 1e-9 * scale) & (spread <= self.ALTERNATION_RTOL * gap)
+
+    def final_grad_norm(self) -> np.ndarray:
+        """Full-gradient norm at the final iterates, ``(n_starts,)``."""
+        with np.errstate(all="ignore"):
+            return _map_points(lambda p: np.linalg.norm(self.landscape.grad(p), axis=-1), self.x, self.landscape)
+
+    def _ok_final_loss(self) -> np.ndarray:
+        final = np.asarray(self.loss[-1], dtype=float)
+        return final[(np.asarray(self.status) == "ok") & np.isfinite(final)]
+
+    def _summary_row(self) -> dict:
+        """Final loss, gradient norm (medians over the starts that ran to the end) and status counts."""
+        ok = np.asarray(self.status) == "ok"
+        grad = self.final_grad_norm()
+
+        def median(values):
+            return "-" if values.size == 0 else f"{np.median(values):.3e}"
+
+        counts = self.status_counts()
+        return {"optimizer": self.optimizer.describe(), "starts": self.n_starts, "steps": int(self.steps[-1]),
+                "final loss (median)": median(self._ok_final_loss()),
+                "grad norm (median)": median(grad[ok & np.isfinite(grad)]),
+                **{name: counts[name] for name in STATUS_NAMES}}
+
+    def _alternation_note(self) -> str | None:
+        count = int(self.alternating().sum())
+        if not count:
+            return None
+        return (f"{count} of {self.n_starts} starts end in a period-2 cycle: the iterate flips between two points "
+                f"every step (not parked); run.xs[-2:] holds both")
+
+    def _formula(self) -> str:
+        land = self.landscape
+        return str(land.loss_expr) if land.n_samples == 1 else f"mean over {land.n_samples} samples of {land.expr}"
+
+    def summary(self) -> str:
+        """The report ``samscape simulate`` prints: the landscape and its formula; seed, backend and dtype; a table
+        of the final loss and gradient norm (medians over the starts that ran to the end) and the status counts;
+        then the :attr:`message` of each status other than ``ok`` and a note when starts end in a period-2
+        cycle (see :meth:`alternating`)."""
+        lines = [f"landscape: {self.landscape.name}  ({self._formula()})",
+                 f"seed: {self.seed}   backend: {self.backend}   dtype: {self.xs.dtype.name}",
+                 text_table([self._summary_row()])]
+        lines += [f"{status}: {text}" for status, text in self.message.items()]
+        note = self._alternation_note()
+        if note:
+            lines.append(f"alternating: {note}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{n} {name}" for name, n in self.status_counts().items() if n)
+        final = self._ok_final_loss()
+        loss = f"final loss {final.min():.3g}..{final.max():.3g}" if final.size else "no finite final loss"
+        return (f"Run({self.optimizer.describe()} on {self.landscape.name!r}: {int(self.steps[-1])} steps, "
+                f"{self.n_starts} starts ({counts}); {loss})")
+
+    def _repr_html_(self) -> str:
+        final = self._ok_final_loss()
+        counts = self.status_counts()
+        rows = [
+            ("optimizer", self.optimizer.describe()),
+            ("landscape", f"{self.landscape.name}  ({self._formula()})"),
+            ("steps", f"{int(self.steps[-1])} (saved every {self.every}: {len(self.steps)} iterates)"),
+            ("starts", self.n_starts),
+            ("status", ", ".join(f"{n} {name}" for name, n in counts.items())),
+            ("final loss", f"{final.min():.4g} .. {final.max():.4g} (median {np.median(final):.4g})"
+             if final.size else "-"),
+            ("seed, backend, dtype", f"{self.seed}, {self.backend}, {self.xs.dtype.name}"),
+            ("bound", f"{self.bound:g}"),
+        ]
+        rows += [(status, text) for status, text in self.message.items()]
+        note = self._alternation_note()
+        if note:
+            rows.append(("alternating", note))
+        return html_table(rows, caption="Run")
+
+    def to_xarray(self):
+        """The run as an :class:`xarray.Dataset` for labelled analysis.
+
+        Variables ``x`` (step, start, dim), ``loss`` (step, start), ``status`` and ``stopped_at`` (start);
+        coordinates ``step`` (the saved step numbers), ``start`` (the start ids), ``dim`` (the landscape's variable
+        names) and, for per-start ``lr``/``rho``, those along ``start``; ``attrs`` hold the recipe: the landscape
+        spec and optimizer as JSON, seed, bound, every, backend, dtype. xarray is an optional dependency.
+        """
+        try:
+            import xarray
+        except ImportError:
+            raise ImportError("Run.to_xarray needs xarray, an optional dependency: pip install xarray "
+                              "(or pip install 'samscape[sweep]')") from None
+        starts = np.asarray(self.start_ids) if self.start_ids is not None else np.arange(self.n_starts)
+        variables = list(getattr(self.landscape, "variables", range(self.xs.shape[-1])))
+        coords = {"step": ("step", np.asarray(self.steps)), "start": ("start", starts), "dim": ("dim", variables)}
+        for name in ("lr", "rho"):
+            value = getattr(self.optimizer, name, None)
+            if value is not None and np.ndim(value) == 1:
+                coords[name] = ("start", np.asarray(value, dtype=float))
+        data = {"x": (("step", "start", "dim"), self.xs), "loss": (("step", "start"), self.loss),
+                "status": ("start", np.asarray(self.status).astype(str)),
+                "stopped_at": ("start", np.asarray(self.stopped_at))}
+        attrs = {"landscape": self.landscape.name, "landscape_spec": json.dumps(self.landscape.spec, sort_keys=True),
+                 "optimizer": self.optimizer.describe(),
+                 "optimizer_recipe": json.dumps(self.optimizer.to_dict(), sort_keys=True),
+                 "seed": int(self.seed), "bound": float(self.bound), "every": int(self.every),
+                 "backend": self.backend, "dtype": self.xs.dtype.name}
+        return xarray.Dataset(data, coords=coords, attrs=attrs)
+
     def validate(self) -> "Run":
         """Check that the fields agree with each other as :func:`simulate` makes them; return the run.
 
@@ -684,6 +864,27 @@ def _check_int(value, name: str, minimum: int) -> int:
     return int(value)
 
 
+def _warn_about_batches(landscape, optimizer: Optimizer) -> None:
+    """One warning for a batch size that cannot do what it seems to: any batch of a one-sample landscape is that
+    sample (the gradients are full-batch), and a batch larger than the data set only repeats samples
+    (batches are drawn with replacement)."""
+    sizes = sorted({opt.batch_size for opt in _leaves(optimizer) if getattr(opt, "batch_size", None) is not None})
+    if not sizes:
+        return
+    n = landscape.n_samples
+    if n == 1:
+        message = (f"batch_size={sizes[-1]} on landscape {landscape.name!r}, which has one sample: every batch is "
+                   "that sample, so batch_size changes nothing and the gradients are full-batch; give the landscape "
+                   "data (samples=, or a catalog entry's data parameters) for stochastic gradients")
+    elif sizes[-1] > n:
+        message = (f"batch_size={sizes[-1]} exceeds the {n} samples of landscape {landscape.name!r}: batches are "
+                   f"drawn with replacement, so a batch repeats samples and is not the full batch; for the full batch use GD, or "
+                   "batch_size=None in the SAM variants")
+    else:
+        return
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
 def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1, seed: int | None = None,
              bound: float = DEFAULT_BOUND, start_ids=None, backend: str = "auto", dtype=np.float64,
              progress: bool | None = None) -> Run:
@@ -755,6 +956,7 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
             raise ValueError(f"start_ids must be {n_starts} non-negative integers, one per start, got shape {start_ids.shape}")
         start_ids = start_ids.astype(np.int64)
     resolved = optimizer.for_starts(n_starts, dtype)
+    _warn_about_batches(landscape, optimizer)
     n_saved = n_saved_steps(steps, every)
     if backend == "auto" or backend in BACKENDS:  # refused before `auto` spends seconds compiling a kernel
         _check_fits(memory_estimate(landscape, resolved, n_starts, n_saved, dtype, backend), resolved, n_starts, every)

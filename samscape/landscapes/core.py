@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
+from .._tables import Math, html_table, numbers
 from ._parse import shorten, check_symbol_name, normalize_name, number_out_of_range, parse_expression
 
 DEFAULT_HALF_WIDTH = 2.0
@@ -364,6 +365,33 @@ class Landscape:
     def __repr__(self) -> str:
         extra = f", n_samples={self.n_samples}" if self.n_samples > 1 else ""
         return f"Landscape({self.name!r}, dim={self.dim}{extra}: {self.expr})"
+
+    def _repr_html_(self) -> str:
+        """A notebook table: name, description and source; the per-sample loss as LaTeX in the variables and the
+        data symbols (the template, not the data substituted into it) with the mean over the samples; the data
+        columns, parameters, window, known minimizers and maximizers and notes. Every piece of text is escaped."""
+        variables = ", ".join(sp.latex(s) for s in self.symbols)
+        if self.samples:
+            names = [sp.latex(sp.Symbol(k)) for k in sorted(self.samples)]
+            n = self.n_samples
+            rows_i = ", ".join(f"{{{name}}}_{{{'i' if n > 1 else 1}}}" for name in names)
+            mean = rf"\frac{{1}}{{{n}}} \sum_{{i=1}}^{{{n}}} " if n > 1 else ""
+            loss = Math(rf"L({variables}) = {mean}\ell({variables}; {rows_i}), \quad "
+                        rf"\ell({variables}; {', '.join(names)}) = {sp.latex(self.expr)}")
+        else:
+            loss = Math(rf"L({variables}) = {sp.latex(self.expr)}")
+        rows = [("name", self.name), ("description", self.description or "-"), ("source", self.source or "-"),
+                ("loss", loss), ("variables", f"{', '.join(self.variables)} (dim {self.dim})")]
+        rows += [(f"data {key}", numbers(values)) for key, values in sorted(self.samples.items())]
+        if self.params:
+            rows.append(("parameters", ", ".join(f"{k}={v}" for k, v in self.params.items())))
+        rows.append(("window", ", ".join(f"{v} in [{lo:g}, {hi:g}]" for v, (lo, hi) in zip(self.variables, self.window))))
+        for label, points in (("minimizers", self.minimizers), ("maximizers", self.maximizers)):
+            if len(points):
+                rows.append((label, "; ".join(numbers(p) for p in points)))
+        if self.notes:
+            rows.append(("notes", self.notes))
+        return html_table(rows, caption="Landscape")
 
     def _probe(self) -> None:
         """Evaluate value, gradient and Hessian once on a tiny batch; fail early with a clear message."""

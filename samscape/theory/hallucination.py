@@ -23,6 +23,7 @@ from scipy.optimize import brentq
 
 from ..dynamics.optimizers import SAM, sam_ascent
 from ._common import check_box, check_landscape, positive, positive_int, real_number
+from .._tables import html_table, numbers
 from .stability import fixed_point_stability, gd_lr_edge, sam_ascent_jacobian
 
 GRAD_TOL = 1e-7  # a point with ||grad f|| below this counts as stationary, not hallucinated
@@ -164,6 +165,20 @@ class HallucinationSearch:
         known = np.array([p.stable is not None for p in self.points], dtype=bool)
         attracting = np.array([bool(p.stable) for p in self.points], dtype=bool)
         return self.xs.astype(float), x_plus, attracting, known
+
+    def _repr_html_(self) -> str:
+        limit = 20
+        header = ("x", "x+ (ascent point)", "landing", "manifold dim", "spectral radius", "attracts")
+        rows = [(numbers(p.x), numbers(p.x_plus), p.landing, p.manifold_dim,
+                 "-" if p.spectral_radius is None else f"{p.spectral_radius:.4g}",
+                 "unknown (no lr)" if p.stable is None else bool(p.stable)) for p in self.points[:limit]]
+        shown = f", first {limit} shown" if len(self.points) > limit else ""
+        lr = "" if self.lr is None else f", lr={self.lr:g}"
+        caption = f"HallucinationSearch: {len(self.points)} points for rho={self.rho:g}{lr}{shown}"
+        footer = [("box", "; ".join(f"[{lo:g}, {hi:g}]" for lo, hi in self.bounds)), ("method", self.method)]
+        if self.note:
+            footer.append(("note", self.note))
+        return html_table(rows, header=header, caption=caption) + html_table(footer)
 
     def only_attracting(self) -> "HallucinationSearch":
         """The same search keeping only the points known to attract (none when it was run without ``lr``)."""

@@ -19,10 +19,15 @@ import numpy as np
 
 from ..dynamics.optimizers import Noise, sam_ascent, unit
 from .._checks import points as check_point
+from .._tables import html_table, numbers
 from .._checks import positive_array
-from ._common import check_landscape, deterministic_kind, scalar_hyper
+from ._common import check_landscape, deterministic_kind, null_space, range_space, scalar_hyper
 
 FD_STEP = 1e-6
+# Relative size below which a gradient counts as zero and a Hessian eigenvalue as a null (tangent) direction.
+NULL_TOL = 1e-8
+# Points listed in the HTML table of a report about many points.
+HTML_ROWS = 20
 
 
 def _as_output(value):
@@ -120,6 +125,10 @@ def sam_two_cycle(lr, rho, lam):
 class FixedPointStability:
     """Linear stability of a deterministic update map ``T`` at ``x``.
 
+    On a manifold of minimizers (a valley) every point is a fixed point, so ``DT`` has eigenvalue exactly 1 along
+    the manifold and ``stable`` is False everywhere on it; whether nearby starts fall back onto the valley is
+    told by the *normal* eigenvalues, reported apart from the *tangent* ones.
+
     Attributes
     ----------
     x : ndarray (..., dim)
@@ -129,12 +138,28 @@ class FixedPointStability:
         Sorted by decreasing modulus.
     spectral_radius : ndarray (...) or float
     stable : ndarray (...) of bool or bool
-        ``spectral_radius < 1``.
+        ``spectral_radius < 1``: ``x`` is a linearly (asymptotically) stable fixed point, nearby starts converge
+        to ``x`` itself. Never true on a manifold of fixed points (tangent eigenvalue 1).
     residual : ndarray (...) or float
         ``||T(x) - x||``: zero at a fixed point (the stability statement is about fixed points).
     method : str
         ``exact`` (Hessians from SymPy) or ``finite-difference`` where the map is not differentiable.
     note : str
+    tangent_dim : ndarray (...) of int or int
+        Dimension of the tangent space: the null space of the loss Hessian at a critical point
+        (``||grad L|| <= NULL_TOL``), 0 elsewhere. On a manifold of minimizers it is the manifold's tangent space
+        (a degenerate isolated minimum, e.g. ``z^4`` at 0, has one too).
+    tangent_eigenvalues, normal_eigenvalues : ndarray, complex
+        Eigenvalues of ``DT`` on the tangent space (``Q_T^T DT Q_T``) and on the normal space, the quotient by
+        the tangent space (``Q_N^T DT Q_N``, ``Q_N`` an orthonormal basis of the Hessian's range), each sorted by
+        decreasing modulus. The tangent space is invariant (``DT v = v`` for GD and USAM, to the difference step
+        for SAM), so together they are ``eigenvalues``. For one point, arrays of length ``tangent_dim`` and
+        ``dim - tangent_dim``; for many, ``(..., dim)`` padded with NaN.
+    normal_radius : ndarray (...) or float
+        Largest modulus of the normal eigenvalues (0 when there are none).
+    normally_stable : ndarray (...) of bool or bool
+        ``normal_radius < 1``: perturbations off the manifold decay, so nearby starts land on the valley (near,
+        not at, ``x``). Equals ``stable`` where the tangent space is empty.
     """
 
     x: np.ndarray
@@ -145,6 +170,33 @@ class FixedPointStability:
     residual: np.ndarray | float
     method: str
     note: str = ""
+    tangent_dim: np.ndarray | int = 0
+    tangent_eigenvalues: np.ndarray | None = None
+    normal_eigenvalues: np.ndarray | None = None
+    normal_radius: np.ndarray | float | None = None
+    normally_stable: np.ndarray | bool | None = None
+
+    def _repr_html_(self) -> str:
+        if np.ndim(self.spectral_radius) == 0:
+            rows = [("x", numbers(self.x)), ("eigenvalues of DT", numbers(self.eigenvalues)),
+                    ("spectral radius", f"{self.spectral_radius:.6g}"), ("stable (radius < 1)", self.stable),
+                    ("tangent dimension", self.tangent_dim),
+                    ("tangent eigenvalues", numbers(self.tangent_eigenvalues)),
+                    ("normal eigenvalues", numbers(self.normal_eigenvalues)),
+                    ("normal radius", f"{self.normal_radius:.6g}"),
+                    ("normally stable (normal radius < 1)", self.normally_stable),
+                    ("residual ||T(x) - x||", f"{self.residual:.3g}"), ("method", self.method), ("note", self.note)]
+            return html_table(rows, caption="FixedPointStability")
+        flat = lambda a: np.reshape(a, -1)
+        points = np.reshape(self.x, (-1, self.x.shape[-1]))
+        fields = zip(points, flat(self.spectral_radius), flat(self.stable), flat(self.tangent_dim),
+                     flat(self.normal_radius), flat(self.normally_stable), flat(self.residual))
+        rows = [(numbers(p), f"{r:.4g}", bool(s), int(t), f"{n:.4g}", bool(ns), f"{res:.3g}")
+                for p, r, s, t, n, ns, res in list(fields)[:HTML_ROWS]]
+        shown = f" (first {HTML_ROWS} of {len(points)} points)" if len(points) > HTML_ROWS else ""
+        return html_table(rows, header=("x", "spectral radius", "stable", "tangent dim", "normal radius",
+                                        "normally stable", "residual"),
+                          caption=f"FixedPointStability, {self.method}{shown}")
 
 
 def _one_step(landscape, optimizer, x: np.ndarray) -> np.ndarray:
@@ -245,7 +297,12 @@ def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
         )
     else:
         method, note = "exact", "Jacobian from the exact (SymPy-derived) Hessians"
+    tangent_dim, tangent, normal = tangent_normal_split(landscape, x, jac)
+    normal_radius = np.max(np.abs(np.where(np.isnan(normal), 0.0, normal)), axis=-1)  # 0 with no normal space
     scalar = x.ndim == 1
+    if scalar:
+        k = int(tangent_dim)
+        tangent, normal = tangent[:k], normal[:landscape.dim - k]
     return FixedPointStability(
         x=x,
         jacobian=jac,
@@ -255,4 +312,43 @@ def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
         residual=float(residual) if scalar else residual,
         method=method,
         note=note,
+        tangent_dim=int(tangent_dim) if scalar else tangent_dim,
+        tangent_eigenvalues=tangent,
+        normal_eigenvalues=normal,
+        normal_radius=float(normal_radius) if scalar else normal_radius,
+        normally_stable=bool(normal_radius < 1) if scalar else normal_radius < 1,
     )
+
+
+def tangent_normal_split(landscape, x: np.ndarray, jac: np.ndarray):
+    """Split the eigenvalues of ``jac = DT(x)`` into those along the tangent space and those normal to it.
+
+    The tangent space is the null space of the Hessian of the loss at a critical point (``_common.null_space``:
+    eigenvalues of modulus at most ``NULL_TOL`` times the largest; a critical point has ``||grad L|| <= NULL_TOL *
+    max(1, largest |eigenvalue|)``); it is empty elsewhere. With orthonormal bases ``Q_T`` of it and ``Q_N`` of its complement, the tangent eigenvalues
+    are those of ``Q_T^T DT Q_T`` and the normal ones those of ``Q_N^T DT Q_N``.
+
+    Returns ``tangent_dim (...)``, ``tangent (..., dim)`` and ``normal (..., dim)``: complex, each sorted by
+    decreasing modulus and padded with NaN at the end.
+    """
+    dim = landscape.dim
+    points = x.reshape(-1, dim)
+    jacs = jac.reshape(-1, dim, dim)
+    hessians = landscape.hessian(points)
+    scale = np.maximum(1.0, np.max(np.abs(np.linalg.eigvalsh(hessians)), axis=-1))
+    with np.errstate(all="ignore"):
+        critical = np.linalg.norm(landscape.grad(points), axis=-1) <= NULL_TOL * scale
+    tangent = np.full((len(points), dim), np.nan, dtype=complex)
+    normal = np.full((len(points), dim), np.nan, dtype=complex)
+    tangent_dim = np.zeros(len(points), dtype=int)
+    for i, (hessian, step) in enumerate(zip(hessians, jacs)):
+        if critical[i]:
+            bases = (null_space(hessian, NULL_TOL), range_space(hessian, NULL_TOL))
+        else:
+            bases = (np.zeros((dim, 0)), np.eye(dim))
+        tangent_dim[i] = bases[0].shape[1]
+        for out, basis in zip((tangent, normal), bases):
+            values = np.linalg.eigvals(basis.T @ step @ basis) if basis.shape[1] else np.zeros(0, dtype=complex)
+            out[i, :len(values)] = values[np.argsort(-np.abs(values))]
+    lead = x.shape[:-1]
+    return tangent_dim.reshape(lead), tangent.reshape(lead + (dim,)), normal.reshape(lead + (dim,))

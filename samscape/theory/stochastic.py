@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from .._tables import html_table
 from ._common import nonnegative, null_space, positive, positive_int, range_space
 
 MAX_EXACT_BATCHES = 20_000
@@ -129,6 +130,11 @@ class MeanSquareStability:
     stable: bool
     range_dim: int
     method: str
+
+    def _repr_html_(self) -> str:
+        rows = [("radius of E[(I - lr A) (x) (I - lr A)]", f"{self.radius:.6g}"), ("stable (radius <= 1)", self.stable),
+                ("dim range(H)", self.range_dim), ("method", self.method)]
+        return html_table(rows, caption="MeanSquareStability")
 
 
 def mean_square_radius(hessians, lr, rho=0.0, batch_size=1, *, max_batches: int = MAX_EXACT_BATCHES,

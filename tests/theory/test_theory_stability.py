@@ -203,3 +203,68 @@ def test_thresholds_accept_numpy_scalars_and_zero_d_arrays():
     """np.float64 and 0-d arrays are scalars: gd_threshold(np.array(0.5)) is 2/0.5 = 4."""
     assert gd_threshold(np.array(0.5)) == 4.0
     assert usam_threshold(np.float64(0.1), np.array(0.0)) == pytest.approx(20.0)
+
+
+@pytest.mark.parametrize("u", [2.0, 0.5, -1.3])
+def test_on_the_tanh_valley_tangent_and_normal_eigenvalues_are_reported_apart(u):
+    """On tanh's line of minimizers v = 0 the Hessian is diag(0, tanh(u)^2): GD's Jacobian has eigenvalue exactly 1
+    along the line (tangent) and 1 - lr tanh(u)^2 across it (normal), USAM's normal one is
+    1 - lr lam (1 + rho lam) with lam = tanh(u)^2. stable (spectral radius < 1) is False everywhere on the line;
+    normally_stable says whether nearby starts fall back onto it."""
+    land = landscapes.get("tanh")
+    lam = np.tanh(u) ** 2
+    gd = fixed_point_stability(land, GD(0.5), np.array([u, 0.0]))
+    assert gd.tangent_dim == 1
+    np.testing.assert_allclose(gd.tangent_eigenvalues, [1.0], atol=1e-15)
+    np.testing.assert_allclose(gd.normal_eigenvalues, [1 - 0.5 * lam], rtol=1e-14)
+    assert not gd.stable and gd.normally_stable and gd.normal_radius == pytest.approx(abs(1 - 0.5 * lam), rel=1e-14)
+    usam = fixed_point_stability(land, USAM(0.5, 0.2), np.array([u, 0.0]))
+    np.testing.assert_allclose(usam.normal_eigenvalues, [1 - 0.5 * lam * (1 + 0.2 * lam)], rtol=1e-14)
+    big_step = fixed_point_stability(land, GD(2.5 / lam), np.array([u, 0.0]))  # 1 - lr lam = -1.5
+    assert not big_step.normally_stable and big_step.normal_radius == pytest.approx(1.5, rel=1e-12)
+
+
+def test_a_batch_of_points_pads_the_split_with_nan_and_isolated_minima_have_no_tangent():
+    """For many points the tangent/normal eigenvalues are (k, dim) with NaN where a part is shorter; at a strict
+    minimum (quadratic, eigenvalues 1 and 3) the tangent space is empty and normally_stable equals stable; off the
+    critical set (grad != 0) there is no tangent space either."""
+    land = landscapes.get("tanh")
+    report = fixed_point_stability(land, GD(0.5), np.array([[2.0, 0.0], [0.3, 0.2]]))
+    np.testing.assert_array_equal(report.tangent_dim, [1, 0])
+    assert np.isnan(report.tangent_eigenvalues[0, 1]) and np.isnan(report.tangent_eigenvalues[1]).all()
+    np.testing.assert_allclose(np.sort(report.normal_eigenvalues[1].real), np.sort(report.eigenvalues[1].real))
+    quad = fixed_point_stability(landscapes.get("quadratic", eigenvalues=(1.0, 3.0)), GD(0.4), np.zeros(2))
+    assert quad.tangent_dim == 0 and quad.tangent_eigenvalues.size == 0
+    np.testing.assert_allclose(np.sort(quad.normal_eigenvalues.real), [1 - 0.4 * 3.0, 1 - 0.4 * 1.0], atol=1e-15)
+    assert quad.normally_stable == quad.stable
+
+
+def test_stability_reports_render_as_escaped_html_tables():
+    """FixedPointStability (one point and many) and MeanSquareStability show as HTML tables with their numbers."""
+    from samscape.theory import mean_square_radius
+
+    land = landscapes.get("tanh")
+    one = fixed_point_stability(land, GD(0.5), np.array([2.0, 0.0]))._repr_html_()
+    assert one.startswith("<table>") and "normally stable" in one and f"{1 - 0.5 * np.tanh(2.0) ** 2:.4g}" in one
+    many = fixed_point_stability(land, GD(0.5), np.zeros((3, 2)))._repr_html_()
+    assert many.count("<tr>") == 4  # header and three points
+    report = mean_square_radius(np.array([[[1.0]], [[3.0]]]), 0.1)
+    assert f"{report.radius:.6g}" in report._repr_html_()
+
+
+def test_hallucination_search_and_claim_results_render_as_escaped_html():
+    """A HallucinationSearch shows one row per point with its landing and whether it attracts; the list check()
+    returns shows one row per claim with its verdict, escaping the text of the claims."""
+    from samscape.theory import ClaimResult, Citation, find_hallucinated
+    from samscape.theory.claims.registry import ClaimResults
+
+    search = find_hallucinated(landscapes.get("double_well", c=0.0), 1.5, [-2.0, 2.0], lr=0.8)
+    markup = search._repr_html_()
+    footer = 3 if search.note else 2  # box, method and the note
+    assert markup.count("<tr>") == 1 + len(search.points) + footer
+    assert markup.count("<td style='text-align:left'>minimum</td>") == len(search.landing_on("minimum"))
+    assert "f&#x27;" in markup or not search.note  # the note's quote is escaped
+    assert "rho=1.5, lr=0.8" in markup
+    result = ClaimResult("a<b", (Citation("P1", "Thm 1"),), "x < y", {"h": True}, {"c & d": False}, "p", "o", "t", "m")
+    table = ClaimResults([result])._repr_html_()
+    assert "a&lt;b" in table and "FAIL: not c &amp; d" in table and "1 claims: 0 passed, 1 failed" in table

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..._tables import html_table
 from .._common import positive_int
 
 
@@ -286,8 +287,17 @@ def run_claim(name: str) -> ClaimResult:
                        time.perf_counter() - started)
 
 
-def check(names=None) -> list[ClaimResult]:
-    """Run the registered claims (all, or those in ``names``) and return one :class:`ClaimResult` each."""
+class ClaimResults(list):
+    """The list of :class:`ClaimResult` that :func:`check` returns; in a notebook it shows as the report table."""
+
+    def _repr_html_(self) -> str:
+        rows = [_report_cells(r) for r in self]
+        return html_table(rows, header=REPORT_HEADERS, caption=_report_footer(self))
+
+
+def check(names=None) -> ClaimResults:
+    """Run the registered claims (all, or those in ``names``) and return one :class:`ClaimResult` each, as a
+    list (a :class:`ClaimResults`, which a notebook shows as a table)."""
     if names is None:
         selected = claim_names()
     else:
@@ -295,7 +305,26 @@ def check(names=None) -> list[ClaimResult]:
         unknown = [n for n in selected if n not in CLAIMS]
         if unknown:
             raise ValueError(f"names must be claim names among {', '.join(CLAIMS)}, got {unknown[0]!r}")
-    return [run_claim(n) for n in selected]
+    return ClaimResults(run_claim(n) for n in selected)
+
+
+REPORT_HEADERS = ("claim", "citation", "hypotheses", "predicted", "observed", "verdict")
+
+
+def _report_cells(r: ClaimResult) -> tuple[str, ...]:
+    """One result's cells under :data:`REPORT_HEADERS` (the text table and the notebook table alike)."""
+    held = sum(bool(v) for v in r.hypotheses.values())
+    hyp = f"{held}/{len(r.hypotheses)} hold"
+    if held < len(r.hypotheses):
+        hyp += ": not " + next(k for k, v in r.hypotheses.items() if not v)
+    return (r.name, r.paper, hyp, r.predicted, r.observed, r.verdict)
+
+
+def _report_footer(results) -> str:
+    failed = [r.name for r in results if not r.passed]
+    total = sum(r.seconds for r in results)
+    return (f"{len(results)} claims: {len(results) - len(failed)} passed, {len(failed)} failed"
+            + (f" ({', '.join(failed)})" if failed else "") + f"; {total:.1f} s")
 
 
 def format_table(results, *, wrap: int = 40) -> str:
@@ -305,24 +334,14 @@ def format_table(results, *, wrap: int = 40) -> str:
     not hold; a footer counts passes and failures.
     """
     wrap = positive_int(wrap, "wrap")
-    headers = ("claim", "citation", "hypotheses", "predicted", "observed", "verdict")
-    rows = []
-    for r in results:
-        held = sum(bool(v) for v in r.hypotheses.values())
-        hyp = f"{held}/{len(r.hypotheses)} hold"
-        if held < len(r.hypotheses):
-            hyp += ": not " + next(k for k, v in r.hypotheses.items() if not v)
-        cells = (r.name, r.paper, hyp, r.predicted, r.observed, r.verdict)
-        rows.append([textwrap.wrap(c, wrap) or [""] for c in cells])
+    headers = REPORT_HEADERS
+    rows = [[textwrap.wrap(c, wrap) or [""] for c in _report_cells(r)] for r in results]
     widths = [max([len(h)] + [len(line) for row in rows for line in row[i]]) for i, h in enumerate(headers)]
     fmt_line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
     out = [fmt_line(headers), fmt_line(["-" * w for w in widths])]
     for row in rows:
         for k in range(max(len(cell) for cell in row)):
             out.append(fmt_line([cell[k] if k < len(cell) else "" for cell in row]))
-    failed = [r.name for r in results if not r.passed]
-    total = sum(r.seconds for r in results)
     out.append("")
-    out.append(f"{len(results)} claims: {len(results) - len(failed)} passed, {len(failed)} failed"
-               + (f" ({', '.join(failed)})" if failed else "") + f"; {total:.1f} s")
+    out.append(_report_footer(results))
     return "\n".join(out)
