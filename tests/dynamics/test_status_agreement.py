@@ -24,6 +24,8 @@ if importlib.util.find_spec("numba") is None:
 STEPS = 12
 N_STARTS = 8
 KINDS = ("gd", "sgd", "sam", "usam", "randomsam")
+# SGD(batch_size=1) runs on every entry, the one-sample ones too, on purpose: the kernel's batch code must agree
+pytestmark = pytest.mark.filterwarnings("ignore:batch_size=1 on landscape:UserWarning")
 
 
 def only(kind: str, lr) -> dy.Switch:
