@@ -182,9 +182,22 @@ def detached():
 
 @contextmanager
 def context():
-    """Apply the current style's rc settings for the duration of a ``with`` block."""
-    with mpl.rc_context(current_style().rc):
-        yield
+    """Apply the current style's rc settings for the duration of a ``with`` block.
+
+    Interactive mode is the one setting kept from inside the block: pyplot picks its backend when the first
+    figure is made, which happens in here, and Jupyter's inline backend turns interactive mode on as it loads;
+    restoring the old value would stop every later figure from being shown in the notebook.
+    """
+    interactive = None
+    try:
+        with mpl.rc_context(current_style().rc):
+            try:
+                yield
+            finally:
+                interactive = mpl.is_interactive()
+    finally:
+        if interactive is not None:
+            mpl.interactive(interactive)
 
 
 def scaled(size) -> tuple[float, float]:
