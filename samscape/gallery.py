@@ -509,7 +509,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width:
        padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2.4rem; }
 figure { margin: 1.2rem 0 2rem; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
-figcaption { font-size: .93rem; margin-top: .4rem; } .plain { font-weight: 600; } .claim { color: #444; font-style: italic; }
+figcaption { font-size: .93rem; margin-top: .4rem; } .plain { font-weight: 600; }
+.claim { color: #444; font-style: italic; }
 table { border-collapse: collapse; font-size: .85rem; width: 100%; }
 th, td { border-bottom: 1px solid #ddd; padding: .3rem .4rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } .pass { color: #007a55; font-weight: 600; } .fail { color: #b34700; font-weight: 600; }

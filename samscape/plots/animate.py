@@ -16,8 +16,8 @@ from PIL import Image
 from . import _checks
 from ..theory.fates import run_phases
 from .landscape import contour
-from .style import (DEFAULT_SIZE, atomic_output, context, current_style, detached, fit_width, label_landscape_axes, new_axes,
-                    optimizer_color)
+from .style import (DEFAULT_SIZE, atomic_output, context, current_style, detached, fit_width, label_landscape_axes,
+                    new_axes, optimizer_color)
 
 
 def animate(run, path, *, frames=60, fps=15, tail=None, starts=None, axes=(0, 1), dpi=130, size=DEFAULT_SIZE,
