@@ -263,7 +263,7 @@ def _cmd_demo(args) -> int:
     """Render the gallery (figures, a GIF, index.html with captions and the check table) into --out."""
     from . import gallery  # matplotlib and the theory load only for this command
 
-    gallery.build(args.out, quick=args.quick)
+    gallery.build(args.out, quick=args.quick, slides=args.slides)
     return 0
 
 
@@ -271,11 +271,27 @@ PLOT_KINDS = ("auto", "trajectories", "basins", "loss", "grad_norm", "sharpness"
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
+def plot_figure(run, kind: str, starts=None):
+    """The figure `samscape plot --kind KIND` writes for a still picture (every kind but ``animate``)."""
+    from . import plots, theory  # the basin map draws theory.classify_fates
+
+    if kind == "trajectories":
+        return plots.trajectories(run, starts=starts).figure
+    if kind == "basins":
+        return plots.basins(run, theory.classify_fates(run)).figure
+    if kind == "valley":
+        return plots.valley(run.landscape, run, kind="series", starts=starts, steps=int(run.steps[-1])).figure
+    ax = plots.curves(run, kind, starts=starts)
+    # an optimizer's description can be wider than a column-sized Axes: below the plot it never covers data
+    plots.legend_below(ax)
+    return ax.figure
+
+
 def _cmd_plot(args) -> int:
     """Draw a run saved by `samscape simulate --out RUN.npz` into one figure (or a GIF for --kind animate)."""
     import os
 
-    from . import plots, theory  # the basin map draws theory.classify_fates
+    from . import plots
 
     if not os.path.isfile(args.run):
         raise UsageError(f"RUN must be an existing .npz written by `samscape simulate --out`, got {args.run!r}")
@@ -294,20 +310,13 @@ def _cmd_plot(args) -> int:
             kind = "trajectories" if run.n_starts <= 50 else "basins"
     if args.starts is not None and not 1 <= args.starts <= run.n_starts:
         raise UsageError(f"--starts must be a count from 1 to {run.n_starts} (the run's starts), got {args.starts}")
-    if kind == "animate":
-        path = plots.animate(run, args.out, starts=args.starts)
-    else:
-        if kind == "trajectories":
-            ax = plots.trajectories(run, starts=args.starts)
-        elif kind == "basins":
-            if args.starts is not None:
-                raise UsageError("--starts does not apply to --kind basins, which colours every start")
-            ax = plots.basins(run, theory.classify_fates(run))
-        elif kind == "valley":
-            ax = plots.valley(land, run, kind="series", starts=args.starts, steps=int(run.steps[-1]))
+    if kind == "basins" and args.starts is not None:
+        raise UsageError("--starts does not apply to --kind basins, which colours every start")
+    with plots.detached():  # a file is the only output: no pyplot window, nothing left open
+        if kind == "animate":
+            path = plots.animate(run, args.out, starts=args.starts)
         else:
-            ax = plots.curves(run, kind, starts=args.starts)
-        path = plots.save(ax.figure, args.out)
+            path = plots.save(plot_figure(run, kind, args.starts), args.out)
     print(f"wrote {path} ({kind} of {run.optimizer.describe()} on {land.name}, {run.n_starts} starts)")
     return 0
 
@@ -360,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="render the gallery of figures and index.html (the main job)")
     p.add_argument("--out", default="samscape-out", metavar="DIR", help="output directory (default: samscape-out)")
     p.add_argument("--quick", action="store_true", help="smaller grids and runs: under a minute")
+    p.add_argument("--slides", action="store_true",
+                   help="draw for a projector: larger text, lines and markers, the same pixel size")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("plot", help="draw a run saved with `samscape simulate --out RUN.npz`")

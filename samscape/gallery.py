@@ -32,13 +32,15 @@ FULL = {
 
 @dataclass
 class Entry:
-    """One figure of the page: its file, a title, what to look at, and the claim it illustrates."""
+    """One figure of the page: its file, a title, a plain-language sentence, what to look at, and the claim it
+    illustrates."""
 
     file: str
     title: str
     caption: str
     claim: str
     numbers: dict = field(default_factory=dict)
+    plain: str = ""  # one sentence without symbols, read first: what a newcomer should see in the picture
 
 
 def _say(message: str, stream=None) -> None:
@@ -73,7 +75,7 @@ def p3_switch(out: str, cfg: dict, state: dict) -> list[Entry]:
     state["switch_run"] = run
     fig, (left, right) = plots.figure(1, 2, size=(plots.FULL, 3.0), width_ratios=[1.25, 1])
     plots.trajectories(run, ax=left, background=True, background_kw={"log": True, "colorbar": True},
-                       linewidth=0.6, legend={"loc": "lower center", "fontsize": 6.5})
+                       linewidth=0.6, legend={"loc": "lower center", "fontsize": "small"})
     # P2 Thm 4.8's bounce across the valley, +-eta*rho*lam/(2 - eta*lam) with lam = tanh(u)^2, over the SAM paths
     u = np.linspace(0.02, 3.0, 200)
     amplitude = theory.sam_two_cycle(lr, rho, np.tanh(u) ** 2)
@@ -81,9 +83,9 @@ def p3_switch(out: str, cfg: dict, state: dict) -> list[Entry]:
         for sign_v in (1, -1):
             left.plot(sign_u * u, sign_v * amplitude, color="black", linewidth=0.6, linestyle=(0, (2, 1.5)),
                       label=r"$\pm\eta\rho\lambda/(2-\eta\lambda)$" if sign_u == sign_v == 1 else None)
-    left.legend(loc="lower center", fontsize=6.5)
+    left.legend(loc="lower center", fontsize="small")
     plots.curves(run, "sharpness", ax=right, legend={"loc": "upper center", "bbox_to_anchor": (0.5, -0.2),
-                                                     "ncol": 3, "fontsize": 6.5, "frameon": False})
+                                                     "ncol": 3, "fontsize": "small", "frameon": False})
     plots.panel_labels([left, right], ["paths over $L(u, v)$ (log colour scale)", "sharpness along the paths"])
     plots.save(fig, os.path.join(out, "p3_switch.png"))
     u_switch = np.abs(run.xs[np.searchsorted(run.steps, at), :, 0])
@@ -104,6 +106,8 @@ def p3_switch(out: str, cfg: dict, state: dict) -> list[Entry]:
         "P3 §4 (Example 4.1 and the two-phase picture of its Figure 4): SAM late in training escapes the minimum "
         "SGD found, stays in the same valley and converges to a flatter minimum.",
         {"u at switch": u_switch.tolist(), "u at end": u_end.tolist()},
+        plain=("Plain gradient descent stops in the first valley bottom it reaches, even a steep one; once SAM "
+               "takes over, the points slide along the valley floor to where it is flattest."),
     )]
 
 
@@ -171,6 +175,8 @@ def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
             "P1 (Figure 1 and its theorems): SAM's fixed points include hallucinated minimizers — points that are "
             "not stationary for f — and some attract SAM's iterates.",
             {"hallucinated": len(x_h), "attracting": n_attr},
+            plain=("SAM peeks a little uphill before every step down, and that peek can make it stop at places "
+                   "that are not low points of the landscape at all."),
         ),
         Entry(
             "p1_basins.png",
@@ -186,6 +192,8 @@ def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
             "P1: a poor start can lead SAM into a hallucinated minimizer; a short (S)GD warm start before SAM "
             "mitigates it.",
             share,
+            plain=("Each square is a starting point, coloured by where SAM ends: the vermillion ones get stuck "
+                   "at a false low point, and a short warm-up with plain gradient descent leaves fewer of them."),
         ),
     ]
 
@@ -236,6 +244,8 @@ def p1_ring(out: str, cfg: dict, state: dict) -> list[Entry]:
         "P1: hallucinated minimizers also come as manifolds inherited from sets of minimizers, for a "
         "nontrivial interval of ρ.",
         {"hallucinated share": share},
+        plain=("When the lowest points form a ring around a hill, SAM overshoots the hill again and again and "
+               "settles on a smaller circle where nothing is low."),
     )]
 
 
@@ -273,7 +283,7 @@ def p2_manifold(out: str, cfg: dict, state: dict) -> list[Entry]:
     left.set_xlabel("step $t$")
     left.set_ylabel("position along $\\Gamma$: $x_t$")
     left.set_xlim(0, steps)
-    left.legend(loc="lower right", fontsize=6.5)
+    left.legend(loc="lower right", fontsize="small")
 
     xs = np.linspace(*np.asarray(full.window)[0], 300)
     on_gamma = np.stack([xs, np.zeros_like(xs), np.zeros_like(xs)], axis=-1)
@@ -292,7 +302,7 @@ def p2_manifold(out: str, cfg: dict, state: dict) -> list[Entry]:
     right.set_ylabel("Hessian eigenvalues")
     right.set_xlim(xs[0], xs[-1])
     right.set_ylim(0, 8)
-    right.legend(loc="upper center", fontsize=6.5, ncol=2)
+    right.legend(loc="upper center", fontsize="small", ncol=2)
     plots.panel_labels([left, right], ["drift along the manifold of minimizers", "what each method minimizes"])
     plots.save(fig, os.path.join(out, "p2_manifold.png"))
     final = {name: float(np.mean(x)) for name, x in ends.items()}
@@ -311,6 +321,8 @@ def p2_manifold(out: str, cfg: dict, state: dict) -> list[Entry]:
         "P2 Theorems 4.5 and 5.4: full-batch SAM follows −∇_Γ λ₁ and 1-SAM follows −∇_Γ Tr ∇²L along the "
         "manifold; GD with small η does not move along it.",
         final,
+        plain=("When a whole line of points is equally low, SAM keeps walking along the line toward where its "
+               "walls are gentlest, while plain gradient descent stays where it landed."),
     )]
 
 
@@ -327,7 +339,7 @@ def stability(out: str, cfg: dict, state: dict) -> list[Entry]:
     noisy = theory.stability_fates(three, [u_noisy, 0.0], lrs=np.linspace(0.05, 4.0, n),
                                   rhos=np.linspace(0.0, 3.0, n), optimizer="usam", batch_size=1, steps=2 * steps)
     fig, axes = plots.figure(1, 2, size=(plots.FULL, 3.5))
-    below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.17), "ncol": 2, "frameon": False, "fontsize": 6.5}
+    below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.17), "ncol": 2, "frameon": False, "fontsize": "small"}
     plots.stability_diagram(grid, ax=axes[0], legend=below)
     plots.stability_diagram(noisy, ax=axes[1], legend=below)
     plots.panel_labels(axes, [rf"one sample, full batch: $\theta^*=({u_star:g},0)$, $\lambda={grid.lam:.3f}$",
@@ -360,6 +372,9 @@ def stability(out: str, cfg: dict, state: dict) -> list[Entry]:
         "ηλ_max(1 + ρλ_max) ≤ 2; with noise, Theorem 4.1: stability implies "
         "‖H‖_F²(1 + ρ²γ‖H‖_F²/B) ≤ B/(η²γ).",
         {"agreement": agree, "lambda": lam, "gamma": gamma},
+        plain=("Each square is one choice of step size and peek distance: blue means the optimizer stays at the "
+               "low point it starts at, orange means it is thrown out, and the curves are where theory draws the"
+               " line between them."),
     )]
 
 
@@ -378,7 +393,7 @@ def valley(out: str, cfg: dict, state: dict) -> list[Entry]:
     fig, axes = plots.figure(1, 3, size=(plots.FULL, 2.55), width_ratios=[1, 1.2, 1.2])
     plots.valley(land, run_in, ax=axes[0], kind="cobweb", starts=[2], steps=steps, legend=False)
     plots.valley(land, run_in, ax=axes[1], kind="series", steps=steps, legend={"loc": "lower right", "ncol": 2,
-                                                                              "fontsize": 6})
+                                                                              "fontsize": "small"})
     plots.valley(land, run_out, ax=axes[2], kind="series", steps=steps, legend=False)
     plots.figure_legend(fig, axes[0], ncol=4)
     plots.panel_labels(axes, [rf"cobweb, $\eta={inside[0]:g}$, $\rho={inside[1]:g}$",
@@ -402,6 +417,8 @@ def valley(out: str, cfg: dict, state: dict) -> list[Entry]:
         "P3 Proposition 4.1: in a sub-quadratic valley, with η and ρ small enough and θ₀ ∈ (−b, b), SAM stays "
         "in [−2b, 2b] for all t.",
         {"max |z| inside": float(z_in.max()), "max |z| outside": float(z_out.max())},
+        plain=("In a valley whose walls flatten out, SAM never comes to rest at the very bottom, yet it never "
+               "climbs out either: it keeps hopping inside a fixed band."),
     )]
 
 
@@ -429,6 +446,8 @@ def animation(out: str, cfg: dict, state: dict) -> list[Entry]:
         "the iterates sit still at the sharp minimum under GD, then bounce across the valley and slide toward "
         "u = 0 under SAM.",
         "P3 §4: the same two-phase picture as the first figure, for a classroom.",
+        plain=("Watch the points travel: they stop in a steep part of the valley under plain gradient descent, "
+               "then SAM makes them bounce and glide toward the flat middle."),
     )]
 
 
@@ -490,7 +509,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width:
        padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2.4rem; }
 figure { margin: 1.2rem 0 2rem; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
-figcaption { font-size: .93rem; margin-top: .4rem; } .claim { color: #444; font-style: italic; }
+figcaption { font-size: .93rem; margin-top: .4rem; } .plain { font-weight: 600; }
+.claim { color: #444; font-style: italic; }
 table { border-collapse: collapse; font-size: .85rem; width: 100%; }
 th, td { border-bottom: 1px solid #ddd; padding: .3rem .4rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } .pass { color: #007a55; font-weight: 600; } .fail { color: #b34700; font-weight: 600; }
@@ -521,7 +541,8 @@ def render_html(entries: list[Entry], rows: list[dict] | None, *, quick: bool, s
         parts += [
             f'<h2 id="fig{k}">{k}. {esc(e.title)}</h2>', "<figure>",
             f'<img src="{esc(e.file)}" alt="{esc(e.title)}">',
-            f"<figcaption>{esc(e.caption)}<br><span class=\"claim\">Claim illustrated: {esc(e.claim)}</span>"
+            f'<figcaption><span class="plain">{esc(e.plain)}</span> {esc(e.caption)}<br>'
+            f'<span class="claim">Claim illustrated: {esc(e.claim)}</span>'
             "</figcaption>", "</figure>",
         ]
     parts.append('<h2 id="checks">samscape check: the claims against simulation</h2>')
@@ -547,8 +568,11 @@ def render_html(entries: list[Entry], rows: list[dict] | None, *, quick: bool, s
     return "\n".join(parts)
 
 
-def build(out="samscape-out", *, quick: bool = False, stream=None, claim_results=None) -> str:
+def build(out="samscape-out", *, quick: bool = False, slides: bool = False, stream=None, claim_results=None) -> str:
     """Run every section, write the figures and ``index.html`` into ``out``; return the page's path.
+
+    ``slides``: draw in the ``"slides"`` style (larger text, lines and markers for a projector). The figures are
+    made inside :func:`samscape.plots.detached`: they never enter pyplot, so none is left open after the build.
 
     ``claim_results``: the list :func:`samscape.theory.check` returned, when the caller has already run the claims
     (the page then shows them instead of running them again).
@@ -567,7 +591,8 @@ def build(out="samscape-out", *, quick: bool = False, stream=None, claim_results
     for k, (title, section) in enumerate(SECTIONS, 1):
         t0 = time.perf_counter()
         _say(f"[{k}/{total}] {title} ...", stream)
-        new = section(out, cfg, state)
+        with plots.detached(), plots.use_style("slides" if slides else "paper"):
+            new = section(out, cfg, state)
         entries += new
         _say(f"      wrote {', '.join(e.file for e in new)} ({time.perf_counter() - t0:.1f} s)", stream)
     t0 = time.perf_counter()

@@ -28,20 +28,28 @@ EXPECTED = ["p3_switch.png", "p1_field.png", "p1_basins.png", "p1_ring.png", "p2
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, claim_results):
+    import matplotlib.pyplot as plt
+
     out = tmp_path_factory.mktemp("gallery") / "site"
     printed = io.StringIO()
+    open_before = plt.get_fignums()
     path = gallery.build(str(out), quick=True, stream=printed, claim_results=claim_results)
     assert path == os.path.join(str(out), "index.html")
+    # the build leaves no figure behind in pyplot (none enters it): nothing to show, close or keep in memory
+    assert plt.get_fignums() == open_before
     return out, printed.getvalue()
 
 
 def test_demo_command_builds_the_quick_gallery_into_out(tmp_path, monkeypatch):
     """`samscape demo --out DIR --quick` hands DIR and quick=True to gallery.build and exits 0 (the build itself is
-    the shared fixture above)."""
+    the shared fixture above); --slides hands slides=True."""
     calls = []
     monkeypatch.setattr(gallery, "build", lambda out, **kwargs: calls.append((out, kwargs)) or "index.html")
     assert cli.main(["demo", "--out", str(tmp_path / "site"), "--quick"]) == 0
-    assert calls == [(str(tmp_path / "site"), {"quick": True})]
+    assert calls == [(str(tmp_path / "site"), {"quick": True, "slides": False})]
+    calls.clear()
+    assert cli.main(["demo", "--out", str(tmp_path / "site"), "--slides"]) == 0
+    assert calls == [(str(tmp_path / "site"), {"quick": False, "slides": True})]
 
 
 class _Page(HTMLParser):
@@ -96,6 +104,22 @@ def test_index_shows_every_figure_with_a_caption_and_the_check_table(built):
     assert len(page.captions) == len(EXPECTED)
     assert all("Claim illustrated:" in c and len(c) > 200 for c in page.captions)
     assert page.rows == len(theory.claim_names())
+
+
+def test_each_caption_opens_with_one_plain_sentence(built):
+    """Every caption starts with one sentence for a newcomer: no formula symbols, no paper labels or function
+    names, under 45 words, and it ends before the researcher's text begins."""
+    out, _ = built
+    page = _Page()
+    page.feed((out / "index.html").read_text(encoding="utf-8"))
+    text = (out / "index.html").read_text(encoding="utf-8")
+    plain = [html.unescape(m) for m in re.findall(r'<span class="plain">(.*?)</span>', text)]
+    assert len(plain) == len(EXPECTED)
+    for sentence, caption in zip(plain, page.captions):
+        assert caption.startswith(sentence), sentence
+        assert sentence.endswith(".") and sentence.count(". ") == 0, sentence
+        assert len(sentence.split()) < 45, sentence
+        assert not re.search(r"[ηρλγ∇²‖≤≥=_()]|\bP[123]\b|theory\.", sentence), sentence
 
 
 def test_index_cites_each_paper_and_each_claim_with_arxiv_links(built, claim_results):

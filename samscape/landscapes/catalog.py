@@ -1,4 +1,4 @@
-"""A catalog of named landscapes from the SAM papers (see ``THEORY.md``) and a few classic test functions.
+"""A catalog of named landscapes from the SAM papers (their maths: docs/theory.md) and a few classic test functions.
 
 Every entry builds its SymPy expression directly (never from text) and hands it to :func:`from_expr`, so an
 entry is a plain :class:`Landscape` whose ``spec`` rebuilds it: ``from_spec(L.spec)``.
@@ -25,9 +25,11 @@ from .core import Landscape, from_expr
 
 HALF = sp.Rational(1, 2)
 
-P1 = "Park, Jang, Ryu & Yang, arXiv 2509.21818"
-P2 = "Wen, Ma & Li, ICLR 2023"
-P3 = "Zhou et al., ICLR 2025"
+# how a source names a paper: authors, year, arXiv id (the same papers as samscape.theory.PAPERS, which a test
+# compares against; the catalog sits below theory and cannot import it)
+P1 = "Park, Jang, Ryu, Yang 2025, arXiv:2509.21818"
+P2 = "Wen, Ma, Li 2023 (ICLR), arXiv:2211.05729"
+P3 = "Zhou, Wang, Mao, Li, Yan 2025 (ICLR), arXiv:2410.10373"
 
 
 # ---------------------------------------------------------------------------------------------- validation
@@ -245,7 +247,7 @@ def _resolve_tanh(p):
 @_register(
     "tanh",
     description="P3's two-layer tanh model: mean over data (a_i, y_i) of 0.5*(tanh(v*tanh(u*a_i)) - y_i)^2",
-    source=f"P3 Example 4.1 ({P3})",
+    source=f"{P3}, Example 4.1",
     defaults={"xs": (1.0,), "ys": (0.0,)},
     variables=["u", "v"],
     resolve=_resolve_tanh,
@@ -305,7 +307,7 @@ def _quadratic_matrix(eigenvalues: tuple[float, ...], angle: float) -> np.ndarra
 @_register(
     "quadratic",
     description="quadratic 0.5*x^T A x with A = R(angle) diag(eigenvalues) R(angle)^T",
-    source=f"P2 Theorem 4.8 setting ({P2})",
+    source=f"{P2}, the setting of Theorem 4.8",
     defaults={"eigenvalues": (1.0, 10.0), "angle": 0.0},
     variables=lambda p: _coordinate_names(len(p["eigenvalues"])),
     resolve=_resolve_quadratic,
@@ -429,7 +431,8 @@ def _himmelblau(p):
 
 
 # ---------------------------------------------------------------------------------------------- P3: valleys
-_VALLEY_SOURCE = f"P3 Proposition 4.1 / Definition 4.2 valley ({P3}); THEORY.md section 4"
+_VALLEY_SOURCE = (f"a valley of Definition 4.2 for Proposition 4.1 of {P3}; example derived here, "
+                  "docs/theory.md section 5.3")
 
 
 def _resolve_ab(entry):
@@ -528,7 +531,7 @@ def _tanh_valley(p):
 
 
 # ---------------------------------------------------------------------------------------------- P1: hallucinations
-_P1_SOURCE = f"project construction after P1 ({P1}); THEORY.md section 5"
+_P1_SOURCE = f"construction derived here after {P1}; docs/theory.md section 3"
 
 
 def _resolve_double_well(p):
@@ -681,7 +684,7 @@ def _resolve_p1_figure(p):
         "ring valley h*(t - 1)^2/(1 + t), t = ||x||^2/R^2: isolated maximizer at the origin, circle of minimizers "
         "at radius R, quadratic growth far out"
     ),
-    source=f"project's own smooth function of the shape of P1 Figure 1 ({P1})",
+    source=f"project's own smooth function in the shape of Figure 1 of {P1}; docs/theory.md section 3",
     defaults={"radius": 1.0, "height": 1.0},
     variables=["x", "y"],
     resolve=_resolve_p1_figure,
@@ -709,7 +712,7 @@ def _p1_figure(p):
 
 # ---------------------------------------------------------------------------------------------- P2: manifolds
 _MANIFOLD_DEFAULTS = {"c1": 2.0, "m1": 1.0, "c2": 0.5, "m2": -1.0, "s": 0.25}
-_MANIFOLD_SOURCE = f"P2 test family ({P2}); THEORY.md section 3"
+_MANIFOLD_SOURCE = f"test family derived here for Theorems 4.5 and 5.4 of {P2}; docs/theory.md section 4"
 
 
 def _manifold_facts(p: dict[str, float]) -> dict[str, float]:

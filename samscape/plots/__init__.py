@@ -1,8 +1,11 @@
 """matplotlib drawings: functions that take ``ax=None`` and return the Axes (matplotlib is imported only here).
 
 Every function draws in samscape's style (:mod:`samscape.plots.style`: Okabe–Ito colours, cividis maps,
-paper-column sizes) without changing the user's global settings, and never calls ``show()``. Save a figure
-with ``ax.figure.savefig(...)`` or :func:`save` (atomic).
+paper-column sizes; ``use_style("slides")`` or ``set_style("slides")`` for a projector) without changing the
+user's global settings, and never calls ``show()``. A figure made for you (``ax=None``) is a pyplot figure, so
+a notebook displays it like any matplotlib call; inside ``with detached():`` figures bypass pyplot (no window,
+nothing to close), for code that only writes files. Save a figure with ``ax.figure.savefig(...)`` or
+:func:`save` (atomic).
 
 Plots only draw: what a picture shows is computed by :mod:`samscape.theory` and passed in, e.g.
 ``basins(run, theory.classify_fates(run))``,
@@ -14,9 +17,11 @@ from .animate import animate
 from .diagrams import stability_diagram
 from .landscape import contour, surrogate, vector_field
 from .runs import basins, curves, trajectories, valley
-from .style import COLUMN, FULL, figure, figure_legend, panel_labels, save
+from .style import (COLUMN, FULL, STYLES, detached, figure, figure_legend, legend_below, panel_labels, save,
+                    set_style, use_style)
 
 __all__ = [
     "contour", "vector_field", "surrogate", "trajectories", "basins", "stability_diagram", "curves", "valley",
-    "animate", "save", "figure", "figure_legend", "panel_labels", "COLUMN", "FULL",
+    "animate", "save", "figure", "figure_legend", "legend_below", "panel_labels", "COLUMN", "FULL",
+    "STYLES", "use_style", "set_style", "detached",
 ]

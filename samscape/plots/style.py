@@ -1,8 +1,15 @@
-"""One look for every samscape figure: the Okabe–Ito palette, cividis maps, paper-column sizes.
+"""One look for every samscape figure: the Okabe–Ito palette, cividis maps, paper-column sizes, and a slides variant.
 
 Plot functions draw inside :func:`context`, so the style applies to what samscape draws without touching the
 user's global ``rcParams``. Sizes are in inches: :data:`COLUMN` is one column of a two-column paper,
 :data:`FULL` the full text width.
+
+Two styles (:data:`STYLES`): ``"paper"`` (the default) and ``"slides"`` for a projector, chosen with
+:func:`use_style` (a ``with`` block) or :func:`set_style` (the rest of a session, e.g. a classroom notebook).
+
+Figures that a plot function creates (``ax=None``) are pyplot figures, so a notebook shows them like any
+matplotlib call; code that only writes files (the gallery, ``samscape plot``) draws inside :func:`detached`,
+where figures never enter pyplot, open no window and are freed as soon as they are dropped.
 """
 
 from __future__ import annotations
@@ -11,7 +18,10 @@ import os
 import re
 from contextlib import contextmanager
 
+from dataclasses import dataclass
+
 import matplotlib as mpl
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -93,29 +103,135 @@ RC = {
 }
 
 
+@dataclass(frozen=True)
+class Style:
+    """A named look: rc settings, and ``canvas``, the factor applied to every figure size in inches.
+
+    Slides shrink the canvas and raise the dpi by the same factor: the picture keeps its pixel size while every
+    text, line and marker (all sized in points) grows against it, explicit marker sizes included.
+    """
+
+    name: str
+    rc: dict
+    canvas: float = 1.0
+
+
+SLIDES_CANVAS = 0.9
+SLIDES_FONT = 1.12  # on top of the canvas: text grows 1.12 / 0.9, about 1.25 times, lines and markers 1.1 times
+
+
+def _slides_rc() -> dict:
+    rc = dict(RC)
+    for key in ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize", "ytick.labelsize",
+                "legend.fontsize"):
+        rc[key] = RC[key] * SLIDES_FONT
+    rc.update({
+        "lines.linewidth": 1.6,
+        "lines.markersize": 6,
+        "axes.linewidth": 0.8,
+        "figure.dpi": RC["figure.dpi"] / SLIDES_CANVAS,
+        "savefig.dpi": RC["savefig.dpi"] / SLIDES_CANVAS,
+    })
+    return rc
+
+
+STYLES = {"paper": Style("paper", RC), "slides": Style("slides", _slides_rc(), SLIDES_CANVAS)}
+_state = {"style": "paper", "detached": 0}
+
+
+def _style_name(name) -> str:
+    if name not in STYLES:
+        raise ValueError(f"style must be one of {', '.join(map(repr, STYLES))}, got {name!r}")
+    return name
+
+
+def current_style() -> Style:
+    """The style plot functions draw in now."""
+    return STYLES[_state["style"]]
+
+
+def set_style(name: str) -> str:
+    """Draw every later figure in style ``name`` (``"paper"`` or ``"slides"``); returns the previous style's name."""
+    previous, _state["style"] = _state["style"], _style_name(name)
+    return previous
+
+
+@contextmanager
+def use_style(name: str):
+    """Draw in style ``name`` for the duration of a ``with`` block (``samscape demo --slides`` uses ``"slides"``)."""
+    previous = set_style(name)
+    try:
+        yield STYLES[name]
+    finally:
+        _state["style"] = previous
+
+
+@contextmanager
+def detached():
+    """Inside the block, new figures are bare ``Figure`` objects that pyplot never sees.
+
+    For code that writes files only: no window opens on any backend, nothing is left for ``plt.close``, and a
+    figure is freed once the caller drops it, so building many figures does not grow the process.
+    """
+    _state["detached"] += 1
+    try:
+        yield
+    finally:
+        _state["detached"] -= 1
+
+
 @contextmanager
 def context():
-    """Apply samscape's rc settings for the duration of a ``with`` block."""
-    with mpl.rc_context(RC):
-        yield
+    """Apply the current style's rc settings for the duration of a ``with`` block.
+
+    Interactive mode is the one setting kept from inside the block: pyplot picks its backend when the first
+    figure is made, which happens in here, and Jupyter's inline backend turns interactive mode on as it loads;
+    restoring the old value would stop every later figure from being shown in the notebook.
+    """
+    interactive = None
+    try:
+        with mpl.rc_context(current_style().rc):
+            try:
+                yield
+            finally:
+                interactive = mpl.is_interactive()
+    finally:
+        if interactive is not None:
+            mpl.interactive(interactive)
+
+
+def scaled(size) -> tuple[float, float]:
+    """A figure size in inches as the current style draws it (slides shrink the canvas, see :class:`Style`)."""
+    factor = current_style().canvas
+    return (float(size[0]) * factor, float(size[1]) * factor)
+
+
+def new_figure(size=DEFAULT_SIZE):
+    """A new constrained-layout figure of ``size`` inches (scaled by the style) with the style's dpi.
+
+    A pyplot figure, so Jupyter's inline backend shows it when a cell ends, like any matplotlib call; inside
+    :func:`detached` a bare ``Figure``.
+    """
+    with context():
+        if _state["detached"]:
+            return Figure(figsize=scaled(size), layout="constrained")
+        return plt.figure(figsize=scaled(size), layout="constrained")
 
 
 def new_axes(ax=None, size=DEFAULT_SIZE):
-    """Return ``ax`` unchanged, or a fresh Axes on a new figure of ``size`` inches (no pyplot state kept)."""
+    """Return ``ax`` unchanged, or a fresh Axes on a :func:`new_figure` of ``size`` inches."""
     if ax is not None:
         return ax
-    # a bare Figure (not plt.figure) so library calls never accumulate open pyplot windows
-    fig = Figure(figsize=size, layout="constrained")
-    return fig.add_subplot()
+    return new_figure(size).add_subplot()
 
 
 def figure(nrows=1, ncols=1, *, size=(FULL, 2.6), width_ratios=None, height_ratios=None):
     """A new figure with a grid of Axes in samscape's style: ``(fig, axes)``, ``axes`` squeezed like ``plt.subplots``.
 
-    The figure is a bare ``Figure`` (no pyplot state); write it with :func:`save`.
+    Created by :func:`new_figure` (pyplot, or bare inside :func:`detached`); write it with :func:`save`.
     """
+    fig = new_figure(size)
     with context():
-        fig = Figure(figsize=size, layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=True,
                             gridspec_kw={"width_ratios": width_ratios, "height_ratios": height_ratios})
     return fig, axes
@@ -129,7 +245,7 @@ def panel_labels(axes, titles=None, start: str = "a") -> None:
         raise ValueError(f"titles must have one entry per Axes ({len(axes)}), got {len(titles)}")
     for k, (ax, title) in enumerate(zip(axes, titles)):
         with context():
-            ax.set_title(f"({chr(ord(start) + k)}) {title}".rstrip(), loc="left", fontsize=8)
+            ax.set_title(f"({chr(ord(start) + k)}) {title}".rstrip(), loc="left")
 
 
 def add_legend(ax, legend, handles=None, **defaults):
@@ -149,6 +265,33 @@ def figure_legend(fig, ax, **kwargs):
     options = {"loc": "outside lower center", "ncol": 4, "frameon": False, **kwargs}
     with context():
         return fig.legend(*ax.get_legend_handles_labels(), **options)
+
+
+def legend_below(ax, *, pad: float = 0.1):
+    """Move ``ax``'s legend below the figure, one entry per row, and widen the figure until it fits.
+
+    An Axes legend wider than its Axes either covers the data or, under constrained layout, squeezes the Axes to
+    a sliver; below the figure it takes only height, and the width check keeps it inside the saved image.
+    Returns the new figure legend (``None`` when ``ax`` had no legend).
+    """
+    old = ax.get_legend()
+    if old is None:
+        return None
+    fig = ax.figure
+    handles, labels = old.legend_handles, [text.get_text() for text in old.get_texts()]
+    old.remove()
+    with context():
+        legend = fig.legend(handles, labels, loc="outside lower center", ncol=1, frameon=False)
+    fit_width(fig, legend, pad=pad)
+    return legend
+
+
+def fit_width(fig, artist, *, pad: float = 0.1) -> None:
+    """Widen ``fig`` so ``artist``, as the renderer lays it out, fits with ``pad`` inches on each side."""
+    fig.draw_without_rendering()
+    width = artist.get_window_extent().width / fig.dpi
+    if width + 2 * pad > fig.get_figwidth():
+        fig.set_figwidth(width + 2 * pad)
 
 
 def optimizer_color(kind: str) -> str:

@@ -9,7 +9,7 @@ SAM's map is ``T(x) = x - lr grad f(x+)`` with ``x+ = x + rho grad f(x)/||grad f
   grid of seeds, with the exact Jacobian ``DF = H(x+) (I + (rho/||g||)(I - u u^T) H(x))``. Where the solutions
   form a curve (a circle of them, inherited from a circle of minimizers), ``DF`` is singular along it: the
   search reports the manifold's dimension and keeps a spread-out sample of its points.
-- Stability ([derived], THEORY.md section 5): ``DT = I - lr DF``; tangent directions of a manifold of fixed
+- Stability ([derived], docs/theory.md section 3): ``DT = I - lr DF``; tangent directions of a manifold of fixed
   points have eigenvalue 1 and are left out of the spectral radius.
 """
 

@@ -4,7 +4,7 @@
 - ``R^Asc_rho(x) = L(x + rho grad L/||grad L||) - L(x)`` (``+inf`` where ``grad L = 0``).
 - ``R^Avg_rho(x) = E_{v uniform on the sphere} L(x + rho v) - L(x)``; on the manifold ``(rho^2/(2d)) Tr + O(rho^3)``.
 
-Drift along the manifold ``Gamma`` (P2 Theorems 4.5 and 5.4, THEORY.md section 3): per step, full-batch SAM moves
+Drift along the manifold ``Gamma`` (P2 Theorems 4.5 and 5.4, docs/theory.md section 4): per step, full-batch SAM moves
 by ``-(lr rho^2/2) grad_Gamma lambda_1(hess L)``, 1-SAM by the mean over samples of
 ``-(lr rho^2/2) grad_Gamma lambda_1(hess ell_k)`` (which is ``-(lr rho^2/2) grad_Gamma Tr(hess L)`` when each
 sample's Hessian is rank one on ``Gamma``), each term times the finite-step factor ``[2/(2 - lr lambda)]^2``

@@ -1,6 +1,6 @@
 """Deterministic stability: closed-form thresholds and the Jacobian of the update map at a point.
 
-Closed forms (THEORY.md section 4, [derived]); all of them are exact formulas evaluated in floating point:
+Closed forms (docs/theory.md section 2, [derived]); all of them are exact formulas evaluated in floating point:
 
 - GD is stable at a minimum of curvature ``lam`` iff ``lr * lam <= 2``;
 - USAM iff ``lr * lam * (1 + rho * lam) <= 2``, i.e. ``lam <= (-1 + sqrt(1 + 8 rho/lr)) / (2 rho)``;

@@ -5,11 +5,11 @@ Near a minimum ``x* = 0`` shared by every sample, the mini-batch methods are lin
 ``H_xi`` the mean of ``batch_size`` per-sample Hessians drawn uniformly with replacement.
 
 - Mean-square stability: ``E[x x^T]`` evolves by ``M = E[(I - lr A) (x) (I - lr A)]``; its spectral radius on
-  ``range(H)`` decides whether ``E[L]`` and ``E||x||^2`` shrink ([derived], THEORY.md section 4).
+  ``range(H)`` decides whether ``E[L]`` and ``E||x||^2`` shrink ([derived], docs/theory.md section 5.2).
 - Sample paths: the top Lyapunov exponent ``lim (1/t) log ||x_t||`` decides whether almost every path shrinks;
   it can be negative while ``M`` is unstable (heavy tails), and the reports say so.
 - P3 Theorems 4.1/4.2 give a necessary condition for linear stability in terms of ``||H||_F`` and the
-  alignment constant ``gamma`` ([working def] of THEORY.md section 4).
+  alignment constant ``gamma`` ([working def] of docs/theory.md section 5.2).
 
 Everything here is numeric linear algebra (NumPy/SciPy) on exactly enumerated batch laws, except where a law
 is too large to enumerate; then a seeded Monte Carlo sample of batches is used and ``method`` says so.
@@ -260,7 +260,7 @@ def lyapunov_exponent(hessians, lr, rho=0.0, batch_size=1, *, steps: int = 20_00
 
 
 def alignment_gamma(hessians) -> float:
-    """The noise-alignment constant ``gamma`` of THEORY.md section 4 ([working def]).
+    """The noise-alignment constant ``gamma`` of docs/theory.md section 5.2 ([working def]).
 
     ``gamma = min over x in range(H) of x^T (E[H_i H H_i] - H^3) x / (x^T H x * ||H||_F^2)``, a generalized
     symmetric eigenvalue problem on ``range(H)`` (SciPy ``eigh``); 0 when all samples agree. Numeric.

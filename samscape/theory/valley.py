@@ -1,4 +1,4 @@
-"""P3 Proposition 4.1: a 1-D valley confines full-batch SAM, and the sharper invariance test of THEORY.md.
+"""P3 Proposition 4.1: a 1-D valley confines full-batch SAM, and the sharper invariance test (docs/theory.md 5.3).
 
 Setting ([working def] of Definition 4.2): ``L`` even, ``C^2``, ``L(0) = 0``, ``L'(z) > 0`` for ``z > 0`` and
 ``L'(z)/z`` non-increasing on ``(0, 2b]``, so ``a = L''(0)`` bounds the curvature ratio; the valley is
@@ -191,7 +191,7 @@ class ValleyConditions:
     hypotheses_hold : bool
         Definition 4.2 and both bounds: Proposition 4.1 then promises confinement.
     invariance_usam, invariance_sam : Extremum
-        ``S`` for USAM (THEORY.md's sharper test) and its normalized-SAM analogue.
+        ``S`` for USAM (the sharper test of docs/theory.md section 5.3) and its normalized-SAM analogue.
     invariant_usam, invariant_sam : bool
         ``S <= 2b``.
     bottom_curvature : float

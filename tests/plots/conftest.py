@@ -2,12 +2,20 @@
 
 import matplotlib
 
-matplotlib.use("Agg")  # headless; samscape.plots never uses pyplot, but a test helper might
+matplotlib.use("Agg")  # headless: the figures plots make with ax=None are pyplot figures
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from samscape import dynamics, landscapes
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Each test's pyplot figures are closed after it, as a notebook's inline backend closes them after a cell."""
+    yield
+    plt.close("all")
 
 
 @pytest.fixture(scope="session")

@@ -78,3 +78,58 @@ def test_cli_plot_bad_input_is_one_line_and_exit_code_2(tmp_path, saved_run, cap
     assert cli.main(["plot", str(saved_run), "--kind", "animate", "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err
     assert "--out must end in .gif" in err and err.count("\n") == 1
+
+
+def _drawn_lines(frame):
+    """Lengths of each path's line data as this frame shows it."""
+    return [len(trail.get_xdata()) for trail in frame.trails]
+
+
+def test_each_path_is_drawn_as_it_is_travelled(switch_run):
+    """The first frame shows each path as its start point only and the last shows every saved point; no line
+    of the static background already holds a path (only single-point markers), so nothing gives the end away."""
+    from samscape.plots.animate import draw_frames
+
+    lengths, static = [], None
+    for frame in draw_frames(switch_run, frames=8):
+        lengths.append(_drawn_lines(frame))
+        if static is None:
+            ax = frame.figure.axes[0]
+            static = [len(line.get_xdata()) for line in ax.lines
+                      if not line.get_animated() and line.get_linestyle() not in ("None", "none", "")]
+    n_saved = len(switch_run.steps)
+    assert lengths[0] == [1] * switch_run.n_starts
+    assert lengths[-1] == [n_saved] * switch_run.n_starts
+    assert all(a <= b for earlier, later in zip(lengths, lengths[1:]) for a, b in zip(earlier, later))
+    assert static == []
+
+
+def test_the_step_counter_and_the_legend_lie_inside_the_frame_and_apart(switch_run):
+    """Rendered extents: the step counter (with the longest optimizer description of a Switch) and the legend lie
+    inside the figure and do not overlap each other, in every frame as `samscape plot --kind animate` draws it."""
+    from samscape.plots.animate import draw_frames
+
+    for frame in draw_frames(switch_run, frames=4):
+        fig = frame.figure
+        renderer = fig.canvas.get_renderer()
+        stamp, legend = frame.stamp.get_window_extent(renderer), frame.legend.get_window_extent(renderer)
+        for box in (stamp, legend):
+            assert box.x0 >= -0.5 and box.y0 >= -0.5 and box.x1 <= fig.bbox.x1 + 0.5 and box.y1 <= fig.bbox.y1 + 0.5
+        assert not stamp.overlaps(legend)
+
+
+@pytest.mark.parametrize("kind", ["loss", "sharpness"])
+def test_cli_plot_keeps_a_wide_legend_inside_the_figure_and_off_the_axes(tmp_path, kind):
+    """`samscape plot --kind loss|sharpness` of many starts of an optimizer with a long description: the legend
+    (rendered extent) lies inside the figure, does not overlap the Axes, and the Axes keep over half the width."""
+    land = landscapes.get("tanh", xs=(0.6, 1.0, 1.3), ys=(0.0, 0.0, 0.0))
+    run = dynamics.simulate(land, dynamics.RandomSAM(0.5, 0.1, batch_size=1), land.random_points(30, seed=0), 40,
+                            every=5, seed=0, backend="numpy")
+    fig = cli.plot_figure(run, kind)
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    (legend,) = fig.legends
+    box, axes_box = legend.get_window_extent(renderer), fig.axes[0].get_window_extent(renderer)
+    assert box.x0 >= -0.5 and box.y0 >= -0.5 and box.x1 <= fig.bbox.x1 + 0.5 and box.y1 <= fig.bbox.y1 + 0.5
+    assert not box.overlaps(axes_box)
+    assert axes_box.width > 0.5 * fig.bbox.width
