@@ -545,6 +545,7 @@ class _KernelWriter:
         # The eight pairwise accumulators and the summation stack are indexed at run time, so they live in
         # the scratch array S (after the fixed rows in the lane kernel, alone in the scalar one).
         self.n_acc_rows = 8 * d
+        self.I_ROWS = 2  # integer rows before the batch rows: status and stopped-at step
 
     def layout_constants(self) -> str:
         """The named offsets of the generated module: numba folds these globals into the code as constants."""
@@ -569,8 +570,7 @@ class _KernelWriter:
             "# integer scratch I: status, stopped-at step (lane kernel only), then one row per batch position",
             "ISTATUS = 0",
             f"ISTOP = {W}",
-            f"IBATCH = {2 * W}",
-            "IBATCH_1 = 2",
+            f"IBATCH = {self.I_ROWS}  # a row number: batch position b of a lane is at I[(IBATCH + b) * W + j]",
             "",
         ]
         return "\n".join(out) + "\n"
@@ -592,9 +592,6 @@ class _KernelWriter:
     def stopped(self) -> str:
         return "i_stop" if self.scalar else "I[ISTOP + j]"
 
-    @property
-    def ibatch(self) -> str:
-        return "IBATCH_1" if self.scalar else "IBATCH"
 
     def rows(self, rs: list[int]) -> list[str]:
         return [self.at(r) for r in rs]
@@ -653,7 +650,7 @@ class _KernelWriter:
             with em.block("for q in range(ln):"):
                 em.line("p = s0 + q")
                 if leaf.batched:
-                    em.line(f"ib = {self.ibatch} + p * {W}")
+                    em.line(f"ib = (IBATCH + p) * {W}")
                     self.lanes(em, [f"{self.at(self.D[k])} = DATA[I[ib + j], {k}]" for k in range(self.program.n_data)])
                     data = self.rows(self.D)
                 else:
@@ -704,7 +701,7 @@ class _KernelWriter:
         self.lanes(em, [f"{self.zs} = mix({self.z} ^ (np.uint64(t) * GOLDEN + np.uint64({draws.STREAM_BATCH})))"])
         with em.block(f"for b in range(BSZ[{leaf.index}]):"):
             em.line("kb = np.uint64(b + 1) * GOLDEN")
-            em.line(f"ib = {self.ibatch} + b * {self.W}")
+            em.line(f"ib = (IBATCH + b) * {self.W}")
             self.lanes(em, [
                 f"u_ = np.float64(mix({self.zs} ^ kb) >> SH11) / TWO53",
                 "I[ib + j] = min(np.int64(u_ * NS), NS - 1)",
@@ -763,7 +760,7 @@ class _KernelWriter:
         em.line(f"# ---- {leaf.kind} (leaf {leaf.index}): {leaf.ascent or 'no'} ascent, "
                 f"{'a mini-batch' if leaf.batched else 'the full batch'}")
         if leaf.batched:
-            em.line(f"# this step's mini-batch: BSZ[{leaf.index}] sample indices per lane, into I from IBATCH on")
+            em.line(f"# this step's mini-batch: BSZ[{leaf.index}] sample indices per lane, into I from row IBATCH on")
             self.emit_batch_draw(em, leaf)
         if leaf.ascent is None:
             em.line("# descent gradient at the iterate: H = grad L(X)")
@@ -830,8 +827,10 @@ class _KernelWriter:
         em.line("n = XST.shape[0]")
         em.line("nsaved = SAVED.shape[0]")
         em.line("NS = DATA.shape[0]")
-        em.line(f"S = np.zeros({self.stk_base} + NSTK * {d * W}, dtype=F)")
-        em.line(f"I = np.zeros({self.ibatch} + BMAX * {W}, dtype=np.int64)")
+        # sized as (fixed rows + accumulator rows + stack rows) * W: the same expression as before the rows had
+        # names, since LLVM's code for the whole kernel follows the shape of these two sizes
+        em.line(f"S = np.zeros(({(0 if scalar else self.n_rows) + self.n_acc_rows} + NSTK * {d}) * {W}, dtype=F)")
+        em.line(f"I = np.zeros((IBATCH + BMAX) * {W}, dtype=np.int64)")
         if scalar:
             em.line("j = 0")
         else:

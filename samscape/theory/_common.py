@@ -43,8 +43,13 @@ def fixed_map_optimizers() -> dict[str, type[Optimizer]]:
 
 
 def _full_batch_maps() -> dict[str | None, type[Optimizer]]:
-    """``{ascent: the optimizer class whose full-batch map the theory calls by its kind}`` (gd, sam, usam)."""
-    return {cls.ascent: cls for cls in fixed_map_optimizers().values() if cls.batch_rule() != "required"}
+    """``{ascent: the optimizer class whose full-batch map the theory calls by its kind}`` (gd, sam, usam): the first
+    registered with that ascent, so a later class with the same ascent has the same map and the same name."""
+    maps: dict[str | None, type[Optimizer]] = {}
+    for cls in fixed_map_optimizers().values():
+        if cls.batch_rule() != "required":
+            maps.setdefault(cls.ascent, cls)
+    return maps
 
 
 def deterministic_kind(optimizer, n_samples: int) -> str:
