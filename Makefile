@@ -19,8 +19,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# BENCH_ARGS="--quick" for smaller sizes; BENCH_ARGS="--against OLD_CHECKOUT" times the kernels of both trees
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_integrator.py
+	$(BIN)/python benchmarks/bench_integrator.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) samscape-out .pytest_cache

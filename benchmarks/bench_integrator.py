@@ -2,6 +2,9 @@
 
     python benchmarks/bench_integrator.py            # the full table: 10^6 starts x 100 steps, 1 start x 10^6 steps
     python benchmarks/bench_integrator.py --quick    # the same table on smaller sizes (a quick smoke run)
+    python benchmarks/bench_integrator.py --against OLD_TREE [--rounds 5]
+                                                     # compiled kernels of this tree and of another checkout
+                                                     # (e.g. `git worktree add /tmp/old main`), timed alternately
 
 Everything is measured in this one run on this machine and printed as a table, then compared with the
 targets of issue 5. Slow loops are timed on fewer steps and extrapolated (cost per step is flat; the
@@ -235,12 +238,82 @@ print(json.dumps({{"base_mb": base, "peak_mb": peak_mb()}}))
 """
 
 
+# ------------------------------------------------------------------------------------------- --against
+
+KERNEL_TIMES = """
+import json, time
+from samscape import dynamics as dy
+L = tanh_landscape()
+opt = dy.SAM(lr={lr}, rho={rho})
+out = {{}}
+for dtype in (np.float64, np.float32):
+    x0 = wide_starts({n}, dtype)
+    dy.simulate(L, opt, x0[:64], 2, backend="compiled", dtype=dtype, seed=0)  # compile (or load) outside the timing
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        dy.simulate(L, opt, x0, {steps}, every={steps}, seed=0, backend="compiled", dtype=dtype)
+        best = min(best, time.perf_counter() - t0)
+    out["wide " + dtype.__name__ + ": ns per point-step"] = best / ({n} * {steps}) * 1e9
+one = wide_starts(1, np.float64)
+dy.simulate(L, opt, one, 10, seed=0, backend="compiled")
+best = float("inf")
+for _ in range(3):
+    t0 = time.perf_counter()
+    dy.simulate(L, opt, one, {long}, every={long}, seed=0, backend="compiled")
+    best = min(best, time.perf_counter() - t0)
+out["long float64, 1 start x {long} steps: seconds"] = best
+print(json.dumps(out))
+"""
+
+
+def compare_trees(old_tree: str, rounds: int, quick: bool) -> int:
+    """Time the compiled kernels of this checkout and of ``old_tree`` in alternating fresh processes, each tree
+    with its own kernel cache, and print the median and spread (min..max) of each measurement."""
+    new_tree = os.path.dirname(HERE)
+    sizes = dict(n=100_000 if quick else 1_000_000, steps=100, long=100_000 if quick else 1_000_000, lr=LR, rho=RHO)
+    results: dict[str, list[dict]] = {"old": [], "new": []}
+    with tempfile.TemporaryDirectory() as old_cache, tempfile.TemporaryDirectory() as new_cache:
+        trees = {"old": (old_tree, old_cache), "new": (new_tree, new_cache)}
+        for r in range(rounds):
+            for label in (("old", "new") if r % 2 == 0 else ("new", "old")):
+                tree, cache = trees[label]
+                env = {"PYTHONPATH": tree, "SAMSCAPE_CACHE": cache}
+                # the tree first on the path, so `samscape` is that tree's package
+                code = SETUP.replace("import sys\n", f"import sys\nsys.path.insert(0, {tree!r})\n") + \
+                    KERNEL_TIMES.format(**sizes)
+                done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                      env={**os.environ, **env}, cwd=tree)
+                if done.returncode != 0:
+                    raise RuntimeError(f"benchmark subprocess for {tree} failed:\n{done.stderr}")
+                results[label].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"round {r + 1}/{rounds}: done", flush=True)
+    print(f"\ncompiled kernels, SAM on tanh, {rounds} alternating rounds (best of 3 calls each); old = {old_tree}")
+    print("| measurement | old: median (min..max) | new: median (min..max) | new / old (medians) |")
+    print("|---|---:|---:|---:|")
+    for key in results["old"][0]:
+        old = np.array([r[key] for r in results["old"]])
+        new = np.array([r[key] for r in results["new"]])
+        print(f"| {key} | {np.median(old):.4g} ({old.min():.4g}..{old.max():.4g}) | "
+              f"{np.median(new):.4g} ({new.min():.4g}..{new.max():.4g}) | {np.median(new) / np.median(old):.3f} |")
+    return 0
+
+
 # ------------------------------------------------------------------------------------------------- main
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes: 10^5 starts, 10^5 long steps")
+    parser.add_argument("--against", metavar="TREE", help="time only the compiled kernels, of this checkout and "
+                        "of the checkout at TREE, alternately in fresh processes")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds for --against (default 5)")
     args = parser.parse_args(argv)
+    if args.against is not None:
+        if not os.path.isdir(os.path.join(args.against, "samscape")):
+            parser.error(f"--against must be a checkout of samscape (a folder holding samscape/), got {args.against!r}")
+        if args.rounds < 1:
+            parser.error(f"--rounds must be >= 1, got {args.rounds}")
+        return compare_trees(os.path.abspath(args.against), args.rounds, args.quick)
 
     import numba
 

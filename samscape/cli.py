@@ -15,8 +15,8 @@ from . import dynamics, landscapes
 from ._atomic import check_writable
 from ._tables import text_table
 
-# every optimizer but Switch, which composes two of them and has no single-flag form
-OPTIMIZER_CHOICES = tuple(kind for kind in dynamics.optimizers.OPTIMIZERS if kind != "switch")
+# every registered optimizer but the composite ones (Switch), which have no single-flag form
+OPTIMIZER_CHOICES = tuple(kind for kind, cls in dynamics.optimizers.OPTIMIZERS.items() if not cls.composite())
 
 
 class UsageError(ValueError):

@@ -3,9 +3,10 @@
 from .draws import fresh_seed
 from .integrate import BACKENDS, Run, load_run, resolve_backend, saved_step_grid, simulate, write_npz_atomic
 from .optimizers import GD, SAM, SGD, USAM, Noise, Optimizer, RandomSAM, Switch, optimizer_from_dict, sam_ascent, unit
+from .stepping import iterate, step
 
 __all__ = [
     "GD", "SGD", "SAM", "USAM", "RandomSAM", "Switch", "Optimizer", "Noise", "unit", "sam_ascent",
     "simulate", "Run", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
-    "resolve_backend",
+    "resolve_backend", "step", "iterate",
 ]

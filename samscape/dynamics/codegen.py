@@ -36,17 +36,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
-from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from ..landscapes.core import PlaceholderPrinter
 from . import draws
-from .integrate import DTYPES
-
-LANES = 32
-PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: a pairwise sum of at most this many terms is one flat block
+from .contract import DIVERGED, DTYPES, LANES, NONFINITE, OK, PAIRWISE_BLOCK
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
-GENERATOR_VERSION = 8
+GENERATOR_VERSION = 9
 
 
 class UnsupportedLandscape(ValueError):
@@ -72,22 +69,15 @@ _TOKEN = re.compile(r"__([VDT])(\d+)__")
 _CALL = re.compile(r"(?<![\w.])(?!F\()[A-Za-z_]\w*\(")
 
 
-class _Printer(NumPyPrinter):
-    """lambdify's NumPy printer, with symbols printed as placeholders and, for float32, typed literals.
+class _Printer(PlaceholderPrinter):
+    """The landscapes' printer (lambdify's NumPy printer with placeholder symbols, integers beyond int64 as
+    float literals), with scalar conditionals instead of NumPy's whole-array functions.
 
-    The output is exactly what ``lambdify(..., modules="numpy", cse=True)`` prints, apart from the names
-    of the symbols.
+    The output is exactly what the landscapes' ``lambdify(..., modules="numpy", cse=True)`` prints, apart
+    from the names of the symbols and the Piecewise and logic forms below.
     """
 
-    def __init__(self, names: dict[sp.Symbol, str]):
-        super().__init__({"fully_qualified_modules": False, "inline": True,
-                          "allow_unknown_functions": True, "user_functions": {}})
-        self._names = names
-
-    def _print_Symbol(self, expr):
-        return self._names[expr]
-
-    _print_Dummy = _print_Symbol
+    _print_Dummy = PlaceholderPrinter._print_Symbol
 
     # NumPy's select/less/logical_and are whole-array functions; in a kernel a Piecewise is a chain of
     # conditional expressions over scalars, with the same value (the first true condition wins).
@@ -277,12 +267,14 @@ def plan_depth(plan: list[list[int]]) -> int:
 
 # ------------------------------------------------------------------------------------ optimizer shapes
 
-PERTURBED = ("sam", "usam", "randomsam")
-
-
 @dataclass(frozen=True)
 class Leaf:
+    """A plain optimizer in the tree, as the generator sees it: what it declares about itself (see
+    :class:`samscape.dynamics.Optimizer`) and whether its batch matters here."""
+
     kind: str
+    ascent: str | None
+    per_start: tuple[str, ...]
     batched: bool
     index: int
 
@@ -304,17 +296,20 @@ def optimizer_shape(optimizer, has_data: bool):
     forks: list = []
 
     def walk(opt):
-        kind = opt.kind
-        if kind == "switch":
+        if opt.composite():  # a Switch: the kernel branches on ``t < at`` between its two parts
+            if opt.parts != ("first", "second") or not hasattr(opt, "at"):
+                raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {opt.kind!r}; "
+                                           "use backend='numpy'")
             fork_index = len(forks)
             forks.append(opt)
             first = walk(opt.first)
             second = walk(opt.second)
             return Fork(first, second, fork_index)
-        if kind not in ("gd", "sgd", *PERTURBED):
-            raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {kind!r}; use backend='numpy'")
+        if opt.ascent is not None and opt.ascent not in ASCENT_EMITTERS:
+            raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {opt.kind!r} "
+                                       f"(ascent {opt.ascent!r}); use backend='numpy'")
         batched = has_data and getattr(opt, "batch_size", None) is not None
-        leaf = Leaf(kind, batched, len(leaves))
+        leaf = Leaf(opt.kind, opt.ascent, tuple(opt.per_start), batched, len(leaves))
         leaves.append(opt)
         return leaf
 
@@ -368,7 +363,7 @@ class Layout:
     n_data: int
     dtype: str
     leaves: list
-    hp_rows: list[tuple[int, str]] = field(default_factory=list)  # (leaf index, "lr" | "rho"), one per HP row
+    hp_rows: list[tuple[int, str]] = field(default_factory=list)  # (leaf index, hyperparameter), one per HP row
     n_forks: int = 0
     has_data: bool = False
     n_float_rows: int = 0
@@ -463,6 +458,9 @@ SH31 = np.uint64(31)
 SH11 = np.uint64(11)
 TWO53 = {two53!r}
 TWO_PI = {two_pi!r}
+OK = {ok}  # a start's status codes (samscape.dynamics.contract)
+DIVERGED = {diverged}
+NONFINITE = {nonfinite}
 {namespace}
 
 
@@ -525,39 +523,75 @@ class _KernelWriter:
 
     def _assign_rows(self):
         d = self.dim
-        count = 0
+        self.names: list[str] = []  # row -> its name in the generated source
 
-        def take(n):
-            nonlocal count
-            start = count
-            count += n
-            return list(range(start, start + n))
+        def take(names: list[str]) -> list[int]:
+            start = len(self.names)
+            self.names += names
+            return list(range(start, len(self.names)))
 
-        self.X, self.XN, self.P, self.G, self.H, self.SG, self.ACC = (take(d) for _ in range(7))
+        self.X, self.XN, self.P, self.G, self.H, self.SG, self.ACC = (
+            take([f"{label}{k}" for k in range(d)]) for label in ("X", "XN", "P", "G", "H", "SG", "ACC"))
+        # one row per hyperparameter that each leaf declares per start, in the order HP is packed
         self.hp_rows: list[tuple[int, str]] = []
-        self.LR, self.RHO = {}, {}
+        self.HP_ROW: dict[tuple[int, str], int] = {}
         for leaf in self.leaves:
-            self.LR[leaf.index] = take(1)[0]
-            self.hp_rows.append((leaf.index, "lr"))
-            if leaf.kind in PERTURBED:
-                self.RHO[leaf.index] = take(1)[0]
-                self.hp_rows.append((leaf.index, "rho"))
-        self.T = take(len(self.program.temps))
-        self.D = take(self.program.n_data) if any(leaf.batched for leaf in self.leaves) else []
-        self.n_rows = count
+            for name in leaf.per_start:
+                self.HP_ROW[leaf.index, name] = take([f"{name.upper()}_{leaf.index}"])[0]
+                self.hp_rows.append((leaf.index, name))
+        self.T = take([f"TMP{i}" for i in range(len(self.program.temps))])
+        self.D = take([f"DAT{k}" for k in range(self.program.n_data)]) if any(leaf.batched for leaf in self.leaves) else []
+        self.n_rows = len(self.names)
         # The eight pairwise accumulators and the summation stack are indexed at run time, so they live in
         # the scratch array S (after the fixed rows in the lane kernel, alone in the scalar one).
         self.n_acc_rows = 8 * d
-        # integer scratch I: status, stopped-at, then one row per batch position
-        self.ST, self.SP, self.IB = 0, 1, 2
+        self.I_ROWS = 2  # integer rows before the batch rows: status and stopped-at step
+
+    def layout_constants(self) -> str:
+        """The named offsets of the generated module: numba folds these globals into the code as constants."""
+        W = LANES
+        groups = [
+            ("X", "the iterate"), ("XN", "the candidate next iterate"), ("P", "the ascent point"),
+            ("G", "the gradient the ascent follows"), ("H", "the descent gradient"),
+            ("SG", "one sample's gradient"), ("ACC", "a running pairwise sum over samples"),
+            ("TMP", "the gradient's common subexpressions"), ("DAT", "the data of a batched sample"),
+        ]
+        out = ["", "# Lane kernel: every per-lane quantity is a row of W numbers in the scratch array S, at these",
+               "# offsets (the scalar kernel keeps each in a local s_<NAME> instead)."]
+        out += [f"#   {label}<k>: {what}" for label, what in groups]
+        out += ["#   <HYPERPARAMETER>_<i>: leaf i's per-start hyperparameter"]
+        out += [f"{name} = {row * W}" for row, name in enumerate(self.names)]
+        out += [
+            "# then the eight partial sums of a pairwise summation (8 * dim rows) and the summation stack",
+            f"R8 = {self.n_rows * W}",
+            f"STACK = {(self.n_rows + self.n_acc_rows) * W}",
+            "R8_1 = 0  # the same two regions in the scalar kernel's S",
+            f"STACK_1 = {self.n_acc_rows}",
+            "# integer scratch I: status, stopped-at step (lane kernel only), then one row per batch position",
+            "ISTATUS = 0",
+            f"ISTOP = {W}",
+            f"IBATCH = {self.I_ROWS}  # a row number: batch position b of a lane is at I[(IBATCH + b) * W + j]",
+            "",
+        ]
+        return "\n".join(out) + "\n"
 
     # ------------------------------------------------------------------ addressing
     def at(self, row: int) -> str:
         """Row ``row`` for the current lane."""
-        return f"s{row}_" if self.scalar else f"S[{row * self.W} + j]"
+        return f"s_{self.names[row]}" if self.scalar else f"S[{self.names[row]} + j]"
 
-    def iat(self, row: int) -> str:
-        return f"i{row}_" if self.scalar else f"I[{row * self.W} + j]"
+    def hp(self, leaf: Leaf, name: str) -> str:
+        """Leaf ``leaf``'s per-start hyperparameter ``name`` for the current lane."""
+        return self.at(self.HP_ROW[leaf.index, name])
+
+    @property
+    def status(self) -> str:
+        return "i_status" if self.scalar else "I[ISTATUS + j]"
+
+    @property
+    def stopped(self) -> str:
+        return "i_stop" if self.scalar else "I[ISTOP + j]"
+
 
     def rows(self, rs: list[int]) -> list[str]:
         return [self.at(r) for r in rs]
@@ -571,12 +605,12 @@ class _KernelWriter:
         return "zs_" if self.scalar else "ZS[j]"
 
     @property
-    def r_base(self) -> int:
-        return 0 if self.scalar else self.n_rows * self.W
+    def r_base(self) -> str:
+        return "R8_1" if self.scalar else "R8"
 
     @property
-    def stk_base(self) -> int:
-        return (self.n_acc_rows if self.scalar else self.n_rows + self.n_acc_rows) * self.W
+    def stk_base(self) -> str:
+        return "STACK_1" if self.scalar else "STACK"
 
     def lanes(self, em: "_Emitter", statements: list[str]) -> None:
         if self.scalar:
@@ -616,7 +650,7 @@ class _KernelWriter:
             with em.block("for q in range(ln):"):
                 em.line("p = s0 + q")
                 if leaf.batched:
-                    em.line(f"ib = ({self.IB} + p) * {W}")
+                    em.line(f"ib = (IBATCH + p) * {W}")
                     self.lanes(em, [f"{self.at(self.D[k])} = DATA[I[ib + j], {k}]" for k in range(self.program.n_data)])
                     data = self.rows(self.D)
                 else:
@@ -651,13 +685,13 @@ class _KernelWriter:
                 em.line("sp -= 1")
         count = f"BSZ[{leaf.index}]" if leaf.batched else "NS"
         em.line(f"cnt = F({count})")
-        self.lanes(em, [f"{self.at(dst[k])} = S[{self.stk_base + k * W} + j] / cnt" for k in range(d)])
+        self.lanes(em, [f"{self.at(dst[k])} = S[{self.stk_base} + {k * W} + j] / cnt" for k in range(d)])
 
     def _emit_fold(self, em: _Emitter) -> None:
         d, W = self.dim, self.W
         stmts = []
         for k in range(d):
-            r = [f"S[{self.r_base + (m * d + k) * W} + j]" for m in range(8)]
+            r = [f"S[{self.r_base} + {(m * d + k) * W} + j]" for m in range(8)]
             stmts.append(f"{self.at(self.ACC[k])} = ((({r[0]} + {r[1]}) + ({r[2]} + {r[3]})) + "
                          f"(({r[4]} + {r[5]}) + ({r[6]} + {r[7]})))")
         self.lanes(em, stmts)
@@ -667,13 +701,13 @@ class _KernelWriter:
         self.lanes(em, [f"{self.zs} = mix({self.z} ^ (np.uint64(t) * GOLDEN + np.uint64({draws.STREAM_BATCH})))"])
         with em.block(f"for b in range(BSZ[{leaf.index}]):"):
             em.line("kb = np.uint64(b + 1) * GOLDEN")
-            em.line(f"ib = ({self.IB} + b) * {self.W}")
+            em.line(f"ib = (IBATCH + b) * {self.W}")
             self.lanes(em, [
                 f"u_ = np.float64(mix({self.zs} ^ kb) >> SH11) / TWO53",
                 "I[ib + j] = min(np.int64(u_ * NS), NS - 1)",
             ])
 
-    def emit_direction(self, em: _Emitter, leaf: Leaf) -> None:
+    def emit_random_ascent(self, em: _Emitter, leaf: Leaf) -> None:
         """``P = X + rho * direction``, the direction exactly as :func:`draws.unit_directions` draws it."""
         d = self.dim
         pairs = (d + 1) // 2
@@ -693,35 +727,51 @@ class _KernelWriter:
         for k in range(d):
             stmts.append(f"v{k}_ = g{k}_ / dsf_")
         stmts.append("v0_ = 1.0 if dnrm_ == 0.0 else v0_")
-        rho = self.at(self.RHO[leaf.index])
+        rho = self.hp(leaf, "rho")
         for k in range(d):
             stmts.append(f"{self.at(self.P[k])} = {self.at(self.X[k])} + {rho} * F(v{k}_)")
         self.lanes(em, stmts)
 
+    # One emitter per ``Optimizer.ascent``: each writes the ascent point P from the iterate X, exactly as the
+    # optimizer's NumPy ``perturbed_point`` computes it (ASCENT_EMITTERS below maps the names to them).
+    def emit_normalized_ascent(self, em: _Emitter, leaf: Leaf) -> None:
+        """SAM: ``P = X + rho * G/||G||`` with ``G = grad L(X)``, and ``P = X`` where ``||G||`` is 0 or not finite."""
+        d = self.dim
+        X, P, G = (self.rows(r) for r in (self.X, self.P, self.G))
+        self.emit_grad(em, self.X, self.G, leaf)
+        norm = pairwise_expr([f"{G[k]} * {G[k]}" for k in range(d)])
+        rho = self.hp(leaf, "rho")
+        # g / ||g|| where ||g|| is positive and finite (the reference's where(ok, g / where(ok, n, 1), 0));
+        # dividing by the norm itself gives the same bits there and keeps the test off the chain
+        self.lanes(em, [f"nrm_ = math.sqrt({norm})",
+                        "ok_ = (nrm_ > ZERO) & (nrm_ < INF)"]
+                   + [f"{P[k]} = {X[k]} + {rho} * ({G[k]} / nrm_ if ok_ else ZERO)" for k in range(d)])
+
+    def emit_unnormalized_ascent(self, em: _Emitter, leaf: Leaf) -> None:
+        """USAM: ``P = X + rho * grad L(X)``."""
+        X, P, G = (self.rows(r) for r in (self.X, self.P, self.G))
+        self.emit_grad(em, self.X, self.G, leaf)
+        rho = self.hp(leaf, "rho")
+        self.lanes(em, [f"{P[k]} = {X[k]} + {rho} * {G[k]}" for k in range(self.dim)])
+
     def emit_leaf(self, em: _Emitter, leaf: Leaf) -> None:
         d = self.dim
-        X, P, G, H, XN = (self.rows(r) for r in (self.X, self.P, self.G, self.H, self.XN))
-        lr = self.at(self.LR[leaf.index])
+        X, H, XN = (self.rows(r) for r in (self.X, self.H, self.XN))
+        em.line(f"# ---- {leaf.kind} (leaf {leaf.index}): {leaf.ascent or 'no'} ascent, "
+                f"{'a mini-batch' if leaf.batched else 'the full batch'}")
         if leaf.batched:
+            em.line(f"# this step's mini-batch: BSZ[{leaf.index}] sample indices per lane, into I from row IBATCH on")
             self.emit_batch_draw(em, leaf)
-        if leaf.kind in ("gd", "sgd"):
+        if leaf.ascent is None:
+            em.line("# descent gradient at the iterate: H = grad L(X)")
             self.emit_grad(em, self.X, self.H, leaf)
         else:
-            rho = self.at(self.RHO[leaf.index])
-            if leaf.kind == "sam":
-                self.emit_grad(em, self.X, self.G, leaf)
-                norm = pairwise_expr([f"{G[k]} * {G[k]}" for k in range(d)])
-                # g / ||g|| where ||g|| is positive and finite (the reference's where(ok, g / where(ok, n, 1), 0));
-                # dividing by the norm itself gives the same bits there and keeps the test off the chain
-                self.lanes(em, [f"nrm_ = math.sqrt({norm})",
-                                "ok_ = (nrm_ > ZERO) & (nrm_ < INF)"]
-                           + [f"{P[k]} = {X[k]} + {rho} * ({G[k]} / nrm_ if ok_ else ZERO)" for k in range(d)])
-            elif leaf.kind == "usam":
-                self.emit_grad(em, self.X, self.G, leaf)
-                self.lanes(em, [f"{P[k]} = {X[k]} + {rho} * {G[k]}" for k in range(d)])
-            else:
-                self.emit_direction(em, leaf)
+            em.line(f"# ascent point P ({leaf.ascent})")
+            ASCENT_EMITTERS[leaf.ascent](self, em, leaf)
+            em.line("# descent gradient at the ascent point: H = grad L(P)")
             self.emit_grad(em, self.P, self.H, leaf)
+        em.line("# descent: XN = X - lr * H")
+        lr = self.hp(leaf, "lr")
         self.lanes(em, [f"{XN[k]} = {X[k]} - {lr} * {H[k]}" for k in range(d)])
 
     def emit_tree(self, em: _Emitter, node) -> None:
@@ -737,29 +787,31 @@ class _KernelWriter:
         """Accept the new iterate, or freeze the start (same rule as :func:`integrate.numpy_backend`)."""
         d = self.dim
         X, XN = self.rows(self.X), self.rows(self.XN)
-        st, sp = self.iat(self.ST), self.iat(self.SP)
+        st, sp = self.status, self.stopped
         finite = " & ".join(f"(abs(xn{k}_) < INF)" for k in range(d))
         norm = pairwise_expr([f"xn{k}_ * xn{k}_" for k in range(d)])
         stmts = [f"xn{k}_ = {XN[k]}" for k in range(d)]
         stmts += [
             f"fin_ = {finite}",
-            # sqrt(s) > bound exactly when s > FAR2 (see integrate.far_threshold): one square root less
+            # sqrt(s) > bound exactly when s > FAR2 (see contract.far_threshold): one square root less
             f"far_ = fin_ & (({norm}) > FAR2)",
             f"st_ = {st}",
-            "run_ = st_ == 0",
+            "run_ = st_ == OK",
             "take_ = run_ & fin_",
             "stop_ = run_ & ((not fin_) | far_)",
         ]
         stmts += [f"{X[k]} = xn{k}_ if take_ else {X[k]}" for k in range(d)]
         stmts += [
-            f"{st} = (({DIVERGED} if fin_ else {NONFINITE}) if stop_ else st_)",
+            f"{st} = ((DIVERGED if fin_ else NONFINITE) if stop_ else st_)",
             f"{sp} = (t + 1 if stop_ else {sp})",
             "alive += 1 if (take_ & (not far_)) else 0",
         ]
+        em.line("# commit: accept XN, or freeze the start where XN left the bound or is not finite")
         em.line("alive = 0")
         self.lanes(em, stmts)
 
     def emit_save(self, em: _Emitter) -> None:
+        em.line("# the iterates of a saved step")
         for k in range(self.dim):
             self.lanes(em, [f"XS[slot, lo + j, {k}] = {self.at(self.X[k])}"])
         em.line("slot += 1")
@@ -775,9 +827,10 @@ class _KernelWriter:
         em.line("n = XST.shape[0]")
         em.line("nsaved = SAVED.shape[0]")
         em.line("NS = DATA.shape[0]")
-        fixed = 0 if scalar else self.n_rows
-        em.line(f"S = np.zeros(({fixed + self.n_acc_rows} + NSTK * {d}) * {W}, dtype=F)")
-        em.line(f"I = np.zeros(({self.IB} + BMAX) * {W}, dtype=np.int64)")
+        # sized as (fixed rows + accumulator rows + stack rows) * W: the same expression as before the rows had
+        # names, since LLVM's code for the whole kernel follows the shape of these two sizes
+        em.line(f"S = np.zeros(({(0 if scalar else self.n_rows) + self.n_acc_rows} + NSTK * {d}) * {W}, dtype=F)")
+        em.line(f"I = np.zeros((IBATCH + BMAX) * {W}, dtype=np.int64)")
         if scalar:
             em.line("j = 0")
         else:
@@ -786,21 +839,22 @@ class _KernelWriter:
         with em.block("for blk in range(blk0, blk1):"):
             em.line(f"lo = blk * {W}")
             em.line(f"w = min({W}, n - lo)")
+            em.line("# load the block's state: iterates, per-start hyperparameters, status, the start's hash")
             load = []
             if scalar:  # every local defined on every path, so numba types them once
                 load += [f"{self.at(r)} = ZERO" for r in range(self.n_rows)]
                 load += ["zs_ = np.uint64(0)"]
             load += [f"{self.at(self.X[k])} = XST[lo + j, {k}]" for k in range(d)]
-            for h, (leaf_index, kind) in enumerate(self.hp_rows):
-                row = self.LR[leaf_index] if kind == "lr" else self.RHO[leaf_index]
-                load.append(f"{self.at(row)} = HP[{h}, lo + j]")
-            load += [f"{self.iat(self.ST)} = np.int64(STATUS[lo + j])",
-                     f"{self.iat(self.SP)} = STOPPED[lo + j]",
+            for h, (leaf_index, name) in enumerate(self.hp_rows):
+                load.append(f"{self.at(self.HP_ROW[leaf_index, name])} = HP[{h}, lo + j]")
+            load += [f"{self.status} = np.int64(STATUS[lo + j])",
+                     f"{self.stopped} = STOPPED[lo + j]",
                      f"{self.z} = mix(ZSEED ^ (IDS[lo + j] + GOLDEN))"]
             self.lanes(em, load)
             em.line("slot = slot0")
             em.line("t = t0")
             with em.block("while t < t1:"):
+                em.line("# one step of every lane of the block")
                 self.emit_tree(em, self.tree)
                 self.emit_commit(em)
                 em.line("t += 1")
@@ -811,8 +865,9 @@ class _KernelWriter:
             # every start of the block is frozen: the remaining saved steps all hold the frozen points
             with em.block("while slot < nsaved and SAVED[slot] <= t1:"):
                 self.emit_save(em)
+            em.line("# store the block's state for the next call")
             store = [f"XST[lo + j, {k}] = {self.at(self.X[k])}" for k in range(d)]
-            store += [f"STATUS[lo + j] = {self.iat(self.ST)}", f"STOPPED[lo + j] = {self.iat(self.SP)}"]
+            store += [f"STATUS[lo + j] = {self.status}", f"STOPPED[lo + j] = {self.stopped}"]
             self.lanes(em, store)
         em.depth -= 1
         em.line()
@@ -826,16 +881,21 @@ class _KernelWriter:
         prelude = _PRELUDE.format(
             dtype=self.dtype, lanes=LANES, golden=int(draws.GOLDEN), mix_a=int(draws.MIX_A),
             mix_b=int(draws.MIX_B), two53=float(2**53), two_pi=2.0 * np.pi, namespace=namespace,
+            ok=OK, diverged=DIVERGED, nonfinite=NONFINITE,
         )
         layout = Layout(dim=self.dim, n_data=self.program.n_data, dtype=self.dtype, leaves=self.leaves,
                         hp_rows=self.hp_rows, n_forks=len(self.fork_opts), has_data=self.has_data,
                         n_float_rows=self.n_rows, shape=shape_signature(self.tree))
-        body = prelude + _tanh_source(self.float32) + "\n\n" + em.text()
+        body = prelude + "\n" + self.layout_constants() + _tanh_source(self.float32) + "\n\n" + em.text()
         return body, layout
 
 
-# status codes, as in integrate.py (kept literal here so this module does not import the integrator)
-DIVERGED, NONFINITE = 1, 2
+# Optimizer.ascent -> the method that writes its ascent point (None, a plain gradient step, needs none).
+ASCENT_EMITTERS = {
+    "normalized": _KernelWriter.emit_normalized_ascent,
+    "unnormalized": _KernelWriter.emit_unnormalized_ascent,
+    "random": _KernelWriter.emit_random_ascent,
+}
 
 
 def kernel_source(landscape, optimizer, dtype: str = "float64") -> tuple[str, Layout, str]:

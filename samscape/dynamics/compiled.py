@@ -14,6 +14,10 @@ private (see :func:`cache_problem`), and the kernel always runs from the text he
 with the file's path as its name, never through an import that a stray ``.pyc`` could satisfy. Without a
 private folder kernels are compiled in every process, after one warning.
 
+numba keeps its cache files (the pickled index among them) in ``__pycache__`` beside the source, unless
+``NUMBA_CACHE_DIR`` is set: then it keeps them there, outside our folder. That folder gets the same rule
+(created with mode 0700 when missing, used only when private), since loading its index runs code.
+
 A build that fails (numba's compiler gives up, e.g. on a deeply nested gradient) raises
 :class:`KernelBuildError`, which ``backend="auto"`` turns into a NumPy run with a warning; a build that
 takes more than :data:`SLOW_BUILD_NOTE_SECONDS` prints a one-line note on stderr, so a first compile of a
@@ -43,7 +47,7 @@ import numpy as np
 
 from .._atomic import atomic_output
 from . import codegen, draws
-from .integrate import far_threshold
+from .contract import LANES, far_threshold
 
 CACHE_ENV = "SAMSCAPE_CACHE"
 # A kernel build (generation, loading, compilation) longer than this gets a note on stderr.
@@ -200,24 +204,42 @@ def cache_problem(directory: Path) -> str | None:
     return None
 
 
-def _private_cache_dir() -> Path | None:
-    """The kernel cache folder, created private if missing; ``None`` (after one warning) when it is not private."""
-    global _warned_about_cache
-    directory = cache_dir()
+def numba_cache_dir() -> Path | None:
+    """The folder numba writes its cache files to when ``NUMBA_CACHE_DIR`` is set (``None``: beside the source)."""
+    import numba
+
+    configured = getattr(numba.config, "CACHE_DIR", "") or ""
+    return Path(configured).expanduser() if configured else None
+
+
+def _folder_problem(directory: Path) -> str | None:
+    """:func:`cache_problem` of ``directory``, created with mode 0700 first when it is missing."""
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as err:
-        problem = f"cannot be created ({err.strerror or err})"
-    else:
-        problem = cache_problem(directory)
+        return f"cannot be created ({err.strerror or err})"
+    return cache_problem(directory)
+
+
+def _private_cache_dir() -> Path | None:
+    """The kernel cache folder, created private if missing; ``None`` (after one warning) when it, or numba's
+    own cache folder (``NUMBA_CACHE_DIR``, where set), is not private."""
+    global _warned_about_cache
+    directory = cache_dir()
+    problem = _folder_problem(directory)
+    setting = CACHE_ENV
+    numba_dir = numba_cache_dir() if problem is None else None
+    if numba_dir is not None:
+        problem = _folder_problem(numba_dir)
+        directory, setting = numba_dir, "NUMBA_CACHE_DIR"
     if problem is None:
-        return directory
+        return cache_dir()
     with _lock:
         if not _warned_about_cache:
             _warned_about_cache = True
             warnings.warn(
                 f"compiled kernels are not cached on disk because the cache folder {directory} {problem}; "
-                f"each process compiles them again. Set {CACHE_ENV} to a folder that only you can write "
+                f"each process compiles them again. Set {setting} to a folder that only you can write "
                 "(it is created with mode 0700) or fix that folder's owner and permissions.",
                 RuntimeWarning, stacklevel=2,
             )
@@ -436,7 +458,7 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
     args, xs, status, stopped_at = _arguments(kernel, landscape, optimizer, x0, saved_steps, seed=seed,
                                               start_ids=start_ids, bound=bound)
     saved = args["SAVED"]
-    width = 1 if function is kernel.single else codegen.LANES
+    width = 1 if function is kernel.single else LANES
     last = int(saved[-1])
     n_blocks = -(-n_starts // width)
     workers = min(_threads(), n_blocks)

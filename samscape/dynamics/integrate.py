@@ -27,11 +27,11 @@ import numpy as np
 
 from .._atomic import atomic_output
 from .._tables import html_table, text_table
+from .contract import DIVERGED, DTYPES, LANES, NONFINITE, OK, PAIRWISE_BLOCK, STATUS_NAMES, far_threshold
 from .draws import fresh_seed
-from .optimizers import Noise, Optimizer, optimizer_from_dict
+from .optimizers import Optimizer, optimizer_from_dict
+from .stepping import Stepper
 
-STATUS_NAMES = ("ok", "diverged", "nonfinite")
-OK, DIVERGED, NONFINITE = 0, 1, 2
 DEFAULT_BOUND = 1e6
 
 
@@ -95,28 +95,6 @@ def saved_step_grid(steps: int, every: int) -> np.ndarray:
     return grid
 
 
-def far_threshold(bound: float, dtype) -> np.floating:
-    """The largest ``s`` with ``sqrt(s) <= bound`` in ``dtype`` (capped at the largest finite number).
-
-    A start is diverged when ``sqrt(sum x**2) > bound``; a correctly rounded square root is monotone, so that
-    test equals ``sum x**2 > s`` and both backends skip the square root with exactly the same verdicts.
-    """
-    kind = np.dtype(dtype).type
-    with np.errstate(over="ignore"):
-        b = kind(bound)
-        s = b * b
-        if not np.isfinite(s):
-            # the bound is beyond what a squared norm can hold: everything up to the largest finite number
-            # counts as inside, and an infinite squared norm is left to the finiteness test
-            return np.finfo(kind).max
-        down, up = kind(-np.inf), kind(np.inf)
-        while np.sqrt(s) > b:
-            s = np.nextafter(s, down)
-        while s < up and np.sqrt(np.nextafter(s, up)) <= b:
-            s = np.nextafter(s, up)
-    return s
-
-
 def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: np.ndarray, *,
                   seed: int, start_ids: np.ndarray, bound: float, progress: Progress):
     """Reference backend: one NumPy-vectorized update per step over all starts.
@@ -125,7 +103,7 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
     ``(n_starts,)``: the step at which a start was frozen, or -1.
     """
     n_starts, dim = x0.shape
-    noise = Noise(seed, start_ids, landscape.n_samples, dim)
+    stepper = Stepper(landscape, optimizer, n_starts, x0.dtype, seed=seed, start_ids=start_ids)
     xs = np.empty((len(saved_steps), n_starts, dim), dtype=x0.dtype)
     status = np.zeros(n_starts, dtype=np.int8)
     stopped_at = np.full(n_starts, -1, dtype=np.int64)
@@ -138,7 +116,7 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
     everyone_running = True
     with np.errstate(all="ignore"):  # frozen starts may overflow; their results are discarded below
         for t in range(last):
-            x_next = optimizer.update(landscape, x, t, noise).astype(x.dtype, copy=False)
+            x_next = stepper(x, t)
             squared_norm = np.sum(x_next * x_next, axis=-1)
             # the common step: nobody frozen, everyone finite and inside the bound (NaN fails the test)
             if everyone_running and np.all(squared_norm <= far2):
@@ -177,7 +155,6 @@ def _compiled_backend(*args, **kwargs):
 
 
 BACKENDS: dict[str, Callable] = {"numpy": numpy_backend, "compiled": _compiled_backend}
-DTYPES = ("float64", "float32")
 # `auto` compiles when the NumPy path would take longer than this many seconds; the first compile of a
 # kernel costs a few seconds (later processes load it from disk in a fraction of that).
 AUTO_COMPILE_SECONDS = 3.0
@@ -250,7 +227,7 @@ def _leaves(optimizer: Optimizer) -> list[Optimizer]:
     out, todo = [], [optimizer]
     while todo:
         opt = todo.pop()
-        parts = [getattr(opt, name) for name in ("first", "second") if isinstance(getattr(opt, name, None), Optimizer)]
+        parts = [getattr(opt, name) for name in opt.parts]
         if parts:
             todo.extend(parts)
         else:
@@ -275,8 +252,6 @@ def _working_bytes(landscape, optimizer: Optimizer, n_starts: int, dtype: np.dty
     has_data = _samples_per_point(landscape) > 1
     batches = [opt.batch_size for opt in _leaves(optimizer) if getattr(opt, "batch_size", None) is not None]
     if backend == "compiled":
-        from .codegen import LANES, PAIRWISE_BLOCK
-
         largest = max(batches, default=0) if has_data else 0
         state = n_starts * (landscape.dim * dtype.itemsize + 9)  # iterates, status, stop step
         plan_rows = largest // PAIRWISE_BLOCK + 1  # a Python list per row while the plan is built

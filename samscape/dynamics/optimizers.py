@@ -52,12 +52,16 @@ def _check_batch_size(value, name: str = "batch_size", *, optional: bool) -> int
 
 
 def _column(value, n_starts: int, name: str, dtype=np.float64):
-    """A scalar stays a float; a per-start array becomes an ``(n_starts, 1)`` column in ``dtype``."""
+    """A scalar stays a float; a per-start array becomes an ``(n_starts, 1)`` column in ``dtype``.
+
+    A column already resolved stays a column, so resolving twice (simulate, then the stepper) is harmless.
+    """
     if np.ndim(value) == 0:
         return float(value)
     if value.shape[0] != n_starts:
         raise ValueError(f"{name} has {value.shape[0]} values but there are {n_starts} starts; give one per start or a scalar")
-    return np.asarray(value, dtype=dtype)[:, None]
+    column = np.asarray(value, dtype=dtype)
+    return column if column.ndim == 2 else column[:, None]
 
 
 def unit(g: np.ndarray) -> np.ndarray:
@@ -102,10 +106,52 @@ class Noise:
         return draws.unit_directions(self.seed, self.start_ids, step, self.dim).astype(dtype, copy=False)
 
 
+# Every optimizer class with a ``kind``, registered when it is defined (Optimizer.__init_subclass__).
+OPTIMIZERS: dict[str, type["Optimizer"]] = {}
+
+
 class Optimizer:
-    """Base of the optimizers: frozen dataclasses whose :meth:`update` is pure."""
+    """Base of the optimizers: frozen dataclasses whose :meth:`update` is pure.
+
+    Each class describes itself with class attributes, from which every table of optimizers derives (the
+    registry :data:`OPTIMIZERS`, the CLI's choices, the theory's deterministic maps, the kernel generator):
+
+    * ``kind``: its name in the registry, in saved runs and on the command line;
+    * ``ascent``: the perturbation taken before the descent step: ``None`` (plain gradient step),
+      ``"normalized"`` (``rho g/||g||``), ``"unnormalized"`` (``rho g``) or ``"random"`` (``rho`` times a
+      uniform unit direction); the kernel generator has one emitter per value;
+    * ``per_start``: the hyperparameters that may hold one value per start (one kernel row each);
+    * ``parts``: the fields holding other optimizers (a composite such as :class:`Switch`).
+
+    Whether it takes a mini-batch is read off its ``batch_size`` field (see :meth:`batch_rule`).
+    """
 
     kind: ClassVar[str] = ""
+    ascent: ClassVar[str | None] = None
+    per_start: ClassVar[tuple[str, ...]] = ("lr",)
+    parts: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if kind:  # a base such as _Perturbed names no kind and is not registered
+            if kind in OPTIMIZERS:
+                raise ValueError(f"optimizer kind {kind!r} is already taken by {OPTIMIZERS[kind].__name__}")
+            OPTIMIZERS[kind] = cls
+
+    @classmethod
+    def composite(cls) -> bool:
+        """Whether it is built from other optimizers (and so has no single-flag form and no single map)."""
+        return bool(cls.parts)
+
+    @classmethod
+    def batch_rule(cls) -> str | None:
+        """``"required"`` (a ``batch_size`` without default), ``"optional"`` (``None`` is the full batch) or
+        ``None`` (no ``batch_size``: always the full batch), read off the dataclass field."""
+        for field in dataclasses.fields(cls):
+            if field.name == "batch_size":
+                return "required" if field.default is dataclasses.MISSING else "optional"
+        return None
 
     def update(self, landscape, x: np.ndarray, step: int, noise: Noise) -> np.ndarray:
         raise NotImplementedError
@@ -115,7 +161,7 @@ class Optimizer:
         changes = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if field.name in ("lr", "rho"):
+            if field.name in self.per_start:
                 changes[field.name] = _column(value, n_starts, field.name, dtype)
             elif isinstance(value, Optimizer):
                 changes[field.name] = value.for_starts(n_starts, dtype)
@@ -198,20 +244,22 @@ class _Perturbed(Optimizer):
     lr: Any
     rho: Any
     batch_size: int | None = None
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho")
 
     def __post_init__(self):
         object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
         object.__setattr__(self, "rho", _check_rate(self.rho, "rho", allow_zero=True))
         object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size, optional=True))
 
-    def ascent(self, landscape, x, step, batch, noise) -> np.ndarray:
-        """The perturbed point ``x+`` at which the descent gradient is taken; each variant defines its own."""
+    def perturbed_point(self, landscape, x, step, batch, noise) -> np.ndarray:
+        """The perturbed point ``x+`` at which the descent gradient is taken; each variant defines its own
+        (and names it in ``ascent``, which the kernel generator reads)."""
         raise NotImplementedError
 
     def update(self, landscape, x, step, noise):
         # the two lines of the paper, shared by every variant: perturb, then descend with the same batch
         batch = noise.batch(step, self.batch_size)
-        return x - self.lr * landscape.grad(self.ascent(landscape, x, step, batch, noise), batch=batch)
+        return x - self.lr * landscape.grad(self.perturbed_point(landscape, x, step, batch, noise), batch=batch)
 
 
 @dataclass(frozen=True, eq=False)
@@ -223,8 +271,9 @@ class SAM(_Perturbed):
     """
 
     kind: ClassVar[str] = "sam"
+    ascent: ClassVar[str | None] = "normalized"
 
-    def ascent(self, landscape, x, step, batch, noise):
+    def perturbed_point(self, landscape, x, step, batch, noise):
         return sam_ascent(landscape, x, self.rho, batch)
 
 
@@ -233,8 +282,9 @@ class USAM(_Perturbed):
     """Unnormalized SAM: ``x <- x - lr grad L_xi(x + rho grad L_xi(x))`` (P3's simplified SAM)."""
 
     kind: ClassVar[str] = "usam"
+    ascent: ClassVar[str | None] = "unnormalized"
 
-    def ascent(self, landscape, x, step, batch, noise):
+    def perturbed_point(self, landscape, x, step, batch, noise):
         return x + self.rho * landscape.grad(x, batch=batch)
 
 
@@ -243,8 +293,9 @@ class RandomSAM(_Perturbed):
     """Random-direction SAM: ``x <- x - lr grad L_xi(x + rho g/||g||)``, ``g ~ N(0, I)`` fresh each step."""
 
     kind: ClassVar[str] = "randomsam"
+    ascent: ClassVar[str | None] = "random"
 
-    def ascent(self, landscape, x, step, batch, noise):
+    def perturbed_point(self, landscape, x, step, batch, noise):
         return x + self.rho * noise.direction(step, x.dtype)
 
 
@@ -260,6 +311,8 @@ class Switch(Optimizer):
     second: Optimizer
     at: int
     kind: ClassVar[str] = "switch"
+    per_start: ClassVar[tuple[str, ...]] = ()
+    parts: ClassVar[tuple[str, ...]] = ("first", "second")
 
     def __post_init__(self):
         for label in ("first", "second"):
@@ -277,18 +330,13 @@ class Switch(Optimizer):
         return self.active(step).update(landscape, x, step, noise)
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    cls.kind: cls for cls in (GD, SGD, SAM, USAM, RandomSAM, Switch)
-}
-
-
 def optimizer_from_dict(data: dict[str, Any]) -> Optimizer:
     """Rebuild an optimizer from :meth:`Optimizer.to_dict`."""
     data = dict(data)
     kind = data.pop("kind", None)
     if kind not in OPTIMIZERS:
         raise ValueError(f"optimizer kind must be one of {sorted(OPTIMIZERS)}, got {kind!r}")
-    if kind == "switch":
-        data["first"] = optimizer_from_dict(data["first"])
-        data["second"] = optimizer_from_dict(data["second"])
-    return OPTIMIZERS[kind](**data)
+    cls = OPTIMIZERS[kind]
+    for name in cls.parts:
+        data[name] = optimizer_from_dict(data[name])
+    return cls(**data)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib import colors, patheffects, ticker
 
-from ..dynamics import sam_ascent
-from ..dynamics.optimizers import Noise
+from ..dynamics import sam_ascent, step
 # the theory's rules for an optimizer with one deterministic update map, as the stability analysis applies them
 from ..theory.stability import deterministic_kind, scalar_hyper
 from . import _checks
@@ -161,10 +160,9 @@ def update_field(landscape, optimizer, points: np.ndarray) -> np.ndarray:
     """The update direction ``(T(x) - x) / lr`` at ``points (..., dim)``: ``-grad L(x)`` for GD, ``-grad L(x+)`` for SAM."""
     optimizer = _field_optimizer(optimizer)
     flat = points.reshape(-1, landscape.dim)
-    noise = Noise(0, np.arange(len(flat)), landscape.n_samples, landscape.dim)
     with np.errstate(all="ignore"):
-        step = optimizer.update(landscape, flat, 0, noise) - flat
-    return (step / optimizer.lr).reshape(points.shape)
+        change = step(landscape, optimizer, flat, 0, seed=0) - flat
+    return (change / optimizer.lr).reshape(points.shape)
 
 
 def vector_field(landscape, optimizer, *, ax=None, kind="stream", window=None, resolution=None, axes=(0, 1),

@@ -11,7 +11,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .. import theory
-from ..dynamics.optimizers import Noise
+from ..dynamics import step
 from ..theory.fates import FATES, advance, final_optimizer, run_phases
 from . import _checks
 from .landscape import MIN_MARK, contour, draw_hallucinated, mark_critical, plane_grid
@@ -485,10 +485,8 @@ def valley(landscape, run=None, *, ax=None, kind="cobweb", b=None, steps=40, sta
 
 def _map_1d(run, optimizer, z: np.ndarray) -> np.ndarray:
     """The deterministic part of one update on a grid of ``z``: the map a cobweb bounces on."""
-    resolved = optimizer.for_starts(len(z)) if np.ndim(getattr(optimizer, "lr", 0.0)) == 0 and \
-        np.ndim(getattr(optimizer, "rho", 0.0)) == 0 else None
-    if resolved is None:
+    if np.ndim(getattr(optimizer, "lr", 0.0)) != 0 or np.ndim(getattr(optimizer, "rho", 0.0)) != 0:
         raise ValueError("valley(kind='cobweb') needs a run with scalar lr and rho, got per-start arrays")
-    noise = Noise(run.seed, np.zeros(len(z), dtype=np.int64), run.landscape.n_samples, 1)
     with np.errstate(all="ignore"):
-        return resolved.update(run.landscape, z[:, None], 0, noise)[:, 0]
+        # every point draws start 0's batch, so the curve is one map (the one start 0 bounced on at step 0)
+        return step(run.landscape, optimizer, z[:, None], 0, seed=run.seed, start_ids=np.zeros(len(z), dtype=np.int64))[:, 0]

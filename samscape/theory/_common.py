@@ -15,7 +15,7 @@ from .._checks import has_attributes, single_number
 from .._checks import box as check_box  # noqa: F401
 from .._checks import nonnegative, positive, positive_int, real_number  # noqa: F401
 from .._checks import points as check_point  # noqa: F401
-from ..dynamics.optimizers import GD, SAM, SGD, USAM, Optimizer, RandomSAM, Switch
+from ..dynamics.optimizers import OPTIMIZERS, Optimizer
 
 
 def check_run(value):
@@ -35,30 +35,48 @@ def scalar_hyper(optimizer: Optimizer, field: str, purpose: str = "a stability a
     return single_number(getattr(optimizer, field), f"optimizer {field}", purpose)
 
 
+def fixed_map_optimizers() -> dict[str, type[Optimizer]]:
+    """The registered optimizers whose update is a fixed map of ``x`` once the batch is fixed, by kind: plain
+    (not composite like Switch) and with an ascent that draws nothing. Their full-batch forms are the maps the
+    theory analyses."""
+    return {kind: cls for kind, cls in OPTIMIZERS.items() if not cls.composite() and cls.ascent != "random"}
+
+
+def _full_batch_maps() -> dict[str | None, type[Optimizer]]:
+    """``{ascent: the optimizer class whose full-batch map the theory calls by its kind}`` (gd, sam, usam): the first
+    registered with that ascent, so a later class with the same ascent has the same map and the same name."""
+    maps: dict[str | None, type[Optimizer]] = {}
+    for cls in fixed_map_optimizers().values():
+        if cls.batch_rule() != "required":
+            maps.setdefault(cls.ascent, cls)
+    return maps
+
+
 def deterministic_kind(optimizer, n_samples: int) -> str:
     """``gd``, ``usam`` or ``sam`` for a deterministic optimizer; ``ValueError`` for anything stochastic."""
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"optimizer must be a samscape optimizer such as SAM(lr=0.1, rho=0.05), got {optimizer!r}")
+    cls = type(optimizer)
+    maps = _full_batch_maps()
     # with one data point every batch is the full loss, so mini-batching changes nothing
     full_batch = getattr(optimizer, "batch_size", None) is None or n_samples == 1
-    if isinstance(optimizer, (RandomSAM, Switch)) or not full_batch:
-        if isinstance(optimizer, Switch):
-            hint = "a Switch changes its map mid-run, so pass the phase you want, e.g. optimizer.second"
-        elif isinstance(optimizer, RandomSAM):
-            hint = "RandomSAM perturbs in a random direction each step; SAM or USAM is its deterministic counterpart"
-        elif isinstance(optimizer, SGD):
-            hint = "SGD's mini-batches make its map random; GD is its full-batch counterpart"
+    if cls.composite() or cls.kind not in fixed_map_optimizers() or not full_batch:
+        counterpart = maps.get(cls.ascent)
+        if cls.composite():
+            hint = f"a {cls.__name__} changes its map mid-run, so pass the phase you want, e.g. optimizer.{cls.parts[-1]}"
+        elif cls.kind not in fixed_map_optimizers():
+            names = " or ".join(c.__name__ for c in maps.values() if c.ascent is not None)
+            hint = f"{cls.__name__} perturbs in a random direction each step; {names} is its deterministic counterpart"
+        elif cls.batch_rule() == "required" and counterpart is not None:
+            hint = f"{cls.__name__}'s mini-batches make its map random; {counterpart.__name__} is its full-batch counterpart"
         else:
             hint = "its mini-batches make its map random; pass batch_size=None for the full-batch map"
-        allowed = "optimizer must be deterministic (GD, or SAM/USAM with batch_size=None)"
+        names = [c.__name__ for c in maps.values()]
+        allowed = f"optimizer must be deterministic ({names[0]}, or {'/'.join(names[1:])} with batch_size=None)"
         raise ValueError(f"{allowed}, got {optimizer.describe()}; {hint}")
-    if isinstance(optimizer, (GD, SGD)):
-        return "gd"
-    if isinstance(optimizer, USAM):
-        return "usam"
-    if isinstance(optimizer, SAM):
-        return "sam"
-    raise ValueError(f"optimizer must be GD, SAM or USAM, got {optimizer.describe()}")
+    if maps.get(cls.ascent) is None:
+        raise ValueError(f"optimizer must be {', '.join(c.__name__ for c in maps.values())}, got {optimizer.describe()}")
+    return maps[cls.ascent].kind
 
 
 def null_space(matrix: np.ndarray, rel_tol: float = 1e-8) -> np.ndarray:

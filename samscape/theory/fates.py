@@ -13,14 +13,12 @@ import numpy as np
 
 from .. import dynamics
 from ..dynamics import Switch
-from ..dynamics.optimizers import Noise
 from .._checks import choice, increasing, int_at_least, point, positive
-from ._common import check_landscape, check_run
+from ._common import check_landscape, check_run, fixed_map_optimizers
 from .stochastic import alignment_gamma, mean_square_radius_grid, usam_inequality_rho_edge
 
 FATES = ("minimizer", "hallucinated", "moving", "diverged", "critical")
 STABILITY_FATES = ("stable", "escaped", "diverged")
-_OPTIMIZERS = {"gd": dynamics.GD, "sgd": dynamics.SGD, "usam": dynamics.USAM, "sam": dynamics.SAM}
 
 
 # ---------------------------------------------------------------------------------------------- a run's own update
@@ -30,16 +28,10 @@ def advance(run, x: np.ndarray, first_step: int, n: int) -> np.ndarray:
     Uses the run's seed and start ids, so a replay from step 0 reproduces ``run.xs`` exactly.
     Returns ``(n + 1, n_starts, dim)``, the input first.
     """
-    landscape = run.landscape
-    optimizer = run.optimizer.for_starts(run.n_starts)
     ids = run.start_ids if run.start_ids is not None else np.arange(run.n_starts)
-    noise = Noise(run.seed, ids, landscape.n_samples, landscape.dim)
-    out = np.empty((n + 1,) + x.shape)
-    out[0] = x
     with np.errstate(all="ignore"):
-        for k in range(n):
-            out[k + 1] = optimizer.update(landscape, out[k], first_step + k, noise)
-    return out
+        return dynamics.iterate(run.landscape, run.optimizer, np.asarray(x, dtype=float), first_step, n,
+                                seed=run.seed, start_ids=ids)
 
 
 def run_phases(run):
@@ -198,7 +190,8 @@ def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_siz
         Mini-batch size (stochastic methods on a finite sum); ``sgd`` needs it.
     """
     check_landscape(landscape)
-    optimizer = choice(optimizer, "optimizer", tuple(_OPTIMIZERS))
+    kinds = fixed_map_optimizers()
+    optimizer = choice(optimizer, "optimizer", tuple(kinds))
     lrs = increasing(lrs, "lrs", minimum=0)
     rhos = increasing(rhos, "rhos", minimum=0)
     if lrs[0] <= 0:
@@ -210,14 +203,13 @@ def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_siz
     hessian = landscape.hessian(x_star)
     top = np.linalg.eigh(hessian)[1][:, -1]
     eta, rho = (g.ravel() for g in np.meshgrid(lrs, rhos))
-    if optimizer == "gd":
-        opt = dynamics.GD(eta)
-    elif optimizer == "sgd":
-        if batch_size is None:
-            raise ValueError("batch_size must be a positive integer for optimizer='sgd', got None")
-        opt = dynamics.SGD(eta, batch_size)
-    else:
-        opt = _OPTIMIZERS[optimizer](eta, rho, batch_size=batch_size)
+    cls = kinds[optimizer]
+    hyper = {"rho": rho} if "rho" in cls.per_start else {}
+    if cls.batch_rule() == "required" and batch_size is None:
+        raise ValueError(f"batch_size must be a positive integer for optimizer={optimizer!r}, got None")
+    if cls.batch_rule() is not None:  # GD has no batch_size: it always takes the full batch
+        hyper["batch_size"] = batch_size
+    opt = cls(eta, **hyper)
     x0 = np.broadcast_to(x_star + delta * top, (eta.size, landscape.dim))
     run = dynamics.simulate(landscape, opt, x0, steps, every=steps, seed=seed, progress=False)
     distance = np.linalg.norm(run.x - x_star, axis=-1)

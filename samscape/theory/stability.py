@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dynamics.optimizers import Noise, sam_ascent, unit
+from .. import dynamics
+from ..dynamics.optimizers import sam_ascent, unit
 from .._checks import points as check_point
 from .._tables import html_table, numbers
 from .._checks import positive_array
@@ -200,9 +201,7 @@ class FixedPointStability:
 
 
 def _one_step(landscape, optimizer, x: np.ndarray) -> np.ndarray:
-    flat = x.reshape(-1, landscape.dim)
-    noise = Noise(0, np.arange(flat.shape[0]), landscape.n_samples, landscape.dim)
-    return optimizer.update(landscape, flat, 0, noise).reshape(x.shape)
+    return dynamics.step(landscape, optimizer, x.reshape(-1, landscape.dim), 0, seed=0).reshape(x.shape)
 
 
 def sam_ascent_jacobian(landscape, x: np.ndarray, rho: float, hess: np.ndarray):

@@ -296,3 +296,15 @@ def test_disk_cache_survives_a_new_process(tmp_path):
     second = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert first.stdout.split() == ["1", "0"]
     assert second.stdout.split() == ["0", "1"]
+
+
+def test_integers_beyond_int64_compile_as_float_literals():
+    """from_expr("10**308*x") runs on the compiled backend: the gradient's 10**308 is printed as the float literal
+    1e308 (the landscapes' printer, which the kernel's printer inherits; numba refuses the integer), and the kernel
+    gives the NumPy backend's numbers."""
+    steep = landscapes.from_expr("10**308*x", ["x"])
+    source, _, _ = codegen.kernel_source(steep, dy.GD(lr=1e-308))
+    assert "1e+308" in source and str(10**308) not in source
+    ref, out = run_both(steep, dy.GD(lr=1e-308), [[0.5], [-2.0]], steps=3, every=1)
+    assert np.all(np.isfinite(ref.xs)) and not np.array_equal(ref.xs[0], ref.xs[-1])
+    np.testing.assert_array_equal(out.xs, ref.xs)

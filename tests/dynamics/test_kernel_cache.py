@@ -177,3 +177,33 @@ def test_an_unusable_cache_still_runs_kernels_without_a_disk_cache(fresh, monkey
     assert len(cache_warnings(record)) == 1
     assert "cannot be created" in cache_warnings(record)[0] and str(blocker) in cache_warnings(record)[0]
     assert os.listdir(tempfile.gettempdir()) == []
+
+
+def test_a_numba_cache_dir_others_can_write_is_refused(fresh, monkeypatch):
+    """With NUMBA_CACHE_DIR set, numba writes its pickled index there: a folder others can write disables the
+    disk cache (one warning naming NUMBA_CACHE_DIR) and nothing is written to it."""
+    import numba
+
+    planted = fresh / "numba-cache"
+    planted.mkdir()
+    os.chmod(planted, 0o777)
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(planted))
+    with pytest.warns(RuntimeWarning, match="can be written by other users") as record:
+        kernel = compiled.get_kernel(quadratic(0.31), dy.GD(lr=0.1))
+    assert len(cache_warnings(record)) == 1
+    assert str(planted) in cache_warnings(record)[0] and "NUMBA_CACHE_DIR" in cache_warnings(record)[0]
+    assert kernel.path is None
+    assert os.listdir(planted) == []
+
+
+def test_a_missing_numba_cache_dir_is_created_private(fresh, monkeypatch):
+    """A NUMBA_CACHE_DIR that does not exist yet is created with mode 0700, and the disk cache stays on."""
+    import numba
+
+    wanted = fresh / "numba-cache" / "nested"
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(wanted))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kernel = compiled.get_kernel(quadratic(0.32), dy.GD(lr=0.1))
+    assert kernel.path is not None
+    assert stat.S_IMODE(os.stat(wanted).st_mode) == 0o700 and os.stat(wanted).st_uid == os.getuid()

@@ -1,0 +1,42 @@
+"""What every backend of :func:`samscape.dynamics.simulate` agrees on: dtypes, status codes, the divergence test
+and the kernel's lane geometry.
+
+This module sits at the bottom of :mod:`samscape.dynamics` and imports nothing from it, so the integrator,
+the kernel generator and the compiled backend can all import it without importing each other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DTYPES = ("float64", "float32")
+
+# A start's status, as stored per start by every backend (int8) and named in Run.status.
+STATUS_NAMES = ("ok", "diverged", "nonfinite")
+OK, DIVERGED, NONFINITE = 0, 1, 2
+
+# The fused kernel advances blocks of LANES starts together (see codegen); the memory estimate counts its rows.
+LANES = 32
+PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: a pairwise sum of at most this many terms is one flat block
+
+
+def far_threshold(bound: float, dtype) -> np.floating:
+    """The largest ``s`` with ``sqrt(s) <= bound`` in ``dtype`` (capped at the largest finite number).
+
+    A start is diverged when ``sqrt(sum x**2) > bound``; a correctly rounded square root is monotone, so that
+    test equals ``sum x**2 > s`` and both backends skip the square root with exactly the same verdicts.
+    """
+    kind = np.dtype(dtype).type
+    with np.errstate(over="ignore"):
+        b = kind(bound)
+        s = b * b
+        if not np.isfinite(s):
+            # the bound is beyond what a squared norm can hold: everything up to the largest finite number
+            # counts as inside, and an infinite squared norm is left to the finiteness test
+            return np.finfo(kind).max
+        down, up = kind(-np.inf), kind(np.inf)
+        while np.sqrt(s) > b:
+            s = np.nextafter(s, down)
+        while s < up and np.sqrt(np.nextafter(s, up)) <= b:
+            s = np.nextafter(s, up)
+    return s
