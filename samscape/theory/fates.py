@@ -35,14 +35,19 @@ def advance(run, x: np.ndarray, first_step: int, n: int) -> np.ndarray:
 
 
 def run_phases(run):
-    """``[(optimizer, first_step, last_step)]``: one phase, or two for a :class:`Switch`."""
-    total = int(run.steps[-1])
-    opt = run.optimizer
-    if isinstance(opt, Switch) and 0 < opt.at < total:
-        return [(opt.first, 0, opt.at), (opt.second, opt.at, total)]
-    if isinstance(opt, Switch):
-        return [(opt.first if opt.at >= total else opt.second, 0, total)]
-    return [(opt, 0, total)]
+    """``[(optimizer, first_step, last_step)]``: the plain optimizers that ran, in order, with the steps each ran.
+
+    A :class:`Switch` hands over at its absolute step ``at``, and either side may itself be a ``Switch``, so the
+    split recurses; a side that never runs inside ``[0, steps]`` is left out.
+    """
+    def split(opt, lo: int, hi: int):
+        if not isinstance(opt, Switch):
+            return [(opt, lo, hi)]
+        if not lo < opt.at < hi:
+            return split(opt.first if opt.at >= hi else opt.second, lo, hi)
+        return split(opt.first, lo, opt.at) + split(opt.second, opt.at, hi)
+
+    return split(run.optimizer, 0, int(run.steps[-1]))
 
 
 def final_optimizer(run):

@@ -109,3 +109,18 @@ def test_stability_grid_caches_hessians_and_gamma_and_gives_the_theory_edges():
                                theory.usam_inequality_rho_edge(hess, [0.5, 1.0], 1))
     full = theory.stability_fates(landscapes.get("quadratic"), [0.0, 0.0], lrs=[0.1, 0.2], rhos=[0.0, 0.1], steps=5)
     assert not full.stochastic and full.p3_rho_edge(np.array([0.1])) is None
+
+
+@pytest.mark.filterwarnings("ignore:batch_size=1 on landscape 'quadratic'")
+def test_run_phases_unwraps_nested_switches():
+    """Switch(GD, Switch(SGD, SAM, at=20), at=10) over 30 steps ran GD on [0, 10), SGD on [10, 20), SAM on
+    [20, 30]; a side that never runs is left out; classify_fates judges such a run by its last optimizer."""
+    from samscape.theory.fates import run_phases
+
+    quad = landscapes.get("quadratic")
+    gd, sgd, sam = dynamics.GD(0.1), dynamics.SGD(0.1, 1), dynamics.SAM(0.1, 0.05)
+    run = _sim(quad, dynamics.Switch(gd, dynamics.Switch(sgd, sam, 20), 10), [[0.5, -0.4]], 30)
+    assert run_phases(run) == [(gd, 0, 10), (sgd, 10, 20), (sam, 20, 30)]
+    late = _sim(quad, dynamics.Switch(gd, dynamics.Switch(sgd, sam, 50), 10), [[0.5, -0.4]], 30)
+    assert run_phases(late) == [(gd, 0, 10), (sgd, 10, 30)]
+    assert theory.classify_fates(run).tolist() == ["minimizer"]
