@@ -6,6 +6,7 @@ Each command is a function ``_cmd_NAME(args) -> int`` registered in :func:`build
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import warnings
 
@@ -82,17 +83,26 @@ DEFAULT_RHO = 0.05
 
 
 def build_optimizer(args) -> dynamics.Optimizer:
+    """The optimizer the flags describe; which flags apply is read off the class (its ``rho`` field, its batch rule),
+    so a new optimizer in the registry needs nothing here."""
     name = args.optimizer
-    if name in ("gd", "sgd") and args.rho is not None:
-        raise UsageError(f"--rho applies to sam, usam and randomsam, not to --optimizer {name}")
-    if name == "gd":
-        if args.batch_size is not None:
-            raise UsageError("--batch-size applies to sgd and the SAM variants; gd always uses the full batch")
-        return dynamics.GD(args.lr)
-    if name == "sgd":
-        return dynamics.SGD(args.lr, args.batch_size if args.batch_size is not None else 1)
     cls = dynamics.optimizers.OPTIMIZERS[name]
-    return cls(args.lr, DEFAULT_RHO if args.rho is None else args.rho, batch_size=args.batch_size)
+    def field_names(kind):
+        return {f.name for f in dataclasses.fields(dynamics.optimizers.OPTIMIZERS[kind])}
+
+    fields = field_names(name)
+    if "rho" not in fields and args.rho is not None:
+        takes_rho = [kind for kind in OPTIMIZER_CHOICES if "rho" in field_names(kind)]
+        raise UsageError(f"--rho applies to {', '.join(takes_rho)}, not to --optimizer {name}")
+    rule = cls.batch_rule()
+    if rule is None and args.batch_size is not None:
+        batched = [kind for kind in OPTIMIZER_CHOICES if dynamics.optimizers.OPTIMIZERS[kind].batch_rule()]
+        raise UsageError(f"--batch-size applies to {', '.join(batched)}; {name} always uses the full batch")
+    kwargs = {"batch_size": args.batch_size if args.batch_size is not None else 1} if rule == "required" else (
+        {"batch_size": args.batch_size} if rule == "optional" else {})
+    if "rho" in fields:
+        kwargs["rho"] = DEFAULT_RHO if args.rho is None else args.rho
+    return cls(args.lr, **kwargs)
 
 
 def default_every(steps: int) -> int:
