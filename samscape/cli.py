@@ -12,6 +12,7 @@ import numpy as np
 
 from . import dynamics, landscapes
 from ._atomic import check_writable
+from ._starts import parse_starts  # the --starts grammar, shared with `samscape sweep`
 
 # every optimizer but Switch, which composes two of them and has no single-flag form
 OPTIMIZER_CHOICES = tuple(kind for kind in dynamics.optimizers.OPTIMIZERS if kind != "switch")
@@ -34,46 +35,6 @@ def parse_param(text: str) -> tuple[str, object]:
         return key, int(number) if number.is_integer() and "." not in raw and "e" not in raw.lower() else number
     except ValueError:
         raise UsageError(f"--param {key} must be a number or comma-separated numbers, got {raw!r}") from None
-
-
-def parse_starts(spec: str, landscape, seed: int | None = 0) -> np.ndarray:
-    """Turn a starts SPEC into an ``(n_starts, dim)`` array.
-
-    ``point:2.5,0.001`` (one point; several points separated by ``;``), ``grid:umin:umax:vmin:vmax:NxM``
-    (2-D; ``grid:zmin:zmax:N`` in 1-D), ``random:N`` (uniform in the landscape's window, seeded by --seed).
-    """
-    kind, _, rest = spec.partition(":")
-    dim = landscape.dim
-    try:
-        if kind == "point":
-            points = [[float(v) for v in p.split(",")] for p in rest.split(";") if p.strip()]
-            arr = np.array(points, dtype=float)
-            if arr.ndim != 2 or arr.shape[1] != dim:
-                raise UsageError(f"--starts point needs {dim} comma-separated numbers per point, got {rest!r}")
-            return arr
-        if kind == "grid":
-            parts = rest.split(":")
-            if len(parts) != 2 * dim + 1:
-                example = "grid:" + ":".join(["-1:1"] * dim) + ":" + "x".join(["10"] * dim)
-                raise UsageError(
-                    f"--starts grid needs {2 * dim} bounds and a size for a {dim}-D landscape, e.g. {example}, got {spec!r}"
-                )
-            sizes = [int(s) for s in parts[-1].lower().split("x")]
-            if len(sizes) != dim or min(sizes) < 1:
-                raise UsageError(f"--starts grid size must be {dim} positive integers joined by 'x', got {parts[-1]!r}")
-            axes = [np.linspace(float(parts[2 * i]), float(parts[2 * i + 1]), sizes[i]) for i in range(dim)]
-            mesh = np.meshgrid(*axes, indexing="ij")
-            return np.stack([m.ravel() for m in mesh], axis=-1)
-        if kind == "random":
-            n = int(rest)
-            if n < 1:
-                raise UsageError(f"--starts random:N needs N >= 1, got {n}")
-            return landscape.random_points(n, seed=0 if seed is None else seed)
-    except UsageError:
-        raise
-    except ValueError:
-        raise UsageError(f"--starts {spec!r} has a value that is not a number") from None
-    raise UsageError(f"--starts must be point:..., grid:... or random:N, got {spec!r}")
 
 
 DEFAULT_RHO = 0.05
