@@ -13,6 +13,7 @@ import numpy as np
 from . import dynamics, landscapes
 from ._atomic import check_writable
 from ._starts import parse_starts  # the --starts grammar, shared with `samscape sweep`
+from .sweep import cli as sweep_cli
 
 # every optimizer but Switch, which composes two of them and has no single-flag form
 OPTIMIZER_CHOICES = tuple(kind for kind in dynamics.optimizers.OPTIMIZERS if kind != "switch")
@@ -179,7 +180,7 @@ def _cmd_demo(args) -> int:
     return 0
 
 
-PLOT_KINDS = ("auto", "trajectories", "basins", "loss", "grad_norm", "sharpness", "valley", "animate")
+PLOT_KINDS = ("auto", "trajectories", "basins", "loss", "grad_norm", "sharpness", "valley", "animate", "phase")
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
@@ -189,6 +190,8 @@ def _cmd_plot(args) -> int:
 
     from . import plots, theory  # the basin map draws theory.classify_fates
 
+    if args.kind == "phase" or os.path.isdir(args.run):  # a sweep store (a zarr folder)
+        return sweep_cli.plot_store(args)
     if not os.path.isfile(args.run):
         raise UsageError(f"RUN must be an existing .npz written by `samscape simulate --out`, got {args.run!r}")
     kind = args.kind
@@ -273,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--starts", type=int, default=None, metavar="K", help="draw only the first K starts")
     p.add_argument("--out", required=True, metavar="FIG.png", help="figure to write (.png/.pdf/.svg; .gif for animate)")
     p.set_defaults(func=_cmd_plot)
+
+    sweep_cli.add_parser(sub)
     return parser
 
 

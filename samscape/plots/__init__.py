@@ -13,10 +13,11 @@ Plots only draw: what a picture shows is computed by :mod:`samscape.theory` and 
 from .animate import animate
 from .diagrams import stability_diagram
 from .landscape import contour, surrogate, vector_field
+from .phase import phase
 from .runs import basins, curves, trajectories, valley
 from .style import COLUMN, FULL, figure, figure_legend, panel_labels, save
 
 __all__ = [
     "contour", "vector_field", "surrogate", "trajectories", "basins", "stability_diagram", "curves", "valley",
-    "animate", "save", "figure", "figure_legend", "panel_labels", "COLUMN", "FULL",
+    "animate", "phase", "save", "figure", "figure_legend", "panel_labels", "COLUMN", "FULL",
 ]
