@@ -73,7 +73,7 @@ def _cmd_sweep(args) -> int:
     client = args.scheduler
     ds = engine.run(land, cls, starts=args.starts, steps=args.steps, grid=grid, store=args.out, client=client,
                     every=args.every, seed=args.seed, bound=args.bound, dtype=args.dtype, backend=args.backend,
-                    n_workers=args.workers, progress=None)
+                    n_workers=args.workers, block_points=args.block_points, progress=None)
     totals = engine.fractions(ds, over=tuple(ds["fate"].dims)).values
     names = ds["fate"].attrs["flag_meanings"].split()
     shares = ", ".join(f"{name} {100 * share:.1f}%" for name, share in zip(names, totals) if share > 0)
@@ -110,6 +110,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="a running Dask scheduler (tcp://host:8786), or 'synchronous' to run in this process; "
                         "default: a local cluster of worker processes")
+    p.add_argument("--block-points", type=int, default=None, metavar="P",
+                   help="points (combinations x starts) per task; default: about 2^28 point-steps per task")
     p.add_argument("--workers", type=int, default=None, help="worker processes of the local cluster (default: cores)")
     p.add_argument("--out", required=True, metavar="STORE.zarr", help="the zarr store; an unfinished one is resumed")
     p.set_defaults(func=_cmd_sweep)

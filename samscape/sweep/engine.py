@@ -144,7 +144,7 @@ def lambda_max(landscape, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
     return out
 
 
-def block_points(plan: dict, index: tuple[int, ...]):
+def points_of_block(plan: dict, index: tuple[int, ...]):
     """The slices of block ``index`` and, per point in C order over the block's shape, its swept values and start."""
     names, sizes, chunks = plan["names"], plan["sizes"], plan["chunks"]
     slices = [slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(index, chunks + [plan["chunk_starts"]],
@@ -163,7 +163,7 @@ def simulate_block(plan: dict, index: tuple[int, ...], x0_all=None):
 
     landscape = _landscape(json.dumps(plan["landscape"], sort_keys=True))
     base = dynamics.optimizer_from_dict(plan["optimizer"])
-    slices, shape, values, start_ids = block_points(plan, index)
+    slices, shape, values, start_ids = points_of_block(plan, index)
     if x0_all is None:
         x0_all = zarr.open_group(plan["store"], mode="r")["x0"][slices[-1]]
         x0 = np.asarray(x0_all)[start_ids - slices[-1].start]
@@ -209,6 +209,12 @@ def compute_block(plan: dict, index: tuple[int, ...]) -> dict:
     """The task: simulate block ``index``, write its region of the store, then its completion marker."""
     import zarr
 
+    path = _marker(plan["store"], tuple(index), plan["counts"])
+    if os.path.exists(path):
+        # a finished block is never written again, even when the scheduler reruns its task (its result was
+        # held by a worker that died, or an earlier client's task finished meanwhile)
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
     started = time.perf_counter()
     slices, shape, run = simulate_block(plan, index)
     results = block_results(run, plan["backend"])
@@ -222,7 +228,6 @@ def compute_block(plan: dict, index: tuple[int, ...]) -> dict:
         xs = np.moveaxis(run.xs, 0, 1)  # (points, saved, dim)
         group["xs"][region] = xs.reshape(shape + xs.shape[1:])
     seconds = time.perf_counter() - started
-    path = _marker(plan["store"], tuple(index), plan["counts"])
     record = {"block": list(index), "token": uuid.uuid4().hex, "seconds": seconds, "points": int(run.n_starts),
               "host": os.uname().nodename, "pid": os.getpid()}
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
@@ -348,7 +353,7 @@ def fractions(ds, over=(START, recipes.SEED)):
 # ---------------------------------------------------------------------------------------------- run
 def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=None, every: int | None = None,
         seed: int = 0, bound: float = DEFAULT_BOUND, dtype: str = "float64", backend: str = "auto",
-        n_workers: int | None = None, progress: bool | None = None, stream=None):
+        n_workers: int | None = None, block_points: int | None = None, progress: bool | None = None, stream=None):
     """Run ``optimizer`` on ``landscape`` over every combination of ``grid`` from every start; store and return it.
 
     Parameters
@@ -377,6 +382,9 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     bound, dtype, backend
         As in :func:`samscape.dynamics.simulate`; ``backend="auto"`` is resolved once for the block size and
         recorded, so every block runs the same backend.
+    block_points : int, optional
+        Points (combinations x starts) per block of a new store, instead of the rule of
+        :func:`samscape.sweep.recipe.block_shape`; the results do not depend on it.
 
     Returns
     -------
@@ -399,6 +407,8 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     path = _check_store(store)
     if n_workers is not None:
         n_workers = int_at_least(n_workers, "n_workers", 1)
+    if block_points is not None:
+        block_points = int_at_least(block_points, "block_points", 1)
     if isinstance(client, str) and client not in SCHEDULERS and "://" not in client and ":" not in client:
         raise ValueError(f"client must be None, a distributed.Client, a scheduler address such as tcp://host:8786 "
                          f"or 'synchronous', got {client!r}")
@@ -422,7 +432,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         if existing is None:
             dim = landscape.dim
             block = recipes.block_shape(sizes, names, len(x0), steps, recipes.n_saved(steps, every), dim,
-                                        session.n_workers)
+                                        session.n_workers, block_points)
             points_per_block = math.prod(block)
             if backend == "auto":
                 probe = recipes.with_values(optimizer, {n: np.full(points_per_block, grid[n][0])
@@ -523,6 +533,7 @@ class _Session:
         try:
             for future in futures:
                 future.result()  # a block that failed raises here, with its own error
+                future.release()  # its result is on disk; held here, a dead worker's copy would be recomputed
                 done += 1
                 bar.update(done)
                 nxt = next(pending, None)

@@ -233,17 +233,19 @@ def first_difference(old: dict, new: dict) -> str | None:
 
 
 def block_shape(sizes: list[int], names: list[str], n_starts: int, steps: int, n_saved: int, dim: int,
-                n_workers: int) -> tuple[int, ...]:
+                n_workers: int, points: int | None = None) -> tuple[int, ...]:
     """The chunk of each swept axis and of ``start`` that one task computes (and one zarr chunk holds).
 
     The rule: a block does ``W`` point-steps, ``W`` = total work / (:data:`BLOCKS_PER_WORKER` x workers), clipped to
     [:data:`MIN_BLOCK_WORK`, :data:`MAX_BLOCK_WORK`], and its kept iterates fit :data:`MAX_BLOCK_BYTES`. The
     points ``W / steps`` fill the start axis first, then the ``lr``/``rho`` axes from the last one back; every other
-    swept axis (seed, batch_size, at) has chunk 1, since one simulate call takes one value of it.
+    swept axis (seed, batch_size, at) has chunk 1, since one simulate call takes one value of it. ``points``
+    replaces the rule's number of points per block.
     """
-    total = math.prod(sizes) * n_starts * max(steps, 1)
-    work = min(MAX_BLOCK_WORK, max(MIN_BLOCK_WORK, total // (BLOCKS_PER_WORKER * max(1, n_workers))))
-    points = max(1, work // max(steps, 1))
+    if points is None:
+        total = math.prod(sizes) * n_starts * max(steps, 1)
+        work = min(MAX_BLOCK_WORK, max(MIN_BLOCK_WORK, total // (BLOCKS_PER_WORKER * max(1, n_workers))))
+        points = max(1, work // max(steps, 1))
     points = max(1, min(points, MAX_BLOCK_BYTES // max(1, n_saved * dim * 8 + 64)))
     start_chunk = min(n_starts, points)
     budget = max(1, points // start_chunk)
