@@ -85,6 +85,12 @@ def _shown(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _require_entries(grid) -> None:
+    if not isinstance(grid, dict) or not grid:
+        raise ValueError(f"grid must be a non-empty dict of hyperparameter name -> values, e.g. "
+                         f"{{'lr': [0.1, 0.2], 'seed': range(4)}}, got {_shown(grid)}")
+
+
 def check_grid(grid, optimizer: Optimizer) -> dict[str, np.ndarray]:
     """The swept names and their values as 1-D arrays (integers for every name but ``lr``/``rho``).
 
@@ -92,9 +98,7 @@ def check_grid(grid, optimizer: Optimizer) -> dict[str, np.ndarray]:
     value that is not a number, a name no optimizer has, a name this optimizer lacks, and a value the
     optimizer itself refuses (e.g. ``lr <= 0``).
     """
-    if not isinstance(grid, dict) or not grid:
-        raise ValueError(f"grid must be a non-empty dict of hyperparameter name -> values, e.g. "
-                         f"{{'lr': [0.1, 0.2], 'seed': range(4)}}, got {_shown(grid)}")
+    _require_entries(grid)
     own = hyperparameter_names(optimizer)
     allowed = ", ".join([*own, SEED])
     known = _known_leaf_names() | {SEED}
@@ -151,6 +155,7 @@ def resolve_optimizer(optimizer, grid: dict) -> Optimizer:
 
     Passing a class (``dynamics.SAM``) means every field it needs without a default must be swept.
     """
+    _require_entries(grid)
     if isinstance(optimizer, Optimizer):
         return optimizer
     if isinstance(optimizer, type) and issubclass(optimizer, Optimizer) and optimizer.kind in OPTIMIZERS:
@@ -159,7 +164,7 @@ def resolve_optimizer(optimizer, grid: dict) -> Optimizer:
                              "(its parts cannot be filled in from a grid), got the class Switch")
         fields = dataclasses.fields(optimizer)
         required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
-        missing = [name for name in required if name not in (grid if isinstance(grid, dict) else {})]
+        missing = [name for name in required if name not in grid]
         if missing:
             raise ValueError(f"optimizer {optimizer.__name__} needs {', '.join(required)}: sweep {' and '.join(missing)} "
                              f"in grid or pass an instance such as {optimizer.__name__}(lr=0.1, rho=0.05)")
