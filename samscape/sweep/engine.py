@@ -507,10 +507,11 @@ class _Session:
         else:
             self.client = client
             self._owned = False
-        link = getattr(self.client, "dashboard_link", None)
+        info = self.client.scheduler_info()
+        link = getattr(self.client, "dashboard_link", None) if "dashboard" in info.get("services", {}) else None
         if link:
             print(f"samscape sweep: Dask dashboard at {link}", file=stream)
-        self.n_workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        self.n_workers = max(1, len(info.get("workers", {})))
 
     def execute(self, plan: dict, todo: list, bar: Progress, done: int) -> None:
         bar.update(done)
