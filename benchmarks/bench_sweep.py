@@ -1,14 +1,16 @@
 """Benchmark `samscape.sweep` on Dask against plain simulate calls, and estimate a research-scale sweep.
 
-    python benchmarks/bench_sweep.py            # 1.05e10 point-steps: SAM on tanh, 16 x 16 (lr, rho) x 2 seeds x 1024 starts x 20000 steps
+    python benchmarks/bench_sweep.py            # 1.05e10 point-steps: SAM on tanh, 16 x 16 (lr, rho) x 2 seeds
+                                                # x 1024 starts x 20000 steps
     python benchmarks/bench_sweep.py --quick    # the same sweep with 2000 steps (a smoke run)
 
 The same sweep runs (a) as plain dynamics.simulate calls in this process (one per seed, every (lr, rho) as per-start
 arrays, with the same fates and sharpness the sweep computes, nothing stored), (b) on a LocalCluster of 1 worker
 process, (c) of 2 worker processes. Every engine runs one thread per process (NUMBA_NUM_THREADS=1), so (a) and (b)
 do the same work on one core. Cluster start-up is timed apart from the sweep. The overhead is (b) - (a); the fixed
-cost of one task is measured directly on 200 tasks of almost no work. The estimate for a 256 x 256 x 16 seeds x 4096 starts x 1e4 steps sweep on N
-workers is total / (N x throughput of (b)) + blocks x overhead / N, with the block rule of samscape.sweep.recipe.
+cost of one task is measured directly on 200 tasks of almost no work. The estimate for a 256 x 256 x 16 seeds x
+4096 starts x 1e4 steps sweep on N workers is total / (N x throughput of (b)) + blocks x task cost / N, with the
+block rule of samscape.sweep.recipe.
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ def parse_starts(spec: str, landscape, seed: int | None = 0, *, name: str = "--s
             if len(parts) != 2 * dim + 1:
                 example = "grid:" + ":".join(["-1:1"] * dim) + ":" + "x".join(["10"] * dim)
                 raise _SpecError(
-                    f"{name} grid needs {2 * dim} bounds and a size for a {dim}-D landscape, e.g. {example}, got {spec!r}"
+                    f"{name} grid needs {2 * dim} bounds and a size for a {dim}-D landscape, e.g. {example}, "
+                    f"got {spec!r}"
                 )
             sizes = [int(s) for s in parts[-1].lower().split("x")]
             if len(sizes) != dim or min(sizes) < 1:

@@ -162,7 +162,8 @@ def plot_store(args) -> int:
     recipe = engine.read_recipe(os.path.abspath(args.run))
     missing = [d for d in ("lr", "rho") if d not in ds.dims]
     if missing:
-        raise ValueError(f"--kind phase needs a sweep over lr and rho; {args.run!r} does not sweep {', '.join(missing)}")
+        raise ValueError(f"--kind phase needs a sweep over lr and rho; {args.run!r} does not sweep "
+                         f"{', '.join(missing)}")
     extra = [d for d in ds["fate"].dims if d not in ("lr", "rho", "start", "seed") and ds.sizes[d] > 1]
     if extra:
         raise ValueError(f"--kind phase draws one (lr, rho) plane but {args.run!r} also sweeps {', '.join(extra)}; "

@@ -48,7 +48,8 @@ def _fates() -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------------- input
 def _check_landscape(landscape):
     if not hasattr(landscape, "spec") or not hasattr(landscape, "grad"):
-        raise ValueError(f"landscape must be a samscape Landscape such as landscapes.get('tanh'), got {type(landscape).__name__}")
+        raise ValueError(f"landscape must be a samscape Landscape such as landscapes.get('tanh'), "
+                         f"got {type(landscape).__name__}")
     try:
         landscapes.from_spec(json.loads(json.dumps(landscape.spec)))
     except Exception as err:  # noqa: BLE001 -- any failure means the workers could not rebuild it
@@ -277,7 +278,8 @@ def create_store(store: str, recipe: dict, grid: dict, x0: np.ndarray, block: tu
     data = {
         "x": ((*base_dims, DIM), empty((*base_shape, dim), recipe["dtype"], np.nan),
               {"long_name": "final iterate"}),
-        "loss": (base_dims, empty(base_shape, recipe["dtype"], np.nan), {"long_name": "full loss at the final iterate"}),
+        "loss": (base_dims, empty(base_shape, recipe["dtype"], np.nan),
+                 {"long_name": "full loss at the final iterate"}),
         "status": (base_dims, empty(base_shape, np.int8, NOT_RUN),
                    {"long_name": "dynamics.simulate status", **_flag_attrs(STATUS_NAMES)}),
         "stopped_at": (base_dims, empty(base_shape, np.int64, NOT_RUN),

@@ -111,7 +111,8 @@ def check_grid(grid, optimizer: Optimizer) -> dict[str, np.ndarray]:
             if leaf not in known:
                 raise ValueError(f"grid name {name!r} is not a hyperparameter of any samscape optimizer; "
                                  f"{optimizer.describe()} takes {allowed}")
-            raise ValueError(f"grid name {name!r} is not a hyperparameter of {optimizer.describe()}, which takes {allowed}")
+            raise ValueError(f"grid name {name!r} is not a hyperparameter of {optimizer.describe()}, "
+                             f"which takes {allowed}")
         out[name] = _grid_values(name, values)
         if name != SEED:
             # each value alone, so that a bad one is named (the optimizer's own check says what is allowed)
@@ -119,7 +120,8 @@ def check_grid(grid, optimizer: Optimizer) -> dict[str, np.ndarray]:
                 try:
                     with_values(optimizer, {name: value.item()})
                 except ValueError as err:
-                    raise ValueError(f"grid[{name!r}] holds {value.item()!r}, which the optimizer refuses: {err}") from None
+                    raise ValueError(f"grid[{name!r}] holds {value.item()!r}, which the optimizer refuses: "
+                                     f"{err}") from None
     return out
 
 
@@ -163,10 +165,12 @@ def resolve_optimizer(optimizer, grid: dict) -> Optimizer:
             raise ValueError("optimizer must be a Switch instance such as Switch(SGD(0.1, 1), SAM(0.1, 0.05), at=100) "
                              "(its parts cannot be filled in from a grid), got the class Switch")
         fields = dataclasses.fields(optimizer)
-        required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        required = [f.name for f in fields
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
         missing = [name for name in required if name not in grid]
         if missing:
-            raise ValueError(f"optimizer {optimizer.__name__} needs {', '.join(required)}: sweep {' and '.join(missing)} "
+            raise ValueError(f"optimizer {optimizer.__name__} needs {', '.join(required)}: "
+                             f"sweep {' and '.join(missing)} "
                              f"in grid or pass an instance such as {optimizer.__name__}(lr=0.1, rho=0.05)")
         first = {}
         for name in grid:
@@ -174,7 +178,8 @@ def resolve_optimizer(optimizer, grid: dict) -> Optimizer:
                 values = _grid_values(name, grid[name])
                 first[name] = values[0].item()
         return optimizer(**first)
-    raise ValueError(f"optimizer must be a samscape optimizer or optimizer class such as dynamics.SAM, got {_shown(optimizer)}")
+    raise ValueError(f"optimizer must be a samscape optimizer or optimizer class such as dynamics.SAM, "
+                     f"got {_shown(optimizer)}")
 
 
 def starts_digest(x0: np.ndarray) -> str:

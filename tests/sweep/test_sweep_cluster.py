@@ -75,7 +75,8 @@ def test_equals_direct_simulate_calls(client, tmp_path):
     bit for bit what one dynamics.simulate call of that combination from all starts gives (final iterate, loss,
     status, stop step), with theory.classify_fates of that call and the top Hessian eigenvalue at its end."""
     grid = {"lr": [0.3, 1.1, 2.4], "rho": [0.0, 0.7], "seed": [3, 11]}
-    ds = sweep.run(TANH, dynamics.RandomSAM, starts="grid:-3:3:-1:1:3x4", steps=60, grid=grid, store=tmp_path / "s.zarr",
+    ds = sweep.run(TANH, dynamics.RandomSAM, starts="grid:-3:3:-1:1:3x4", steps=60, grid=grid,
+                   store=tmp_path / "s.zarr",
                    client=client, backend="compiled", block_points=5, every=20, progress=False).load()
     assert json.loads(ds.attrs["samscape_sweep"])["backend"] == "compiled"
     x0 = ds["x0"].values
