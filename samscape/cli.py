@@ -14,6 +14,8 @@ import numpy as np
 
 from . import dynamics, landscapes
 from ._atomic import check_writable
+from ._starts import parse_starts  # the --starts grammar, shared with `samscape sweep`
+from .sweep import cli as sweep_cli
 from ._tables import text_table
 
 # every registered optimizer but the composite ones (Switch), which have no single-flag form
@@ -37,46 +39,6 @@ def parse_param(text: str) -> tuple[str, object]:
         return key, int(number) if number.is_integer() and "." not in raw and "e" not in raw.lower() else number
     except ValueError:
         raise UsageError(f"--param {key} must be a number or comma-separated numbers, got {raw!r}") from None
-
-
-def parse_starts(spec: str, landscape, seed: int | None = 0) -> np.ndarray:
-    """Turn a starts SPEC into an ``(n_starts, dim)`` array.
-
-    ``point:2.5,0.001`` (one point; several points separated by ``;``), ``grid:umin:umax:vmin:vmax:NxM``
-    (2-D; ``grid:zmin:zmax:N`` in 1-D), ``random:N`` (uniform in the landscape's window, seeded by --seed).
-    """
-    kind, _, rest = spec.partition(":")
-    dim = landscape.dim
-    try:
-        if kind == "point":
-            points = [[float(v) for v in p.split(",")] for p in rest.split(";") if p.strip()]
-            arr = np.array(points, dtype=float)
-            if arr.ndim != 2 or arr.shape[1] != dim:
-                raise UsageError(f"--starts point needs {dim} comma-separated numbers per point, got {rest!r}")
-            return arr
-        if kind == "grid":
-            parts = rest.split(":")
-            if len(parts) != 2 * dim + 1:
-                example = "grid:" + ":".join(["-1:1"] * dim) + ":" + "x".join(["10"] * dim)
-                raise UsageError(
-                    f"--starts grid needs {2 * dim} bounds and a size for a {dim}-D landscape, e.g. {example}, got {spec!r}"
-                )
-            sizes = [int(s) for s in parts[-1].lower().split("x")]
-            if len(sizes) != dim or min(sizes) < 1:
-                raise UsageError(f"--starts grid size must be {dim} positive integers joined by 'x', got {parts[-1]!r}")
-            axes = [np.linspace(float(parts[2 * i]), float(parts[2 * i + 1]), sizes[i]) for i in range(dim)]
-            mesh = np.meshgrid(*axes, indexing="ij")
-            return np.stack([m.ravel() for m in mesh], axis=-1)
-        if kind == "random":
-            n = int(rest)
-            if n < 1:
-                raise UsageError(f"--starts random:N needs N >= 1, got {n}")
-            return landscape.random_points(n, seed=0 if seed is None else seed)
-    except UsageError:
-        raise
-    except ValueError:
-        raise UsageError(f"--starts {spec!r} has a value that is not a number") from None
-    raise UsageError(f"--starts must be point:..., grid:... or random:N, got {spec!r}")
 
 
 DEFAULT_RHO = 0.05
@@ -277,7 +239,7 @@ def _cmd_demo(args) -> int:
     return 0
 
 
-PLOT_KINDS = ("auto", "trajectories", "basins", "loss", "grad_norm", "sharpness", "valley", "animate")
+PLOT_KINDS = ("auto", "trajectories", "basins", "loss", "grad_norm", "sharpness", "valley", "animate", "phase")
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
@@ -303,6 +265,8 @@ def _cmd_plot(args) -> int:
 
     from . import plots
 
+    if args.kind == "phase" or os.path.isdir(args.run):  # a sweep store (a zarr folder)
+        return sweep_cli.plot_store(args)
     if not os.path.isfile(args.run):
         raise UsageError(f"RUN must be an existing .npz written by `samscape simulate --out`, got {args.run!r}")
     kind = args.kind
@@ -390,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--starts", type=int, default=None, metavar="K", help="draw only the first K starts (default: all)")
     p.add_argument("--out", required=True, metavar="FIG.png", help="figure to write (.png/.pdf/.svg; .gif for animate)")
     p.set_defaults(func=_cmd_plot)
+
+    sweep_cli.add_parser(sub)
     return parser
 
 

@@ -16,12 +16,13 @@ Plots only draw: what a picture shows is computed by :mod:`samscape.theory` and 
 from .animate import animate
 from .diagrams import stability_diagram
 from .landscape import contour, surrogate, vector_field
+from .phase import phase
 from .runs import basins, curves, trajectories, valley
 from .style import (COLUMN, FULL, STYLES, detached, figure, figure_legend, legend_below, panel_labels, save,
                     set_style, use_style)
 
 __all__ = [
     "contour", "vector_field", "surrogate", "trajectories", "basins", "stability_diagram", "curves", "valley",
-    "animate", "save", "figure", "figure_legend", "legend_below", "panel_labels", "COLUMN", "FULL",
+    "animate", "phase", "save", "figure", "figure_legend", "legend_below", "panel_labels", "COLUMN", "FULL",
     "STYLES", "use_style", "set_style", "detached",
 ]

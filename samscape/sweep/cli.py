@@ -1,0 +1,180 @@
+"""``samscape sweep`` and ``samscape plot STORE.zarr --kind phase``: the sweep's part of the command line.
+
+:func:`add_parser` registers the subcommand on the main parser; :func:`plot_store` is what ``samscape plot`` calls
+for a sweep store. Dask, xarray and matplotlib load only when a command runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+
+from ..dynamics.optimizers import OPTIMIZERS
+from ..dynamics.integrate import DEFAULT_BOUND, DTYPES
+
+OPTIMIZER_CHOICES = tuple(kind for kind in OPTIMIZERS if kind != "switch")
+BACKEND_CHOICES = ("auto", "numpy", "compiled")
+
+
+def parse_values(text: str, flag: str, *, integer: bool = False) -> list:
+    """``A:B:N`` (N values from A to B, both included), ``a,b,c`` or one number -> a list of numbers."""
+    try:
+        if ":" in text:
+            low, high, count = text.split(":")
+            n = int(count)
+            if n < 1:
+                raise ValueError
+            values = np.linspace(float(low), float(high), n).tolist()
+        else:
+            values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} must be START:STOP:COUNT (e.g. 0.05:2.5:64), a comma-separated list or one "
+                         f"number, got {text!r}") from None
+    if not values:
+        raise ValueError(f"{flag} must give at least one value, got {text!r}")
+    if integer:
+        if any(v != int(v) for v in values):
+            raise ValueError(f"{flag} must give integers, got {text!r}")
+        values = [int(v) for v in values]
+    return values
+
+
+def build_grid(args) -> dict:
+    """The grid of ``samscape sweep``'s flags: every given hyperparameter, and ``seed`` for ``--seeds N``."""
+    grid = {}
+    if args.lr is not None:
+        grid["lr"] = parse_values(args.lr, "--lr")
+    if args.rho is not None:
+        grid["rho"] = parse_values(args.rho, "--rho")
+    if args.batch_size is not None:
+        grid["batch_size"] = parse_values(args.batch_size, "--batch-size", integer=True)
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise ValueError(f"--seeds must be a count >= 1, got {args.seeds}")
+        grid["seed"] = range(args.seeds)
+    return grid
+
+
+def _cmd_sweep(args) -> int:
+    from .. import cli, dynamics
+    from . import engine
+
+    if not args.out.rstrip("/").endswith(".zarr"):
+        raise ValueError(f"--out must be a path ending in .zarr, got {args.out!r}")
+    land = cli.build_landscape(args)
+    cls = dynamics.optimizers.OPTIMIZERS[args.optimizer]
+    grid = build_grid(args)
+    required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
+    for flag, name in (("--lr", "lr"), ("--rho", "rho"), ("--batch-size", "batch_size")):
+        if name in required and name not in grid:
+            raise ValueError(f"{flag} is required for --optimizer {args.optimizer}")
+    client = args.scheduler
+    ds = engine.run(land, cls, starts=args.starts, steps=args.steps, grid=grid, store=args.out, client=client,
+                    every=args.every, seed=args.seed, bound=args.bound, dtype=args.dtype, backend=args.backend,
+                    n_workers=args.workers, block_points=args.block_points, progress=None)
+    totals = engine.fractions(ds, over=tuple(ds["fate"].dims)).values
+    names = ds["fate"].attrs["flag_meanings"].split()
+    shares = ", ".join(f"{name} {100 * share:.1f}%" for name, share in zip(names, totals) if share > 0)
+    dims = " x ".join(f"{d} {n}" for d, n in ds["fate"].sizes.items())
+    print(f"wrote {args.out} ({dims}); fates: {shares}")
+    print(f"open it with samscape.sweep.open({args.out!r}) or xarray.open_zarr; "
+          f"draw it with samscape plot {args.out} --kind phase --out phase.png")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    """Register ``samscape sweep`` on the main parser's subcommands."""
+    p = subparsers.add_parser("sweep", help="run one optimizer over a grid of (lr, rho, batch size) x seeds x starts "
+                                            "on Dask, into an xarray/zarr store (resumable)")
+    p.add_argument("--landscape", help="catalog name (see `samscape list`)")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="catalog parameter, repeatable")
+    p.add_argument("--expr", help="a loss expression, e.g. '0.5*tanh(v*tanh(u))**2'")
+    p.add_argument("--vars", help="its variables, comma-separated, e.g. u,v")
+    p.add_argument("--sample", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="a data column of --expr (repeatable)")
+    p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam")
+    p.add_argument("--lr", metavar="A:B:N", help="learning rates: N values from A to B, a,b,c, or one value")
+    p.add_argument("--rho", metavar="A:B:N", help="perturbation radii (SAM variants), same forms as --lr")
+    p.add_argument("--batch-size", metavar="B1,B2", help="batch sizes (integers), same forms as --lr")
+    p.add_argument("--seeds", type=int, default=None, metavar="N", help="sweep the seeds 0..N-1 (a dim of the result)")
+    p.add_argument("--seed", type=int, default=0, help="the seed when --seeds is not given (default 0)")
+    p.add_argument("--starts", default="random:16", help="point:2.5,0.001 | grid:umin:umax:vmin:vmax:NxM | random:N")
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--every", type=int, default=None, help="also keep the iterates every K steps")
+    p.add_argument("--bound", type=float, default=DEFAULT_BOUND,
+                   help="a start leaving ||x|| <= bound is frozen as diverged (default %(default)g)")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto")
+    p.add_argument("--dtype", choices=DTYPES, default="float64")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="a running Dask scheduler (tcp://host:8786), or 'synchronous' to run in this process; "
+                        "default: a local cluster of worker processes")
+    p.add_argument("--block-points", type=int, default=None, metavar="P",
+                   help="points (combinations x starts) per task; default: about 2^28 point-steps per task")
+    p.add_argument("--workers", type=int, default=None, help="worker processes of the local cluster (default: cores)")
+    p.add_argument("--out", required=True, metavar="STORE.zarr", help="the zarr store; an unfinished one is resumed")
+    p.set_defaults(func=_cmd_sweep)
+
+
+def edge_curvature(ds, landscape) -> tuple[float | None, str | None]:
+    """The curvature whose theory edges a phase diagram draws, and where it comes from.
+
+    The sharpest isolated minimizer the landscape records, when it records any; otherwise (a manifold of
+    minima) the median final ``lambda_max`` of the runs that ended at a true minimizer at the smallest ``lr``,
+    where the step is smallest and runs settle at the minimum nearest their start.
+    """
+    from . import engine
+
+    minimizers = np.asarray(getattr(landscape, "minimizers", np.zeros((0, landscape.dim))))
+    if minimizers.size:
+        lam = float(np.max(engine.lambda_max(landscape, minimizers.reshape(-1, landscape.dim))))
+        if lam > 0:
+            return lam, "sharpest recorded minimizer"
+    names = ds["fate"].attrs["flag_meanings"].split()
+    first = ds.isel(lr=0)
+    values = first["lambda_max"].values[first["fate"].values == names.index("minimizer")]
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return None, None
+    return float(np.median(values)), "median final λmax of minimizer runs at the smallest η"
+
+
+def plot_store(args) -> int:
+    """``samscape plot STORE.zarr --kind phase --out FIG.png``: fate fractions over (lr, rho), theory edges on top."""
+    from .. import landscapes, plots
+    from .._atomic import check_writable
+    from . import engine
+
+    kind = "phase" if args.kind == "auto" else args.kind
+    if kind != "phase":
+        raise ValueError(f"--kind must be phase (or auto) for a sweep store, got {args.kind!r}")
+    if not os.path.isdir(args.run):
+        raise ValueError(f"--kind phase draws a sweep store written by `samscape sweep --out STORE.zarr`, "
+                         f"got {args.run!r}")
+    suffix = os.path.splitext(args.out)[1].lower()
+    if suffix not in (".png", ".pdf", ".svg"):
+        raise ValueError(f"--out must end in .png, .pdf or .svg for --kind phase, got {args.out!r}")
+    if args.starts is not None:
+        raise ValueError("--starts does not apply to --kind phase, which counts every start")
+    check_writable(args.out)
+    ds = engine.open_sweep(args.run)
+    recipe = engine.read_recipe(os.path.abspath(args.run))
+    missing = [d for d in ("lr", "rho") if d not in ds.dims]
+    if missing:
+        raise ValueError(f"--kind phase needs a sweep over lr and rho; {args.run!r} does not sweep "
+                         f"{', '.join(missing)}")
+    extra = [d for d in ds["fate"].dims if d not in ("lr", "rho", "start", "seed") and ds.sizes[d] > 1]
+    if extra:
+        raise ValueError(f"--kind phase draws one (lr, rho) plane but {args.run!r} also sweeps {', '.join(extra)}; "
+                         "draw it from Python with samscape.plots.phase after selecting one value")
+    ds = ds.squeeze([d for d in ds["fate"].dims if d not in ("lr", "rho", "start", "seed")])
+    fractions = engine.fractions(ds)
+    land = landscapes.from_spec(recipe["landscape"])
+    lam, source = edge_curvature(ds, land)
+    ax = plots.phase(fractions, lam=lam, lam_label=source, optimizer=recipe["optimizer"]["kind"])
+    ax.set_title(ds.attrs.get("title", ""), fontsize=8)
+    path = plots.save(ax.figure, args.out)
+    edges = f"theory edges for λ = {lam:.3g} ({source})" if lam is not None else "no theory edges (no minimizer found)"
+    print(f"wrote {path} (phase diagram of {args.run}: {ds.sizes['lr']} x {ds.sizes['rho']} cells; {edges})")
+    return 0

@@ -1,0 +1,554 @@
+"""Run a sweep on Dask, one block per task, each writing its own region of an xarray/zarr store.
+
+A block is one zarr chunk of every variable: a chunk of starts times a chunk of the ``lr``/``rho`` axes (one value
+of every other swept name). Its task runs one :func:`samscape.dynamics.simulate` call with per-start ``lr``/``rho``
+arrays, ``seed=`` the block's seed and ``start_ids=`` the global start indices, so each point's path is the one a
+direct simulate call of its combination gives, whatever the block size, worker or order. The task writes its
+chunks, then records completion in a marker file written atomically; a block without a marker is (re)computed,
+one with a marker is never written again.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+
+import numpy as np
+
+from .. import dynamics, landscapes
+from .._atomic import TEMP_PREFIX, atomic_output
+from .._checks import int_at_least, points, positive
+from .._starts import parse_starts
+from ..dynamics.integrate import DEFAULT_BOUND, DTYPES, STATUS_NAMES, Progress
+from . import recipe as recipes
+
+RECIPE_ATTR = "samscape_sweep"
+BLOCKS_ATTR = "samscape_block_shape"
+MARKERS = os.path.join(".samscape", "done")
+MARKERS_PER_FOLDER = 1000  # markers are sharded so that listing or cleaning one folder stays cheap
+START, DIM, STEP = "start", "dim", "step"
+NOT_RUN = -1  # the code of a status or fate that no block has written yet
+SCHEDULERS = ("synchronous",)
+
+
+def _fates() -> tuple[str, ...]:
+    from ..theory import FATES  # theory (SymPy, SciPy) loads only when fates are needed
+
+    return FATES
+
+
+# ---------------------------------------------------------------------------------------------- input
+def _check_landscape(landscape):
+    if not hasattr(landscape, "spec") or not hasattr(landscape, "grad"):
+        raise ValueError(f"landscape must be a samscape Landscape such as landscapes.get('tanh'), "
+                         f"got {type(landscape).__name__}")
+    try:
+        landscapes.from_spec(json.loads(json.dumps(landscape.spec)))
+    except Exception as err:  # noqa: BLE001 -- any failure means the workers could not rebuild it
+        raise ValueError(f"landscape {landscape.name!r} cannot be rebuilt from its spec on the workers ({err}); "
+                         "use a catalog landscape or one made by landscapes.from_expr from text") from None
+    return landscape
+
+
+def _check_starts(starts, landscape, seed: int) -> np.ndarray:
+    if isinstance(starts, str):
+        return parse_starts(starts, landscape, seed, name="starts")
+    arr = points(starts, landscape.dim, "starts")
+    arr = arr.reshape(-1, landscape.dim) if arr.ndim != 1 else arr[None, :]
+    if arr.shape[0] == 0:
+        raise ValueError(f"starts must hold at least one point of dimension {landscape.dim}, got none")
+    return arr
+
+
+def _check_every(every, steps: int):
+    if every is None:
+        return None
+    return int_at_least(every, "every", 1, also=" or None (keep only the final iterate)")
+
+
+def _check_store(store) -> str:
+    if not isinstance(store, (str, os.PathLike)) or not os.fspath(store):
+        raise ValueError(f"store must be a path such as 'tanh_sam.zarr', got {store!r}")
+    return os.path.abspath(os.fspath(store))
+
+
+def _check_backend(backend: str) -> str:
+    allowed = ("auto", *sorted(dynamics.BACKENDS))
+    if backend not in allowed:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, allowed))}, got {backend!r}")
+    return backend
+
+
+# ---------------------------------------------------------------------------------------------- the plan
+def _axes(grid: dict) -> tuple[list[str], list[int]]:
+    return list(grid), [len(v) for v in grid.values()]
+
+
+def _block_count(sizes, chunks) -> list[int]:
+    return [math.ceil(n / c) for n, c in zip(sizes, chunks)]
+
+
+def _all_blocks(sizes, chunks):
+    return itertools.product(*(range(n) for n in _block_count(sizes, chunks)))
+
+
+def _marker(store: str, index: tuple[int, ...], counts: list[int]) -> str:
+    flat = int(np.ravel_multi_index(index, counts))
+    return os.path.join(store, MARKERS, str(flat // MARKERS_PER_FOLDER), "-".join(map(str, index)) + ".json")
+
+
+def done_blocks(store: str) -> dict[tuple[int, ...], dict]:
+    """The blocks whose completion marker exists, with what each marker records."""
+    root = os.path.join(store, MARKERS)
+    out = {}
+    if not os.path.isdir(root):
+        return out
+    for folder in os.scandir(root):
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder.path):
+            if entry.name.startswith(TEMP_PREFIX) or not entry.name.endswith(".json"):
+                continue
+            index = tuple(int(i) for i in entry.name[:-5].split("-"))
+            try:
+                with open(entry.path, encoding="utf-8") as handle:
+                    out[index] = json.load(handle)
+            except (OSError, ValueError):
+                continue  # unreadable: not a completed block (an atomic write never leaves one half-written)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- one block
+@functools.lru_cache(maxsize=8)
+def _landscape(spec_json: str):
+    return landscapes.from_spec(json.loads(spec_json))
+
+
+def lambda_max(landscape, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Largest Hessian eigenvalue of the full loss at each point of ``x`` ``(n, dim)``; NaN where the Hessian is
+    not finite (a point far out on a diverged path)."""
+    out = np.full(len(x), np.nan)
+    with np.errstate(all="ignore"):
+        for a in range(0, len(x), chunk):
+            hess = np.asarray(landscape.hessian(x[a:a + chunk].astype(np.float64)), dtype=np.float64)
+            finite = np.isfinite(hess).all(axis=(-2, -1))
+            if finite.any():
+                out[a:a + chunk][finite] = np.linalg.eigvalsh(hess[finite])[:, -1]
+    return out
+
+
+def points_of_block(plan: dict, index: tuple[int, ...]):
+    """The slices of block ``index`` and, per point in C order over the block's shape, its swept values and start."""
+    names, sizes, chunks = plan["names"], plan["sizes"], plan["chunks"]
+    slices = [slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(index, chunks + [plan["chunk_starts"]],
+                                                                    sizes + [plan["n_starts"]])]
+    axes = [np.asarray(plan["grid"][name])[s] for name, s in zip(names, slices)]
+    starts = np.arange(slices[-1].start, slices[-1].stop, dtype=np.int64)
+    mesh = np.meshgrid(*axes, starts, indexing="ij")
+    shape = mesh[-1].shape
+    values = {name: m.ravel() for name, m in zip(names, mesh)}
+    return slices, shape, values, mesh[-1].ravel()
+
+
+def simulate_block(plan: dict, index: tuple[int, ...], x0_all=None):
+    """Simulate block ``index``: returns ``(slices, shape, run)``. ``x0_all`` defaults to the store's starts."""
+    import zarr
+
+    landscape = _landscape(json.dumps(plan["landscape"], sort_keys=True))
+    base = dynamics.optimizer_from_dict(plan["optimizer"])
+    slices, shape, values, start_ids = points_of_block(plan, index)
+    if x0_all is None:
+        x0_all = zarr.open_group(plan["store"], mode="r")["x0"][slices[-1]]
+        x0 = np.asarray(x0_all)[start_ids - slices[-1].start]
+    else:
+        x0 = np.asarray(x0_all)[start_ids]
+    changes, seed = {}, plan["seed"]
+    for name, vals in values.items():
+        if name == recipes.SEED:
+            seed = int(vals[0])
+        elif recipes.per_start(name):
+            changes[name] = vals
+        else:
+            changes[name] = int(vals[0])
+    optimizer = recipes.with_values(base, changes)
+    every = plan["every"] if plan["every"] is not None else max(plan["steps"], 1)
+    run = dynamics.simulate(landscape, optimizer, x0, plan["steps"], every=every, seed=seed, bound=plan["bound"],
+                            start_ids=start_ids, backend=plan["backend"], dtype=plan["dtype"], progress=False)
+    return slices, shape, run
+
+
+def _codes(names, values) -> np.ndarray:
+    """The index of each of ``values`` in ``names``, as int8."""
+    order = np.argsort(names)
+    return order[np.searchsorted(np.asarray(names)[order], values)].astype(np.int8)
+
+
+def block_results(run, backend: str) -> dict[str, np.ndarray]:
+    """The per-point results of a block's run: what the store holds (fates and sharpness computed here)."""
+    from ..theory import FATES, classify_fates  # theory (SymPy, SciPy) loads in the workers only
+
+    fate = classify_fates(run, backend=backend)
+    return {
+        "x": run.x,
+        "loss": run.loss[-1],
+        "status": _codes(STATUS_NAMES, run.status),
+        "stopped_at": run.stopped_at,
+        "fate": _codes(FATES, fate),
+        "lambda_max": lambda_max(run.landscape, run.x),
+    }
+
+
+def compute_block(plan: dict, index: tuple[int, ...]) -> dict:
+    """The task: simulate block ``index``, write its region of the store, then its completion marker."""
+    import zarr
+
+    path = _marker(plan["store"], tuple(index), plan["counts"])
+    if os.path.exists(path):
+        # a finished block is never written again, even when the scheduler reruns its task (its result was
+        # held by a worker that died, or an earlier client's task finished meanwhile)
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    started = time.perf_counter()
+    slices, shape, run = simulate_block(plan, index)
+    results = block_results(run, plan["backend"])
+    group = zarr.open_group(plan["store"], mode="r+")
+    region = tuple(slices)
+    dim = run.x.shape[-1]
+    for name, values in results.items():
+        tail = (dim,) if values.ndim == 2 else ()
+        group[name][region] = values.reshape(shape + tail)
+    if plan["every"] is not None:
+        xs = np.moveaxis(run.xs, 0, 1)  # (points, saved, dim)
+        group["xs"][region] = xs.reshape(shape + xs.shape[1:])
+    seconds = time.perf_counter() - started
+    record = {"block": list(index), "token": uuid.uuid4().hex, "seconds": seconds, "points": int(run.n_starts),
+              "host": os.uname().nodename, "pid": os.getpid()}
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(record, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return record
+
+
+# ---------------------------------------------------------------------------------------------- the store
+def read_recipe(store: str) -> dict:
+    """The recipe a sweep store carries; one sentence naming ``store`` when it is not a sweep store."""
+    import zarr
+
+    try:
+        attrs = dict(zarr.open_group(store, mode="r").attrs)
+        recipe = json.loads(attrs[RECIPE_ATTR])
+    except Exception:  # noqa: BLE001 -- whatever is there, it is not a store this module wrote
+        raise ValueError(f"store {store!r} exists but is not a samscape sweep store; give a new path") from None
+    recipe["_block_shape"] = attrs.get(BLOCKS_ATTR)
+    return recipe
+
+
+def _flag_attrs(names) -> dict:
+    return {"flag_values": list(range(len(names))), "flag_meanings": " ".join(names),
+            "not_run_value": NOT_RUN}
+
+
+def create_store(store: str, recipe: dict, grid: dict, x0: np.ndarray, block: tuple[int, ...], dim: int,
+                 optimizer_label: str, landscape_label: str) -> None:
+    """Write an empty sweep store (metadata, coordinates, fill values) to ``store`` in one step: it is built
+    beside ``store`` and renamed into place, so a killed creation leaves no half store."""
+    import dask.array as da
+    import xarray as xr
+
+    names = list(grid)
+    sizes = [len(v) for v in grid.values()]
+    n_starts = len(x0)
+    base_dims = (*names, START)
+    base_shape = (*sizes, n_starts)
+    fates = _fates()
+
+    def empty(shape, dtype, fill, extra=()):
+        chunks = tuple(block) + tuple(s for s in shape[len(block):])
+        return da.full(shape, fill, dtype=dtype, chunks=chunks)
+
+    data = {
+        "x": ((*base_dims, DIM), empty((*base_shape, dim), recipe["dtype"], np.nan),
+              {"long_name": "final iterate"}),
+        "loss": (base_dims, empty(base_shape, recipe["dtype"], np.nan),
+                 {"long_name": "full loss at the final iterate"}),
+        "status": (base_dims, empty(base_shape, np.int8, NOT_RUN),
+                   {"long_name": "dynamics.simulate status", **_flag_attrs(STATUS_NAMES)}),
+        "stopped_at": (base_dims, empty(base_shape, np.int64, NOT_RUN),
+                       {"long_name": "step at which a start was frozen, -1 if it ran to the end"}),
+        "fate": (base_dims, empty(base_shape, np.int8, NOT_RUN),
+                 {"long_name": "theory.classify_fates", **_flag_attrs(fates)}),
+        "lambda_max": (base_dims, empty(base_shape, np.float64, np.nan),
+                       {"long_name": "largest Hessian eigenvalue at the final iterate"}),
+    }
+    coords = {name: (name, values) for name, values in grid.items()}
+    coords[START] = (START, np.arange(n_starts, dtype=np.int64))
+    coords["x0"] = ((START, DIM), x0.astype(np.float64))
+    if recipe["every"] is not None:
+        steps = dynamics.saved_step_grid(recipe["steps"], recipe["every"])
+        data["xs"] = ((*base_dims, STEP, DIM), empty((*base_shape, len(steps), dim), recipe["dtype"], np.nan),
+                      {"long_name": "iterates at the kept steps"})
+        coords[STEP] = (STEP, steps)
+    ds = xr.Dataset({k: xr.Variable(d, v, attrs=a) for k, (d, v, a) in data.items()}, coords=coords)
+    ds.attrs.update({
+        RECIPE_ATTR: json.dumps(recipe, sort_keys=True),
+        BLOCKS_ATTR: list(block),
+        "title": f"samscape sweep: {optimizer_label} on {landscape_label}",
+        "landscape": landscape_label,
+        "optimizer": optimizer_label,
+        "steps": recipe["steps"],
+        "samscape_version": recipe["samscape_version"],
+    })
+    encoding = {name: {"_FillValue": None} for name in ("status", "fate", "stopped_at")}
+    parent = os.path.dirname(store)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".zarr", dir=parent)
+    try:
+        ds.to_zarr(tmp, mode="w", compute=False, zarr_format=2, consolidated=True, encoding=encoding)
+        os.makedirs(os.path.join(tmp, MARKERS))
+        os.rename(tmp, store)  # fails if someone created ``store`` meanwhile: nothing of theirs is touched
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def open_sweep(store):
+    """The sweep in ``store`` as a lazy ``xarray.Dataset`` (``xarray.open_zarr`` reads it too).
+
+    Its attrs hold the recipe (``samscape_sweep``, JSON: landscape spec, optimizer, grid, steps, seed rule,
+    samscape version); ``status`` and ``fate`` are int8 codes named by their ``flag_meanings`` attribute
+    (-1 where no block has run yet; :func:`fractions` turns them into fractions per fate).
+    """
+    import xarray as xr
+
+    path = _check_store(store)
+    if not os.path.exists(path):
+        raise ValueError(f"store {os.fspath(store)!r} does not exist")
+    read_recipe(path)
+    return xr.open_zarr(path, consolidated=True)
+
+
+def fractions(ds, over=(START, recipes.SEED)):
+    """Fraction of points in each fate, averaged over the dims ``over`` that ``ds`` has: a DataArray with a
+    new leading dim ``fate`` (the names of :data:`samscape.theory.FATES`). Cells with unfinished blocks are NaN."""
+    import xarray as xr
+
+    names = ds["fate"].attrs.get("flag_meanings", " ".join(_fates())).split()
+    codes = ds["fate"]
+    dims = [d for d in over if d in codes.dims]
+    finished = (codes != NOT_RUN).all(dim=dims)
+    parts = [(codes == k).mean(dim=dims).where(finished) for k in range(len(names))]
+    out = xr.concat(parts, dim="fate").assign_coords(fate=names)
+    out.name = "fraction"
+    out.attrs["long_name"] = f"fraction of points in each fate (over {', '.join(dims)})"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- run
+def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=None, every: int | None = None,
+        seed: int = 0, bound: float = DEFAULT_BOUND, dtype: str = "float64", backend: str = "auto",
+        n_workers: int | None = None, block_points: int | None = None, progress: bool | None = None, stream=None):
+    """Run ``optimizer`` on ``landscape`` over every combination of ``grid`` from every start; store and return it.
+
+    Parameters
+    ----------
+    landscape : Landscape
+        Rebuilt on the workers from ``landscape.spec`` (a catalog landscape, or ``from_expr`` of text).
+    optimizer : Optimizer or optimizer class
+        An instance (swept fields replace its values) or a class such as ``dynamics.SAM`` (every field it needs
+        must be swept).
+    starts : str or array (n_starts, dim)
+        A starts SPEC (``grid:-3:3:-1:1:64x64``, ``point:...``, ``random:N`` seeded by ``seed``) or the points.
+    steps : int >= 1
+    grid : dict name -> 1-D sequence
+        Swept names: any hyperparameter of the optimizer (``lr``, ``rho``, ``batch_size``, a Switch's ``at``, its
+        parts' ``first.lr``...) and ``seed``. Each becomes a dim of the result, in this order, then ``start``.
+    store : path
+        The zarr store. A new path is created; an existing store of the same recipe is resumed (finished blocks
+        are kept, the rest computed); a store of another recipe is refused.
+    client : None, distributed.Client, scheduler address or ``"synchronous"``
+        ``None`` starts a LocalCluster of worker processes sized to this machine (``n_workers`` to choose);
+        ``"synchronous"`` runs every block in this process (for debugging).
+    every : int, optional
+        Also keep the iterates every ``every`` steps (variable ``xs``, dim ``step``).
+    seed : int
+        The draws' seed when ``seed`` is not swept (and the seed of ``random:N`` starts).
+    bound, dtype, backend
+        As in :func:`samscape.dynamics.simulate`; ``backend="auto"`` is resolved once for the block size and
+        recorded, so every block runs the same backend.
+    block_points : int, optional
+        Points (combinations x starts) per block of a new store, instead of the rule of
+        :func:`samscape.sweep.recipe.block_shape`; the results do not depend on it.
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy, from :func:`open`: ``x``, ``loss``, ``status``, ``stopped_at``, ``fate``, ``lambda_max`` (and ``xs``).
+    """
+    stream = sys.stderr if stream is None else stream
+    landscape = _check_landscape(landscape)
+    optimizer = recipes.resolve_optimizer(optimizer, grid)
+    grid = recipes.check_grid(grid, optimizer)
+    steps = int_at_least(steps, "steps", 1)
+    every = _check_every(every, steps)
+    seed = int_at_least(seed, "seed", 0, maximum=2**64 - 1)
+    bound = positive(bound, "bound")
+    dtype = np.dtype(dtype).name if isinstance(dtype, (type, np.dtype)) else dtype
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    backend = _check_backend(backend)
+    x0 = _check_starts(starts, landscape, seed)
+    path = _check_store(store)
+    if n_workers is not None:
+        n_workers = int_at_least(n_workers, "n_workers", 1)
+    if block_points is not None:
+        block_points = int_at_least(block_points, "block_points", 1)
+    if isinstance(client, str) and client not in SCHEDULERS and "://" not in client and ":" not in client:
+        raise ValueError(f"client must be None, a distributed.Client, a scheduler address such as tcp://host:8786 "
+                         f"or 'synchronous', got {client!r}")
+
+    existing = None
+    if os.path.exists(path):
+        existing = read_recipe(path)
+        if backend == "auto":
+            backend = existing.get("backend", backend)
+    names, sizes = _axes(grid)
+    draft = recipes.make_recipe(landscape, optimizer, grid, x0, steps=steps, every=every, seed=seed, bound=bound,
+                                dtype=dtype, backend=backend)
+    if existing is not None:
+        difference = recipes.first_difference(existing, draft)
+        if difference is not None:
+            raise ValueError(f"store {os.fspath(store)!r} holds a different sweep ({difference}); "
+                             "rerun with its recipe to finish it, or give a new store path")
+
+    session = _Session(client, n_workers, stream)
+    try:
+        if existing is None:
+            dim = landscape.dim
+            block = recipes.block_shape(sizes, names, len(x0), steps, recipes.n_saved(steps, every), dim,
+                                        session.n_workers, block_points)
+            points_per_block = math.prod(block)
+            if backend == "auto":
+                probe = recipes.with_values(optimizer, {n: np.full(points_per_block, grid[n][0])
+                                                        for n in names if recipes.per_start(n)})
+                backend = dynamics.resolve_backend("auto", landscape, probe, points_per_block, steps, dtype)
+            draft["backend"] = backend
+            create_store(path, draft, grid, x0, block, dim, _label(optimizer, names), landscape.name)
+            recipe = draft
+        else:
+            recipe = existing
+            block = tuple(existing["_block_shape"])
+        if backend == "compiled":
+            _warm_kernels(landscape, optimizer, x0, dtype)
+        plan = {
+            "store": path, "landscape": recipe["landscape"], "optimizer": recipe["optimizer"],
+            "names": names, "sizes": sizes, "chunks": list(block[:-1]), "chunk_starts": int(block[-1]),
+            "n_starts": len(x0), "grid": {n: grid[n].tolist() for n in names}, "steps": steps, "every": every,
+            "seed": seed, "bound": bound, "dtype": dtype, "backend": backend,
+            "counts": _block_count(sizes + [len(x0)], list(block)),
+        }
+        finished = done_blocks(path)
+        todo = [b for b in _all_blocks(sizes + [len(x0)], list(block)) if b not in finished]
+        total = math.prod(plan["counts"])
+        label = f"sweep {_label(optimizer, names)} on {landscape.name}: {total} blocks"
+        if finished:
+            print(f"samscape sweep: {len(finished)} of {total} blocks already done in {os.fspath(store)!r}; "
+                  f"computing the other {len(todo)}", file=stream)
+        session.execute(plan, todo, Progress(total, label, enabled=progress, stream=stream), len(finished))
+    finally:
+        session.close()
+    return open_sweep(path)
+
+
+def _label(optimizer, names) -> str:
+    """``SAM over lr, rho, seed``: the optimizer's first grid values would mislabel the whole sweep."""
+    return f"{type(optimizer).__name__} over {', '.join(names)}"
+
+
+def _warm_kernels(landscape, optimizer, x0, dtype) -> None:
+    """Compile the kernels in this process first, so that the workers load them from the disk cache instead of
+    each compiling them (the fates' polish runs gradient descent at the run's learning rate)."""
+    two = np.repeat(x0[:1], 2, axis=0)
+    dynamics.simulate(landscape, optimizer, two, 1, seed=0, backend="compiled", dtype=dtype, progress=False)
+    dynamics.simulate(landscape, dynamics.GD(0.1), two.astype(np.float64), 1, seed=0, backend="compiled",
+                      progress=False)
+
+
+class _Session:
+    """Where the blocks run: in this process, on a LocalCluster we start (and stop), or on the user's cluster."""
+
+    def __init__(self, client, n_workers, stream):
+        self.stream = stream
+        self.client = None
+        self.cluster = None
+        self._owned = False
+        self.synchronous = client == "synchronous"
+        if self.synchronous:
+            self.n_workers = 1
+            return
+        from distributed import Client, LocalCluster
+
+        if client is None:
+            workers = n_workers or os.cpu_count() or 1
+            # one thread per worker process: the kernel would otherwise start a thread per core in each worker
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"})
+            self.client = Client(self.cluster)
+            self._owned = True
+        elif isinstance(client, str):
+            self.client = Client(client)
+            self._owned = True
+        else:
+            self.client = client
+            self._owned = False
+        info = self.client.scheduler_info()
+        link = getattr(self.client, "dashboard_link", None) if "dashboard" in info.get("services", {}) else None
+        if link:
+            print(f"samscape sweep: Dask dashboard at {link}", file=stream)
+        self.n_workers = max(1, len(info.get("workers", {})))
+
+    def execute(self, plan: dict, todo: list, bar: Progress, done: int) -> None:
+        bar.update(done)
+        if self.synchronous:
+            for index in todo:
+                compute_block(plan, index)
+                done += 1
+                bar.update(done)
+            return
+        from distributed import as_completed
+
+        # a bounded number of tasks in flight: a research sweep has 10^5 blocks, the scheduler needs only a few
+        # per worker to stay busy
+        window = 4 * self.n_workers
+        pending = iter(todo)
+        run_id = uuid.uuid4().hex[:8]
+        submit = lambda index: self.client.submit(compute_block, plan, index, pure=False,
+                                                  key=f"samscape-block-{run_id}-{'-'.join(map(str, index))}")
+        futures = as_completed([submit(i) for i in itertools.islice(pending, window)])
+        try:
+            for future in futures:
+                future.result()  # a block that failed raises here, with its own error
+                future.release()  # its result is on disk; held here, a dead worker's copy would be recomputed
+                done += 1
+                bar.update(done)
+                nxt = next(pending, None)
+                if nxt is not None:
+                    futures.add(submit(nxt))
+        except BaseException:
+            for future in list(futures.futures):
+                future.cancel()
+            raise
+
+    def close(self) -> None:
+        if self.client is not None and self._owned:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()

@@ -1,0 +1,271 @@
+"""What a sweep is, before anything runs: the swept names and values, the optimizer they fill in, the starts,
+and how the work is cut into blocks. NumPy only (no Dask, no zarr), so the CLI can check its input cheaply.
+
+A swept name is a field of the optimizer (``lr``, ``rho``, ``batch_size``, a Switch's ``at``; a Switch's parts as
+``first.lr``, ``second.rho``, ...) or ``seed``, the key of the counter-based draws passed to
+:func:`samscape.dynamics.simulate` as ``seed=``. ``lr`` and ``rho`` vary inside one simulate call (one value per
+start); every other name is constant within a block, because simulate takes it as one value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import numbers
+
+import numpy as np
+
+from .. import __version__, dynamics
+from ..dynamics.optimizers import OPTIMIZERS, Optimizer
+
+FORMAT = 1
+# the fields that simulate accepts as one value per start (see samscape.dynamics.Optimizer.for_starts)
+PER_START_FIELDS = ("lr", "rho")
+SWITCH_PARTS = ("first", "second")
+SEED = "seed"
+# Work of one block, in point-steps. Below MIN a task's fixed costs (scheduling, zarr writes, the fates'
+# extra steps) stop being small against its simulation; above MAX a killed block loses too much work. Between
+# them a block is sized so that every worker gets about BLOCKS_PER_WORKER blocks (load balance).
+MIN_BLOCK_WORK = 2**28
+MAX_BLOCK_WORK = 2**32
+BLOCKS_PER_WORKER = 8
+# the iterates one block keeps in memory (every k steps) stay below this
+MAX_BLOCK_BYTES = 2**28
+
+
+def _leaf_fields(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if f.name not in SWITCH_PARTS]
+
+
+def hyperparameter_names(optimizer: Optimizer, prefix: str = "") -> list[str]:
+    """The names a sweep can vary on ``optimizer``: its fields, a Switch's parts as ``first.NAME``/``second.NAME``."""
+    names = []
+    for f in dataclasses.fields(optimizer):
+        value = getattr(optimizer, f.name)
+        if isinstance(value, Optimizer):
+            names += hyperparameter_names(value, f"{prefix}{f.name}.")
+        else:
+            names.append(prefix + f.name)
+    return names
+
+
+def _known_leaf_names() -> set[str]:
+    return {name for cls in OPTIMIZERS.values() for name in _leaf_fields(cls)}
+
+
+def per_start(name: str) -> bool:
+    """Whether ``name`` varies inside one simulate call (``lr``/``rho``, of any Switch part)."""
+    return name.rsplit(".", 1)[-1] in PER_START_FIELDS
+
+
+def _get(optimizer: Optimizer, path: str):
+    head, _, rest = path.partition(".")
+    value = getattr(optimizer, head)
+    return _get(value, rest) if rest else value
+
+
+def with_values(optimizer: Optimizer, values: dict) -> Optimizer:
+    """``optimizer`` with the fields at the dotted paths of ``values`` replaced (checked by the optimizer itself)."""
+    here, deeper = {}, {}
+    for path, value in values.items():
+        head, _, rest = path.partition(".")
+        if rest:
+            deeper.setdefault(head, {})[rest] = value
+        else:
+            here[head] = value
+    for part, sub in deeper.items():
+        here[part] = with_values(getattr(optimizer, part), sub)
+    return dataclasses.replace(optimizer, **here) if here else optimizer
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _require_entries(grid) -> None:
+    if not isinstance(grid, dict) or not grid:
+        raise ValueError(f"grid must be a non-empty dict of hyperparameter name -> values, e.g. "
+                         f"{{'lr': [0.1, 0.2], 'seed': range(4)}}, got {_shown(grid)}")
+
+
+def check_grid(grid, optimizer: Optimizer) -> dict[str, np.ndarray]:
+    """The swept names and their values as 1-D arrays (integers for every name but ``lr``/``rho``).
+
+    Refuses, in one sentence each: a grid that is not a non-empty dict, an empty or repeated list of values, a
+    value that is not a number, a name no optimizer has, a name this optimizer lacks, and a value the
+    optimizer itself refuses (e.g. ``lr <= 0``).
+    """
+    _require_entries(grid)
+    own = hyperparameter_names(optimizer)
+    allowed = ", ".join([*own, SEED])
+    known = _known_leaf_names() | {SEED}
+    out = {}
+    for name, values in grid.items():
+        if not isinstance(name, str):
+            raise ValueError(f"grid names must be strings such as 'lr', got {name!r}")
+        if name != SEED and name not in own:
+            leaf = name.rsplit(".", 1)[-1]
+            if leaf not in known:
+                raise ValueError(f"grid name {name!r} is not a hyperparameter of any samscape optimizer; "
+                                 f"{optimizer.describe()} takes {allowed}")
+            raise ValueError(f"grid name {name!r} is not a hyperparameter of {optimizer.describe()}, "
+                             f"which takes {allowed}")
+        out[name] = _grid_values(name, values)
+        if name != SEED:
+            # each value alone, so that a bad one is named (the optimizer's own check says what is allowed)
+            for value in out[name]:
+                try:
+                    with_values(optimizer, {name: value.item()})
+                except ValueError as err:
+                    raise ValueError(f"grid[{name!r}] holds {value.item()!r}, which the optimizer refuses: "
+                                     f"{err}") from None
+    return out
+
+
+def _grid_values(name: str, values) -> np.ndarray:
+    if isinstance(values, (str, bytes, dict)) or np.ndim(values) == 0 and not isinstance(values, range):
+        raise ValueError(f"grid[{name!r}] must be a 1-D sequence of numbers, got {_shown(values)}")
+    items = list(values)
+    if not items:
+        raise ValueError(f"grid[{name!r}] must hold at least one value, got an empty sequence")
+    for item in items:
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (numbers.Real, np.integer, np.floating)):
+            raise ValueError(f"grid[{name!r}] must hold numbers only, got {_shown(item)}")
+        if not math.isfinite(float(item)):
+            raise ValueError(f"grid[{name!r}] must hold finite numbers, got {item!r}")
+    integral = not per_start(name)
+    if integral:
+        if any(float(item) != int(item) for item in items):
+            bad = next(item for item in items if float(item) != int(item))
+            raise ValueError(f"grid[{name!r}] must hold integers, got {bad!r}")
+        if name == SEED and any(not 0 <= int(item) < 2**64 for item in items):
+            bad = next(item for item in items if not 0 <= int(item) < 2**64)
+            raise ValueError(f"grid['seed'] must hold integers in [0, 2**64), got {bad!r}")
+        arr = np.array([int(item) for item in items], dtype=np.uint64 if name == SEED else np.int64)
+    else:
+        arr = np.array([float(item) for item in items], dtype=np.float64)
+    if len(np.unique(arr)) != len(arr):
+        raise ValueError(f"grid[{name!r}] must not repeat a value (a coordinate selects one cell), got {_shown(items)}")
+    return arr
+
+
+def resolve_optimizer(optimizer, grid: dict) -> Optimizer:
+    """An optimizer instance: ``optimizer`` itself, or its class built from the first value of each swept field.
+
+    Passing a class (``dynamics.SAM``) means every field it needs without a default must be swept.
+    """
+    _require_entries(grid)
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer) and optimizer.kind in OPTIMIZERS:
+        if optimizer.kind == "switch":
+            raise ValueError("optimizer must be a Switch instance such as Switch(SGD(0.1, 1), SAM(0.1, 0.05), at=100) "
+                             "(its parts cannot be filled in from a grid), got the class Switch")
+        fields = dataclasses.fields(optimizer)
+        required = [f.name for f in fields
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        missing = [name for name in required if name not in grid]
+        if missing:
+            raise ValueError(f"optimizer {optimizer.__name__} needs {', '.join(required)}: "
+                             f"sweep {' and '.join(missing)} "
+                             f"in grid or pass an instance such as {optimizer.__name__}(lr=0.1, rho=0.05)")
+        first = {}
+        for name in grid:
+            if name in (f.name for f in fields):
+                values = _grid_values(name, grid[name])
+                first[name] = values[0].item()
+        return optimizer(**first)
+    raise ValueError(f"optimizer must be a samscape optimizer or optimizer class such as dynamics.SAM, "
+                     f"got {_shown(optimizer)}")
+
+
+def starts_digest(x0: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(x0, dtype=np.float64).tobytes()).hexdigest()
+
+
+def make_recipe(landscape, optimizer: Optimizer, grid: dict[str, np.ndarray], x0: np.ndarray, *, steps: int,
+                every: int | None, seed: int, bound: float, dtype: str, backend: str) -> dict:
+    """The JSON-friendly description that a store carries and that a rerun must match."""
+    return {
+        "samscape_sweep_format": FORMAT,
+        "landscape": landscape.spec,
+        "optimizer": optimizer.to_dict(),
+        "grid": {name: values.tolist() for name, values in grid.items()},
+        "n_starts": int(len(x0)),
+        "starts_sha256": starts_digest(x0),
+        "steps": int(steps),
+        "every": None if every is None else int(every),
+        "seed": "grid['seed']" if SEED in grid else int(seed),
+        "seed_rule": "each block runs dynamics.simulate(seed=<its seed>, start_ids=<global start index>)",
+        "bound": float(bound),
+        "dtype": dtype,
+        "backend": backend,
+        "fates": "samscape.theory.classify_fates(run, backend=<the sweep's backend>) with its default tolerances",
+        "sharpness": "lambda_max: largest eigenvalue of the Hessian of the full loss at the final iterate",
+        "samscape_version": __version__,
+    }
+
+
+# fields that describe the software rather than the sweep: they may differ between a store and a rerun
+INFORMATIONAL = ("samscape_version", "seed_rule", "fates", "sharpness")
+
+
+def comparable(recipe: dict) -> dict:
+    """The part of a recipe that decides the results; swept optimizer fields are the grid's, not the base's."""
+    out = {k: v for k, v in recipe.items() if k not in INFORMATIONAL and not k.startswith("_")}
+    if isinstance(recipe.get("optimizer"), dict) and isinstance(recipe.get("grid"), dict):
+        swept = {name: "<swept>" for name in recipe["grid"] if name != SEED}
+        out["optimizer"] = _mark_swept(recipe["optimizer"], swept)
+    return json.loads(json.dumps(out, sort_keys=True))
+
+
+def _mark_swept(data: dict, swept: dict) -> dict:
+    data = dict(data)
+    for path in swept:
+        head, _, rest = path.partition(".")
+        if rest and isinstance(data.get(head), dict):
+            data[head] = _mark_swept(data[head], {rest: "<swept>"})
+        elif not rest:
+            data[head] = "<swept>"
+    return data
+
+
+def first_difference(old: dict, new: dict) -> str | None:
+    """A short phrase naming the first field in which two recipes differ (None when they agree)."""
+    a, b = comparable(old), comparable(new)
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            return f"{key} is {_shown(a.get(key))} there but {_shown(b.get(key))} here"
+    return None
+
+
+def block_shape(sizes: list[int], names: list[str], n_starts: int, steps: int, n_saved: int, dim: int,
+                n_workers: int, points: int | None = None) -> tuple[int, ...]:
+    """The chunk of each swept axis and of ``start`` that one task computes (and one zarr chunk holds).
+
+    The rule: a block does ``W`` point-steps, ``W`` = total work / (:data:`BLOCKS_PER_WORKER` x workers), clipped to
+    [:data:`MIN_BLOCK_WORK`, :data:`MAX_BLOCK_WORK`], and its kept iterates fit :data:`MAX_BLOCK_BYTES`. The
+    points ``W / steps`` fill the start axis first, then the ``lr``/``rho`` axes from the last one back; every other
+    swept axis (seed, batch_size, at) has chunk 1, since one simulate call takes one value of it. ``points``
+    replaces the rule's number of points per block.
+    """
+    if points is None:
+        total = math.prod(sizes) * n_starts * max(steps, 1)
+        work = min(MAX_BLOCK_WORK, max(MIN_BLOCK_WORK, total // (BLOCKS_PER_WORKER * max(1, n_workers))))
+        points = max(1, work // max(steps, 1))
+    points = max(1, min(points, MAX_BLOCK_BYTES // max(1, n_saved * dim * 8 + 64)))
+    start_chunk = min(n_starts, points)
+    budget = max(1, points // start_chunk)
+    chunks = [1] * len(sizes)
+    for axis in reversed(range(len(sizes))):
+        if per_start(names[axis]):
+            chunks[axis] = min(sizes[axis], budget)
+            budget = max(1, budget // chunks[axis])
+    return (*chunks, start_chunk)
+
+
+def n_saved(steps: int, every: int | None) -> int:
+    return len(dynamics.saved_step_grid(steps, every)) if every is not None else 0
