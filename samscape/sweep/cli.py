@@ -94,19 +94,19 @@ def add_parser(subparsers) -> None:
     p.add_argument("--vars", help="its variables, comma-separated, e.g. u,v")
     p.add_argument("--sample", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a data column of --expr (repeatable)")
-    p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam")
+    p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam", help="the optimizer every block runs")
     p.add_argument("--lr", metavar="A:B:N", help="learning rates: N values from A to B, a,b,c, or one value")
     p.add_argument("--rho", metavar="A:B:N", help="perturbation radii (SAM variants), same forms as --lr")
     p.add_argument("--batch-size", metavar="B1,B2", help="batch sizes (integers), same forms as --lr")
     p.add_argument("--seeds", type=int, default=None, metavar="N", help="sweep the seeds 0..N-1 (a dim of the result)")
-    p.add_argument("--seed", type=int, default=0, help="the seed when --seeds is not given (default 0)")
-    p.add_argument("--starts", default="random:16", help="point:2.5,0.001 | grid:umin:umax:vmin:vmax:NxM | random:N")
-    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0, help="the seed when --seeds is not given")
+    p.add_argument("--starts", default="random:16", help="point:2.5,0.001 | grid:umin:umax:vmin:vmax:NxM | random:N (the same starts for every combination)")
+    p.add_argument("--steps", type=int, default=1000, help="steps of every run")
     p.add_argument("--every", type=int, default=None, help="also keep the iterates every K steps")
     p.add_argument("--bound", type=float, default=DEFAULT_BOUND,
                    help="a start leaving ||x|| <= bound is frozen as diverged (default %(default)g)")
-    p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto")
-    p.add_argument("--dtype", choices=DTYPES, default="float64")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto", help="how each block is simulated (see samscape simulate --help)")
+    p.add_argument("--dtype", choices=DTYPES, default="float64", help="precision of the iterates")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="a running Dask scheduler (tcp://host:8786), or 'synchronous' to run in this process; "
                         "default: a local cluster of worker processes")
