@@ -12,6 +12,7 @@ from matplotlib.patches import Patch
 
 from .. import theory
 from ..dynamics import step
+from ..theory.sharpness import hessian_curvature
 from ..theory.fates import FATES, advance, final_optimizer, run_phases
 from . import _checks
 from .landscape import MIN_MARK, contour, draw_hallucinated, mark_critical, plane_grid
@@ -257,14 +258,9 @@ def _values(run, quantity: str, idx: np.ndarray) -> dict[str, np.ndarray]:
         elif quantity == "grad_norm":
             out = {"grad_norm": np.linalg.norm(run.landscape.grad(xs), axis=-1)}
         else:
-            hess = run.landscape.hessian(xs)
-            finite = np.all(np.isfinite(hess), axis=(-2, -1))
-            hess = np.where(finite[..., None, None], hess, 0.0)
-            out = {}
-            if quantity in ("sharpness", "lambda_max"):
-                out["lambda_max"] = np.where(finite, np.linalg.eigvalsh(hess)[..., -1], np.nan)
-            if quantity in ("sharpness", "trace"):
-                out["trace"] = np.where(finite, np.trace(hess, axis1=-2, axis2=-1), np.nan)
+            curvature = hessian_curvature(run.landscape, xs)
+            wanted = ("lambda_max", "trace") if quantity == "sharpness" else (quantity,)
+            out = {k: curvature[k] for k in wanted}
     mask = _stopped_mask(run)[:, idx]
     return {k: np.where(mask, np.nan, v) for k, v in out.items()}
 

@@ -28,6 +28,7 @@ from .._atomic import TEMP_PREFIX, atomic_output
 from .._checks import int_at_least, points, positive
 from .._starts import parse_starts
 from ..dynamics.integrate import DEFAULT_BOUND, DTYPES, STATUS_NAMES, Progress
+from ..theory.sharpness import hessian_curvature
 from . import recipe as recipes
 
 RECIPE_ATTR = "samscape_sweep"
@@ -132,17 +133,10 @@ def _landscape(spec_json: str):
     return landscapes.from_spec(json.loads(spec_json))
 
 
-def lambda_max(landscape, x: np.ndarray, chunk: int = 4096) -> np.ndarray:
+def lambda_max(landscape, x: np.ndarray) -> np.ndarray:
     """Largest Hessian eigenvalue of the full loss at each point of ``x`` ``(n, dim)``; NaN where the Hessian is
-    not finite (a point far out on a diverged path)."""
-    out = np.full(len(x), np.nan)
-    with np.errstate(all="ignore"):
-        for a in range(0, len(x), chunk):
-            hess = np.asarray(landscape.hessian(x[a:a + chunk].astype(np.float64)), dtype=np.float64)
-            finite = np.isfinite(hess).all(axis=(-2, -1))
-            if finite.any():
-                out[a:a + chunk][finite] = np.linalg.eigvalsh(hess[finite])[:, -1]
-    return out
+    not finite (see :func:`samscape.theory.hessian_curvature`)."""
+    return hessian_curvature(landscape, x)["lambda_max"]
 
 
 def points_of_block(plan: dict, index: tuple[int, ...]):

@@ -25,6 +25,7 @@ from .hallucination import (
 from .sharpness import (
     ManifoldDrift,
     Sharpness,
+    hessian_curvature,
     manifold_drift,
     manifold_sharpness_limits,
     predicted_drift_path,
@@ -69,7 +70,7 @@ __all__ = [
     "valley_conditions", "ValleyConditions", "Extremum",
     "find_hallucinated", "hallucination_window", "critical_points_1d",
     "HallucinationSearch", "HallucinatedPoint", "HallucinationWindow", "CriticalPoints",
-    "sharpness", "manifold_drift", "manifold_sharpness_limits", "predicted_drift_path", "Sharpness", "ManifoldDrift",
+    "sharpness", "hessian_curvature", "manifold_drift", "manifold_sharpness_limits", "predicted_drift_path", "Sharpness", "ManifoldDrift",
     "classify_fates", "stability_fates", "advance", "StabilityGrid", "FATES", "STABILITY_FATES",
     "check", "claim_names", "run_claim", "format_table", "ClaimResult", "PAPERS", "Paper", "Citation",
 ]

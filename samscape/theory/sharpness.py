@@ -245,6 +245,27 @@ def manifold_drift(landscape, x, lr, rho, *, method: str = "sam", finite_lr: boo
                          tangent=tangent, rank_one=max(ranks) <= 1)
 
 
+def hessian_curvature(landscape, x, *, chunk: int = 4096) -> dict[str, np.ndarray]:
+    """The Hessian's largest eigenvalue (``"lambda_max"``, the sharpness GD's edge ``2/lambda`` speaks of) and its
+    trace (``"trace"``, 1-SAM's regularizer) at every point of ``x`` ``(..., dim)``: two arrays of shape ``(...)``,
+    NaN where the Hessian is not finite (a point far out on a diverged path). Evaluated ``chunk`` points at a time
+    so the ``(n, dim, dim)`` Hessians stay small."""
+    check_landscape(landscape)
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 0 or x.shape[-1] != landscape.dim:
+        raise ValueError(f"x must have shape (..., {landscape.dim}), got shape {x.shape}")
+    flat = x.reshape(-1, landscape.dim)
+    out = {"lambda_max": np.full(len(flat), np.nan), "trace": np.full(len(flat), np.nan)}
+    with np.errstate(all="ignore"):
+        for a in range(0, len(flat), chunk):
+            hess = np.asarray(landscape.hessian(flat[a:a + chunk]), dtype=np.float64)
+            finite = np.isfinite(hess).all(axis=(-2, -1))
+            if finite.any():
+                out["lambda_max"][a:a + chunk][finite] = np.linalg.eigvalsh(hess[finite])[:, -1]
+                out["trace"][a:a + chunk][finite] = np.trace(hess[finite], axis1=-2, axis2=-1)
+    return {k: v.reshape(x.shape[:-1]) for k, v in out.items()}
+
+
 def manifold_sharpness_limits(landscape, x, rho) -> dict[str, float]:
     """P2's leading terms on the manifold at ``x``: ``max = rho^2 lambda_1 / 2``, ``avg = rho^2 Tr / (2 d)``, and
     ``asc``'s limiting regularizer ``rho^2 lambda_M / 2`` (``lambda_M`` the smallest nonzero eigenvalue).

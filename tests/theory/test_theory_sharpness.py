@@ -135,3 +135,18 @@ def test_manifold_drift_is_the_same_whatever_the_variables_are_called():
     expected = manifold_drift(plain, point, 0.1, 0.05).velocity
     np.testing.assert_allclose(manifold_drift(shadowing, point, 0.1, 0.05).velocity, expected, rtol=1e-12)
     assert abs(expected[0]) > 0
+
+
+def test_hessian_curvature_is_the_top_eigenvalue_and_trace_with_nan_where_not_finite():
+    """On 0.5 x^T diag(a) x + exp(y) (a quadratic in x, exp in y) the Hessian is diag(a1, a2, e^y): lambda_max is
+    max(a1, a2, e^y) and the trace a1 + a2 + e^y at every point of a (2, 3) batch; a point where e^y overflows is NaN."""
+    from samscape.theory import hessian_curvature
+
+    land = landscapes.from_expr("0.5*(2*x**2 + 5*z**2) + exp(y)", ["x", "z", "y"])
+    ys = np.array([[-1.0, 0.0, 1.0], [2.0, np.log(3.0), 800.0]])
+    pts = np.stack([np.full_like(ys, 0.3), np.full_like(ys, -0.7), ys], axis=-1)
+    out = hessian_curvature(land, pts, chunk=2)
+    finite = ys < 700
+    np.testing.assert_allclose(out["lambda_max"][finite], np.maximum(5.0, np.exp(ys[finite])), rtol=1e-12)
+    np.testing.assert_allclose(out["trace"][finite], 7.0 + np.exp(ys[finite]), rtol=1e-12)
+    assert np.isnan(out["lambda_max"][~finite]).all() and np.isnan(out["trace"][~finite]).all()
