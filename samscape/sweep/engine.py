@@ -316,12 +316,14 @@ def read_recipe(store: str) -> dict:
         group = zarr.open_group(store, mode="r")
         attrs = dict(group.attrs)
         recipe = json.loads(attrs[RECIPE_ATTR])
-        dims = list(group["fate"].attrs["_ARRAY_DIMENSIONS"])
+        fate = group["fate"]
+        dims = list(fate.attrs["_ARRAY_DIMENSIONS"])
     except Exception:  # noqa: BLE001 -- whatever is there, it is not a store this module wrote
         raise ValueError(f"store {store!r} exists but is not a samscape sweep store; give a new path") from None
     recipe["_block_shape"] = attrs.get(BLOCKS_ATTR)
     recipe["_dims"] = [d for d in dims if d != START]  # the JSON sorted the grid's keys; the dims keep its order
     recipe["_generations"] = attrs.get(GENERATIONS_ATTR) or [[len(recipe["grid"][d]) for d in recipe["_dims"]]]
+    recipe["_sizes"] = [int(n) for d, n in zip(dims, fate.shape) if d != START]  # as readers see the arrays
     return recipe
 
 
@@ -330,20 +332,38 @@ def public_recipe(recipe: dict) -> dict:
     return {k: v for k, v in recipe.items() if not k.startswith("_")}
 
 
-def extend_store(store: str, recipe: dict, grid: dict) -> list[list[int]]:
-    """Grow the store of ``recipe`` to the swept values ``grid`` (each dim's old values, then new ones); returns
-    the sizes of every generation, this one last.
+def extend_store(store: str, recipe: dict, grid: dict) -> dict:
+    """Make the store of ``recipe`` the sweep of ``grid`` (each dim's old values, then new ones); returns the
+    recipe as :func:`read_recipe` would now read it.
 
-    The arrays and the new coordinates are written first, then the attrs, then the consolidated metadata, which
-    every reader (``open``, ``xarray.open_zarr``, the blocks) goes by: until that last atomic write the store
-    reads as before, so an interrupted extension leaves the old sweep intact and a rerun does it again.
+    The recipe and the sizes of every generation are written first, in one atomic write of the attrs: that is the
+    commit, from which on the store is the extended sweep. Then :func:`grow_arrays` resizes the arrays; if that
+    is interrupted, the next :func:`run` finds them behind the recipe and finishes it.
     """
+    import zarr
+
+    names = recipes.swept_names(recipe)
+    generations = [*recipe["_generations"], [len(grid[name]) for name in names]]
+    extended = {**public_recipe(recipe), "grid": {name: list(grid[name]) for name in names}}
+    group = zarr.open_group(store, mode="r+", use_consolidated=False)
+    group.attrs.update({RECIPE_ATTR: json.dumps(extended, sort_keys=True), GENERATIONS_ATTR: generations})
+    grown = {**extended, "_block_shape": recipe["_block_shape"], "_dims": names, "_generations": generations,
+             "_sizes": recipe["_sizes"]}
+    grow_arrays(store, grown)
+    return {**grown, "_sizes": generations[-1]}
+
+
+def grow_arrays(store: str, recipe: dict) -> None:
+    """Resize every array along the swept dims to ``recipe``'s grid and write the new coordinates (only the
+    indices past the previous generation), then the consolidated metadata, through which every reader
+    (``open``, ``xarray.open_zarr``, the blocks) sees the arrays. Repeating it is harmless."""
     import warnings
 
     import zarr
 
     names = recipes.swept_names(recipe)
-    sizes = {name: len(grid[name]) for name in names}
+    sizes = {name: len(recipe["grid"][name]) for name in names}
+    previous = dict(zip(names, recipe["_generations"][-2]))
     with warnings.catch_warnings():
         # our markers' folder is not a zarr node: zarr warns about it when listing the hierarchy
         warnings.filterwarnings("ignore", message=".*not recognized as a component of a Zarr hierarchy")
@@ -355,15 +375,17 @@ def extend_store(store: str, recipe: dict, grid: dict) -> list[list[int]]:
             if shape != array.shape:
                 array.resize(shape)
         for name in names:
-            old = len(recipe["grid"][name])
-            if sizes[name] > old:
+            if sizes[name] > previous[name]:
                 coordinate = group[name]
-                coordinate[old:] = np.asarray(grid[name][old:], dtype=coordinate.dtype)
-        generations = [*recipe["_generations"], [sizes[name] for name in names]]
-        extended = {**public_recipe(recipe), "grid": {name: list(grid[name]) for name in names}}
-        group.attrs.update({RECIPE_ATTR: json.dumps(extended, sort_keys=True), GENERATIONS_ATTR: generations})
+                coordinate[previous[name]:] = np.asarray(recipe["grid"][name][previous[name]:],
+                                                         dtype=coordinate.dtype)
         zarr.consolidate_metadata(store, zarr_format=2)
-    return generations
+
+
+def _arrays_behind(recipe: dict) -> bool:
+    """Whether the arrays, as readers see them, are smaller than the recipe's grid (an extension was committed
+    but stopped before :func:`grow_arrays` finished)."""
+    return len(recipe["_generations"]) > 1 and recipe["_sizes"] != recipe["_generations"][-1]
 
 
 def _flag_attrs(names) -> dict:
@@ -446,7 +468,9 @@ def open_sweep(store):
     path = _check_store(store)
     if not os.path.exists(path):
         raise ValueError(f"store {os.fspath(store)!r} does not exist")
-    read_recipe(path)
+    if _arrays_behind(read_recipe(path)):
+        raise ValueError(f"store {os.fspath(store)!r} stopped while being extended; rerun sweep.run with its "
+                         "recipe to finish the extension, then open it")
     return xr.open_zarr(path, consolidated=True)
 
 
@@ -537,6 +561,9 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     existing = None
     if os.path.exists(path):
         existing = read_recipe(path)
+        if _arrays_behind(existing):
+            grow_arrays(path, existing)
+            existing["_sizes"] = existing["_generations"][-1]
         if backend == "auto":
             backend = existing.get("backend", backend)
     names, sizes = _axes(grid)
@@ -550,12 +577,12 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
             raise ValueError(f"store {os.fspath(store)!r} holds a different sweep ({err}); extending a store "
                              "only appends values to its swept dims, so rerun with its recipe (plus any new "
                              "values at the end of a dim) or give a new store path") from None
-        generations = existing["_generations"]
         if added:
-            generations = extend_store(path, existing, draft["grid"])
             new = "; ".join(f"{name} + {', '.join(map(str, values))}" for name, values in added.items())
             print(f"samscape sweep: extending {os.fspath(store)!r} with {new} (its finished blocks are kept)",
                   file=stream)
+            existing = extend_store(path, existing, draft["grid"])
+        generations = existing["_generations"]
 
     session = _Session(client, n_workers, stream)
     try:
