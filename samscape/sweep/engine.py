@@ -461,7 +461,8 @@ def open_sweep(store):
 
     Its attrs hold the recipe (``samscape_sweep``, JSON: landscape spec, optimizer, grid, steps, seed rule,
     samscape version); ``status`` and ``fate`` are int8 codes named by their ``flag_meanings`` attribute
-    (-1 where no block has run yet; :func:`fractions` turns them into fractions per fate).
+    (-1 where no block has run yet; :func:`fractions` turns them into fractions per fate). An extended store
+    also lists the swept dims' sizes at creation and after each extension (``samscape_sweep_generations``).
     """
     import xarray as xr
 
