@@ -5,9 +5,9 @@
 ...                store="tanh_sam.zarr")                                  # doctest: +SKIP
 >>> sweep.fractions(ds).sel(fate="hallucinated")                          # doctest: +SKIP
 
-:func:`run` runs it (resuming a store of the same recipe), :func:`open` reads a store, :func:`fractions` turns
-the fate codes into fractions per fate. Dask, xarray and zarr (the ``sweep`` extra) load on first use, so the
-CLI can register ``samscape sweep`` without them.
+:func:`run` runs it (resuming a store of the same recipe, extending one whose swept values it appends to),
+:func:`open` reads a store, :func:`fractions` turns the fate codes into fractions per fate. Dask, xarray and zarr
+(the ``sweep`` extra) load on first use, so the CLI can register ``samscape sweep`` without them.
 """
 
 from .recipe import check_grid, hyperparameter_names, resolve_optimizer

@@ -19,19 +19,24 @@ BACKEND_CHOICES = ("auto", "numpy", "compiled")
 
 
 def parse_values(text: str, flag: str, *, integer: bool = False) -> list:
-    """``A:B:N`` (N values from A to B, both included), ``a,b,c`` or one number -> a list of numbers."""
+    """A comma-separated list of numbers and ranges ``A:B:N`` (N values from A to B, both included) -> a list of
+    numbers, e.g. ``0.1:0.5:3,0.7`` -> [0.1, 0.3, 0.5, 0.7] (so a store's range can be extended by appending)."""
+    values = []
     try:
-        if ":" in text:
-            low, high, count = text.split(":")
-            n = int(count)
-            if n < 1:
-                raise ValueError
-            values = np.linspace(float(low), float(high), n).tolist()
-        else:
-            values = [float(v) for v in text.split(",") if v.strip()]
+        for item in (part.strip() for part in text.split(",")):
+            if not item:
+                continue
+            if ":" in item:
+                low, high, count = item.split(":")
+                n = int(count)
+                if n < 1:
+                    raise ValueError
+                values += np.linspace(float(low), float(high), n).tolist()
+            else:
+                values.append(float(item))
     except ValueError:
-        raise ValueError(f"{flag} must be START:STOP:COUNT (e.g. 0.05:2.5:64), a comma-separated list or one "
-                         f"number, got {text!r}") from None
+        raise ValueError(f"{flag} must be START:STOP:COUNT (e.g. 0.05:2.5:64), one number, or a comma-separated "
+                         f"list of both, got {text!r}") from None
     if not values:
         raise ValueError(f"{flag} must give at least one value, got {text!r}")
     if integer:
@@ -71,6 +76,7 @@ def _cmd_sweep(args) -> int:
         if name in required and name not in grid:
             raise ValueError(f"{flag} is required for --optimizer {args.optimizer}")
     client = args.scheduler
+    before = _stored_sizes(args.out)
     ds = engine.run(land, cls, starts=args.starts, steps=args.steps, grid=grid, store=args.out, client=client,
                     every=args.every, seed=args.seed, bound=args.bound, dtype=args.dtype, backend=args.backend,
                     n_workers=args.workers, block_points=args.block_points, progress=None)
@@ -78,10 +84,25 @@ def _cmd_sweep(args) -> int:
     names = ds["fate"].attrs["flag_meanings"].split()
     shares = ", ".join(f"{name} {100 * share:.1f}%" for name, share in zip(names, totals) if share > 0)
     dims = " x ".join(f"{d} {n}" for d, n in ds["fate"].sizes.items())
+    added = {name: ds[name].values[n:].tolist() for name, n in (before or {}).items() if ds.sizes[name] > n}
+    if added:
+        new = "; ".join(f"{name} {', '.join(f'{v:g}' for v in values)}" for name, values in added.items())
+        print(f"extended {args.out} with new values: {new} (the stored ones were kept, not recomputed)")
     print(f"wrote {args.out} ({dims}); fates: {shares}")
     print(f"open it with samscape.sweep.open({args.out!r}) or xarray.open_zarr; "
           f"draw it with samscape plot {args.out} --kind phase --out phase.png")
     return 0
+
+
+def _stored_sizes(out: str) -> dict[str, int] | None:
+    """The size of each swept dim of the store at ``out`` before this run (None when there is none yet)."""
+    from . import engine
+
+    path = os.path.abspath(out)
+    if not os.path.exists(path):
+        return None
+    recipe = engine.read_recipe(path)
+    return {name: len(recipe["grid"][name]) for name in recipe["_dims"]}
 
 
 def add_parser(subparsers) -> None:
@@ -95,7 +116,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--sample", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="a data column of --expr (repeatable)")
     p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam", help="the optimizer every block runs")
-    p.add_argument("--lr", metavar="A:B:N", help="learning rates: N values from A to B, a,b,c, or one value")
+    p.add_argument("--lr", metavar="A:B:N", help="learning rates: N values from A to B, a,b,c, one value, or a "
+                                                 "list mixing both (A:B:N,c,d appends c, d to a store's range)")
     p.add_argument("--rho", metavar="A:B:N", help="perturbation radii (SAM variants), same forms as --lr")
     p.add_argument("--batch-size", metavar="B1,B2", help="batch sizes (integers), same forms as --lr")
     p.add_argument("--seeds", type=int, default=None, metavar="N", help="sweep the seeds 0..N-1 (a dim of the result)")
@@ -113,7 +135,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--block-points", type=int, default=None, metavar="P",
                    help="points (combinations x starts) per task; default: about 2^28 point-steps per task")
     p.add_argument("--workers", type=int, default=None, help="worker processes of the local cluster (default: cores)")
-    p.add_argument("--out", required=True, metavar="STORE.zarr", help="the zarr store; an unfinished one is resumed")
+    p.add_argument("--out", required=True, metavar="STORE.zarr", help="the zarr store; an unfinished one is resumed, and one whose "
+                        "values the run's start with is extended by the values after them")
     p.set_defaults(func=_cmd_sweep)
 
 

@@ -6,6 +6,12 @@ arrays, ``seed=`` the block's seed and ``start_ids=`` the global start indices, 
 direct simulate call of its combination gives, whatever the block size, worker or order. The task writes its
 chunks, then records completion in a marker file written atomically; a block without a marker is (re)computed,
 one with a marker is never written again.
+
+A store is extended by a rerun that appends values to swept dims (:func:`run`): its arrays grow along those dims
+and the new points are computed, generation by generation. The points a block gained in extension ``g`` are its
+piece ``g``, with a marker of its own; so a block that straddles the old end of an ``lr``/``rho`` axis (the only
+kind that holds old and new points) computes just its new points, merges them into its chunk (every zarr chunk
+write is atomic) and keeps its old marker.
 """
 
 from __future__ import annotations
@@ -33,7 +39,9 @@ from . import recipe as recipes
 
 RECIPE_ATTR = "samscape_sweep"
 BLOCKS_ATTR = "samscape_block_shape"
-MARKERS = os.path.join(".samscape", "done")
+# the sizes of the swept dims after creation and after each extension (absent: never extended)
+GENERATIONS_ATTR = "samscape_sweep_generations"
+MARKERS = os.path.join(".samscape", "done")  # generation 0; extension g has its markers in MARKERS-g
 MARKERS_PER_FOLDER = 1000  # markers are sharded so that listing or cleaning one folder stays cheap
 START, DIM, STEP = "start", "dim", "step"
 NOT_RUN = -1  # the code of a status or fate that no block has written yet
@@ -101,30 +109,81 @@ def _all_blocks(sizes, chunks):
     return itertools.product(*(range(n) for n in _block_count(sizes, chunks)))
 
 
-def _marker(store: str, index: tuple[int, ...], counts: list[int]) -> str:
+def _marker_root(generation: int) -> str:
+    return MARKERS if generation == 0 else f"{MARKERS}-{generation}"
+
+
+def _marker(plan: dict, index: tuple[int, ...], generation: int) -> str:
+    """Where piece ``generation`` of block ``index`` records its completion; sharded by the block grid of that
+    generation, which never changes, so the path of a marker stays the same however the store grows."""
+    counts = _block_count(plan["generations"][generation] + [plan["n_starts"]], plan["chunks"] + [plan["chunk_starts"]])
     flat = int(np.ravel_multi_index(index, counts))
-    return os.path.join(store, MARKERS, str(flat // MARKERS_PER_FOLDER), "-".join(map(str, index)) + ".json")
+    return os.path.join(plan["store"], _marker_root(generation), str(flat // MARKERS_PER_FOLDER),
+                        "-".join(map(str, index)) + ".json")
 
 
-def done_blocks(store: str) -> dict[tuple[int, ...], dict]:
-    """The blocks whose completion marker exists, with what each marker records."""
-    root = os.path.join(store, MARKERS)
+def done_blocks(store: str) -> dict[tuple[tuple[int, ...], int], dict]:
+    """The finished pieces, ``(block index, generation)`` -> what their marker records (generation 0 is all of
+    a block of a store never extended; see the module docstring)."""
+    root = os.path.dirname(os.path.join(store, MARKERS))
     out = {}
     if not os.path.isdir(root):
         return out
-    for folder in os.scandir(root):
-        if not folder.is_dir():
+    base = os.path.basename(MARKERS)
+    for generation_folder in os.scandir(root):
+        name = generation_folder.name
+        if name == base:
+            generation = 0
+        elif name.startswith(base + "-") and name[len(base) + 1:].isdigit():
+            generation = int(name[len(base) + 1:])
+        else:
             continue
-        for entry in os.scandir(folder.path):
-            if entry.name.startswith(TEMP_PREFIX) or not entry.name.endswith(".json"):
+        for folder in os.scandir(generation_folder.path):
+            if not folder.is_dir():
                 continue
-            index = tuple(int(i) for i in entry.name[:-5].split("-"))
-            try:
-                with open(entry.path, encoding="utf-8") as handle:
-                    out[index] = json.load(handle)
-            except (OSError, ValueError):
-                continue  # unreadable: not a completed block (an atomic write never leaves one half-written)
+            for entry in os.scandir(folder.path):
+                if entry.name.startswith(TEMP_PREFIX) or not entry.name.endswith(".json"):
+                    continue
+                index = tuple(int(i) for i in entry.name[:-5].split("-"))
+                try:
+                    with open(entry.path, encoding="utf-8") as handle:
+                        out[index, generation] = json.load(handle)
+                except (OSError, ValueError):
+                    continue  # unreadable: not a completed piece (an atomic write never leaves one half-written)
     return out
+
+
+def _first_generation(generations: list[list[int]], axis: int, coords: np.ndarray) -> np.ndarray:
+    """The generation in which each index ``coords`` of swept ``axis`` came into the store."""
+    return np.searchsorted([sizes[axis] for sizes in generations], coords, side="right")
+
+
+def _axis_ranges(plan: dict, index) -> list[range]:
+    return [range(i * c, min((i + 1) * c, n)) for i, c, n in zip(index, plan["chunks"], plan["sizes"])]
+
+
+def pieces_of_block(plan: dict, index: tuple[int, ...]) -> list[int]:
+    """The generations that own points of block ``index``: a point came in with the last of its coordinates."""
+    generations = plan["generations"]
+    if len(generations) == 1:
+        return [0]
+    per_axis = [np.unique(_first_generation(generations, axis, np.asarray(r)))
+                for axis, r in enumerate(_axis_ranges(plan, index[:-1]))]
+    floor = max(int(g[0]) for g in per_axis)  # every point is at least as new as its newest coordinate
+    return sorted({int(g) for gens in per_axis for g in gens if g >= floor} | {floor})
+
+
+def point_generations(plan: dict, index: tuple[int, ...]) -> np.ndarray:
+    """The generation of each point of block ``index``, in the C order of :func:`points_of_block`."""
+    ranges = _axis_ranges(plan, index[:-1])
+    n_starts = len(range(index[-1] * plan["chunk_starts"], min((index[-1] + 1) * plan["chunk_starts"],
+                                                                 plan["n_starts"])))
+    out = np.zeros([len(r) for r in ranges] + [n_starts], dtype=np.int64)
+    for axis, r in enumerate(ranges):
+        shape = [1] * out.ndim
+        shape[axis] = len(r)
+        out = np.maximum(out, _first_generation(plan["generations"], axis, np.asarray(r)).reshape(shape))
+    return out.ravel()
 
 
 # ---------------------------------------------------------------------------------------------- one block
@@ -152,13 +211,17 @@ def points_of_block(plan: dict, index: tuple[int, ...]):
     return slices, shape, values, mesh[-1].ravel()
 
 
-def simulate_block(plan: dict, index: tuple[int, ...], x0_all=None):
-    """Simulate block ``index``: returns ``(slices, shape, run)``. ``x0_all`` defaults to the store's starts."""
+def simulate_block(plan: dict, index: tuple[int, ...], x0_all=None, mask=None):
+    """Simulate block ``index`` (only its points where ``mask``, a boolean over them, is true): returns
+    ``(slices, shape, run)``. ``x0_all`` defaults to the store's starts."""
     import zarr
 
     landscape = _landscape(json.dumps(plan["landscape"], sort_keys=True))
     base = dynamics.optimizer_from_dict(plan["optimizer"])
     slices, shape, values, start_ids = points_of_block(plan, index)
+    if mask is not None:
+        values = {name: v[mask] for name, v in values.items()}
+        start_ids = start_ids[mask]
     if x0_all is None:
         x0_all = zarr.open_group(plan["store"], mode="r")["x0"][slices[-1]]
         x0 = np.asarray(x0_all)[start_ids - slices[-1].start]
@@ -200,36 +263,48 @@ def block_results(run, backend: str) -> dict[str, np.ndarray]:
     }
 
 
-def compute_block(plan: dict, index: tuple[int, ...]) -> dict:
-    """The task: simulate block ``index``, write its region of the store, then its completion marker."""
+def compute_block(plan: dict, index: tuple[int, ...]) -> list[dict]:
+    """The task: simulate the unfinished pieces of block ``index``, write them into its region of the store,
+    then one completion marker per piece; returns the markers' records."""
     import zarr
 
-    path = _marker(plan["store"], tuple(index), plan["counts"])
-    if os.path.exists(path):
-        # a finished block is never written again, even when the scheduler reruns its task (its result was
-        # held by a worker that died, or an earlier client's task finished meanwhile)
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+    index = tuple(index)
+    paths = {g: _marker(plan, index, g) for g in pieces_of_block(plan, index)}
+    # a finished piece is never computed or written again, even when the scheduler reruns its task (its result
+    # was held by a worker that died, or an earlier client's task finished meanwhile)
+    missing = [g for g, path in paths.items() if not os.path.exists(path)]
+    if not missing:
+        return []
     started = time.perf_counter()
-    slices, shape, run = simulate_block(plan, index)
+    generation = point_generations(plan, index)
+    mask = np.isin(generation, missing)
+    slices, shape, run = simulate_block(plan, index, mask=None if mask.all() else mask)
     results = block_results(run, plan["backend"])
+    if plan["every"] is not None:
+        results["xs"] = np.moveaxis(run.xs, 0, 1)  # (points, saved, dim)
     group = zarr.open_group(plan["store"], mode="r+")
     region = tuple(slices)
-    dim = run.x.shape[-1]
     for name, values in results.items():
-        tail = (dim,) if values.ndim == 2 else ()
-        group[name][region] = values.reshape(shape + tail)
-    if plan["every"] is not None:
-        xs = np.moveaxis(run.xs, 0, 1)  # (points, saved, dim)
-        group["xs"][region] = xs.reshape(shape + xs.shape[1:])
+        tail = values.shape[1:]
+        if mask.all():
+            block = values.reshape(shape + tail)
+        else:
+            # the finished pieces' points are read back and written unchanged: a chunk is written whole
+            block = np.asarray(group[name][region])
+            block.reshape((-1,) + tail)[mask] = values
+        group[name][region] = block
     seconds = time.perf_counter() - started
-    record = {"block": list(index), "token": uuid.uuid4().hex, "seconds": seconds, "points": int(run.n_starts),
-              "host": os.uname().nodename, "pid": os.getpid()}
-    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(record, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return record
+    records = []
+    for g in missing:
+        record = {"block": list(index), "generation": int(g), "token": uuid.uuid4().hex, "seconds": seconds,
+                  "points": int(np.count_nonzero(generation == g)), "host": os.uname().nodename,
+                  "pid": os.getpid()}
+        with atomic_output(paths[g]) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(record, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        records.append(record)
+    return records
 
 
 # ---------------------------------------------------------------------------------------------- the store
@@ -238,12 +313,79 @@ def read_recipe(store: str) -> dict:
     import zarr
 
     try:
-        attrs = dict(zarr.open_group(store, mode="r").attrs)
+        group = zarr.open_group(store, mode="r")
+        attrs = dict(group.attrs)
         recipe = json.loads(attrs[RECIPE_ATTR])
+        fate = group["fate"]
+        dims = list(fate.attrs["_ARRAY_DIMENSIONS"])
     except Exception:  # noqa: BLE001 -- whatever is there, it is not a store this module wrote
         raise ValueError(f"store {store!r} exists but is not a samscape sweep store; give a new path") from None
     recipe["_block_shape"] = attrs.get(BLOCKS_ATTR)
+    recipe["_dims"] = [d for d in dims if d != START]  # the JSON sorted the grid's keys; the dims keep its order
+    recipe["_generations"] = attrs.get(GENERATIONS_ATTR) or [[len(recipe["grid"][d]) for d in recipe["_dims"]]]
+    recipe["_sizes"] = [int(n) for d, n in zip(dims, fate.shape) if d != START]  # as readers see the arrays
     return recipe
+
+
+def public_recipe(recipe: dict) -> dict:
+    """The recipe as the store's attrs hold it (without what :func:`read_recipe` adds)."""
+    return {k: v for k, v in recipe.items() if not k.startswith("_")}
+
+
+def extend_store(store: str, recipe: dict, grid: dict) -> dict:
+    """Make the store of ``recipe`` the sweep of ``grid`` (each dim's old values, then new ones); returns the
+    recipe as :func:`read_recipe` would now read it.
+
+    The recipe and the sizes of every generation are written first, in one atomic write of the attrs: that is the
+    commit, from which on the store is the extended sweep. Then :func:`grow_arrays` resizes the arrays; if that
+    is interrupted, the next :func:`run` finds them behind the recipe and finishes it.
+    """
+    import zarr
+
+    names = recipes.swept_names(recipe)
+    generations = [*recipe["_generations"], [len(grid[name]) for name in names]]
+    extended = {**public_recipe(recipe), "grid": {name: list(grid[name]) for name in names}}
+    group = zarr.open_group(store, mode="r+", use_consolidated=False)
+    group.attrs.update({RECIPE_ATTR: json.dumps(extended, sort_keys=True), GENERATIONS_ATTR: generations})
+    grown = {**extended, "_block_shape": recipe["_block_shape"], "_dims": names, "_generations": generations,
+             "_sizes": recipe["_sizes"]}
+    grow_arrays(store, grown)
+    return {**grown, "_sizes": generations[-1]}
+
+
+def grow_arrays(store: str, recipe: dict) -> None:
+    """Resize every array along the swept dims to ``recipe``'s grid and write the new coordinates (only the
+    indices past the previous generation), then the consolidated metadata, through which every reader
+    (``open``, ``xarray.open_zarr``, the blocks) sees the arrays. Repeating it is harmless."""
+    import warnings
+
+    import zarr
+
+    names = recipes.swept_names(recipe)
+    sizes = {name: len(recipe["grid"][name]) for name in names}
+    previous = dict(zip(names, recipe["_generations"][-2]))
+    with warnings.catch_warnings():
+        # our markers' folder is not a zarr node: zarr warns about it when listing the hierarchy
+        warnings.filterwarnings("ignore", message=".*not recognized as a component of a Zarr hierarchy")
+        group = zarr.open_group(store, mode="r+", use_consolidated=False)
+        for key in group.array_keys():
+            array = group[key]
+            dims = array.attrs["_ARRAY_DIMENSIONS"]
+            shape = tuple(sizes.get(d, n) for d, n in zip(dims, array.shape))
+            if shape != array.shape:
+                array.resize(shape)
+        for name in names:
+            if sizes[name] > previous[name]:
+                coordinate = group[name]
+                coordinate[previous[name]:] = np.asarray(recipe["grid"][name][previous[name]:],
+                                                         dtype=coordinate.dtype)
+        zarr.consolidate_metadata(store, zarr_format=2)
+
+
+def _arrays_behind(recipe: dict) -> bool:
+    """Whether the arrays, as readers see them, are smaller than the recipe's grid (an extension was committed
+    but stopped before :func:`grow_arrays` finished)."""
+    return len(recipe["_generations"]) > 1 and recipe["_sizes"] != recipe["_generations"][-1]
 
 
 def _flag_attrs(names) -> dict:
@@ -319,14 +461,17 @@ def open_sweep(store):
 
     Its attrs hold the recipe (``samscape_sweep``, JSON: landscape spec, optimizer, grid, steps, seed rule,
     samscape version); ``status`` and ``fate`` are int8 codes named by their ``flag_meanings`` attribute
-    (-1 where no block has run yet; :func:`fractions` turns them into fractions per fate).
+    (-1 where no block has run yet; :func:`fractions` turns them into fractions per fate). An extended store
+    also lists the swept dims' sizes at creation and after each extension (``samscape_sweep_generations``).
     """
     import xarray as xr
 
     path = _check_store(store)
     if not os.path.exists(path):
         raise ValueError(f"store {os.fspath(store)!r} does not exist")
-    read_recipe(path)
+    if _arrays_behind(read_recipe(path)):
+        raise ValueError(f"store {os.fspath(store)!r} stopped while being extended; rerun sweep.run with its "
+                         "recipe to finish the extension, then open it")
     return xr.open_zarr(path, consolidated=True)
 
 
@@ -367,7 +512,12 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         parts' ``first.lr``...) and ``seed``. Each becomes a dim of the result, in this order, then ``start``.
     store : path
         The zarr store. A new path is created; an existing store of the same recipe is resumed (finished blocks
-        are kept, the rest computed); a store of another recipe is refused.
+        are kept, the rest computed). An existing store is extended when this recipe equals its recipe except
+        that swept dims have values appended: each of this grid's lists must start with the store's values, in
+        their order, and may go on with new ones; the result is the sweep of this grid (coordinates in the given
+        order), its old points read from the store, never recomputed or rewritten. Anything else (another
+        landscape, optimizer, starts, steps, dtype, a dropped, reordered or inserted value) is refused with one
+        sentence naming the difference.
     client : None, distributed.Client, scheduler address or ``"synchronous"``
         ``None`` starts a LocalCluster of worker processes sized to this machine (``n_workers`` to choose);
         ``"synchronous"`` runs every block in this process (for debugging).
@@ -412,16 +562,28 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     existing = None
     if os.path.exists(path):
         existing = read_recipe(path)
+        if _arrays_behind(existing):
+            grow_arrays(path, existing)
+            existing["_sizes"] = existing["_generations"][-1]
         if backend == "auto":
             backend = existing.get("backend", backend)
     names, sizes = _axes(grid)
     draft = recipes.make_recipe(landscape, optimizer, grid, x0, steps=steps, every=every, seed=seed, bound=bound,
                                 dtype=dtype, backend=backend)
+    generations = [sizes]
     if existing is not None:
-        difference = recipes.first_difference(existing, draft)
-        if difference is not None:
-            raise ValueError(f"store {os.fspath(store)!r} holds a different sweep ({difference}); "
-                             "rerun with its recipe to finish it, or give a new store path")
+        try:
+            added = recipes.added_values(existing, draft)
+        except recipes.NotAnExtension as err:
+            raise ValueError(f"store {os.fspath(store)!r} holds a different sweep ({err}); extending a store "
+                             "only appends values to its swept dims, so rerun with its recipe (plus any new "
+                             "values at the end of a dim) or give a new store path") from None
+        if added:
+            new = "; ".join(f"{name} + {', '.join(map(str, values))}" for name, values in added.items())
+            print(f"samscape sweep: extending {os.fspath(store)!r} with {new} (its finished blocks are kept)",
+                  file=stream)
+            existing = extend_store(path, existing, draft["grid"])
+        generations = existing["_generations"]
 
     session = _Session(client, n_workers, stream)
     try:
@@ -447,10 +609,13 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
             "names": names, "sizes": sizes, "chunks": list(block[:-1]), "chunk_starts": int(block[-1]),
             "n_starts": len(x0), "grid": {n: grid[n].tolist() for n in names}, "steps": steps, "every": every,
             "seed": seed, "bound": bound, "dtype": dtype, "backend": backend,
-            "counts": _block_count(sizes + [len(x0)], list(block)),
+            "counts": _block_count(sizes + [len(x0)], list(block)), "generations": generations,
         }
-        finished = done_blocks(path)
-        todo = [b for b in _all_blocks(sizes + [len(x0)], list(block)) if b not in finished]
+        pieces = done_blocks(path)
+        finished, todo = [], []
+        for b in _all_blocks(sizes + [len(x0)], list(block)):
+            complete = all((b, g) in pieces for g in pieces_of_block(plan, b))
+            (finished if complete else todo).append(b)
         total = math.prod(plan["counts"])
         label = f"sweep {_label(optimizer, names)} on {landscape.name}: {total} blocks"
         if finished:

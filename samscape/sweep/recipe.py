@@ -242,6 +242,47 @@ def first_difference(old: dict, new: dict) -> str | None:
     return None
 
 
+class NotAnExtension(ValueError):
+    """A rerun's recipe differs from its store's in more than values appended to swept dims."""
+
+
+def swept_names(recipe: dict) -> list[str]:
+    """The swept names in the order of the store's dims (a stored recipe's JSON keeps its keys sorted, so
+    :func:`samscape.sweep.engine.read_recipe` adds that order as ``_dims``)."""
+    return list(recipe.get("_dims") or recipe["grid"])
+
+
+def added_values(old: dict, new: dict) -> dict[str, list]:
+    """The values that recipe ``new`` appends to the swept dims of ``old``: name -> values, in ``new``'s order
+    (empty when both are the same sweep).
+
+    ``new`` extends ``old`` when it sweeps the same names in the same order, agrees on everything else
+    (landscape, optimizer, starts, steps, dtype, ...), and each of its value lists starts with ``old``'s, in that
+    order. Anything else raises :class:`NotAnExtension` with a phrase naming the first difference.
+    """
+    names, new_names = swept_names(old), swept_names(new)
+    if names != new_names:
+        raise NotAnExtension(f"it sweeps {', '.join(names)} but this run sweeps {', '.join(new_names)}")
+    # the grids aside, the recipes must agree (their swept optimizer fields are masked alike)
+    placeholder = {name: None for name in names}
+    difference = first_difference({**old, "grid": placeholder}, {**new, "grid": placeholder})
+    if difference is not None:
+        raise NotAnExtension(difference)
+    added = {}
+    for name in names:
+        had, wanted = list(old["grid"][name]), list(new["grid"][name])
+        if wanted == had:
+            continue
+        dropped = [value for value in had if value not in wanted]
+        if dropped:
+            raise NotAnExtension(f"grid[{name!r}] drops {_shown(dropped)}, which the store holds")
+        if wanted[:len(had)] != had:
+            raise NotAnExtension(f"grid[{name!r}] is {_shown(wanted)} here but must start with the store's "
+                                 f"{_shown(had)}, in that order")
+        added[name] = wanted[len(had):]
+    return added
+
+
 def block_shape(sizes: list[int], names: list[str], n_starts: int, steps: int, n_saved: int, dim: int,
                 n_workers: int, points: int | None = None) -> tuple[int, ...]:
     """The chunk of each swept axis and of ``start`` that one task computes (and one zarr chunk holds).
