@@ -14,6 +14,7 @@ import numpy as np
 from . import dynamics, landscapes
 from ._atomic import check_writable
 from ._tables import text_table
+from .explore import cli as explore_cli
 
 # every registered optimizer but the composite ones (Switch), which have no single-flag form
 OPTIMIZER_CHOICES = tuple(kind for kind, cls in dynamics.optimizers.OPTIMIZERS.items() if not cls.composite())
@@ -380,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--starts", type=int, default=None, metavar="K", help="draw only the first K starts (default: all)")
     p.add_argument("--out", required=True, metavar="FIG.png", help="figure to write (.png/.pdf/.svg; .gif for animate)")
     p.set_defaults(func=_cmd_plot)
+
+    explore_cli.add_parser(sub)
     return parser
 
 
