@@ -562,6 +562,10 @@ def app(landscape: str | None = None, *, max_work: float = DEFAULT_MAX_WORK, sta
     base = state or ExplorerState()
     problems: list[str] = []
     if landscape is not None or query:
+        from .state import format_points
+
+        if "starts" in query and not isinstance(query["starts"], str):
+            query["starts"] = format_points(query["starts"])
         text = {k.replace("p_", "p.", 1) if k.startswith("p_") else k: str(v) for k, v in query.items()}
         if landscape is not None:
             text["landscape"] = landscape

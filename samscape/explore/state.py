@@ -176,8 +176,8 @@ class ExplorerState:
             raise WorkCapExceeded(f"{n} starts is more than the explorer draws ({MAX_STARTS}); clear some starts")
         if n * self.steps > max_work:
             raise WorkCapExceeded(
-                f"{n} starts x {self.steps} steps = {n * self.steps:.3g} point-steps is over this explorer's cap of "
-                f"{max_work:.3g} per update (--max-work); use fewer starts or fewer steps")
+                f"{n} starts x {self.steps:,} steps = {n * self.steps:,} point-steps is over this explorer's cap of "
+                f"{max_work:,.0f} per update (--max-work); use fewer starts or fewer steps")
 
     def compute(self, landscape, max_work: float = DEFAULT_MAX_WORK) -> "Outcome":
         """Run the optimizer from every start and judge where each ended (raises ValueError for bad input)."""

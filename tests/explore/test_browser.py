@@ -175,4 +175,5 @@ def test_a_request_over_the_cap_shows_the_cap_message(page, server):
     starts = ";".join(f"{0.1 * i},0.5" for i in range(20))
     open_state(page, server, f"landscape=tanh&opt=gd&eta=0.1&steps=1000000&starts={starts}")
     text = page.locator(".cap").inner_text()
-    assert "2e+07" in text and "1e+07" in text and "--max-work" in text
+    assert "20 starts x 1,000,000 steps = 20,000,000 point-steps" in text
+    assert "cap of 10,000,000" in text and "--max-work" in text
