@@ -387,7 +387,7 @@ class Explorer:
             if s.field:
                 x0, y0, x1, y1 = views.sam_field(L, views.field_optimizer(s))
                 self.src_field.data = dict(x0=x0, y0=y0, x1=x1, y1=y1)
-            else:
+            elif len(self.src_field.data["x0"]):
                 self.src_field.data = dict(x0=[], y0=[], x1=[], y1=[])
         else:
             z, f, f_sam = views.profile(L, rho=s.rho)
@@ -401,7 +401,9 @@ class Explorer:
         s, L = self.state, self.landscape
         empty = dict(x=[], y=[], fill=[])
         if not s.halluc or s.rho <= 0:
-            self.src_hall.data, self.src_hall1.data = empty, empty
+            for src in (self.src_hall, self.src_hall1):
+                if len(src.data["x"]):  # an unchanged source is not sent again
+                    src.data = empty
             self.search = None
             return
         key = (id(L), s.rho, s.eta)
