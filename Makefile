@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # the optional dependency groups of pyproject.toml that `make` installs, comma-separated
-EXTRAS := test,sweep
+EXTRAS := test,sweep,explore
 
 .PHONY: demo test bench clean
 

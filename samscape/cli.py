@@ -17,6 +17,7 @@ from ._atomic import check_writable
 from ._starts import parse_starts  # the --starts grammar, shared with `samscape sweep`
 from .sweep import cli as sweep_cli
 from ._tables import text_table
+from .explore import cli as explore_cli
 
 # every registered optimizer but the composite ones (Switch), which have no single-flag form
 OPTIMIZER_CHOICES = tuple(kind for kind, cls in dynamics.optimizers.OPTIMIZERS.items() if not cls.composite())
@@ -356,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_plot)
 
     sweep_cli.add_parser(sub)
+    explore_cli.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,576 @@
+"""The Panel app: widgets that edit an :class:`ExplorerState`, Bokeh figures that draw what it computes.
+
+One :class:`Explorer` per browser session (or notebook cell); nothing is shared between sessions but the
+landscape cache and the compiled kernels, which are read-only once built.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import traceback
+
+import numpy as np
+import panel as pn
+from bokeh.events import Tap
+from bokeh.models import ColumnDataSource, LinearColorMapper, LogColorMapper, Range1d
+from bokeh.plotting import figure
+
+from .. import landscapes
+from . import views
+from .state import (DEFAULT_MAX_WORK, OPTIMIZER_KINDS, READOUT_ROWS, ExplorerState, WorkCapExceeded, grid_points,
+                    nearest_minimizer, random_points, round_point, stability_at, warm_kernels)
+
+CUSTOM = "custom expression"
+OPTIMIZER_LABELS = {"gd": "GD", "sgd": "SGD", "sam": "SAM", "usam": "USAM", "randomsam": "RandomSAM"}
+
+
+def _palette():
+    """The gallery's background colour map as 256 hex colours, so the page and the exported PNG match."""
+    from matplotlib.colors import to_hex
+
+    from ..plots.style import BACKGROUND_CMAP
+
+    return [to_hex(BACKGROUND_CMAP(i / 255)) for i in range(256)]
+
+
+def _colors():
+    from ..plots.style import CYCLE, FATE_COLORS, OKABE_ITO
+
+    return CYCLE, FATE_COLORS, OKABE_ITO
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    return f"{value:.{digits}g}" if math.isfinite(value) else ("inf" if value > 0 else "nan")
+
+
+def _point(p, digits: int = 12) -> str:
+    return "(" + ", ".join(f"{c:.{digits}g}" for c in p) + ")"
+
+
+class Explorer:
+    """The explorer of one session: ``Explorer(state).layout`` is the Panel object to show or serve."""
+
+    def __init__(self, state: ExplorerState | None = None, *, max_work: float = DEFAULT_MAX_WORK,
+                 problems: list[str] | None = None):
+        self.state = state or ExplorerState()
+        self.max_work = max_work
+        self.landscape = None
+        self.outcome = None
+        self.search = None
+        self._search_key = None
+        self._background_key = None
+        self._updating = False
+        self.cycle, self.fate_colors, self.okabe = _colors()
+        self._build_widgets()
+        self._build_figures()
+        self.layout = self._build_layout()
+        self._problems = list(problems or [])
+        self._set_landscape(first=True)
+        self.refresh()
+
+    # ------------------------------------------------------------------ widgets
+    def _build_widgets(self):
+        s = self.state
+        self.w_landscape = pn.widgets.Select(label="landscape", options=[*landscapes.names(), CUSTOM],
+                                             value=CUSTOM if s.expr is not None else s.landscape, width=260)
+        self.params_box = pn.Column(width=270)
+        self.w_expr = pn.widgets.TextInput(label="expression", value=s.expr or "0.5*tanh(v*tanh(u))**2", width=260,
+                                        css_classes=["expr-input"])
+        self.w_vars = pn.widgets.TextInput(label="variables", value=s.variables, width=260)
+        self.expr_message = pn.pane.HTML("", css_classes=["expr-message"], width=260,
+                                         styles={"color": "#b00020"})
+        self.custom_box = pn.Column(self.w_expr, self.w_vars, self.expr_message, visible=s.expr is not None)
+        opt_options = {OPTIMIZER_LABELS.get(k, k): k for k in OPTIMIZER_KINDS}
+        self.w_opt = pn.widgets.Select(label="optimizer", options=opt_options, value=s.opt, width=125)
+        self.w_then = pn.widgets.Select(label="then switch to", options={"(no switch)": None, **opt_options},
+                                        value=s.then, width=125)
+        self.w_at = pn.widgets.IntInput(label="at step", value=s.at, start=0, width=125)
+        self.w_eta = pn.widgets.EditableFloatSlider(label="eta (step size)", start=0.001, end=2.0, step=0.001,
+                                                    value=s.eta, width=260, css_classes=["eta"])
+        self.w_rho = pn.widgets.EditableFloatSlider(label="rho (radius)", start=0.0, end=2.0, step=0.001,
+                                                    value=s.rho, width=260, css_classes=["rho"])
+        self.w_batch = pn.widgets.IntInput(label="batch size (finite sums)", value=s.batch or 0, start=0, width=125)
+        self.w_steps = pn.widgets.IntInput(label="steps", value=s.steps, start=1, width=125)
+        self.w_seed = pn.widgets.IntInput(label="seed", value=s.seed, start=0, width=125)
+        self.w_grid_n = pn.widgets.IntInput(label="n", value=5, start=1, end=50, width=60)
+        self.b_grid = pn.widgets.Button(label="grid n x n", width=90, align="end")
+        self.b_random = pn.widgets.Button(label="random n", width=90, align="end")
+        self.b_clear = pn.widgets.Button(label="clear starts", width=120)
+        self.w_log = pn.widgets.Checkbox(label="log colour", value=s.log)
+        self.w_field = pn.widgets.Checkbox(label="SAM field -grad f(x+)", value=s.field)
+        self.w_surrogate = pn.widgets.Checkbox(label="surrogate f^SAM", value=s.surrogate)
+        self.w_halluc = pn.widgets.Checkbox(label="hallucinated points", value=s.halluc)
+        self.b_copy = pn.widgets.Button(label="copy link", width=95)
+        self.b_copy.js_on_click(code="navigator.clipboard && navigator.clipboard.writeText(window.location.href)")
+        self.d_png = pn.widgets.FileDownload(callback=self._png, filename="samscape-explore.png", label="export PNG",
+                                             width=120, embed=False)
+        self.d_npz = pn.widgets.FileDownload(callback=self._npz, filename="samscape-explore.npz", label="export run",
+                                             width=120, embed=False)
+        self.player = pn.widgets.Player(label="step", start=0, end=1, value=1, interval=60, width=520,
+                                        loop_policy="once", show_loop_controls=False)
+        self.message = pn.pane.HTML("", css_classes=["message"], sizing_mode="stretch_width")
+        self.readout = pn.pane.HTML("", css_classes=["readout"], sizing_mode="stretch_width")
+        self.stability = pn.pane.HTML("<i>click near a known minimizer (white circle) for its stability</i>",
+                                      css_classes=["stability"], sizing_mode="stretch_width")
+
+        self.w_landscape.param.watch(lambda e: self._set_landscape(), "value")
+        for w in (self.w_expr, self.w_vars):
+            w.param.watch(lambda e: self._set_landscape(), "value")
+        for w in (self.w_opt, self.w_then, self.w_at, self.w_eta, self.w_rho, self.w_batch, self.w_steps,
+                  self.w_seed, self.w_log, self.w_field, self.w_surrogate, self.w_halluc):
+            w.param.watch(lambda e: self._from_widgets(), "value")
+        self.b_grid.on_click(lambda e: self._add_starts(grid_points(self.landscape, int(self.w_grid_n.value or 1))))
+        self.b_random.on_click(lambda e: self._add_starts(
+            random_points(self.landscape, int(self.w_grid_n.value or 1) ** 2, self.state.seed + len(self.state.starts))))
+        self.b_clear.on_click(lambda e: self._clear_starts())
+        self.player.param.watch(lambda e: self._draw_heads(), "value")
+
+    def _params_widgets(self):
+        """One text box per catalog parameter, filled with the state's value (or the default)."""
+        from .state import format_value
+
+        info = landscapes.describe(self.state.landscape)
+        boxes = []
+        for key, default in info["params"].items():
+            value = self.state.params.get(key, default)
+            box = pn.widgets.TextInput(label=f"{key}", value=format_value(value), width=125)
+            box.param.watch(lambda e, k=key: self._set_param(k, e.new), "value")
+            boxes.append(box)
+        note = pn.pane.HTML(f"<small>{html.escape(info['description'])}</small>", width=260)
+        self.params_box[:] = [note, pn.Row(*boxes[:2]), pn.Row(*boxes[2:4]), pn.Row(*boxes[4:])] if boxes else [note]
+
+    # ------------------------------------------------------------------ figures
+    def _build_figures(self):
+        tools = "pan,wheel_zoom,box_zoom,reset,save"
+        self.fig = figure(width=520, height=460, tools=tools, match_aspect=False, title="")
+        self.fig.x_range, self.fig.y_range = Range1d(0, 1), Range1d(0, 1)
+        self.mapper = LinearColorMapper(palette=_palette(), low=0, high=1)
+        self.log_mapper = LogColorMapper(palette=_palette(), low=1e-8, high=1)
+        self.src_image = ColumnDataSource(dict(image=[np.zeros((2, 2))], x=[0], y=[0], dw=[1], dh=[1]))
+        self.image_linear = self.fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.src_image,
+                                           color_mapper=self.mapper)
+        self.image_log = self.fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.src_image,
+                                        color_mapper=self.log_mapper, visible=False)
+        self.src_field = ColumnDataSource(dict(x0=[], y0=[], x1=[], y1=[]))
+        self.fig.segment("x0", "y0", "x1", "y1", source=self.src_field, color="#333333", line_width=1, alpha=0.7)
+        self.fig.scatter("x1", "y1", source=self.src_field, size=2.5, color="#333333", alpha=0.7)
+        self.src_paths = ColumnDataSource(dict(xs=[], ys=[], color=[]))
+        self.fig.multi_line("xs", "ys", source=self.src_paths, color="color", line_width=1.3, alpha=0.85)
+        self.src_ends = ColumnDataSource(dict(x0=[], y0=[], x=[], y=[], color=[], marker=[]))
+        self.fig.scatter("x0", "y0", source=self.src_ends, size=7, fill_color=None, line_color="color", line_width=1.5)
+        self.fig.scatter("x", "y", source=self.src_ends, size=7, color="color", marker="marker",
+                         line_color="white", line_width=0.8)
+        self.src_heads = ColumnDataSource(dict(x=[], y=[], color=[]))
+        self.fig.scatter("x", "y", source=self.src_heads, size=10, color="color", line_color="black",
+                         marker="diamond", line_width=1)
+        self.src_min = ColumnDataSource(dict(x=[], y=[]))
+        self.fig.scatter("x", "y", source=self.src_min, size=9, fill_color="white", line_color="black")
+        self.src_max = ColumnDataSource(dict(x=[], y=[]))
+        self.fig.scatter("x", "y", source=self.src_max, size=9, marker="triangle", color="black")
+        vermillion = self.okabe["vermillion"]
+        self.src_hall = ColumnDataSource(dict(x=[], y=[], fill=[]))
+        self.fig.scatter("x", "y", source=self.src_hall, size=11, marker="square", fill_color="fill",
+                         line_color=vermillion, line_width=2)
+        self.fig.on_event(Tap, self._on_tap)
+
+        # 1-D: f and f^SAM with the iterates on the curve
+        self.fig1 = figure(width=520, height=460, tools=tools, title="", visible=False)
+        self.src_f = ColumnDataSource(dict(z=[], f=[], fs=[]))
+        self.fig1.line("z", "f", source=self.src_f, color="black", line_width=1.5, legend_label="f")
+        self.line_fsam = self.fig1.line("z", "fs", source=self.src_f, color=self.okabe["orange"], line_width=1.5,
+                                        line_dash="dashed", legend_label="f^SAM")
+        self.src_paths1 = ColumnDataSource(dict(x=[], y=[], color=[]))
+        self.fig1.scatter("x", "y", source=self.src_paths1, color="color", size=3, alpha=0.35)
+        self.src_ends1 = ColumnDataSource(dict(x0=[], y0=[], x=[], y=[], color=[], marker=[]))
+        self.fig1.scatter("x0", "y0", source=self.src_ends1, size=8, fill_color=None, line_color="color", line_width=1.5)
+        self.fig1.scatter("x", "y", source=self.src_ends1, size=8, color="color", marker="marker")
+        self.src_heads1 = ColumnDataSource(dict(x=[], y=[], color=[]))
+        self.fig1.scatter("x", "y", source=self.src_heads1, size=11, color="color", marker="diamond",
+                          line_color="black")
+        self.src_hall1 = ColumnDataSource(dict(x=[], y=[], fill=[]))
+        self.fig1.scatter("x", "y", source=self.src_hall1, size=11, marker="square", fill_color="fill",
+                          line_color=vermillion, line_width=2, legend_label="hallucinated")
+        self.fig1.legend.location = "top_center"
+        self.fig1.on_event(Tap, self._on_tap)
+
+        self.fig_loss = figure(width=380, height=220, y_axis_type="log", title="loss L(x_t)", tools=tools)
+        self.src_loss = ColumnDataSource(dict(xs=[], ys=[], color=[]))
+        self.fig_loss.multi_line("xs", "ys", source=self.src_loss, color="color", line_width=1.2, alpha=0.8)
+        self.fig_sharp = figure(width=380, height=220, title="sharpness lambda_max(hessian)", tools=tools,
+                                x_range=self.fig_loss.x_range)
+        self.src_sharp = ColumnDataSource(dict(xs=[], ys=[], color=[]))
+        self.fig_sharp.multi_line("xs", "ys", source=self.src_sharp, color="color", line_width=1.2, alpha=0.8)
+        self.src_edge = ColumnDataSource(dict(xs=[], ys=[]))
+        self.fig_sharp.multi_line("xs", "ys", source=self.src_edge, color="black", line_dash="dashed", line_width=1)
+        for fig in (self.fig, self.fig1, self.fig_loss, self.fig_sharp):
+            fig.toolbar.logo = None
+
+    def _build_layout(self):
+        starts = pn.Column(pn.Row(self.w_grid_n, self.b_grid, self.b_random), self.b_clear)
+        controls = pn.Column(
+            pn.pane.HTML("<b>samscape explore</b>"), self.w_landscape, self.params_box, self.custom_box,
+            pn.Row(self.w_opt, self.w_then), pn.Row(self.w_at, self.w_batch), self.w_eta, self.w_rho,
+            pn.Row(self.w_steps, self.w_seed), pn.pane.HTML("<small>starts: click the landscape to add one</small>"),
+            starts, self.w_log, self.w_field, self.w_surrogate, self.w_halluc,
+            self.b_copy, pn.Row(self.d_png, self.d_npz), width=290,
+        )
+        plots = pn.Column(
+            self.message,
+            pn.Row(pn.Column(pn.pane.Bokeh(self.fig), pn.pane.Bokeh(self.fig1), self.player, pn.pane.HTML(
+                "<small>hollow circle: start; filled: end (x: stopped); diamond: the step shown; white circle: "
+                "known minimizer; black triangle: known maximizer; square: hallucinated point (filled: attracts)"
+                "</small>", width=520)),
+                   pn.Column(pn.pane.Bokeh(self.fig_loss), pn.pane.Bokeh(self.fig_sharp), self.stability)),
+            self.readout,
+        )
+        return pn.Row(controls, plots)
+
+    # ------------------------------------------------------------------ state changes
+    def _set_landscape(self, first: bool = False):
+        """Switch to the landscape the widgets name; a refused one keeps the last good landscape and says why."""
+        if self._updating:
+            return
+        s = self.state
+        custom = self.w_landscape.value == CUSTOM
+        self.custom_box.visible = custom
+        candidate = s.__class__(**{**s.__dict__})
+        if custom:
+            candidate.expr, candidate.variables = self.w_expr.value, self.w_vars.value
+        else:
+            candidate.expr = None
+            if candidate.landscape != self.w_landscape.value:
+                candidate.landscape, candidate.params = self.w_landscape.value, {}
+        try:
+            landscape = candidate.build_landscape()
+        except Exception as err:  # noqa: BLE001 -- a refused loss is shown, never raised into the server
+            text = str(err).splitlines()[0] if str(err) else type(err).__name__
+            target = self.expr_message if custom else self.message
+            target.object = f"<span class='refused'>{html.escape(text)}</span>"
+            if first and self.landscape is None:  # a bad link: start from the default landscape
+                s.expr, s.landscape, s.params = None, ExplorerState().landscape, {}
+                self.landscape = s.build_landscape()
+                self._reset_starts_for(self.landscape)
+                self._params_widgets()
+                warm_kernels(self.landscape, s)
+            return
+        self.expr_message.object = ""
+        changed = landscape is not self.landscape
+        s.expr, s.variables, s.landscape, s.params = (candidate.expr, candidate.variables, candidate.landscape,
+                                                      candidate.params)
+        if changed:
+            old = self.landscape
+            self.landscape = landscape
+            if not custom:
+                self._params_widgets()
+            else:
+                self.params_box[:] = []
+            if old is not None and old.dim != landscape.dim:
+                s.starts = []
+            self._reset_starts_for(landscape)
+            warm_kernels(landscape, s)
+        if not first:
+            self.refresh()
+
+    def _reset_starts_for(self, landscape):
+        """Starts of another dimension (a link for another landscape) cannot run here: drop them."""
+        if any(len(p) != landscape.dim for p in self.state.starts):
+            self.state.starts = []
+            self._problems.append(f"starts were dropped: this landscape has {landscape.dim} coordinates")
+
+    def _set_param(self, key, text):
+        from .state import parse_value
+
+        try:
+            value = parse_value(text)
+            landscapes.get(self.state.landscape, **{**self.state.params, key: value})
+        except ValueError as err:
+            self.message.object = f"<span class='refused'>{html.escape(str(err).splitlines()[0])}</span>"
+            return
+        self.state.params[key] = value
+        self.landscape = None
+        self._set_landscape()
+
+    def _from_widgets(self):
+        if self._updating:
+            return
+        s = self.state
+        s.opt, s.then, s.at = self.w_opt.value, self.w_then.value, int(self.w_at.value or 0)
+        s.eta, s.rho = float(self.w_eta.value), float(self.w_rho.value)
+        s.batch = int(self.w_batch.value) if self.w_batch.value else None
+        s.steps, s.seed = max(1, int(self.w_steps.value or 1)), max(0, int(self.w_seed.value or 0))
+        s.log, s.field, s.surrogate, s.halluc = (self.w_log.value, self.w_field.value, self.w_surrogate.value,
+                                                 self.w_halluc.value)
+        self.refresh()
+
+    def _add_starts(self, points):
+        self.state.starts = [*self.state.starts, *points]
+        self.refresh()
+
+    def _clear_starts(self):
+        self.state.starts = []
+        self.refresh()
+
+    def _on_tap(self, event):
+        if self.landscape is None or event.x is None:
+            return
+        point = np.zeros(self.landscape.dim)
+        point[0] = event.x
+        if self.landscape.dim >= 2:
+            point[1] = event.y
+        near = nearest_minimizer(self.landscape, point)
+        if near is not None:
+            self._show_stability(near)
+            return
+        self._add_starts([tuple(round_point(point, self.landscape))])
+
+    # ------------------------------------------------------------------ drawing
+    def refresh(self):
+        """Recompute and redraw everything that depends on the state; never raises (the message says why)."""
+        try:
+            self._refresh()
+        except Exception as err:  # noqa: BLE001 -- one visitor's bad input must not break the page or the server
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            self.message.object = f"<span class='refused'>{html.escape(first)}</span>"
+            traceback.print_exc()
+
+    def _refresh(self):
+        s, L = self.state, self.landscape
+        notes = list(self._problems)
+        self._problems = []
+        self._sync_location()
+        self.w_batch.disabled = L.n_samples <= 1
+        self.fig.visible, self.fig1.visible = L.dim >= 2, L.dim == 1
+        self._draw_landscape()
+        try:
+            self.outcome = s.compute(L, self.max_work)
+        except WorkCapExceeded as err:
+            self.message.object = f"<span class='cap'>{html.escape(str(err))}</span>"
+            return
+        except ValueError as err:
+            self.message.object = f"<span class='refused'>{html.escape(str(err).splitlines()[0])}</span>"
+            return
+        notes += self.outcome.notes
+        run = self.outcome.run
+        if run is not None:
+            notes += list(run.message.values())
+        self.message.object = "<br>".join(html.escape(n) for n in notes)
+        self._draw_paths()
+        self._draw_readout()
+
+    def _sync_location(self):
+        location = pn.state.location
+        if location is not None:
+            location.search = "?" + self.state.query_string()
+
+    def _draw_landscape(self):
+        s, L = self.state, self.landscape
+        surrogate = s.surrogate and s.rho > 0
+        key = (id(L), s.log, surrogate, s.rho if surrogate else None)
+        if L.dim >= 2:
+            if key != self._background_key:
+                z, window, low, high = views.background(L, rho=s.rho, surrogate=surrogate, log=s.log)
+                (x0, x1), (y0, y1) = window
+                self.src_image.data = dict(image=[z], x=[x0], y=[y0], dw=[x1 - x0], dh=[y1 - y0])
+                mapper = self.log_mapper if s.log else self.mapper
+                mapper.low, mapper.high = low, high
+                self.image_log.visible, self.image_linear.visible = s.log, not s.log
+                self.fig.x_range.start, self.fig.x_range.end = float(x0), float(x1)
+                self.fig.y_range.start, self.fig.y_range.end = float(y0), float(y1)
+                self.fig.xaxis.axis_label, self.fig.yaxis.axis_label = L.variables[0], L.variables[1]
+                self.fig.title.text = ("surrogate f^SAM" if surrogate else "loss") + f": {L.name}"
+                mins = np.asarray(L.minimizers, dtype=float).reshape(-1, L.dim)
+                maxs = np.asarray(L.maximizers, dtype=float).reshape(-1, L.dim)
+                self.src_min.data = dict(x=mins[:, 0], y=mins[:, 1])
+                self.src_max.data = dict(x=maxs[:, 0], y=maxs[:, 1])
+                self._background_key = key
+            if s.field:
+                x0, y0, x1, y1 = views.sam_field(L, views.field_optimizer(s))
+                self.src_field.data = dict(x0=x0, y0=y0, x1=x1, y1=y1)
+            elif len(self.src_field.data["x0"]):
+                self.src_field.data = dict(x0=[], y0=[], x1=[], y1=[])
+        else:
+            z, f, f_sam = views.profile(L, rho=s.rho)
+            self.src_f.data = dict(z=z, f=f, fs=f_sam if f_sam is not None else np.full_like(f, np.nan))
+            self.line_fsam.visible = s.surrogate
+            self.fig1.title.text = f"{L.name}: f" + (" and f^SAM" if s.surrogate else "")
+            self.fig1.xaxis.axis_label = L.variables[0]
+        self._draw_hallucinated()
+
+    def _draw_hallucinated(self):
+        s, L = self.state, self.landscape
+        empty = dict(x=[], y=[], fill=[])
+        if not s.halluc or s.rho <= 0:
+            for src in (self.src_hall, self.src_hall1):
+                if len(src.data["x"]):  # an unchanged source is not sent again
+                    src.data = empty
+            self.search = None
+            return
+        key = (id(L), s.rho, s.eta)
+        if key != self._search_key:
+            self.search = views.hallucination_search(L, s.rho, s.eta)
+            self._search_key = key
+        x, _, attracting, _ = self.search.arrays()
+        fill = np.where(attracting, self.okabe["vermillion"], "white").tolist()
+        if L.dim >= 2:
+            self.src_hall.data = dict(x=x[:, 0], y=x[:, 1], fill=fill)
+        else:
+            with np.errstate(all="ignore"):
+                self.src_hall1.data = dict(x=x[:, 0], y=L.value(x), fill=fill)
+
+    def _colors_for(self, n):
+        return [self.cycle[i % len(self.cycle)] for i in range(n)]
+
+    def _draw_paths(self):
+        run, L = self.outcome.run, self.landscape
+        if run is None:
+            for src in (self.src_paths, self.src_ends, self.src_heads, self.src_paths1, self.src_ends1,
+                        self.src_heads1, self.src_loss, self.src_sharp, self.src_edge):
+                src.data = {k: [] for k in src.data}
+            self.player.end, self.player.value = 1, 1
+            return
+        n = run.n_starts
+        colors = self._colors_for(n)
+        xs = run.xs.astype(float)
+        marker = ["x" if st != "ok" else "circle" for st in run.status]
+        if L.dim >= 2:
+            self.src_paths.data = dict(xs=[xs[:, i, 0] for i in range(n)], ys=[xs[:, i, 1] for i in range(n)],
+                                       color=colors)
+            self.src_ends.data = dict(x0=xs[0, :, 0], y0=xs[0, :, 1], x=xs[-1, :, 0], y=xs[-1, :, 1], color=colors,
+                                      marker=marker)
+        else:
+            with np.errstate(all="ignore"):
+                f = L.value(xs)
+            self.src_paths1.data = dict(x=xs[..., 0].ravel(), y=f.ravel(), color=colors * len(xs))
+            self.src_ends1.data = dict(x0=xs[0, :, 0], y0=f[0], x=xs[-1, :, 0], y=f[-1], color=colors, marker=marker)
+        steps = run.steps.astype(float)
+        shown = min(n, 100)  # more lines than this is noise in a curve plot
+        loss = np.where(run.loss > 0, run.loss, np.nan)
+        self.src_loss.data = dict(xs=[steps] * shown, ys=[loss[:, i] for i in range(shown)], color=colors[:shown])
+        lam = self.outcome.lam
+        self.src_sharp.data = dict(xs=[steps] * shown, ys=[lam[:, i] for i in range(shown)], color=colors[:shown])
+        self.src_edge.data = self._edges(steps)
+        self._updating = True
+        try:
+            self.player.param.update(end=len(steps) - 1, value=len(steps) - 1)
+        finally:
+            self._updating = False
+        self._draw_heads()
+
+    def _edges(self, steps):
+        """GD's edge 2/eta (and USAM's) as dashed lines over the phases that use them."""
+        from .. import theory
+
+        s = self.state
+        edges = {"xs": [], "ys": []}
+        phases = [(s.opt, 0, s.at if s.then else steps[-1])] + ([(s.then, s.at, steps[-1])] if s.then else [])
+        for kind, lo, hi in phases:
+            if kind in ("gd", "sgd"):
+                level = float(theory.gd_threshold(s.eta))
+            elif kind == "usam" and s.rho >= 0:
+                level = float(theory.usam_threshold(s.eta, s.rho))
+            else:
+                continue
+            edges["xs"].append([float(lo), float(hi)])
+            edges["ys"].append([level, level])
+        return edges
+
+    def _draw_heads(self):
+        if self._updating or self.outcome is None or self.outcome.run is None:
+            return
+        run, L = self.outcome.run, self.landscape
+        k = int(min(max(self.player.value, 0), len(run.steps) - 1))
+        heads = run.xs[k].astype(float)
+        colors = self._colors_for(run.n_starts)
+        self.player.label = f"step {int(run.steps[k])} of {int(run.steps[-1])}"
+        if L.dim >= 2:
+            self.src_heads.data = dict(x=heads[:, 0], y=heads[:, 1], color=colors)
+        else:
+            with np.errstate(all="ignore"):
+                self.src_heads1.data = dict(x=heads[:, 0], y=L.value(heads), color=colors)
+
+    def _draw_readout(self):
+        outcome = self.outcome
+        rows = outcome.rows()
+        if not rows:
+            self.readout.object = "<p class='readout-empty'>no starts: click the landscape, or add a grid</p>"
+            return
+        run = outcome.run
+        head = (f"<p class='readout-head'>{html.escape(run.optimizer.describe())} on {html.escape(self.landscape.name)}"
+                f", {int(run.steps[-1])} steps, seed {run.seed}, backend <span class='backend'>{run.backend}</span>"
+                "</p>")
+        body = []
+        for row in rows[:READOUT_ROWS]:
+            x = ",".join(repr(float(c)) for c in row["x"])
+            body.append(
+                f"<tr class='start-row' data-x='{x}'><td>{row['start']}</td><td>{_point(row['x0'], 6)}</td>"
+                f"<td class='final'>{_point(row['x'])}</td><td>{_fmt(row['loss'], 6)}</td>"
+                f"<td class='status'>{row['status']}</td><td class='fate'>{row['fate']}</td></tr>")
+        more = (f"<p>... and {len(rows) - READOUT_ROWS} more starts (the export holds them all)</p>"
+                if len(rows) > READOUT_ROWS else "")
+        counts = {}
+        for row in rows:
+            counts[row["fate"]] = counts.get(row["fate"], 0) + 1
+        summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        self.readout.object = (
+            head + f"<p class='fates'>fates: {summary}</p>"
+            "<table class='readout-table' style='font-family: monospace; font-size: 12px'>"
+            "<tr><th>#</th><th>start</th><th>final point</th><th>loss</th><th>status</th><th>fate</th></tr>"
+            + "".join(body) + "</table>" + more)
+
+    def _show_stability(self, x):
+        s = self.state
+        try:
+            numbers = stability_at(self.landscape, x, s.eta, s.rho)
+        except ValueError as err:
+            self.stability.object = html.escape(str(err))
+            return
+        lam = numbers["lambda_max"]
+        verdict = lambda r: "stable" if r < 1 else "unstable"  # noqa: E731
+        self.stability.object = (
+            f"<div class='stability-numbers'><b>minimizer {_point(x, 5)}</b>, lambda_max = {_fmt(lam)}<br>"
+            f"GD edge 2/lambda = {_fmt(numbers['gd_lr_edge'])} (eta = {_fmt(s.eta)}: "
+            f"{'stable' if s.eta < numbers['gd_lr_edge'] else 'unstable'})<br>"
+            f"USAM edge: stable for rho &lt;= {_fmt(numbers['usam_rho_edge'])} at this eta<br>"
+            f"spectral radius of the update's Jacobian at eta = {_fmt(s.eta)}, rho = {_fmt(s.rho)}: "
+            f"GD {_fmt(numbers['gd_radius'])} ({verdict(numbers['gd_radius'])}), "
+            f"USAM {_fmt(numbers['usam_radius'])} ({verdict(numbers['usam_radius'])}), "
+            f"SAM {_fmt(numbers['sam_radius'])} ({verdict(numbers['sam_radius'])})</div>")
+
+    # ------------------------------------------------------------------ exports
+    def _png(self):
+        import io
+
+        return io.BytesIO(views.export_png(self.state, self.landscape, self.outcome, surrogate_search=self.search))
+
+    def _npz(self):
+        import io
+
+        return io.BytesIO(views.export_npz(self.outcome))
+
+
+def _session_state(base: ExplorerState) -> tuple[ExplorerState, list[str]]:
+    """The state of a new session: ``base`` overridden by the page's query string, if any."""
+    args = getattr(pn.state, "session_args", None) or {}
+    return ExplorerState.from_query(args, base)  # a copy even without arguments: sessions share nothing
+
+
+def app(landscape: str | None = None, *, max_work: float = DEFAULT_MAX_WORK, state: ExplorerState | None = None,
+        **query):
+    """The explorer as a Panel object: shown inline by a notebook, served per session by ``samscape explore``.
+
+    ``landscape`` picks a catalog entry; other keywords are query parameters (``eta=0.5``, ``starts="2.5,0.3"``).
+    """
+    base = state or ExplorerState()
+    problems: list[str] = []
+    if landscape is not None or query:
+        from .state import format_points
+
+        if "starts" in query and not isinstance(query["starts"], str):
+            query["starts"] = format_points(query["starts"])
+        text = {k.replace("p_", "p.", 1) if k.startswith("p_") else k: str(v) for k, v in query.items()}
+        if landscape is not None:
+            text["landscape"] = landscape
+        base, problems = ExplorerState.from_query(text, base)
+    session, more = _session_state(base)
+    return Explorer(session, max_work=max_work, problems=problems + more).layout

@@ -1,0 +1,434 @@
+"""What the explorer shows, as plain Python: the state in the URL, its validation, the run and the readout.
+
+No Panel or Bokeh here: the widgets (:mod:`samscape.explore.app`) only copy values into an
+:class:`ExplorerState` and draw what :meth:`ExplorerState.compute` returns, so almost everything the page does is
+tested without a browser.
+
+The query string (every key optional; the README lists them):
+
+``landscape`` catalog name; ``p.NAME`` a catalog parameter (a list comma-separated); ``expr`` + ``vars`` a custom
+loss instead; ``opt`` gd | sgd | sam | usam | randomsam; ``then`` + ``at`` switch to a second optimizer at step
+``at``; ``eta``, ``rho``, ``batch``, ``steps``, ``seed``; ``starts`` points ``x,y;x,y``; ``log``, ``field``,
+``surrogate``, ``halluc`` (1 or 0) the view toggles.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Mapping
+from urllib.parse import urlencode
+
+import numpy as np
+
+from .. import dynamics, landscapes
+
+# every plain optimizer of the registry; Switch is offered as "first -> second at step t"
+OPTIMIZER_KINDS = tuple(kind for kind, cls in dynamics.optimizers.OPTIMIZERS.items() if not cls.composite())
+DEFAULT_MAX_WORK = 10_000_000  # starts x steps of one update: about a second on the NumPy path
+MAX_STARTS = 2_500  # a 50 x 50 grid: the paths and the readout stay drawable
+MAX_STEPS = 1_000_000
+SAVED_PER_PATH = 200  # iterates kept per start: the scrubber's resolution
+READOUT_ROWS = 200  # rows of the readout table; the rest are counted
+NEAR_MINIMIZER = 0.03  # a click within this fraction of the window's diagonal inspects the minimizer
+FLAGS = ("log", "field", "surrogate", "halluc")
+
+
+class WorkCapExceeded(ValueError):
+    """An update asked for more point-steps than the explorer's cap; the page shows the message instead."""
+
+
+@dataclass
+class ExplorerState:
+    """Everything a view depends on; :meth:`to_query` and :meth:`from_query` are inverse."""
+
+    landscape: str = "tanh"
+    params: dict = field(default_factory=dict)  # catalog overrides: float or tuple of floats
+    expr: str | None = None  # a custom loss instead of the catalog entry
+    variables: str = "u,v"
+    opt: str = "sam"
+    then: str | None = None  # a Switch's second optimizer
+    at: int = 0
+    eta: float = 0.1
+    rho: float = 0.05
+    batch: int | None = None
+    steps: int = 1000
+    seed: int = 0
+    starts: list = field(default_factory=list)  # tuples of floats, one per start
+    log: bool = False
+    field: bool = False
+    surrogate: bool = False
+    halluc: bool = False
+
+    # ------------------------------------------------------------------ the query string
+    def to_query(self) -> dict[str, str]:
+        """The state as query parameters (strings); values equal to the default are left out, so links stay short."""
+        default = ExplorerState()
+        out: dict[str, str] = {}
+        if self.expr is not None:
+            out["expr"], out["vars"] = self.expr, self.variables
+        else:
+            out["landscape"] = self.landscape
+            for key, value in self.params.items():
+                out[f"p.{key}"] = format_value(value)
+        out["opt"] = self.opt
+        if self.then is not None:
+            out["then"], out["at"] = self.then, str(self.at)
+        out["eta"], out["rho"] = format_value(self.eta), format_value(self.rho)
+        if self.batch is not None:
+            out["batch"] = str(self.batch)
+        out["steps"], out["seed"] = str(self.steps), str(self.seed)
+        if self.starts:
+            out["starts"] = format_points(self.starts)
+        for flag in FLAGS:
+            if getattr(self, flag) != getattr(default, flag):
+                out[flag] = "1" if getattr(self, flag) else "0"
+        return out
+
+    def query_string(self) -> str:
+        return urlencode(self.to_query(), safe=",;:*()")
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any], base: "ExplorerState | None" = None) -> tuple["ExplorerState", list[str]]:
+        """A state from query parameters (``str`` or a list of ``str``/``bytes`` per key, as servers hand them
+        over), starting from ``base``. A bad value keeps ``base``'s and adds one sentence to the returned list."""
+        state = replace(base or cls(), params=dict((base or cls()).params), starts=list((base or cls()).starts))
+        problems: list[str] = []
+        given = {key: _text(value) for key, value in query.items()}
+
+        def take(key, convert, attr=None):
+            if key not in given:
+                return
+            try:
+                setattr(state, attr or key, convert(given[key]))
+            except ValueError as err:
+                problems.append(f"{key}: {err}")
+
+        if "expr" in given:
+            state.expr = given["expr"]
+            state.variables = given.get("vars", state.variables)
+        elif "landscape" in given:
+            state.expr = None
+            state.landscape = given["landscape"]
+            state.params = {}
+        params = {key[2:]: value for key, value in given.items() if key.startswith("p.")}
+        for key, value in params.items():
+            try:
+                state.params[key] = parse_value(value)
+            except ValueError as err:
+                problems.append(f"p.{key}: {err}")
+        take("opt", lambda v: _choice(v, "opt", OPTIMIZER_KINDS))
+        take("then", lambda v: None if v in ("", "none") else _choice(v, "then", OPTIMIZER_KINDS))
+        take("at", lambda v: _integer(v, "at", 0, MAX_STEPS))
+        take("eta", lambda v: _number(v, "eta", 0.0, strict=True))
+        take("rho", lambda v: _number(v, "rho", 0.0))
+        take("batch", lambda v: None if v in ("", "none", "full") else _integer(v, "batch", 1, 1_000_000))
+        take("steps", lambda v: _integer(v, "steps", 1, MAX_STEPS))
+        take("seed", lambda v: _integer(v, "seed", 0, 2**63 - 1))
+        take("starts", parse_points)
+        for flag in FLAGS:
+            take(flag, lambda v, f=flag: _flag(v, f))
+        return state, problems
+
+    # ------------------------------------------------------------------ what it builds
+    def build_landscape(self):
+        """The landscape (cached across sessions: SymPy and the kernels are built once per loss)."""
+        if self.expr is not None:
+            return _cached(("expr", self.expr, self.variables),
+                           lambda: landscapes.from_expr(self.expr, self.variables))
+        key = ("catalog", self.landscape, tuple(sorted((k, _hashable(v)) for k, v in self.params.items())))
+        return _cached(key, lambda: landscapes.get(self.landscape, **self.params))
+
+    def build_optimizer(self, landscape):
+        """The optimizer: ``opt`` (or a Switch ``opt -> then`` at step ``at``) with ``eta``, ``rho`` and ``batch``.
+
+        ``batch`` applies to finite sums only (a one-sample loss has nothing to sample); SGD on a one-sample loss
+        is GD's update, drawn with batch 1.
+        """
+        first = self._one(self.opt, landscape)
+        if self.then is None:
+            return first
+        return dynamics.Switch(first, self._one(self.then, landscape), at=int(self.at))
+
+    def _one(self, kind: str, landscape):
+        cls = dynamics.optimizers.OPTIMIZERS[kind]
+        batch = self.batch if landscape.n_samples > 1 else None
+        kwargs: dict[str, Any] = {}
+        if cls.batch_rule() == "required":
+            kwargs["batch_size"] = batch or 1
+        elif cls.batch_rule() == "optional":
+            kwargs["batch_size"] = batch
+        if "rho" in {f.name for f in fields(cls)}:
+            kwargs["rho"] = self.rho
+        return cls(self.eta, **kwargs)
+
+    def starts_array(self, landscape) -> np.ndarray:
+        points = np.array(self.starts, dtype=float).reshape(-1, landscape.dim) if self.starts else np.zeros((0, landscape.dim))
+        return points
+
+    def check_work(self, max_work: float) -> None:
+        """Refuse an update of more than ``max_work`` point-steps, or more starts than can be drawn, in one sentence."""
+        n = len(self.starts)
+        if n > MAX_STARTS:
+            raise WorkCapExceeded(f"{n} starts is more than the explorer draws ({MAX_STARTS}); clear some starts")
+        if n * self.steps > max_work:
+            raise WorkCapExceeded(
+                f"{n} starts x {self.steps:,} steps = {n * self.steps:,} point-steps is over this explorer's cap of "
+                f"{max_work:,.0f} per update (--max-work); use fewer starts or fewer steps")
+
+    def compute(self, landscape, max_work: float = DEFAULT_MAX_WORK) -> "Outcome":
+        """Run the optimizer from every start and judge where each ended (raises ValueError for bad input)."""
+        self.check_work(max_work)
+        optimizer = self.build_optimizer(landscape)
+        x0 = self.starts_array(landscape)
+        if len(x0) == 0:
+            return Outcome(None, np.array([], dtype=str), np.zeros((0, 0)), [])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with np.errstate(all="ignore"):
+                run = dynamics.simulate(landscape, optimizer, x0, self.steps, every=saving_stride(self.steps),
+                                        seed=self.seed, progress=False)
+                from .. import theory
+
+                fates = theory.classify_fates(run)
+                lam = lambda_max(landscape, run)
+        notes = list(dict.fromkeys(str(w.message) for w in caught))
+        return Outcome(run, fates, lam, notes)
+
+
+@dataclass
+class Outcome:
+    """One update's results: the run (``None`` without starts), each start's fate, lambda_max along the paths
+    ``(n_saved, n_starts)`` and the warnings raised on the way."""
+
+    run: Any
+    fates: np.ndarray
+    lam: np.ndarray
+    notes: list
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The readout: per start its start, final point, loss, status and fate."""
+        run = self.run
+        if run is None:
+            return []
+        return [
+            {"start": i, "x0": run.x0[i], "x": run.x[i], "loss": float(run.loss[-1, i]), "status": str(run.status[i]),
+             "fate": str(self.fates[i])}
+            for i in range(run.n_starts)
+        ]
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def saving_stride(steps: int) -> int:
+    """Keep about :data:`SAVED_PER_PATH` iterates; the stride is odd so a period-2 cycle (SAM bouncing across a
+    valley) shows as alternating iterates instead of one frozen side."""
+    if steps <= SAVED_PER_PATH:
+        return 1
+    stride = -(-steps // SAVED_PER_PATH)
+    return stride if stride % 2 else stride + 1
+
+
+def lambda_max(landscape, run) -> np.ndarray:
+    """The largest Hessian eigenvalue at every saved iterate, ``(n_saved, n_starts)``; NaN where not finite."""
+    hess = landscape.hessian(run.xs)
+    finite = np.all(np.isfinite(hess), axis=(-2, -1))
+    return np.where(finite, np.linalg.eigvalsh(np.where(finite[..., None, None], hess, 0.0))[..., -1], np.nan)
+
+
+def stability_at(landscape, x, eta: float, rho: float) -> dict[str, Any]:
+    """What linear stability says at a minimizer ``x`` for the current ``eta`` and ``rho``: the curvature
+    ``lambda_max``, GD's edge ``2/lambda``, the largest stable USAM ``rho`` at this ``eta``, and the spectral radius
+    of the Jacobian of GD's, USAM's and SAM's update maps there."""
+    from .. import theory
+
+    x = np.asarray(x, dtype=float)
+    lam = float(np.linalg.eigvalsh(landscape.hessian(x))[-1])
+    out: dict[str, Any] = {"x": x, "lambda_max": lam}
+    curved = lam > 0
+    out["gd_lr_edge"] = float(theory.gd_lr_edge(lam)) if curved else math.inf
+    out["usam_rho_edge"] = float(theory.usam_rho_edge(eta, lam)) if curved else math.inf
+    for kind, optimizer in (("gd", dynamics.GD(eta)), ("usam", dynamics.USAM(eta, rho)), ("sam", dynamics.SAM(eta, rho))):
+        if kind != "gd" and rho <= 0:
+            optimizer = dynamics.GD(eta)
+        with np.errstate(all="ignore"):
+            out[f"{kind}_radius"] = float(theory.fixed_point_stability(landscape, optimizer, x).spectral_radius)
+    return out
+
+
+def nearest_minimizer(landscape, point, window=None):
+    """The known minimizer within :data:`NEAR_MINIMIZER` of the window's diagonal from ``point`` (compared in the
+    plotted coordinates, the first two), or ``None``."""
+    minimizers = np.asarray(landscape.minimizers, dtype=float).reshape(-1, landscape.dim)
+    if len(minimizers) == 0:
+        return None
+    window = np.asarray(landscape.window if window is None else window, dtype=float)
+    shown = min(landscape.dim, 2)
+    span = window[:shown, 1] - window[:shown, 0]
+    distance = np.linalg.norm((minimizers[:, :shown] - np.asarray(point)[:shown]) / span, axis=1)
+    best = int(np.argmin(distance))
+    return minimizers[best] if distance[best] <= NEAR_MINIMIZER * math.sqrt(shown) else None
+
+
+def grid_points(landscape, n: int) -> list[tuple[float, ...]]:
+    """An ``n x n`` grid over the window (``n`` points in 1-D; the other coordinates 0 beyond the plane)."""
+    window = landscape.window
+    axes = [np.linspace(*window[i], n) for i in range(min(landscape.dim, 2))]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    points = np.zeros((mesh[0].size, landscape.dim))
+    for i, m in enumerate(mesh):
+        points[:, i] = m.ravel()
+    return [tuple(round_point(p, landscape)) for p in points]
+
+
+def random_points(landscape, n: int, seed: int) -> list[tuple[float, ...]]:
+    """``n`` points uniform in the window (seeded), rounded so the link that holds them stays short."""
+    return [tuple(round_point(p, landscape)) for p in landscape.random_points(n, seed=seed)]
+
+
+def round_point(point, landscape) -> np.ndarray:
+    """A point rounded to 1e-4 of the window's span: a click cannot be more precise than that, and the URL is
+    what reproduces the view, so the rounded value is the start."""
+    span = float(np.max(landscape.window[:, 1] - landscape.window[:, 0]))
+    digits = max(0, 4 - int(math.floor(math.log10(span))))
+    return np.round(np.asarray(point, dtype=float), digits) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def format_value(value) -> str:
+    """A number as the query string spells it (shortest round-trip form), a list comma-separated with a trailing
+    comma for one element."""
+    if isinstance(value, (tuple, list)):
+        return ",".join(format_value(v) for v in value) + ("," if len(value) == 1 else "")
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+
+
+def parse_value(text: str):
+    """A number, or a comma-separated list of numbers (a one-element list keeps its trailing comma)."""
+    if "," in text:
+        return tuple(_number(v, "value") for v in text.split(",") if v.strip())
+    return _number(text, "value")
+
+
+def format_points(points) -> str:
+    return ";".join(",".join(repr(float(c)) for c in p) for p in points)
+
+
+def parse_points(text: str) -> list[tuple[float, ...]]:
+    """``x,y;x,y`` -> points; all must have the same number of coordinates."""
+    points = [tuple(_number(c, "starts") for c in p.split(",")) for p in text.split(";") if p.strip()]
+    if len({len(p) for p in points}) > 1:
+        raise ValueError(f"every start needs the same number of coordinates, got {text[:80]!r}")
+    if len(points) > MAX_STARTS:
+        raise ValueError(f"at most {MAX_STARTS} starts, got {len(points)}")
+    return points
+
+
+def _text(value) -> str:
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else ""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _number(text, name: str, minimum: float | None = None, strict: bool = False) -> float:
+    """A finite float, at least ``minimum`` (above it when ``strict``)."""
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {str(text)[:40]!r}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {str(text)[:40]!r}")
+    if minimum is not None and (number < minimum or strict and number == minimum):
+        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum:g}, got {str(text)[:40]!r}")
+    return number
+
+
+def _integer(text, name: str, lo: int, hi: int) -> int:
+    try:
+        number = int(str(text).strip())
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {str(text)[:40]!r}") from None
+    if not lo <= number <= hi:
+        raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {number}")
+    return number
+
+
+def _choice(text: str, name: str, allowed) -> str:
+    if text not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {text[:40]!r}")
+    return text
+
+
+def _flag(text: str, name: str) -> bool:
+    if text not in ("0", "1", "true", "false"):
+        raise ValueError(f"{name} must be 1 or 0, got {text[:40]!r}")
+    return text in ("1", "true")
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+CACHED_LANDSCAPES = 32
+
+
+def _cached(key, build):
+    """A landscape per key, shared by every session (the least recently used beyond
+    :data:`CACHED_LANDSCAPES` is dropped)."""
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    landscape = build()
+    with _CACHE_LOCK:
+        _CACHE[key] = landscape
+        while len(_CACHE) > CACHED_LANDSCAPES:
+            _CACHE.popitem(last=False)
+    return landscape
+
+
+# ---------------------------------------------------------------------------------------------- kernel warming
+_WARMER = None
+_WARMED: set = set()
+
+
+def warm_kernels(landscape, state: ExplorerState):
+    """Compile, on one background thread, the kernels this landscape's runs will call: the current optimizer
+    first, then every other plain one, each for one start and for many (two kernel variants). Once a kernel is
+    compiled, ``simulate(backend="auto")`` uses it for any run long enough to gain from it. Returns the future of
+    the job (``None`` when numba is missing); a kernel that cannot be built is left to ``auto``'s NumPy fallback."""
+    global _WARMER
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..dynamics import compiled
+
+    if not compiled.available():
+        return None
+    optimizers = [state.build_optimizer(landscape)]
+    optimizers += [replace(state, opt=kind, then=None).build_optimizer(landscape) for kind in OPTIMIZER_KINDS]
+
+    def job():
+        for optimizer in optimizers:
+            for n_starts in (1, 2):
+                key = (id(landscape), repr(optimizer), n_starts)
+                if key in _WARMED:
+                    continue
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        dynamics.simulate(landscape, optimizer, np.zeros((n_starts, landscape.dim)), 1,
+                                          backend="compiled", seed=0, progress=False)
+                except Exception:  # noqa: BLE001 -- auto falls back to NumPy and says why when the run needs it
+                    pass
+                _WARMED.add(key)
+
+    with _CACHE_LOCK:
+        if _WARMER is None:
+            _WARMER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="samscape-warm")
+    return _WARMER.submit(job)
