@@ -64,13 +64,38 @@ def _column(value, n_starts: int, name: str, dtype=np.float64):
     return column if column.ndim == 2 else column[:, None]
 
 
+def squared_norm_range(dtype) -> tuple[float, float]:
+    """``(low, high)``: a sum of squares in this range gives ``sqrt`` a norm correct to rounding.
+
+    Below ``low`` (the smallest normal number over the machine epsilon) the squares of the components have
+    lost digits to underflow, and a sum of 0 may hide a non-zero vector; above ``high`` (the largest finite
+    number) they overflowed. Both backends of :func:`unit` rescale outside this range and only there.
+    """
+    info = np.finfo(dtype)
+    return float(info.tiny / info.eps), float(info.max)
+
+
 def unit(g: np.ndarray) -> np.ndarray:
-    """``g / ||g||`` along the last axis, and 0 where ``||g||`` is zero or not finite (no NaN)."""
-    norm = np.sqrt(np.sum(g * g, axis=-1, keepdims=True))
-    ok = (norm > 0) & np.isfinite(norm)
-    if ok.all():  # the usual case: the same bits without two extra passes
-        return g / norm
-    return np.where(ok, g / np.where(ok, norm, 1.0), 0.0)
+    """``g / ||g||`` along the last axis, and 0 where ``g`` is exactly zero or not finite (no NaN).
+
+    ``||g||`` is ``sqrt(sum g**2)`` where that sum neither underflows nor overflows (see
+    :func:`squared_norm_range`); elsewhere ``g`` is first divided by ``max |g_i|``, so a gradient of size
+    1e-200 (or 1e200) still gives a vector of length 1 to rounding, not a wrong length or no perturbation.
+    """
+    g = np.asarray(g)
+    if g.dtype.kind != "f":
+        g = g.astype(np.float64)
+    with np.errstate(over="ignore", under="ignore"):  # both are caught by the range test and rescaled
+        squared = np.sum(g * g, axis=-1, keepdims=True)
+    low, high = squared_norm_range(g.dtype)
+    safe = (squared >= low) & (squared <= high)  # NaN fails both
+    if safe.all():  # the usual case: the same bits as g / sqrt(sum g**2), without extra passes
+        return g / np.sqrt(squared)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scaled = g / np.max(np.abs(g), axis=-1, keepdims=True)  # 0/0 (zero vector) and inf/inf give NaN
+        norm = np.sqrt(np.sum(scaled * scaled, axis=-1, keepdims=True))  # in [1, sqrt(dim)] unless NaN
+        rescaled = np.where((norm > 0) & (norm < np.inf), scaled / norm, 0.0)
+        return np.where(safe, g / np.sqrt(np.where(safe, squared, 1.0)), rescaled).astype(g.dtype, copy=False)
 
 
 def sam_ascent(landscape, x: np.ndarray, rho, batch=None) -> np.ndarray:
