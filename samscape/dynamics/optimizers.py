@@ -107,6 +107,11 @@ def sam_ascent(landscape, x: np.ndarray, rho, batch=None) -> np.ndarray:
     return x + rho * unit(landscape.grad(x, batch=batch))
 
 
+def usam_ascent(landscape, x: np.ndarray, rho, batch=None) -> np.ndarray:
+    """USAM's perturbed point ``x+ = x + rho * grad L_batch(x)`` (shapes as in :func:`sam_ascent`)."""
+    return x + rho * landscape.grad(x, batch=batch)
+
+
 class Noise:
     """Counter-based randomness for one run: batches and directions keyed by (seed, start, step)."""
 
@@ -145,6 +150,9 @@ class Optimizer:
     * ``ascent``: the perturbation taken before the descent step: ``None`` (plain gradient step),
       ``"normalized"`` (``rho g/||g||``), ``"unnormalized"`` (``rho g``) or ``"random"`` (``rho`` times a
       uniform unit direction); the kernel generator has one emitter per value;
+    * ``ascent_per_sample``: whether each sample of the batch takes its own ascent (from its own gradient)
+      and the descent averages the samples' gradients at their own ascent points (m-sharpness, m = 1),
+      instead of one ascent from the batch gradient; the kernel generator has one emitter for it;
     * ``per_start``: the hyperparameters that may hold one value per start (one kernel row each);
     * ``parts``: the fields holding other optimizers (a composite such as :class:`Switch`).
 
@@ -153,6 +161,7 @@ class Optimizer:
 
     kind: ClassVar[str] = ""
     ascent: ClassVar[str | None] = None
+    ascent_per_sample: ClassVar[bool] = False
     per_start: ClassVar[tuple[str, ...]] = ("lr",)
     parts: ClassVar[tuple[str, ...]] = ()
 
@@ -310,7 +319,7 @@ class USAM(_Perturbed):
     ascent: ClassVar[str | None] = "unnormalized"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
-        return x + self.rho * landscape.grad(x, batch=batch)
+        return usam_ascent(landscape, x, self.rho, batch)
 
 
 @dataclass(frozen=True, eq=False)
@@ -322,6 +331,69 @@ class RandomSAM(_Perturbed):
 
     def perturbed_point(self, landscape, x, step, batch, noise):
         return x + self.rho * noise.direction(step, x.dtype)
+
+
+def _per_point(value):
+    """A per-start hyperparameter column ``(n_starts, 1)`` as ``(n_starts, 1, 1)``, for points ``(n_starts, B, dim)``."""
+    return value if np.ndim(value) == 0 else value[..., None]
+
+
+@dataclass(frozen=True, eq=False)
+class _PerSample(_Perturbed):
+    """The per-sample ascent shared by :class:`PerSampleSAM` and :class:`PerSampleUSAM`::
+
+        x_i+ = perturbed point of sample i alone        for each sample i of the batch
+        x   <- x - lr * mean_i grad l_i(x_i+)
+
+    The batch (``batch_size`` samples drawn with replacement, or every sample for ``None``) is the same for the
+    ascents and the descent. On a landscape without data the only sample is the loss itself.
+    """
+
+    ascent_per_sample: ClassVar[bool] = True
+
+    def update(self, landscape, x, step, noise):
+        batch = noise.batch(step, self.batch_size)
+        if batch is None:
+            batch = np.broadcast_to(np.arange(landscape.n_samples), (x.shape[0], landscape.n_samples))
+        each = batch[..., None]  # (n_starts, B, 1): point (start, i) sees sample i alone
+        points = self.perturbed_point(landscape, x[:, None, :], step, each, noise)  # (n_starts, B, dim)
+        grads = landscape.grad(points, batch=each)
+        # the mean over the batch taken along a contiguous last axis, as Landscape.grad takes its means
+        # (NumPy's pairwise order), so that the compiled kernel can follow it bit for bit
+        mean = np.ascontiguousarray(np.moveaxis(grads, -2, -1)).mean(axis=-1)
+        return x - self.lr * mean
+
+
+@dataclass(frozen=True, eq=False)
+class PerSampleSAM(_PerSample):
+    """Per-sample SAM (m-sharpness with m = 1): every sample of the batch takes its own normalized ascent,
+    ``x_i+ = x + rho g_i/||g_i||`` with ``g_i = grad l_i(x)``, and ``x <- x - lr mean_i grad l_i(x_i+)``.
+
+    The m-sharpness of Foret et al., "Sharpness-Aware Minimization for Efficiently Improving Generalization"
+    (ICLR 2021), with m = 1, as compared with SAM in Andriushchenko & Flammarion, "Towards Understanding
+    Sharpness-Aware Minimization" (ICML 2022). Where ``g_i = 0`` sample i is not perturbed (see the module
+    docstring). On a landscape without data it is :class:`SAM`.
+    """
+
+    kind: ClassVar[str] = "persamplesam"
+    ascent: ClassVar[str | None] = "normalized"
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return sam_ascent(landscape, x, _per_point(self.rho), batch)
+
+
+@dataclass(frozen=True, eq=False)
+class PerSampleUSAM(_PerSample):
+    """Per-sample unnormalized SAM: ``x_i+ = x + rho grad l_i(x)`` for each sample i of the batch, and
+    ``x <- x - lr mean_i grad l_i(x_i+)``: the unnormalized m = 1 variant of Andriushchenko & Flammarion
+    (ICML 2022), after the m-sharpness of Foret et al. (ICLR 2021). On a landscape without data it is :class:`USAM`.
+    """
+
+    kind: ClassVar[str] = "persampleusam"
+    ascent: ClassVar[str | None] = "unnormalized"
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return usam_ascent(landscape, x, _per_point(self.rho), batch)
 
 
 @dataclass(frozen=True, eq=False)
