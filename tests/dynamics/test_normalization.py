@@ -75,11 +75,12 @@ def shifted_bowl(scale: float):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype, size", TINY)
-def test_a_sam_step_from_a_tiny_gradient_has_length_rho_in_both_backends(backend, dtype, size):
+@pytest.mark.parametrize("n_starts", [3, 1])  # the lane kernel and the one-start kernel
+def test_a_sam_step_from_a_tiny_gradient_has_length_rho_in_both_backends(backend, dtype, size, n_starts):
     """One SAM step (lr = 1) from the origin of shifted_bowl(size) ends at -x+ with ||x+|| = rho to one ulp,
     in the direction -(3, 4)/5, in each backend, and the two backends give the same bits."""
     landscape = shifted_bowl(size)
-    x0 = np.zeros((3, 2))
+    x0 = np.zeros((n_starts, 2))
     run = dy.simulate(landscape, dy.SAM(lr=1.0, rho=RHO), x0, 1, seed=0, backend=backend, dtype=dtype)
     rho = dtype(RHO)
     for x in run.x:
