@@ -2,12 +2,15 @@
 
     python benchmarks/bench_integrator.py            # the full table: 10^6 starts x 100 steps, 1 start x 10^6 steps
     python benchmarks/bench_integrator.py --quick    # the same table on smaller sizes (a quick smoke run)
+    python benchmarks/bench_integrator.py --default  # only the default-arguments comparison (below)
     python benchmarks/bench_integrator.py --against OLD_TREE [--rounds 5]
                                                      # compiled kernels of this tree and of another checkout
                                                      # (e.g. `git worktree add /tmp/old main`), timed alternately
 
 Everything is measured in this one run on this machine and printed as a table, then compared with the
-targets of issue 5. Slow loops are timed on fewer steps and extrapolated (cost per step is flat; the
+targets of issue 5. The default-arguments comparison (issue 11) times ``simulate`` with its defaults on
+400,000 starts x 50 steps in a second process after one earlier compile (the disk cache warm), against the
+plain NumPy loop and, when jax is importable (it is no dependency), JAX's ``jit(vmap(fori_loop))`` in float64. Slow loops are timed on fewer steps and extrapolated (cost per step is flat; the
 table says where). Memory and first-call times are measured in fresh subprocesses.
 """
 
@@ -238,6 +241,106 @@ print(json.dumps({{"base_mb": base, "peak_mb": peak_mb()}}))
 """
 
 
+# --------------------------------------------------------------------------- default arguments (issue 11)
+
+DEFAULT_N, DEFAULT_STEPS, DEFAULT_REPEAT = 400_000, 50, 3
+
+DEFAULT_CALL = """
+import json, time
+from samscape import dynamics as dy
+L = tanh_landscape()
+x0 = wide_starts({n}, np.float64)
+opt = dy.SAM(lr={lr}, rho={rho})
+times = []
+for _ in range({repeat} + 1):
+    t0 = time.perf_counter()
+    run = dy.simulate(L, opt, x0, {steps}, every={steps}, seed=0)  # default arguments: backend auto
+    times.append(time.perf_counter() - t0)
+print(json.dumps({{"first": times[0], "best": min(times[1:]), "backend": run.backend}}))
+"""
+
+COMPILE_ONCE = """
+import json
+from samscape import dynamics as dy
+run = dy.simulate(tanh_landscape(), dy.SAM(lr={lr}, rho={rho}), wide_starts(64, np.float64), 2, seed=0,
+                  backend="compiled")
+print(json.dumps({{"backend": run.backend}}))
+"""
+
+# The same SAM written for JAX as its users would: jax.grad of the loss, vmap over starts, fori_loop over steps.
+JAX_SAM = """
+import json, time
+import jax
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp
+from jax import lax
+
+def loss(p):
+    return 0.5 * jnp.tanh(p[1] * jnp.tanh(p[0])) ** 2
+
+grad = jax.grad(loss)
+
+def step(_, p):
+    g = grad(p)
+    norm = jnp.sqrt(jnp.sum(g * g))
+    ascent = p + {rho} * jnp.where(norm > 0, g / jnp.where(norm > 0, norm, 1.0), 0.0)
+    return p - {lr} * grad(ascent)
+
+run = jax.jit(jax.vmap(lambda p: lax.fori_loop(0, {steps}, step, p)))
+x0 = jnp.asarray(wide_starts({n}, np.float64))
+times = []
+for _ in range({repeat} + 1):
+    t0 = time.perf_counter()
+    out = run(x0).block_until_ready()
+    times.append(time.perf_counter() - t0)
+print(json.dumps({{"first": times[0], "best": min(times[1:]), "version": jax.__version__, "dtype": str(out.dtype)}}))
+"""
+
+
+def default_arguments() -> dict:
+    """SAM on tanh with ``simulate``'s default arguments in a second process after one earlier compile, the plain
+    NumPy loop, and JAX (when importable); seconds of the first call and the best of the next calls."""
+    import importlib.util
+
+    from samscape.dynamics import compiled
+
+    sizes = dict(n=DEFAULT_N, steps=DEFAULT_STEPS, lr=LR, rho=RHO, repeat=DEFAULT_REPEAT)
+    with tempfile.TemporaryDirectory() as cache:
+        env = {compiled.CACHE_ENV: cache}
+        in_subprocess(COMPILE_ONCE.format(**sizes), env)
+        samscape = in_subprocess(DEFAULT_CALL.format(**sizes), env)
+    t_plain, _ = timed(plain_numpy_sam, wide_starts(DEFAULT_N, np.float64), DEFAULT_STEPS, repeat=2)
+    jax = in_subprocess(JAX_SAM.format(**sizes)) if importlib.util.find_spec("jax") is not None else None
+    return {"samscape": samscape, "plain": t_plain, "jax": jax}
+
+
+def report_default_arguments(result: dict) -> list[tuple[str, bool]]:
+    """Print the default-arguments table; return its (target, met) lines."""
+    work = DEFAULT_N * DEFAULT_STEPS
+    ns = lambda seconds: seconds / work * 1e9  # noqa: E731
+    sam, jax, plain = result["samscape"], result["jax"], result["plain"]
+    print(f"default arguments, SAM on tanh, {DEFAULT_N:,} starts x {DEFAULT_STEPS} steps, float64, second process "
+          f"after one compile (disk cache warm); first call, then best of {DEFAULT_REPEAT}:")
+    print("| | first call: s | then: s | then: ns per point-step |")
+    print("|---|---:|---:|---:|")
+    print(f"| samscape simulate(...), defaults (auto picked {sam['backend']}) | {sam['first']:.3f} | {sam['best']:.3f} | "
+          f"{ns(sam['best']):.2f} |")
+    print(f"| plain NumPy loop | | {plain:.3f} | {ns(plain):.1f} |")
+    if jax is not None:
+        print(f"| JAX {jax['version']} jit(vmap(fori_loop)) with jax.grad, {jax['dtype']} | {jax['first']:.3f} | "
+              f"{jax['best']:.3f} | {ns(jax['best']):.2f} |")
+    else:
+        print("| JAX | not importable: skipped | | |")
+    print("(first call: samscape's includes importing numba and loading the kernel from disk; JAX's its tracing and "
+          "compilation)")
+    checks = [(f"default arguments {plain / sam['best']:.1f}x faster than the plain NumPy loop (target >= 10x; "
+               f"first call {plain / sam['first']:.1f}x)", plain / sam["best"] >= 10)]
+    if jax is not None:
+        checks.append((f"default arguments {jax['best'] / sam['best']:.1f}x faster than JAX jit+vmap (target >= 3x; "
+                       f"first calls {jax['first'] / sam['first']:.1f}x)", jax["best"] / sam["best"] >= 3))
+    return checks
+
+
 # ------------------------------------------------------------------------------------------- --against
 
 KERNEL_TIMES = """
@@ -307,7 +410,15 @@ def main(argv=None) -> int:
     parser.add_argument("--against", metavar="TREE", help="time only the compiled kernels, of this checkout and "
                         "of the checkout at TREE, alternately in fresh processes")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds for --against (default 5)")
+    parser.add_argument("--default", action="store_true", help="only the default-arguments comparison: second process "
+                        "with the disk cache warm, plain NumPy loop, JAX when importable")
     args = parser.parse_args(argv)
+    if args.default:
+        checks = report_default_arguments(default_arguments())
+        print("targets (issue 11):")
+        for text, ok in checks:
+            print(f"  {'PASS' if ok else 'MISS'}  {text}")
+        return 0
     if args.against is not None:
         if not os.path.isdir(os.path.join(args.against, "samscape")):
             parser.error(f"--against must be a checkout of samscape (a folder holding samscape/), got {args.against!r}")
@@ -383,6 +494,8 @@ def main(argv=None) -> int:
     # its memory does not grow with the number of steps)
     mem = in_subprocess(PEAK_MEMORY.format(n=n_wide, steps=steps_wide, lr=LR, rho=RHO, backend="compiled"))
     mem_np = in_subprocess(PEAK_MEMORY.format(n=n_wide, steps=steps_slow, lr=LR, rho=RHO, backend="numpy"))
+    defaults = default_arguments()
+    print("default arguments: done", flush=True)
     load_after = os.getloadavg()
 
     wide_label = f"{n_wide:.0e} starts x {steps_wide} steps".replace("e+0", "e")
@@ -432,6 +545,11 @@ def main(argv=None) -> int:
     ]
     print("targets (issue 5):" + ("  [--quick sizes: indicative only]" if args.quick else ""))
     for text, ok in checks:
+        print(f"  {verdict(ok)}  {text}")
+    print()
+    default_checks = report_default_arguments(defaults)
+    print("targets (issue 11):")
+    for text, ok in default_checks:
         print(f"  {verdict(ok)}  {text}")
     return 0
 

@@ -162,8 +162,12 @@ def _cmd_list(args) -> int:
     ]
     print(text_table(rows))
     print()
-    print("optimizers: gd (GD), sgd (SGD, --batch-size), sam (SAM), usam (USAM), randomsam (RandomSAM); "
-          "Python API adds Switch(first, second, at)")
+    registry = dynamics.optimizers.OPTIMIZERS
+    plain = ", ".join(f"{kind} ({cls.__name__}{', --batch-size' if cls.batch_rule() == 'required' else ''})"
+                      for kind, cls in registry.items() if not cls.composite())
+    composite = ", ".join(f"{cls.__name__}({', '.join(f.name for f in dataclasses.fields(cls))})"
+                          for cls in registry.values() if cls.composite())
+    print(f"optimizers: {plain}; Python API adds {composite}")
     print("`samscape list NAME` describes one landscape: source, parameters, window, known minimizers")
     return 0
 

@@ -2,11 +2,15 @@
 
 from .draws import fresh_seed
 from .integrate import BACKENDS, Run, load_run, resolve_backend, saved_step_grid, simulate, write_npz_atomic
-from .optimizers import GD, SAM, SGD, USAM, Noise, Optimizer, RandomSAM, Switch, optimizer_from_dict, sam_ascent, unit
+from .optimizers import (
+    GD, SAM, SGD, USAM, Noise, Optimizer, PerSampleSAM, PerSampleUSAM, RandomSAM, Switch, optimizer_from_dict, sam_ascent,
+    unit, usam_ascent,
+)
 from .stepping import iterate, step
 
 __all__ = [
-    "GD", "SGD", "SAM", "USAM", "RandomSAM", "Switch", "Optimizer", "Noise", "unit", "sam_ascent",
+    "GD", "SGD", "SAM", "USAM", "RandomSAM", "PerSampleSAM", "PerSampleUSAM", "Switch", "Optimizer", "Noise", "unit",
+    "sam_ascent", "usam_ascent",
     "simulate", "Run", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
     "resolve_backend", "step", "iterate",
 ]

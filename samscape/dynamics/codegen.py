@@ -28,6 +28,7 @@ trigonometric landscapes the two backends agree bit for bit.
 from __future__ import annotations
 
 import ast
+import contextlib
 import decimal
 import hashlib
 import math
@@ -41,6 +42,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ..landscapes.core import PlaceholderPrinter
 from . import draws
 from .contract import DIVERGED, DTYPES, LANES, NONFINITE, OK, PAIRWISE_BLOCK
+from .optimizers import squared_norm_range
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
 GENERATOR_VERSION = 9
@@ -277,6 +279,7 @@ class Leaf:
     per_start: tuple[str, ...]
     batched: bool
     index: int
+    per_sample: bool = False
 
 
 @dataclass(frozen=True)
@@ -305,11 +308,14 @@ def optimizer_shape(optimizer, has_data: bool):
             first = walk(opt.first)
             second = walk(opt.second)
             return Fork(first, second, fork_index)
-        if opt.ascent is not None and opt.ascent not in ASCENT_EMITTERS:
+        per_sample = bool(getattr(opt, "ascent_per_sample", False))
+        known = ASCENT_POINT_EMITTERS if per_sample else ASCENT_EMITTERS
+        if opt.ascent is not None and opt.ascent not in known:
             raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {opt.kind!r} "
-                                       f"(ascent {opt.ascent!r}); use backend='numpy'")
+                                       f"(ascent {opt.ascent!r}{' per sample' if per_sample else ''}); "
+                                       "use backend='numpy'")
         batched = has_data and getattr(opt, "batch_size", None) is not None
-        leaf = Leaf(opt.kind, opt.ascent, tuple(opt.per_start), batched, len(leaves))
+        leaf = Leaf(opt.kind, opt.ascent, tuple(opt.per_start), batched, len(leaves), per_sample and opt.ascent is not None)
         leaves.append(opt)
         return leaf
 
@@ -634,10 +640,17 @@ class _KernelWriter:
         self.lanes(em, pending + [f"{self.at(dst[k])} = {_fill(code, var, data, temp)}"
                                   for k, code in enumerate(self.program.outputs)])
 
-    def emit_grad(self, em: _Emitter, src: list[int], dst: list[int], leaf: Leaf) -> None:
-        """``dst = grad L_batch(src)``: the mean of per-sample gradients in NumPy's summation order."""
+    def emit_grad(self, em: _Emitter, src: list[int], dst: list[int], leaf: Leaf, term=None) -> None:
+        """``dst = grad L_batch(src)``: the mean of per-sample gradients in NumPy's summation order.
+
+        ``term(em, data, out)``, when given, writes each sample's term into the rows ``out`` instead of that
+        sample's gradient at ``src`` (the per-sample ascent averages gradients taken at per-sample points).
+        """
+        if term is None:
+            def term(em, data, out):
+                self.emit_sample(em, src, out, data)
         if not self.has_data:
-            self.emit_sample(em, src, dst, [])
+            term(em, [], dst)
             return
         d, W = self.dim, self.W
         plan = 1 + leaf.index if leaf.batched else 0
@@ -657,7 +670,7 @@ class _KernelWriter:
                     for k in range(self.program.n_data):
                         em.line(f"d{k}_ = DATA[p, {k}]")
                     data = [f"d{k}_" for k in range(self.program.n_data)]
-                self.emit_sample(em, src, self.SG, data)
+                term(em, data, self.SG)
                 with em.block("if ln < 8:"):
                     with em.block("if q == 0:"):
                         self.lanes(em, [f"{acc[k]} = {sg[k]}" for k in range(d)])
@@ -735,24 +748,68 @@ class _KernelWriter:
     # One emitter per ``Optimizer.ascent``: each writes the ascent point P from the iterate X, exactly as the
     # optimizer's NumPy ``perturbed_point`` computes it (ASCENT_EMITTERS below maps the names to them).
     def emit_normalized_ascent(self, em: _Emitter, leaf: Leaf) -> None:
-        """SAM: ``P = X + rho * G/||G||`` with ``G = grad L(X)``, and ``P = X`` where ``||G||`` is 0 or not finite."""
-        d = self.dim
-        X, P, G = (self.rows(r) for r in (self.X, self.P, self.G))
+        """SAM: ``P = X + rho * G/||G||`` with ``G = grad L(X)`` (see :meth:`emit_normalized_point`)."""
         self.emit_grad(em, self.X, self.G, leaf)
-        norm = pairwise_expr([f"{G[k]} * {G[k]}" for k in range(d)])
-        rho = self.hp(leaf, "rho")
-        # g / ||g|| where ||g|| is positive and finite (the reference's where(ok, g / where(ok, n, 1), 0));
-        # dividing by the norm itself gives the same bits there and keeps the test off the chain
-        self.lanes(em, [f"nrm_ = math.sqrt({norm})",
-                        "ok_ = (nrm_ > ZERO) & (nrm_ < INF)"]
-                   + [f"{P[k]} = {X[k]} + {rho} * ({G[k]} / nrm_ if ok_ else ZERO)" for k in range(d)])
+        self.emit_normalized_point(em, leaf)
 
     def emit_unnormalized_ascent(self, em: _Emitter, leaf: Leaf) -> None:
         """USAM: ``P = X + rho * grad L(X)``."""
-        X, P, G = (self.rows(r) for r in (self.X, self.P, self.G))
         self.emit_grad(em, self.X, self.G, leaf)
+        self.emit_unnormalized_point(em, leaf)
+
+    # The ascent point from an ascent gradient already in G, per ``Optimizer.ascent`` (ASCENT_POINT_EMITTERS):
+    # the whole-batch ascents above and the per-sample ascent share them.
+    def emit_normalized_point(self, em: _Emitter, leaf: Leaf) -> None:
+        """``P = X + rho * G/||G||``, and ``P = X`` where ``G`` is exactly zero or not finite, as
+        :func:`samscape.dynamics.unit` computes it: ``||G|| = sqrt(sum G**2)`` where that sum lies in
+        :func:`~samscape.dynamics.optimizers.squared_norm_range`, else ``G`` is first divided by ``max |G_k|``.
+
+        The rare rescaling runs in a second pass over the lanes, only when some lane needs it, so the common
+        pass stays one division per coordinate and its range test stays off the dependency chain.
+        """
+        d = self.dim
+        X, P, G = (self.rows(r) for r in (self.X, self.P, self.G))
+        rho = self.hp(leaf, "rho")
+        low, high = (f"F({v!r})" for v in squared_norm_range(self.dtype))
+        squared = pairwise_expr([f"{G[k]} * {G[k]}" for k in range(d)])
+        em.line("# the norm from the sum of squares where that sum neither underflows nor overflows")
+        em.line("rescale_ = 0")
+        self.lanes(em, [f"ss_ = {squared}",
+                        "nrm_ = math.sqrt(ss_)"]
+                   + [f"{P[k]} = {X[k]} + {rho} * ({G[k]} / nrm_)" for k in range(d)]
+                   + [f"rescale_ += 0 if ((ss_ >= {low}) & (ss_ <= {high})) else 1"])
+        em.line("# elsewhere divide by max |G_k| first; a zero or non-finite G gives no perturbation")
+        with em.block("if rescale_ > 0:"):
+            peak = f"abs({G[0]})" if d == 1 else "max(" + ", ".join(f"abs({g})" for g in G) + ")"
+            scaled = pairwise_expr([f"h{k}_ * h{k}_" for k in range(d)])
+            with (em.block("for j in range(w):") if not self.scalar else contextlib.nullcontext()):
+                em.line(f"ss_ = {squared}")
+                with em.block(f"if not ((ss_ >= {low}) & (ss_ <= {high})):"):
+                    em.line(f"s_ = {peak}")
+                    for k in range(d):
+                        em.line(f"h{k}_ = {G[k]} / s_")
+                    em.line(f"nrm_ = math.sqrt({scaled})")
+                    em.line("ok_ = (nrm_ > ZERO) & (nrm_ < INF)")
+                    for k in range(d):
+                        em.line(f"{P[k]} = {X[k]} + {rho} * (h{k}_ / nrm_ if ok_ else ZERO)")
+
+    def emit_unnormalized_point(self, em: _Emitter, leaf: Leaf) -> None:
+        """``P = X + rho * G``."""
+        X, P, G = (self.rows(r) for r in (self.X, self.P, self.G))
         rho = self.hp(leaf, "rho")
         self.lanes(em, [f"{P[k]} = {X[k]} + {rho} * {G[k]}" for k in range(self.dim)])
+
+    def emit_per_sample_step(self, em: _Emitter, leaf: Leaf) -> None:
+        """The per-sample ascent (``Optimizer.ascent_per_sample``): ``H = mean_i grad l_i(P_i)`` over the batch,
+        ``P_i`` sample i's own ascent point from ``G = grad l_i(X)``, in the order of the NumPy mean."""
+        point = ASCENT_POINT_EMITTERS[leaf.ascent]
+
+        def term(em, data, out):
+            self.emit_sample(em, self.X, self.G, data)
+            point(self, em, leaf)
+            self.emit_sample(em, self.P, out, data)
+
+        self.emit_grad(em, self.X, self.H, leaf, term=term)
 
     def emit_leaf(self, em: _Emitter, leaf: Leaf) -> None:
         d = self.dim
@@ -765,6 +822,9 @@ class _KernelWriter:
         if leaf.ascent is None:
             em.line("# descent gradient at the iterate: H = grad L(X)")
             self.emit_grad(em, self.X, self.H, leaf)
+        elif leaf.per_sample:
+            em.line(f"# descent gradient: H = mean over the batch of grad l_i(P_i), P_i sample i's own ascent point ({leaf.ascent})")
+            self.emit_per_sample_step(em, leaf)
         else:
             em.line(f"# ascent point P ({leaf.ascent})")
             ASCENT_EMITTERS[leaf.ascent](self, em, leaf)
@@ -895,6 +955,12 @@ ASCENT_EMITTERS = {
     "normalized": _KernelWriter.emit_normalized_ascent,
     "unnormalized": _KernelWriter.emit_unnormalized_ascent,
     "random": _KernelWriter.emit_random_ascent,
+}
+# Optimizer.ascent -> the method that writes the ascent point from the ascent gradient in G (the ascents that
+# can be taken per sample).
+ASCENT_POINT_EMITTERS = {
+    "normalized": _KernelWriter.emit_normalized_point,
+    "unnormalized": _KernelWriter.emit_unnormalized_point,
 }
 
 

@@ -31,6 +31,7 @@ steps.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import stat
@@ -168,6 +169,54 @@ def kernel_ready(landscape, optimizer, dtype: str = "float64", n_starts: int = 2
         entry = (per_landscape or {}).get((_shape(landscape, optimizer), dtype))
         kernel = _kernels.get(entry[2]) if isinstance(entry, tuple) else None
         return kernel is not None and id(_variant(kernel, n_starts)) in kernel.ready
+
+
+# The kernel functions of a generated module (see codegen._KernelWriter.source): the lane kernel for many
+# starts, the scalar one for a single start (see _variant).
+_FUNCTION_NAMES = {"lanes": "kernel", "single": "kernel1"}
+
+
+def kernel_on_disk(landscape, optimizer, dtype: str = "float64", n_starts: int = 2) -> bool:
+    """Whether an earlier process compiled the kernel a run of ``n_starts`` calls and numba cached it on disk,
+    so that this process would load it (a fraction of a second) rather than compile it (seconds).
+
+    A cheap look that imports nothing: the private cache folder holds the kernel's source with the very text
+    generated now, and numba's index file for the kernel function sits where numba keeps it (``__pycache__``
+    beside the source, or under ``NUMBA_CACHE_DIR``). numba may still find that index stale (another numba
+    version, say) and compile after all, which is what a run did before this check existed.
+    """
+    directory = cache_dir()
+    if not directory.is_dir() or cache_problem(directory) is not None:
+        return False
+    try:
+        source, _, key = _source_for(landscape, optimizer, dtype)
+    except (codegen.UnsupportedLandscape, KernelBuildError):
+        return False
+    path = directory / f"k_{key}.py"
+    try:
+        if path.read_text() != source:
+            return False
+    except OSError:
+        return False
+    function = _FUNCTION_NAMES["single" if n_starts == 1 else "lanes"]
+    # numba's index name: <file stem>.<function>-<line of its def>.py<major><minor><abiflags>.nbi
+    version = f"py{sys.version_info[0]}{sys.version_info[1]}{getattr(sys, 'abiflags', '')}"
+    return any(_numba_index_folder(path).glob(f"k_{key}.{function}-*.{version}.nbi"))
+
+
+def _numba_index_folder(source: Path) -> Path:
+    """Where numba keeps the cache files of functions defined in ``source`` (its two locators that apply to a
+    private writable folder: ``NUMBA_CACHE_DIR`` when set, else ``__pycache__`` beside the file)."""
+    if "numba" in sys.modules:
+        configured = getattr(sys.modules["numba"].config, "CACHE_DIR", "") or ""
+    else:
+        configured = os.environ.get("NUMBA_CACHE_DIR", "")
+    if not configured:
+        return source.parent / "__pycache__"
+    folder = os.path.dirname(os.path.abspath(source))
+    # numba names the subfolder after the source's folder and a SHA-1 of its path (short paths on Windows)
+    digest = hashlib.sha1(folder.encode()).hexdigest()
+    return Path(configured).expanduser() / f"{os.path.basename(folder)}_{digest}"
 
 
 def cache_problem(directory: Path) -> str | None:

@@ -155,9 +155,11 @@ def _compiled_backend(*args, **kwargs):
 
 
 BACKENDS: dict[str, Callable] = {"numpy": numpy_backend, "compiled": _compiled_backend}
-# `auto` compiles when the NumPy path would take longer than this many seconds; the first compile of a
-# kernel costs a few seconds (later processes load it from disk in a fraction of that).
+# `auto` runs the compiled kernel when the NumPy path would take longer than getting the kernel ready: about this
+# many seconds to compile it the first time, to load it when an earlier process compiled it (importing numba and
+# reading numba's disk cache, about 0.3 s each on one core), or to reuse it when this process already has it.
 AUTO_COMPILE_SECONDS = 3.0
+AUTO_LOAD_SECONDS = 0.6
 AUTO_REUSE_SECONDS = 0.05
 # A rough model of the NumPy path's cost on one core: per point-step, and per step for Python overhead.
 _NUMPY_SECONDS_PER_POINT_STEP = 5e-8
@@ -168,9 +170,11 @@ def resolve_backend(backend: str, landscape, optimizer: Optimizer, n_starts: int
                     dtype="float64") -> str:
     """The backend :func:`simulate` runs for ``backend`` (``"auto"`` resolved to ``"numpy"`` or ``"compiled"``).
 
-    ``auto`` compiles when the estimated NumPy time pays for compiling (or the kernel is already compiled in
-    this process) and numba is importable. It builds the kernel here, so that a gradient the kernel cannot
-    express, or one numba fails to compile, runs on NumPy instead, with one warning saying why.
+    ``auto`` runs the kernel when numba is importable and the estimated NumPy time exceeds the cost of getting
+    the kernel ready: reusing it (compiled in this process), loading it (compiled by an earlier process and
+    cached on disk, see :func:`compiled.kernel_on_disk`) or compiling it. It builds the kernel here, so that a
+    gradient the kernel cannot express, or one numba fails to compile, runs on NumPy instead, with one
+    warning saying why.
     """
     if not isinstance(backend, str) or (backend != "auto" and backend not in BACKENDS):
         raise ValueError(f"backend must be one of {['auto', *sorted(BACKENDS)]}, got {backend!r}")
@@ -186,7 +190,9 @@ def resolve_backend(backend: str, landscape, optimizer: Optimizer, n_starts: int
         return "numpy"
     try:
         if estimate < AUTO_COMPILE_SECONDS and not compiled.kernel_ready(landscape, optimizer, dtype, n_starts):
-            return "numpy"
+            # the disk is looked at only when loading would pay: it generates the kernel's source
+            if estimate < AUTO_LOAD_SECONDS or not compiled.kernel_on_disk(landscape, optimizer, dtype, n_starts):
+                return "numpy"
         compiled.prepare(landscape, optimizer, dtype, n_starts)
     except (compiled.codegen.UnsupportedLandscape, compiled.KernelBuildError) as err:
         warnings.warn(f"backend='auto' runs this on NumPy because {err}", RuntimeWarning, stacklevel=3)
@@ -869,8 +875,8 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
     ----------
     landscape : Landscape
     optimizer : Optimizer
-        ``GD``, ``SGD``, ``SAM``, ``USAM``, ``RandomSAM`` or ``Switch``; per-start ``lr``/``rho`` arrays must
-        have one value per start.
+        ``GD``, ``SGD``, ``SAM``, ``USAM``, ``RandomSAM``, ``PerSampleSAM``, ``PerSampleUSAM`` or ``Switch``;
+        per-start ``lr``/``rho`` arrays must have one value per start.
     x0 : array (dim,) or (n_starts, dim)
         Starting points; must be finite.
     steps : int >= 0
@@ -890,7 +896,8 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
     backend : {"auto", "numpy", "compiled"}
         ``"numpy"`` is the reference: one vectorized NumPy update per step. ``"compiled"`` runs a fused numba
         kernel generated from the landscape's gradient (same results to about 1e-12 relative; needs numba).
-        ``"auto"`` compiles when the run is long enough to pay for compiling, else uses NumPy.
+        ``"auto"`` runs the kernel when the run is long enough to pay for compiling it, or for loading it when an
+        earlier process compiled it (a second-long run then already takes the fast path), else uses NumPy.
     dtype : np.float64 or np.float32
         Precision of the iterates and of the arithmetic; float32 trades precision for throughput.
     progress : bool, optional

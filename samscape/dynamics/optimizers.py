@@ -64,13 +64,38 @@ def _column(value, n_starts: int, name: str, dtype=np.float64):
     return column if column.ndim == 2 else column[:, None]
 
 
+def squared_norm_range(dtype) -> tuple[float, float]:
+    """``(low, high)``: a sum of squares in this range gives ``sqrt`` a norm correct to rounding.
+
+    Below ``low`` (the smallest normal number over the machine epsilon) the squares of the components have
+    lost digits to underflow, and a sum of 0 may hide a non-zero vector; above ``high`` (the largest finite
+    number) they overflowed. Both backends of :func:`unit` rescale outside this range and only there.
+    """
+    info = np.finfo(dtype)
+    return float(info.tiny / info.eps), float(info.max)
+
+
 def unit(g: np.ndarray) -> np.ndarray:
-    """``g / ||g||`` along the last axis, and 0 where ``||g||`` is zero or not finite (no NaN)."""
-    norm = np.sqrt(np.sum(g * g, axis=-1, keepdims=True))
-    ok = (norm > 0) & np.isfinite(norm)
-    if ok.all():  # the usual case: the same bits without two extra passes
-        return g / norm
-    return np.where(ok, g / np.where(ok, norm, 1.0), 0.0)
+    """``g / ||g||`` along the last axis, and 0 where ``g`` is exactly zero or not finite (no NaN).
+
+    ``||g||`` is ``sqrt(sum g**2)`` where that sum neither underflows nor overflows (see
+    :func:`squared_norm_range`); elsewhere ``g`` is first divided by ``max |g_i|``, so a gradient of size
+    1e-200 (or 1e200) still gives a vector of length 1 to rounding, not a wrong length or no perturbation.
+    """
+    g = np.asarray(g)
+    if g.dtype.kind != "f":
+        g = g.astype(np.float64)
+    with np.errstate(over="ignore", under="ignore"):  # both are caught by the range test and rescaled
+        squared = np.sum(g * g, axis=-1, keepdims=True)
+    low, high = squared_norm_range(g.dtype)
+    safe = (squared >= low) & (squared <= high)  # NaN fails both
+    if safe.all():  # the usual case: the same bits as g / sqrt(sum g**2), without extra passes
+        return g / np.sqrt(squared)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scaled = g / np.max(np.abs(g), axis=-1, keepdims=True)  # 0/0 (zero vector) and inf/inf give NaN
+        norm = np.sqrt(np.sum(scaled * scaled, axis=-1, keepdims=True))  # in [1, sqrt(dim)] unless NaN
+        rescaled = np.where((norm > 0) & (norm < np.inf), scaled / norm, 0.0)
+        return np.where(safe, g / np.sqrt(np.where(safe, squared, 1.0)), rescaled).astype(g.dtype, copy=False)
 
 
 def sam_ascent(landscape, x: np.ndarray, rho, batch=None) -> np.ndarray:
@@ -80,6 +105,11 @@ def sam_ascent(landscape, x: np.ndarray, rho, batch=None) -> np.ndarray:
     the zero-gradient convention lives: the optimizers, the theory and the plots all call it.
     """
     return x + rho * unit(landscape.grad(x, batch=batch))
+
+
+def usam_ascent(landscape, x: np.ndarray, rho, batch=None) -> np.ndarray:
+    """USAM's perturbed point ``x+ = x + rho * grad L_batch(x)`` (shapes as in :func:`sam_ascent`)."""
+    return x + rho * landscape.grad(x, batch=batch)
 
 
 class Noise:
@@ -120,6 +150,9 @@ class Optimizer:
     * ``ascent``: the perturbation taken before the descent step: ``None`` (plain gradient step),
       ``"normalized"`` (``rho g/||g||``), ``"unnormalized"`` (``rho g``) or ``"random"`` (``rho`` times a
       uniform unit direction); the kernel generator has one emitter per value;
+    * ``ascent_per_sample``: whether each sample of the batch takes its own ascent (from its own gradient)
+      and the descent averages the samples' gradients at their own ascent points (m-sharpness, m = 1),
+      instead of one ascent from the batch gradient; the kernel generator has one emitter for it;
     * ``per_start``: the hyperparameters that may hold one value per start (one kernel row each);
     * ``parts``: the fields holding other optimizers (a composite such as :class:`Switch`).
 
@@ -128,6 +161,7 @@ class Optimizer:
 
     kind: ClassVar[str] = ""
     ascent: ClassVar[str | None] = None
+    ascent_per_sample: ClassVar[bool] = False
     per_start: ClassVar[tuple[str, ...]] = ("lr",)
     parts: ClassVar[tuple[str, ...]] = ()
 
@@ -285,7 +319,7 @@ class USAM(_Perturbed):
     ascent: ClassVar[str | None] = "unnormalized"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
-        return x + self.rho * landscape.grad(x, batch=batch)
+        return usam_ascent(landscape, x, self.rho, batch)
 
 
 @dataclass(frozen=True, eq=False)
@@ -297,6 +331,69 @@ class RandomSAM(_Perturbed):
 
     def perturbed_point(self, landscape, x, step, batch, noise):
         return x + self.rho * noise.direction(step, x.dtype)
+
+
+def _per_point(value):
+    """A per-start hyperparameter column ``(n_starts, 1)`` as ``(n_starts, 1, 1)``, for points ``(n_starts, B, dim)``."""
+    return value if np.ndim(value) == 0 else value[..., None]
+
+
+@dataclass(frozen=True, eq=False)
+class _PerSample(_Perturbed):
+    """The per-sample ascent shared by :class:`PerSampleSAM` and :class:`PerSampleUSAM`::
+
+        x_i+ = perturbed point of sample i alone        for each sample i of the batch
+        x   <- x - lr * mean_i grad l_i(x_i+)
+
+    The batch (``batch_size`` samples drawn with replacement, or every sample for ``None``) is the same for the
+    ascents and the descent. On a landscape without data the only sample is the loss itself.
+    """
+
+    ascent_per_sample: ClassVar[bool] = True
+
+    def update(self, landscape, x, step, noise):
+        batch = noise.batch(step, self.batch_size)
+        if batch is None:
+            batch = np.broadcast_to(np.arange(landscape.n_samples), (x.shape[0], landscape.n_samples))
+        each = batch[..., None]  # (n_starts, B, 1): point (start, i) sees sample i alone
+        points = self.perturbed_point(landscape, x[:, None, :], step, each, noise)  # (n_starts, B, dim)
+        grads = landscape.grad(points, batch=each)
+        # the mean over the batch taken along a contiguous last axis, as Landscape.grad takes its means
+        # (NumPy's pairwise order), so that the compiled kernel can follow it bit for bit
+        mean = np.ascontiguousarray(np.moveaxis(grads, -2, -1)).mean(axis=-1)
+        return x - self.lr * mean
+
+
+@dataclass(frozen=True, eq=False)
+class PerSampleSAM(_PerSample):
+    """Per-sample SAM (m-sharpness with m = 1): every sample of the batch takes its own normalized ascent,
+    ``x_i+ = x + rho g_i/||g_i||`` with ``g_i = grad l_i(x)``, and ``x <- x - lr mean_i grad l_i(x_i+)``.
+
+    The m-sharpness of Foret et al., "Sharpness-Aware Minimization for Efficiently Improving Generalization"
+    (ICLR 2021), with m = 1, as compared with SAM in Andriushchenko & Flammarion, "Towards Understanding
+    Sharpness-Aware Minimization" (ICML 2022). Where ``g_i = 0`` sample i is not perturbed (see the module
+    docstring). On a landscape without data it is :class:`SAM`.
+    """
+
+    kind: ClassVar[str] = "persamplesam"
+    ascent: ClassVar[str | None] = "normalized"
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return sam_ascent(landscape, x, _per_point(self.rho), batch)
+
+
+@dataclass(frozen=True, eq=False)
+class PerSampleUSAM(_PerSample):
+    """Per-sample unnormalized SAM: ``x_i+ = x + rho grad l_i(x)`` for each sample i of the batch, and
+    ``x <- x - lr mean_i grad l_i(x_i+)``: the unnormalized m = 1 variant of Andriushchenko & Flammarion
+    (ICML 2022), after the m-sharpness of Foret et al. (ICLR 2021). On a landscape without data it is :class:`USAM`.
+    """
+
+    kind: ClassVar[str] = "persampleusam"
+    ascent: ClassVar[str | None] = "unnormalized"
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return usam_ascent(landscape, x, _per_point(self.rho), batch)
 
 
 @dataclass(frozen=True, eq=False)

@@ -47,7 +47,7 @@ def _full_batch_maps() -> dict[str | None, type[Optimizer]]:
     registered with that ascent, so a later class with the same ascent has the same map and the same name."""
     maps: dict[str | None, type[Optimizer]] = {}
     for cls in fixed_map_optimizers().values():
-        if cls.batch_rule() != "required":
+        if cls.batch_rule() != "required" and not cls.ascent_per_sample:
             maps.setdefault(cls.ascent, cls)
     return maps
 
@@ -74,6 +74,10 @@ def deterministic_kind(optimizer, n_samples: int) -> str:
         names = [c.__name__ for c in maps.values()]
         allowed = f"optimizer must be deterministic ({names[0]}, or {'/'.join(names[1:])} with batch_size=None)"
         raise ValueError(f"{allowed}, got {optimizer.describe()}; {hint}")
+    if cls.ascent_per_sample and n_samples != 1:
+        counterpart = maps[cls.ascent].__name__
+        raise ValueError(f"optimizer must be one whose map the theory analyses, got {optimizer.describe()}: its per-sample "
+                         f"ascents make its map differ from {counterpart}'s on a finite sum (they agree on one sample)")
     if maps.get(cls.ascent) is None:
         raise ValueError(f"optimizer must be {', '.join(c.__name__ for c in maps.values())}, got {optimizer.describe()}")
     return maps[cls.ascent].kind

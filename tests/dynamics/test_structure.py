@@ -123,12 +123,13 @@ def plain_kinds() -> list[str]:
 
 def test_every_table_of_optimizers_derives_from_the_registry():
     """The CLI's choices are the registry's plain optimizers, stability_fates accepts the fixed-map ones, and every
-    plain optimizer's ascent is one the kernel generator can emit."""
+    plain optimizer's ascent (whole-batch or per sample) is one the kernel generator can emit."""
     assert list(cli.OPTIMIZER_CHOICES) == plain_kinds()
-    assert set(_common.fixed_map_optimizers()) == {"gd", "sgd", "sam", "usam"}
+    assert set(_common.fixed_map_optimizers()) == {"gd", "sgd", "sam", "usam", "persamplesam", "persampleusam"}
     for kind in plain_kinds():
         cls = optimizers.OPTIMIZERS[kind]
-        assert cls.ascent is None or cls.ascent in codegen.ASCENT_EMITTERS, kind
+        emitters = codegen.ASCENT_POINT_EMITTERS if cls.ascent_per_sample else codegen.ASCENT_EMITTERS
+        assert cls.ascent is None or cls.ascent in emitters, kind
         assert "lr" in cls.per_start
     assert {cls.batch_rule() for cls in optimizers.OPTIMIZERS.values()} == {None, "required", "optional"}
     assert optimizers.OPTIMIZERS["sgd"].batch_rule() == "required" and optimizers.OPTIMIZERS["gd"].batch_rule() is None
