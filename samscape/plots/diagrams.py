@@ -89,12 +89,17 @@ def stability_diagram(grid, *, boundaries=("gd", "usam", "p3", "mean_square"), a
                 handles.append(line)
         if "mean_square" in boundaries and noisy and grid.optimizer in ("usam", "sgd"):
             handles.append(_draw_mean_square(ax, grid, eta_e, rho_e))
-        ax.set_xlim(eta_e[0], eta_e[-1])
-        ax.set_ylim(rho_e[0], rho_e[-1])
-        ax.set_xlabel(r"learning rate $\eta$")
-        ax.set_ylabel(r"perturbation radius $\rho$")
-        add_legend(ax, legend, handles, loc="upper right")
+        finish_eta_rho_axes(ax, eta_e, rho_e, legend, handles)
     return ax
+
+
+def finish_eta_rho_axes(ax, eta_edges, rho_edges, legend, handles) -> None:
+    """Limits, labels and legend of a map over (learning rate, perturbation radius) cells."""
+    ax.set_xlim(eta_edges[0], eta_edges[-1])
+    ax.set_ylim(rho_edges[0], rho_edges[-1])
+    ax.set_xlabel(r"learning rate $\eta$")
+    ax.set_ylabel(r"perturbation radius $\rho$")
+    add_legend(ax, legend, handles, loc="upper right")
 
 
 def _stochastic(grid: StabilityGrid) -> bool:

@@ -7,9 +7,9 @@ from matplotlib import colors
 from matplotlib.patches import Patch
 
 from . import _checks
-from .diagrams import gd_boundary, usam_boundary
+from .diagrams import finish_eta_rho_axes, gd_boundary, usam_boundary
 from .runs import cell_edges
-from .style import FATE_COLORS, add_legend, context, new_axes
+from .style import FATE_COLORS, context, new_axes
 
 PHASE_LABELS = {
     "minimizer": "true minimizer",
@@ -79,9 +79,5 @@ def phase(fractions, *, lam=None, lam_label=None, optimizer="sam", ax=None, lege
                 (line,) = ax.plot(eta_fine, usam_boundary(lam, eta_fine, rho_e[-1]), color="black", linewidth=1.4,
                                   gid="usam", label=r"USAM edge $\eta\lambda(1+\rho\lambda) = 2$")
                 handles.append(line)
-        ax.set_xlim(eta_e[0], eta_e[-1])
-        ax.set_ylim(rho_e[0], rho_e[-1])
-        ax.set_xlabel(r"learning rate $\eta$")
-        ax.set_ylabel(r"perturbation radius $\rho$")
-        add_legend(ax, legend, handles, loc="upper right")
+        finish_eta_rho_axes(ax, eta_e, rho_e, legend, handles)
     return ax

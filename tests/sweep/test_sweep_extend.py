@@ -33,14 +33,6 @@ BY_LR = ({"rho": [0.5], "lr": [0.1, 0.6, 1.2], "seed": [4]},
          {"rho": [0.5], "lr": [0.1, 0.6, 1.2, 0.3, 2.0], "seed": [4]})
 
 
-def _files(store):
-    out = {}
-    for folder, _, names in os.walk(store):
-        for name in names:
-            path = os.path.join(folder, name)
-            out[path] = os.stat(path).st_mtime_ns
-    return out
-
 
 def _tokens(store):
     return {key: record["token"] for key, record in engine.done_blocks(store).items()}
@@ -81,14 +73,14 @@ def simulated(monkeypatch):
 
 
 @pytest.mark.parametrize("old, new, straddles", [(*BY_SEED, False), (*BY_LR, True)], ids=["seeds", "lr"])
-def test_extension_computes_only_new_points_and_equals_a_fresh_sweep(tmp_path, simulated, old, new, straddles):
+def test_extension_computes_only_new_points_and_equals_a_fresh_sweep(tmp_path, simulated, old, new, straddles, file_times):
     """Extending by seeds, or by lr values appended in an unsorted order (one chunk straddling the old end),
     simulates exactly the new combinations (each once per start), keeps every old chunk file, coordinate chunk
     and completion marker as it was (the straddling chunk is rewritten with its old values), and ends equal to a
     fresh sweep of the union grid, its coordinates in the given order."""
     store = tmp_path / "s.zarr"
     before = sweep.run(TANH, dynamics.SAM, grid=old, store=store, **RUN).load()
-    files, tokens = _files(store), _tokens(store)
+    files, tokens = file_times(store), _tokens(store)
     simulated.clear()
 
     extended = sweep.run(TANH, dynamics.SAM, grid=new, store=store, **RUN).load()
@@ -111,7 +103,7 @@ def test_extension_computes_only_new_points_and_equals_a_fresh_sweep(tmp_path, s
     straddling = [name for name, values in old.items()
                   if len(values) < len(new[name]) and len(values) % chunk[names.index(name)]]
     assert straddling == (["lr"] if straddles else [])
-    changed = {path for path, mtime in files.items() if _files(store).get(path) != mtime}
+    changed = {path for path, mtime in files.items() if file_times(store).get(path) != mtime}
     for path in changed:
         folder, name = os.path.split(os.path.relpath(path, store))
         if name in METADATA:
@@ -163,7 +155,7 @@ def test_interrupted_extension_resumes(tmp_path, monkeypatch):
     _assert_same_sweep(resumed, sweep.run(TANH, dynamics.SAM, grid=new, store=tmp_path / "f.zarr", **RUN).load())
 
 
-def test_extension_stopped_between_its_commit_and_the_arrays_is_finished_by_a_rerun(tmp_path, monkeypatch):
+def test_extension_stopped_between_its_commit_and_the_arrays_is_finished_by_a_rerun(tmp_path, monkeypatch, file_times):
     """An extension stopped after it recorded the new recipe but before the arrays grew leaves every old chunk
     and marker in place; sweep.open then says to rerun, and a rerun of the extension grows the arrays and ends
     equal to a fresh sweep of the union grid."""
@@ -171,7 +163,7 @@ def test_extension_stopped_between_its_commit_and_the_arrays_is_finished_by_a_re
     store = tmp_path / "s.zarr"
     sweep.run(TANH, dynamics.SAM, grid=old, store=store, **RUN)
     tokens = _tokens(store)
-    chunks = {path: mtime for path, mtime in _files(store).items() if os.path.basename(path) not in METADATA}
+    chunks = {path: mtime for path, mtime in file_times(store).items() if os.path.basename(path) not in METADATA}
 
     def fail(*args, **kwargs):
         raise OSError("disk full")
@@ -180,7 +172,7 @@ def test_extension_stopped_between_its_commit_and_the_arrays_is_finished_by_a_re
     with pytest.raises(OSError, match="disk full"):
         sweep.run(TANH, dynamics.SAM, grid=new, store=store, **RUN)
     monkeypatch.undo()
-    assert {path: mtime for path, mtime in _files(store).items() if path in chunks} == chunks
+    assert {path: mtime for path, mtime in file_times(store).items() if path in chunks} == chunks
     with pytest.raises(ValueError, match="stopped while being extended; rerun sweep.run with its recipe"):
         sweep.open(store)
     done = sweep.run(TANH, dynamics.SAM, grid=new, store=store, **RUN).load()
@@ -203,7 +195,7 @@ def test_extension_stopped_between_its_commit_and_the_arrays_is_finished_by_a_re
     ({"grid": {"rho": [0.5], "lr": [0.1, 0.6, 1.2, 2.0], "seed": [4]}},
      "it sweeps lr, rho, seed but this run sweeps rho, lr, seed"),
 ])
-def test_a_difference_other_than_appended_values_is_refused_untouched(tmp_path, change, fragment):
+def test_a_difference_other_than_appended_values_is_refused_untouched(tmp_path, change, fragment, file_times):
     """A rerun that differs from the store in anything but values appended to swept dims (steps, dtype, starts,
     optimizer, landscape, a dropped value, a value inserted among the old ones, a new swept name, the dims'
     order) is one sentence naming the difference and saying that extension only appends values; no file of the
@@ -211,14 +203,14 @@ def test_a_difference_other_than_appended_values_is_refused_untouched(tmp_path, 
     store = tmp_path / "s.zarr"
     grid = {"lr": [0.1, 0.6, 1.2], "rho": [0.5], "seed": [4]}
     sweep.run(TANH, dynamics.SAM, grid=grid, store=store, **RUN)
-    files = _files(store)
+    files = file_times(store)
     args = {"landscape": TANH, "optimizer": dynamics.SAM, "grid": grid, **RUN, **change}
     with pytest.raises(ValueError) as info:
         sweep.run(args.pop("landscape"), args.pop("optimizer"), store=store, **args)
     message = str(info.value)
     assert fragment in message and "holds a different sweep" in message
     assert "only appends values to its swept dims" in message and "\n" not in message
-    assert _files(store) == files
+    assert file_times(store) == files
 
 
 def test_cli_extends_a_store_and_names_the_new_values(tmp_path, capsys):

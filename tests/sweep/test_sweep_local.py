@@ -59,27 +59,19 @@ def test_cli_bad_input_exits_2_before_any_work(tmp_path):
         assert not os.path.exists(store)
 
 
-def _files(store):
-    out = {}
-    for folder, _, names in os.walk(store):
-        for name in names:
-            path = os.path.join(folder, name)
-            out[path] = os.stat(path).st_mtime_ns
-    return out
 
-
-def test_store_of_another_recipe_is_refused_untouched(tmp_path):
+def test_store_of_another_recipe_is_refused_untouched(tmp_path, file_times):
     """A rerun whose recipe differs from the store's (here: steps) is refused with one sentence naming the
     difference, and no file of the store changes; a folder that is not a sweep store is refused too."""
     store = tmp_path / "s.zarr"
     grid = {"lr": [0.2, 0.4], "rho": [0.1]}
     sweep.run(TANH, dynamics.SAM, grid=grid, store=store, **SMALL)
-    before = _files(store)
+    before = file_times(store)
     with pytest.raises(ValueError, match=r"holds a different sweep \(steps is 30 there but 31 here\)"):
         sweep.run(TANH, dynamics.SAM, grid=grid, store=store, **{**SMALL, "steps": 31})
     with pytest.raises(ValueError, match="holds a different sweep"):
         sweep.run(TANH, dynamics.SAM, grid={"lr": [0.2, 0.5], "rho": [0.1]}, store=store, **SMALL)
-    assert _files(store) == before
+    assert file_times(store) == before
     other = tmp_path / "other"
     other.mkdir()
     with pytest.raises(ValueError, match="is not a samscape sweep store"):
