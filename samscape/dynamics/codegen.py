@@ -14,15 +14,25 @@ into pieces that the CPU overlaps across lanes instead of waiting on one start a
 
 Fidelity to the NumPy reference
 -------------------------------
-The gradient is printed by the same printer class, with the same options and the same ``sympy.cse`` call
-that :func:`sympy.lambdify` uses for :class:`~samscape.landscapes.Landscape`, so the formulas agree
-operation for operation (a ``Piecewise`` becomes conditional expressions instead of ``numpy.select``).
-Means over samples and sums of squares follow NumPy's pairwise summation order, and the random draws are
-the counter-based hashes of :mod:`samscape.dynamics.draws` in 64-bit integer arithmetic. What still
-differs in the last bits: ``tanh`` is our own vectorizable implementation (within 2 ulp, correctly rounded
-about as often as NumPy's), other transcendental functions come from the C library where NumPy may use
-its own SIMD versions, and integer powers ``x**3`` are repeated multiplication. On polynomial and
-trigonometric landscapes the two backends agree bit for bit.
+The gradient is printed by the same printer class, with the same options, from the same ``sympy.cse``
+statements (:attr:`~samscape.landscapes.Landscape.grad_cse`) that the NumPy evaluation of a
+:class:`~samscape.landscapes.Landscape` runs, so the formulas agree operation for operation (a
+``Piecewise`` becomes conditional expressions instead of ``numpy.select``), with one exception: NumPy adds
+a long sum of terms of one form (``u0*v0*x0 + ... + u29*v29*x29``) as one reduction over the stacked terms,
+here it is added term by term, so the two orders may round differently in the last bits. Means over samples
+and sums of squares follow NumPy's pairwise summation order, and the random draws are the counter-based
+hashes of :mod:`samscape.dynamics.draws` in 64-bit integer arithmetic. What else differs in the last bits:
+``tanh`` is our own vectorizable implementation (within 2 ulp, correctly rounded about as often as NumPy's),
+other transcendental functions come from the C library where NumPy may use its own SIMD versions, and
+integer powers ``x**3`` are repeated multiplication. On polynomial and trigonometric landscapes without such
+long sums the two backends agree bit for bit.
+
+Compile time
+------------
+numba's compile time grows faster than the length of a function, so a finite sum's mean gradient is a
+function of its own (``grad_full`` / ``grad_batch``, and their scalar versions), written once per module and
+called wherever the update needs a gradient, and its pairwise summation loops over the coordinates instead
+of being written out per coordinate. The source then grows with the number of the gradient's terms only.
 """
 
 from __future__ import annotations
@@ -182,8 +192,8 @@ def gradient_program(landscape, float32: bool) -> GradientProgram:
         names[sym] = f"__V{k}__"
     for k, sym in enumerate(landscape.data_symbols):
         names[sym] = f"__D{k}__"
-    # The very call lambdify makes, so the temporaries (and the printed order of every product) agree.
-    replacements, reduced = sp.cse(list(landscape.grad_exprs), list=False)
+    # The landscape's own cse of its gradient (which its NumPy evaluation starts from), made once per landscape.
+    replacements, reduced = landscape.grad_cse
     for i, (sym, _) in enumerate(replacements):
         names[sym] = f"__T{i}__"
     printer = (_Printer32 if float32 else _Printer)(names)
@@ -620,10 +630,10 @@ class _KernelWriter:
             em.lanes(statements)
 
     # ------------------------------------------------------------------ gradient
-    def emit_sample(self, em: _Emitter, src: list[int], dst: list[int], data: list[str]) -> None:
-        """One per-sample gradient; a loop over the lanes ends after each statement that calls a function,
-        so that the CPU overlaps the lanes' long chains, and cheap statements share the next loop."""
-        var = self.rows(src)
+    def emit_sample(self, em: _Emitter, var: list[str], dst: list[str], data: list[str]) -> None:
+        """One per-sample gradient from ``var`` into ``dst`` (source text of each coordinate for the current
+        lane); a loop over the lanes ends after each statement that calls a function, so that the CPU overlaps
+        the lanes' long chains, and cheap statements share the next loop."""
         temp = self.rows(self.T)
         pending: list[str] = []
         for i, code in enumerate(self.program.temps):
@@ -631,70 +641,139 @@ class _KernelWriter:
             if _CALL.search(code):
                 self.lanes(em, pending)
                 pending = []
-        self.lanes(em, pending + [f"{self.at(dst[k])} = {_fill(code, var, data, temp)}"
+        self.lanes(em, pending + [f"{dst[k]} = {_fill(code, var, data, temp)}"
                                   for k, code in enumerate(self.program.outputs)])
 
     def emit_grad(self, em: _Emitter, src: list[int], dst: list[int], leaf: Leaf) -> None:
-        """``dst = grad L_batch(src)``: the mean of per-sample gradients in NumPy's summation order."""
+        """``dst = grad L_batch(src)``: the mean of per-sample gradients in NumPy's summation order.
+
+        A finite sum calls one of the gradient functions of :meth:`emit_grad_functions`: written once per
+        kernel module rather than once per use, so the kernels stay small (numba's compile time grows faster
+        than the size of a function).
+        """
         if not self.has_data:
-            self.emit_sample(em, src, dst, [])
+            self.emit_sample(em, self.rows(src), self.rows(dst), [])
             return
-        d, W = self.dim, self.W
         plan = 1 + leaf.index if leaf.batched else 0
-        sg, acc = self.rows(self.SG), self.rows(self.ACC)
+        count = f"BSZ[{leaf.index}]" if leaf.batched else "NS"
+        name = "grad_batch" if leaf.batched else "grad_full"
+        if self.scalar:
+            em.line(f"# the mean gradient over {'the batch' if leaf.batched else 'every sample'}, by {name}1")
+            for k in range(self.dim):
+                em.line(f"GS[G1SRC + {k}] = {self.at(src[k])}")
+            em.line(f"{name}1(GS, DATA, I, PLANS, POFF[{plan}], POFF[{plan + 1}], F({count}))")
+            for k in range(self.dim):
+                em.line(f"{self.at(dst[k])} = GS[G1DST + {k}]")
+        else:
+            for rows in (src, dst):
+                assert rows == list(range(rows[0], rows[0] + self.dim)), "a gradient's rows must be consecutive"
+            em.line(f"{name}(S, {self.names[src[0]]}, {self.names[dst[0]]}, w, DATA, I, PLANS, "
+                    f"POFF[{plan}], POFF[{plan + 1}], F({count}))")
+
+    def grad_scratch(self) -> str:
+        """The scalar kernel's allocation of the gradient functions' scratch ``GS`` (see :meth:`emit_grad_functions`)."""
+        return "GS = np.zeros(G1STK + NSTK * G1D, dtype=F)" if self.has_data else ""
+
+    def grad_constants(self) -> str:
+        """Offsets into ``GS``, the scratch of the scalar gradient functions: the point, the gradient, one sample's
+        gradient, one sample's data, the eight partial sums and the summation stack."""
+        d, k = self.dim, self.program.n_data
+        return (f"G1D = {d}\nG1SRC = 0\nG1DST = {d}\nG1SG = {2 * d}\nG1DAT = {3 * d}\nG1R8 = {3 * d + k}\n"
+                f"G1STK = {3 * d + k + 8 * d}\n")
+
+    def emit_grad_functions(self, em: _Emitter) -> None:
+        """The mean over samples (``grad_full``) or over a drawn batch (``grad_batch``) of the per-sample gradient,
+        as functions of their own, in a lane version (rows of ``W`` in the kernel's ``S``) and a scalar one
+        (suffix 1, in ``GS``). Only the per-sample gradient is written out term by term; the pairwise summation
+        loops over the coordinates, so the source grows with the gradient's terms and nothing else."""
+        if not self.has_data:
+            return
+        wanted = {leaf.batched for leaf in self.leaves}
+        for scalar in (False, True):
+            for batched in sorted(wanted):
+                self._emit_grad_function(em, scalar, batched)
+
+    def _emit_grad_function(self, em: _Emitter, scalar: bool, batched: bool) -> None:
+        self.scalar, self.W = scalar, (1 if scalar else LANES)
+        d, W = self.dim, self.W
+        name = ("grad_batch" if batched else "grad_full") + ("1" if scalar else "")
+        arr = "GS" if scalar else "S"
+        if scalar:
+            src, dst, sg, dat, r8, stk = "G1SRC", "G1DST", "G1SG", "G1DAT", "G1R8", "G1STK"
+            at = "k"  # coordinate k of a region
+        else:
+            src, dst, sg, dat, r8, stk = "src", "dst", "SG0", "DAT0", "R8", "STACK"
+            at = f"k * {W} + j"
+        dw = d * W  # one region: a row of W per coordinate
+
+        def over_coordinates(statement: str) -> None:
+            with em.block(f"for k in range({d}):"):
+                if scalar:
+                    em.line(statement.replace("@", at))
+                else:
+                    with em.block("for j in range(w):"):
+                        em.line(statement.replace("@", at))
+
+        em.line("@njit(error_model=\"numpy\", nogil=True, cache=DISK_CACHE)")
+        args = "GS, DATA, I, PLANS, seg0, seg1, cnt" if scalar else "S, src, dst, w, DATA, I, PLANS, seg0, seg1, cnt"
+        em.line(f"def {name}({args}):")
+        em.depth += 1
+        if scalar:
+            em.line("j = 0")
         em.line("sp = 0")
-        with em.block(f"for seg in range(POFF[{plan}], POFF[{plan + 1}]):"):
+        with em.block("for seg in range(seg0, seg1):"):
             em.line("s0 = PLANS[seg, 0]")
             em.line("ln = PLANS[seg, 1]")
             em.line("lim = ln - ln % 8")
+            em.line(f"top = {stk} + sp * {dw}  # this segment's sum, pushed on the stack")
             with em.block("for q in range(ln):"):
                 em.line("p = s0 + q")
-                if leaf.batched:
+                if batched:
                     em.line(f"ib = (IBATCH + p) * {W}")
-                    self.lanes(em, [f"{self.at(self.D[k])} = DATA[I[ib + j], {k}]" for k in range(self.program.n_data)])
-                    data = self.rows(self.D)
+                    rows = [f"{arr}[{dat} + {k * W} + j]" for k in range(self.program.n_data)]
+                    self.lanes(em, [f"{rows[k]} = DATA[I[ib + j], {k}]" for k in range(self.program.n_data)])
+                    data = rows
                 else:
                     for k in range(self.program.n_data):
                         em.line(f"d{k}_ = DATA[p, {k}]")
                     data = [f"d{k}_" for k in range(self.program.n_data)]
-                self.emit_sample(em, src, self.SG, data)
+                var = [f"{arr}[{src} + {k * W} + j]" for k in range(d)]
+                self.emit_sample(em, var, [f"{arr}[{sg} + {k * W} + j]" for k in range(d)], data)
+                # NumPy's pairwise summation: under 8 terms a running sum; else 8 partial sums over the first
+                # lim terms, folded pairwise, then the rest added one by one
                 with em.block("if ln < 8:"):
                     with em.block("if q == 0:"):
-                        self.lanes(em, [f"{acc[k]} = {sg[k]}" for k in range(d)])
+                        over_coordinates(f"{arr}[top + @] = {arr}[{sg} + @]")
                     with em.block("else:"):
-                        self.lanes(em, [f"{acc[k]} = {acc[k]} + {sg[k]}" for k in range(d)])
+                        over_coordinates(f"{arr}[top + @] = {arr}[top + @] + {arr}[{sg} + @]")
                 with em.block("elif q < 8:"):
-                    em.line(f"rb = {self.r_base} + q * {d * W}")
-                    self.lanes(em, [f"S[rb + {k * W} + j] = {sg[k]}" for k in range(d)])
+                    em.line(f"rb = {r8} + q * {dw}")
+                    over_coordinates(f"{arr}[rb + @] = {arr}[{sg} + @]")
                 with em.block("elif q < lim:"):
-                    em.line(f"rb = {self.r_base} + (q % 8) * {d * W}")
-                    self.lanes(em, [f"S[rb + {k * W} + j] = S[rb + {k * W} + j] + {sg[k]}" for k in range(d)])
+                    em.line(f"rb = {r8} + (q % 8) * {dw}")
+                    over_coordinates(f"{arr}[rb + @] = {arr}[rb + @] + {arr}[{sg} + @]")
                 with em.block("else:"):
                     with em.block("if q == lim:"):
-                        self._emit_fold(em)
-                    self.lanes(em, [f"{acc[k]} = {acc[k]} + {sg[k]}" for k in range(d)])
+                        self._emit_fold(over_coordinates, arr, r8, dw)
+                    over_coordinates(f"{arr}[top + @] = {arr}[top + @] + {arr}[{sg} + @]")
             with em.block("if ln >= 8 and lim == ln:"):
-                self._emit_fold(em)
-            em.line(f"sb = {self.stk_base} + sp * {d * W}")
-            self.lanes(em, [f"S[sb + {k * W} + j] = {acc[k]}" for k in range(d)])
+                self._emit_fold(over_coordinates, arr, r8, dw)
             em.line("sp += 1")
             with em.block("for c_ in range(PLANS[seg, 2]):"):
-                em.line(f"sa = {self.stk_base} + (sp - 2) * {d * W}")
-                em.line(f"sb = sa + {d * W}")
-                self.lanes(em, [f"S[sa + {k * W} + j] = S[sa + {k * W} + j] + S[sb + {k * W} + j]" for k in range(d)])
+                em.line(f"sa = {stk} + (sp - 2) * {dw}")
+                em.line(f"sb = sa + {dw}")
+                over_coordinates(f"{arr}[sa + @] = {arr}[sa + @] + {arr}[sb + @]")
                 em.line("sp -= 1")
-        count = f"BSZ[{leaf.index}]" if leaf.batched else "NS"
-        em.line(f"cnt = F({count})")
-        self.lanes(em, [f"{self.at(dst[k])} = S[{self.stk_base} + {k * W} + j] / cnt" for k in range(d)])
+        over_coordinates(f"{arr}[{dst} + @] = {arr}[{stk} + @] / cnt")
+        em.depth -= 1
+        em.line()
+        em.line()
 
-    def _emit_fold(self, em: _Emitter) -> None:
-        d, W = self.dim, self.W
-        stmts = []
-        for k in range(d):
-            r = [f"S[{self.r_base} + {(m * d + k) * W} + j]" for m in range(8)]
-            stmts.append(f"{self.at(self.ACC[k])} = ((({r[0]} + {r[1]}) + ({r[2]} + {r[3]})) + "
+    @staticmethod
+    def _emit_fold(over_coordinates, arr: str, r8: str, dw: int) -> None:
+        r = [f"{arr}[{r8} + {m * dw} + @]" for m in range(8)]
+        over_coordinates(f"{arr}[top + @] = ((({r[0]} + {r[1]}) + ({r[2]} + {r[3]})) + "
                          f"(({r[4]} + {r[5]}) + ({r[6]} + {r[7]})))")
-        self.lanes(em, stmts)
 
     # ------------------------------------------------------------------ one optimizer step
     def emit_batch_draw(self, em: _Emitter, leaf: Leaf) -> None:
@@ -800,20 +879,35 @@ class _KernelWriter:
             "take_ = run_ & fin_",
             "stop_ = run_ & ((not fin_) | far_)",
         ]
-        stmts += [f"{X[k]} = xn{k}_ if take_ else {X[k]}" for k in range(d)]
-        stmts += [
+        accept = [f"{X[k]} = xn{k}_ if take_ else {X[k]}" for k in range(d)]
+        rest = [
             f"{st} = ((DIVERGED if fin_ else NONFINITE) if stop_ else st_)",
             f"{sp} = (t + 1 if stop_ else {sp})",
             "alive += 1 if (take_ & (not far_)) else 0",
         ]
         em.line("# commit: accept XN, or freeze the start where XN left the bound or is not finite")
         em.line("alive = 0")
-        self.lanes(em, stmts)
+        if self.scalar:
+            # one branch rather than a conditional expression per coordinate: each of those is two blocks
+            # for numba, whose compile time grows with blocks times variables (one start: no lanes to vectorize)
+            self.lanes(em, stmts)
+            with em.block("if take_:"):
+                for k in range(d):
+                    em.line(f"{X[k]} = xn{k}_")
+            self.lanes(em, rest)
+        else:
+            self.lanes(em, stmts + accept + rest)
 
     def emit_save(self, em: _Emitter) -> None:
         em.line("# the iterates of a saved step")
-        for k in range(self.dim):
-            self.lanes(em, [f"XS[slot, lo + j, {k}] = {self.at(self.X[k])}"])
+        if self.scalar:
+            for k in range(self.dim):
+                em.line(f"XS[slot, lo + j, {k}] = {self.at(self.X[k])}")
+        else:
+            # one loop over the coordinates, not one loop per coordinate: numba's compile time grows with the
+            # number of loops in a kernel (the rows X<k> are consecutive)
+            with em.block(f"for k in range({self.dim}):"):
+                self.lanes(em, [f"XS[slot, lo + j, k] = S[{self.names[self.X[0]]} + k * {self.W} + j]"])
         em.line("slot += 1")
 
     # ------------------------------------------------------------------ the kernels
@@ -832,6 +926,7 @@ class _KernelWriter:
         em.line(f"S = np.zeros(({(0 if scalar else self.n_rows) + self.n_acc_rows} + NSTK * {d}) * {W}, dtype=F)")
         em.line(f"I = np.zeros((IBATCH + BMAX) * {W}, dtype=np.int64)")
         if scalar:
+            em.line(self.grad_scratch())
             em.line("j = 0")
         else:
             em.line(f"Z = np.zeros({W}, dtype=np.uint64)")
@@ -875,6 +970,7 @@ class _KernelWriter:
 
     def source(self) -> tuple[str, Layout]:
         em = _Emitter()
+        self.emit_grad_functions(em)
         self.emit_kernel(em, "kernel", scalar=False)
         self.emit_kernel(em, "kernel1", scalar=True)
         namespace = "\n".join(f"{name} = {target}" for name, target in sorted(_NAMESPACE.items()))
@@ -886,7 +982,7 @@ class _KernelWriter:
         layout = Layout(dim=self.dim, n_data=self.program.n_data, dtype=self.dtype, leaves=self.leaves,
                         hp_rows=self.hp_rows, n_forks=len(self.fork_opts), has_data=self.has_data,
                         n_float_rows=self.n_rows, shape=shape_signature(self.tree))
-        body = prelude + "\n" + self.layout_constants() + _tanh_source(self.float32) + "\n\n" + em.text()
+        body = prelude + "\n" + self.layout_constants() + self.grad_constants() + _tanh_source(self.float32) + "\n\n" + em.text()
         return body, layout
 
 

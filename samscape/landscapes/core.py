@@ -82,19 +82,16 @@ _UNIT_FLOATS = {sp.Float(1.0): sp.Integer(1), sp.Float(-1.0): sp.Integer(-1)}
 
 
 def _template(expr: sp.Expr) -> tuple[sp.Expr, list[sp.Symbol]]:
-    """``expr`` with its symbols renamed to slots ``_s0, _s1, ...`` in order of first appearance, and the symbols.
+    """``expr`` with its symbols renamed to slots ``_s000000, _s000001, ...``, and the symbols in slot order.
 
     Two expressions of the same form (``v3*x3`` and ``v7*x7``) get the same template, so one NumPy call can
-    evaluate both with the slots holding stacked columns. A slot keeps its symbol's assumptions, so SymPy
-    rebuilds the renamed expression exactly as it built the original.
+    evaluate both with the slots holding stacked columns. The slots are numbered in SymPy's own order of the
+    symbols and their names sort in that order too, so SymPy orders the factors and terms of the template as
+    those of the original: printed, it performs the same operations in the same order. A slot keeps its
+    symbol's assumptions, so SymPy rebuilds the renamed expression as it built the original.
     """
-    order: list[sp.Symbol] = []
-    seen = set()
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Symbol) and node not in seen:
-            seen.add(node)
-            order.append(node)
-    slots = {sym: sp.Symbol(f"_s{k}", **sym.assumptions0) for k, sym in enumerate(order)}
+    order = sorted(expr.free_symbols, key=sp.default_sort_key)
+    slots = {sym: sp.Symbol(f"_s{k:06d}", **sym.assumptions0) for k, sym in enumerate(order)}
     return expr.xreplace(slots).xreplace(_UNIT_FLOATS), order
 
 
@@ -152,8 +149,8 @@ class Program:
             for template, specs, width in groups:
                 renamed = {}
                 for k, (bank, cols) in enumerate(specs):
-                    old = next(s for s in template.free_symbols if s.name == f"_s{k}")
-                    renamed[old] = sp.Symbol(f"_slot{len(slot_syms)}", **old.assumptions0)
+                    old = next(s for s in template.free_symbols if s.name == f"_s{k:06d}")
+                    renamed[old] = sp.Symbol(f"_slot{len(slot_syms):06d}", **old.assumptions0)  # names sort as the slots
                     slot_syms.append(renamed[old])
                     slot_specs.append((bank, _selector(cols)))
                 templates.append(template.xreplace(renamed))
