@@ -7,6 +7,7 @@ symbolically once, compiled with :func:`sympy.lambdify` and evaluated vectorized
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -95,6 +96,16 @@ def _template(expr: sp.Expr) -> tuple[sp.Expr, list[sp.Symbol]]:
     return expr.xreplace(slots).xreplace(_UNIT_FLOATS), order
 
 
+# Sorts after every character a name can hold (a private-use code point, never a letter); these internal names
+# are never printed: every printed symbol is replaced by a placeholder first.
+_LAST = "\U0010fffd"
+
+
+def _numbered(prefix: str):
+    """Symbols ``<prefix>000000, <prefix>000001, ...``: their names sort in number order."""
+    return (sp.Symbol(f"{prefix}{k:06d}") for k in itertools.count())
+
+
 def _selector(cols: list[int]):
     """``cols`` of axis -2 as a view where possible: a slice for a run (or a single column, kept as an axis of
     length 1 that broadcasts), else an index array."""
@@ -128,7 +139,10 @@ class Program:
     def __init__(self, variables: Sequence[sp.Symbol], data_symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr],
                  data_order: Sequence[int] | None = None):
         self.n_out = len(exprs)
-        self.temps, self.outputs = sp.cse(list(exprs), list=False)
+        # The temporaries' names sort after every user name and among themselves in number order, so SymPy
+        # orders the factors of u3*x3*t as those of u0*x0*t and the two share a template (cse's own x0, x1, ...
+        # would sort between u3 and y). Factors stay in the order lambdify's x0, x1, ... gave names up to w.
+        self.temps, self.outputs = sp.cse(list(exprs), symbols=_numbered(_LAST + "t"), list=False)
         statements, out_syms = self._statements()
         order = list(range(len(data_symbols))) if data_order is None else [int(k) for k in data_order]
         plan = self._plan(statements, out_syms, variables, data_symbols, order)
@@ -142,28 +156,69 @@ class Program:
                 order = first_use
                 plan = self._plan(statements, out_syms, variables, data_symbols, order)
         self.data_order = np.asarray(order, dtype=np.intp)
-        levels, gather = plan
-        self.levels = []  # (function or None, [(bank, selector)] per slot, [width per group], [sum pieces])
-        for groups, sums in levels:
-            slot_syms, slot_specs, templates, widths = [], [], [], []
+        self.levels, self.gather = plan  # as planned, for inspection
+        self.constants = [(row, float(expr)) for row, expr in enumerate(self.outputs) if not expr.free_symbols]
+        self._function, self.functions = self._compile(len(variables), len(data_symbols))
+
+    def _compile(self, n_variables: int, n_data: int):
+        """One Python function ``(B0, B1, OUT)`` running the whole plan: bank ``k`` is the local ``B<k>``, each group
+        one line of printed template with its slots replaced by reads of the banks, each sum one reduction, then
+        the outputs written into ``OUT``. Also returns the lambdified templates (one function), which check that
+        every template prints and supply the namespace lambdify gives printed code."""
+        widths = [n_variables, n_data]
+        indices: dict[str, np.ndarray] = {}
+
+        def read(bank: int, cols) -> str:
+            sel = _selector(cols)
+            if isinstance(sel, slice):
+                if sel.start == 0 and sel.stop == widths[bank]:
+                    return f"B{bank}"
+                return f"B{bank}[..., {sel.start}:{sel.stop}, :]"
+            name = f"I{len(indices)}"
+            indices[name] = sel
+            return f"B{bank}[..., {name}, :]"
+
+        lines, slot_syms, templates = [], [], []
+        for groups, sums in self.levels:
             for template, specs, width in groups:
-                renamed = {}
+                names, renamed = {}, {}
                 for k, (bank, cols) in enumerate(specs):
                     old = next(s for s in template.free_symbols if s.name == f"_s{k:06d}")
-                    renamed[old] = sp.Symbol(f"_slot{len(slot_syms):06d}", **old.assumptions0)  # names sort as the slots
-                    slot_syms.append(renamed[old])
-                    slot_specs.append((bank, _selector(cols)))
+                    # names that sort as the slots, so SymPy keeps the template's order of factors
+                    new = sp.Symbol(f"_slot{len(slot_syms):06d}", **old.assumptions0)
+                    renamed[old] = new
+                    slot_syms.append(new)
+                    names[new] = read(bank, cols)
                 templates.append(template.xreplace(renamed))
+                code = PlaceholderPrinter(names).doprint(templates[-1])
+                lines.append(f"B{len(widths)} = {code}" if specs else f"B{len(widths)} = full((1, 1), {code})")
                 widths.append(width)
-            pieces = [[(bank, _selector(cols)) for bank, cols in parts] for parts in sums]
-            self.levels.append((compile_exprs(slot_syms, templates) if templates else None, slot_specs, widths, pieces))
-        self.gather = [(_selector(rows), bank, _selector(cols)) for rows, bank, cols in gather]
-        self.constants = [(row, float(expr)) for row, expr in enumerate(self.outputs) if not expr.free_symbols]
+            for parts in sums:
+                lines.append(f"B{len(widths)} = " + " + ".join(
+                    f"add.reduce({read(bank, cols)}, axis=-2, keepdims=True)" for bank, cols in parts))
+                widths.append(1)
+        for rows, bank, cols in self.gather:
+            row_sel = _selector(rows)
+            if isinstance(row_sel, slice):
+                row_text = f"{row_sel.start}:{row_sel.stop}"
+            else:
+                row_text = f"I{len(indices)}"
+                indices[row_text] = row_sel
+            lines.append(f"if B{bank}.dtype.kind == 'c': raise ComplexValues")
+            lines.append(f"OUT[..., {row_text}, :] = {read(bank, cols)}")
+        lines += [f"OUT[..., {row}, :] = {value!r}" for row, value in self.constants]
+        checked = compile_exprs(slot_syms, templates or [sp.Integer(0)])
+        namespace = dict(checked.__globals__)
+        namespace.update(indices, ComplexValues=_ComplexValues)
+        source = "def _program(B0, B1, OUT):\n" + "".join(f"    {line}\n" for line in lines) + "    return OUT\n"
+        exec(compile(source, "<samscape program>", "exec"), namespace)  # printed from SymPy, as lambdify does
+        self.source = source
+        return namespace["_program"], [checked]
 
     def _statements(self):
         """The cse'd program as ``(symbol, expr)`` statements, sums split (``(symbol, ("sum", terms))``), and the
         symbol (or constant) of each output."""
-        fresh = sp.numbered_symbols("_p", cls=sp.Dummy)
+        fresh = _numbered(_LAST + "s")
         statements: list[tuple[sp.Symbol, object]] = []
         known: dict[sp.Expr, sp.Symbol] = {}
 
@@ -259,38 +314,17 @@ class Program:
                 cols.append(col)
         return levels, [(rows, bank, cols) for bank, (rows, cols) in per_bank.items()]
 
-    @property
-    def functions(self) -> list:
-        """The compiled functions, one per level that evaluates templates."""
-        return [fn for fn, *_ in self.levels if fn is not None]
-
     def __call__(self, variables: np.ndarray, data: np.ndarray, lead: tuple[int, ...], n: int, dtype, name: str):
-        """Values ``(*lead, n_out, n)``; ``variables`` is ``(..., dim, 1)``, ``data`` ``(..., k, n)``.
-
-        This runs at every step of a simulation: a few NumPy calls per level and nothing else.
-        """
-        banks = [variables, data]
-        for fn, slot_specs, widths, sums in self.levels:
-            if fn is not None:
-                results = fn(*[banks[bank][..., sel, :] for bank, sel in slot_specs])
-                for value, width in zip(results, widths):
-                    if not isinstance(value, np.ndarray) or value.ndim < 2:  # a constant
-                        value = np.broadcast_to(np.asarray(value), (width, 1))
-                    if value.dtype.kind == "c":  # the cast below would drop an imaginary part without a word
-                        raise ValueError(f"landscape {name!r} gave complex values; a loss must be real-valued")
-                    banks.append(value)
-            for pieces in sums:
-                bank, sel = pieces[0]
-                total = np.add.reduce(banks[bank][..., sel, :], axis=-2, keepdims=True)
-                for bank, sel in pieces[1:]:
-                    total = total + np.add.reduce(banks[bank][..., sel, :], axis=-2, keepdims=True)
-                banks.append(total)
+        """Values ``(*lead, n_out, n)``; ``variables`` is ``(..., dim, 1)``, ``data`` ``(..., k, n)``."""
         out = np.empty(lead + (self.n_out, n), dtype=dtype)
-        for rows, bank, cols in self.gather:
-            out[..., rows, :] = banks[bank][..., cols, :]
-        for row, value in self.constants:
-            out[..., row, :] = value
-        return out
+        try:
+            return self._function(variables, data, out)
+        except _ComplexValues:  # the cast into out would drop an imaginary part without a word
+            raise ValueError(f"landscape {name!r} gave complex values; a loss must be real-valued") from None
+
+
+class _ComplexValues(Exception):
+    """A program's output came out complex."""
 
 
 def _check_compilable(name: str, parts: Sequence[tuple[str, Sequence[sp.Expr]]]) -> None:
@@ -455,7 +489,8 @@ class Landscape:
             self._grad_program = Program(self.symbols, self.data_symbols, self.grad_exprs)
         # Every program of this landscape reads the data in the order that suits the gradient's.
         self.data_order = self._grad_program.data_order
-        self.data_t = np.ascontiguousarray(self.data[:, self.data_order].T)  # (columns, samples), as Program reads
+        self._data_rows = np.ascontiguousarray(self.data[:, self.data_order])  # a batch's rows, columns as Program reads
+        self.data_t = np.ascontiguousarray(self._data_rows.T)  # (columns, samples)
         with self._compiling():
             self._value_program = self._program([sample_expr])
         # The Hessian is derived when first asked for: it has dim**2 / 2 entries, which for a finite sum in
@@ -572,10 +607,11 @@ class Landscape:
             data, n, shape = self.data_t, self.n_samples, lead  # averaged over every sample
         else:
             idx = self._check_batch(batch, lead)
-            data = np.swapaxes(self.data[idx][..., self.data_order], -1, -2)  # (..., columns, B)
+            data = np.swapaxes(self._data_rows[idx], -1, -2)  # (..., columns, B)
             n, shape = idx.shape[-1], np.broadcast_shapes(lead, idx.shape[:-1])
         # the samples on the last, contiguous axis: the mean sums them pairwise, as the compiled backend does
-        out = program(x[..., None], data, shape, n, np.result_type(x.dtype, data.dtype), self.name)
+        dtype = data.dtype if x.dtype == data.dtype else np.result_type(x.dtype, data.dtype)
+        out = program(x[..., None], data, shape, n, dtype, self.name)
         mean = np.add.reduce(out, axis=-1)  # what out.mean(axis=-1) computes, without its Python overhead
         mean /= n
         return mean.astype(x.dtype, copy=False)
