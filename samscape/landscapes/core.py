@@ -19,7 +19,8 @@ from .._tables import Math, html_table, numbers
 from ._parse import shorten, check_symbol_name, normalize_name, number_out_of_range, parse_expression
 
 DEFAULT_HALF_WIDTH = 2.0
-# Estimated nodes in the gradient and Hessian (see _derivative_size). The estimate is generous for many
+# Estimated nodes in the gradient (checked when a landscape is built) and in the gradient and Hessian (checked
+# when the Hessian is first asked for); see _derivative_size. The estimate is generous for many
 # variables (the 60-variable diagonal network estimates 770,000 and takes 2 s), tighter in one variable (a
 # product of 60 sines estimates 930,000 and takes 14 s); past this, SymPy's work grows to minutes and hours.
 # The catalog's largest entry needs under 10,000.
@@ -346,8 +347,9 @@ def _check_compilable(name: str, parts: Sequence[tuple[str, Sequence[sp.Expr]]])
                 )
 
 
-def _derivative_size(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> float:
-    """An estimate of how many nodes the gradient and Hessian of ``expr`` will have, found without building them.
+def _derivative_size(expr: sp.Expr, variables: Sequence[sp.Symbol], hessian: bool = True) -> float:
+    """An estimate of how many nodes the gradient and Hessian (or, with ``hessian=False``, the gradient alone) of
+    ``expr`` will have, found without building them.
 
     Differentiation can grow an expression fast: the Hessian of a product of ``k`` factors has about ``k**2``
     terms of ``k`` factors each, so 90 characters give 70,000 nodes and seconds of SymPy work, 900 characters
@@ -394,9 +396,11 @@ def _derivative_size(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> float:
         return np.triu(np.where(np.outer(depends, depends), np.minimum.outer(second, second), 0.0))
 
     root = walk(expr)
+    gradient = float(np.where(root[1], root[2], 1.0).sum())
+    if not hessian:
+        return gradient
     terms = [walk(term) for term in expr.args] if isinstance(expr, sp.Add) else [root]
-    hessian = sum(mixed(term) for term in terms) + np.triu(np.ones((n, n)))
-    return float(np.where(root[1], root[2], 1.0).sum() + hessian.sum())
+    return gradient + float((sum(mixed(term) for term in terms) + np.triu(np.ones((n, n)))).sum())
 
 
 class Landscape:
@@ -477,13 +481,7 @@ class Landscape:
 
 
         with self._compiling():
-            size = _derivative_size(sample_expr, self.symbols)
-            if size > MAX_DERIVATIVE_SIZE:
-                raise ValueError(
-                    f"landscape {name!r} is too large to differentiate: its gradient and Hessian would have about "
-                    f"{size:.2g} terms and factors, at most {MAX_DERIVATIVE_SIZE:.2g} are allowed; use fewer "
-                    "factors in a product or less nesting"
-                )
+            self._check_size("gradient", _derivative_size(sample_expr, self.symbols, hessian=False))
             self.grad_exprs = [_drop_distributions(sp.diff(sample_expr, s)) for s in self.symbols]
             _check_compilable(name, [("loss", [sample_expr]), ("gradient", self.grad_exprs)])
             self._grad_program = Program(self.symbols, self.data_symbols, self.grad_exprs)
@@ -517,6 +515,14 @@ class Landscape:
 
         return _Guard()
 
+    def _check_size(self, what: str, size: float) -> None:
+        if size > MAX_DERIVATIVE_SIZE:
+            raise ValueError(
+                f"landscape {self.name!r} is too large to differentiate: its {what} would have about {size:.2g} "
+                f"terms and factors, at most {MAX_DERIVATIVE_SIZE:.2g} are allowed; use fewer factors in a product "
+                "or less nesting"
+            )
+
     def _program(self, exprs) -> "Program":
         """A program over this landscape's variables and data, reading the data columns in :attr:`data_order`."""
         return Program(self.symbols, self.data_symbols, exprs, data_order=self.data_order)
@@ -531,6 +537,7 @@ class Landscape:
         """The per-sample Hessian, ``dim x dim`` SymPy expressions (derived on first use, then kept)."""
         if self._hess_exprs is None:
             with self._compiling():
+                self._check_size("gradient and Hessian", _derivative_size(self.sample_expr, self.symbols))
                 upper = {
                     (i, j): _drop_distributions(sp.diff(self.grad_exprs[i], self.symbols[j]))
                     for i in range(self.dim) for j in range(i, self.dim)

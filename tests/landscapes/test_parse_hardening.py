@@ -189,12 +189,16 @@ def test_large_numbers_that_fit_a_float_still_work(text, expected):
 
 
 def test_derivatives_too_large_to_build_are_refused_at_once():
-    """A product of 80 factors has a Hessian of ~10^7 nodes (hours of SymPy, then a RecursionError); it is
-    refused from an estimate, while a product of 8 factors is built."""
+    """A product of 80 factors has a Hessian of ~10^7 nodes (hours of SymPy, then a RecursionError): its gradient
+    is built, and hessian() is refused at once from an estimate. A product of 300 factors is refused when built
+    (its gradient alone would have ~10^6 nodes), while a product of 8 factors is built with its Hessian."""
     many = "*".join(f"sin({k}*x + y)" for k in range(1, 81))
     with hang_guard():
-        with pytest.raises(ValueError, match="too large to differentiate"):
-            landscapes.from_expr(many, ["x", "y"])
+        land = landscapes.from_expr(many, ["x", "y"])
+        with pytest.raises(ValueError, match="too large to differentiate: its gradient and Hessian"):
+            land.hessian(np.zeros(2))
+        with pytest.raises(ValueError, match="too large to differentiate: its gradient would"):
+            landscapes.from_expr("*".join(f"sin(x + {k}*y)" for k in range(1, 300)), ["x", "y"])
         few = landscapes.from_expr("*".join(f"sin({k}*x + y)" for k in range(1, 9)), ["x", "y"])
     _assert_matches_sympy(few, np.array([0.3, -0.2]))
 
