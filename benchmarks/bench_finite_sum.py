@@ -120,7 +120,7 @@ def run(tree: str, d: int, what: str, n_starts: int, steps: int) -> dict:
                               capture_output=True, text=True, check=False)
     if done.returncode != 0:  # shown in the table (an old tree may refuse d = 200), with its last line
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"error": last[:100] + ("..." if len(last) > 100 else "")}
+        return {"error": last if len(last) <= 90 else "..." + last[-90:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -1,8 +1,10 @@
 """Analytic loss landscapes with exact derivatives.
 
 A :class:`Landscape` holds one SymPy expression ``ell(x; d)`` per data point ``d`` (a finite sum
-``L(x) = (1/n) sum_i ell(x; d_i)``; ``n = 1`` for a plain function). Its gradient and Hessian are derived
-symbolically once, compiled with :func:`sympy.lambdify` and evaluated vectorized over any leading shape.
+``L(x) = (1/n) sum_i ell(x; d_i)``; ``n = 1`` for a plain function). Its gradient is derived symbolically
+when the landscape is built, its Hessian when first asked for; each is compiled once into a :class:`Program`
+(lambdify's printer, statements of one form evaluated together) and evaluated vectorized over any leading
+shape and over the samples.
 """
 
 from __future__ import annotations
@@ -133,8 +135,9 @@ class Program:
 
     Every value is an array ``(*lead, columns, samples)``: the variables ``x[..., :, None]``, the data
     ``(columns, samples)`` (or ``(..., columns, batch)``; in the column order :attr:`data_order`), and one array
-    per group or sum, so broadcasting does the bookkeeping over points, samples and group members. The
-    templates of a level are compiled together by :func:`compile_exprs`.
+    per group or sum, so broadcasting does the bookkeeping over points, samples and group members. The whole
+    plan is one generated function (:attr:`source`), printed as :func:`compile_exprs` prints (lambdify's NumPy
+    printer with placeholders) and run in the namespace lambdify gives it.
     """
 
     def __init__(self, variables: Sequence[sp.Symbol], data_symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr],
