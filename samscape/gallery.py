@@ -489,7 +489,7 @@ def _papers_html() -> str:
     """The papers the claims cite, one clause each, from :data:`samscape.theory.PAPERS`."""
     return "; ".join(
         f"{html.escape(p.key)} — {html.escape(', '.join(p.authors))}, <i>{html.escape(p.title)}</i>, "
-        f"{html.escape(p.venue)}, {p.year} (<a href=\"{html.escape(p.url)}\">arXiv:{html.escape(p.arxiv)}</a>)"
+        f"{html.escape(p.venue if str(p.year) in p.venue else f'{p.venue}, {p.year}')} (<a href=\"{html.escape(p.url)}\">arXiv:{html.escape(p.arxiv)}</a>)"
         for p in theory.PAPERS.values())
 
 

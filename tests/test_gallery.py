@@ -130,6 +130,7 @@ def test_index_cites_each_paper_and_each_claim_with_arxiv_links(built, claim_res
     for paper in theory.PAPERS.values():
         assert html.escape(paper.title) in text and ", ".join(paper.authors) in text
         assert f'<a href="https://arxiv.org/abs/{paper.arxiv}">arXiv:{paper.arxiv}</a>' in text
+        assert f"{paper.year}, {paper.year}" not in text  # the venue already names the year
     shown = html.unescape(re.sub(r"<[^>]+>", "", text))
     for r in claim_results:
         assert r.paper in shown and all(name in shown for name in r.checks)
