@@ -1,6 +1,31 @@
 """Fixtures shared across test modules."""
 
+import json
+import os
+import sys
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def notebook_kernel(tmp_path):
+    """A jupyter kernel manager whose only kernel runs this interpreter with this checkout importable first, for
+    executing notebooks headlessly with nbclient (``NotebookClient(nb, km=notebook_kernel)``)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    spec_dir = tmp_path / "kernels" / "samscape-test"
+    spec_dir.mkdir(parents=True)
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "samscape test", "language": "python", "env": env,
+    }))
+    specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
+    return KernelManager(kernel_name="samscape-test", kernel_spec_manager=specs)
 
 
 @pytest.fixture(scope="session")

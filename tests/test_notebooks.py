@@ -8,9 +8,6 @@ pyplot. The committed files carry no outputs (they are stripped before commit).
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -37,37 +34,21 @@ def test_committed_notebooks_carry_no_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
 
 
-def _kernel_manager(tmp_path):
-    """A kernel manager whose only kernel runs this interpreter with this checkout importable first."""
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
-
-    spec_dir = tmp_path / "kernels" / "samscape-test"
-    spec_dir.mkdir(parents=True)
-    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "samscape test", "language": "python", "env": env,
-    }))
-    specs = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
-    return KernelManager(kernel_name="samscape-test", kernel_spec_manager=specs)
-
-
-def _run(path, tmp_path, monkeypatch):
+def _run(path, kernel, monkeypatch):
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel must pick the inline backend, as Jupyter does
     notebook = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(notebook, km=_kernel_manager(tmp_path), timeout=120,
+    client = nbclient.NotebookClient(notebook, km=kernel, timeout=120,
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     return notebook
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_and_every_plotting_cell_shows_a_figure(path, tmp_path, monkeypatch):
+def test_notebook_runs_and_every_plotting_cell_shows_a_figure(path, notebook_kernel, monkeypatch):
     """The notebook runs without an error, and every cell that calls a samscape.plots function shows an
     image/png output: a figure built with ax=None is displayed like any matplotlib figure (the cell's last line
     being an Axes is not enough)."""
-    notebook = _run(path, tmp_path, monkeypatch)
+    notebook = _run(path, notebook_kernel, monkeypatch)
     plotting = [cell for cell in notebook.cells if cell.cell_type == "code" and "plots." in cell.source
                 and "set_style" not in cell.source]
     assert plotting

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from pathlib import Path
-
 import pytest
 
 nbformat = pytest.importorskip("nbformat")
@@ -14,33 +9,15 @@ nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("panel", reason="the explorer needs Panel: pip install 'samscape[explore]'")
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _kernel_manager(tmp_path):
-    """A kernel running this interpreter with this checkout importable first."""
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
-
-    spec_dir = tmp_path / "kernels" / "samscape-explore"
-    spec_dir.mkdir(parents=True)
-    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "samscape explore", "language": "python", "env": env,
-    }))
-    return KernelManager(kernel_name="samscape-explore",
-                         kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")]))
-
-
-def test_app_renders_inline_in_a_headless_notebook(tmp_path):
+def test_app_renders_inline_in_a_headless_notebook(tmp_path, notebook_kernel):
     """A cell `from samscape import explore; explore.app(...)` runs without error and its result is shown as a
     Panel/Bokeh view (a mimebundle with Panel's HoloViz mime type or HTML), not as a bare repr string."""
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(
         "from samscape import explore\n"
         "explore.app('double_well', opt='sam', eta='0.1', rho='0.9', starts='0.3', steps='500')")]
-    client = nbclient.NotebookClient(notebook, km=_kernel_manager(tmp_path), timeout=180,
+    client = nbclient.NotebookClient(notebook, km=notebook_kernel, timeout=180,
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     outputs = notebook.cells[0].outputs
