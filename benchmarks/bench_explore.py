@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+
+from samscape._browser import HEADLESS_ARGS, INSTALL_HINT, chromium_path  # noqa: E402
 
 READOUT_HEAD = """() => {
   const find = (root) => {
@@ -33,8 +34,6 @@ READOUT_HEAD = """() => {
   const head = find(document);
   return head ? head.textContent : '';
 }"""
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def main(argv=None) -> int:
@@ -45,9 +44,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=10, help="changes of each kind")
     args = parser.parse_args(argv)
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     if chromium is None:
-        print("needs Debian's chromium: apt-get install chromium", file=sys.stderr)
+        print(f"needs Debian's chromium: {INSTALL_HINT}", file=sys.stderr)
         return 2
     os.environ.setdefault("SAMSCAPE_CACHE", tempfile.mkdtemp(prefix="samscape-bench-"))
     from playwright.sync_api import sync_playwright
@@ -65,7 +64,7 @@ def main(argv=None) -> int:
     try:
         with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
             browser = playwright.chromium.launch_persistent_context(profile, executable_path=chromium,
-                                                                    args=CHROMIUM_ARGS, headless=True)
+                                                                    args=list(HEADLESS_ARGS), headless=True)
             page = browser.new_page()
             page.set_default_timeout(120_000)
             started = time.perf_counter()

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+from samscape._browser import HEADLESS_ARGS, INSTALL_HINT, chromium_path  # noqa: E402
+
 DEFAULT_QUERY = "landscape=p1_figure&opt=sam&eta=0.05&rho=0.5&steps=1000&seed=0&field=1&halluc=1"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def main(argv=None) -> int:
@@ -29,9 +28,9 @@ def main(argv=None) -> int:
     parser.add_argument("--query", default=DEFAULT_QUERY)
     parser.add_argument("--grid", type=int, default=4, help="add an N x N grid of starts (0: only the query's)")
     args = parser.parse_args(argv)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = chromium_path()
     if chromium is None:
-        print("needs Debian's chromium: apt-get install chromium", file=sys.stderr)
+        print(f"needs Debian's chromium: {INSTALL_HINT}", file=sys.stderr)
         return 2
     os.environ.setdefault("SAMSCAPE_CACHE", tempfile.mkdtemp(prefix="samscape-shot-"))
     from playwright.sync_api import sync_playwright
@@ -50,7 +49,7 @@ def main(argv=None) -> int:
     try:
         with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
             browser = playwright.chromium.launch_persistent_context(
-                profile, executable_path=chromium, args=CHROMIUM_ARGS, headless=True,
+                profile, executable_path=chromium, args=list(HEADLESS_ARGS), headless=True,
                 viewport={"width": 1240, "height": 860})
             page = browser.new_page()
             page.set_default_timeout(120_000)

@@ -11,7 +11,6 @@ import html
 import io
 import os
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
@@ -21,6 +20,7 @@ from matplotlib.collections import QuadMesh
 from matplotlib.colors import to_rgb
 
 from samscape import cli, gallery, plots, theory
+from samscape._browser import HEADLESS_ARGS, INSTALL_HINT, chromium_path
 
 EXPECTED = ["p3_switch.png", "p1_field.png", "p1_basins.png", "p1_ring.png", "p2_manifold.png", "stability.png",
             "valley.png", "p3_switch.gif"]
@@ -199,12 +199,8 @@ def test_p1_basins_attracting_diamonds_match_the_p1_field_legend_and_stand_out_o
     assert {"hallucinated", "minimizer"} <= under
 
 
-def _chromium():
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(_chromium() is None, reason="no `chromium` binary on PATH (Debian package `chromium`); "
-                                                  "the page is not rendered in a browser here")
+@pytest.mark.skipif(chromium_path() is None, reason=f"no `chromium` binary on PATH ({INSTALL_HINT}); "
+                                                      "the page is not rendered in a browser here")
 def test_index_renders_in_headless_chromium_and_every_image_loads(built, tmp_path):
     """Chromium loads index.html from disk; a script added to a copy of the page reports, for every <img>,
     whether it decoded (naturalWidth > 0), and --dump-dom hands that report back."""
@@ -223,9 +219,7 @@ window.addEventListener("load", () => {
     page.write_text(html, encoding="utf-8")
     try:
         result = subprocess.run(
-            [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--no-first-run", "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path}",
-             "--allow-file-access-from-files", "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+            [chromium_path(), *HEADLESS_ARGS, f"--user-data-dir={tmp_path}", "--allow-file-access-from-files", "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
             capture_output=True, text=True, timeout=120,
         )
     finally:
