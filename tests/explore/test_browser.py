@@ -6,7 +6,6 @@ there is no ``chromium`` binary (``apt-get install chromium``; ``.ci/run`` insta
 
 from __future__ import annotations
 
-import shutil
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,16 +13,14 @@ import numpy as np
 import pytest
 
 from samscape import dynamics, landscapes
+from samscape._browser import HEADLESS_ARGS, INSTALL_HINT, chromium_path
 
 pytest.importorskip("panel", reason="the explorer needs Panel: pip install 'samscape[explore]'")
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="browser tests need Playwright: pip install 'samscape[explore]'")
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no `chromium` binary on PATH: install Debian's package "
-                                                         "with `apt-get install chromium` (.ci/run does it)")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM = chromium_path()
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=f"no `chromium` binary on PATH: {INSTALL_HINT}")
 TIMEOUT_MS = 30_000
 MAX_WORK = 1e7
 TANH_QUERY = "landscape=tanh&opt=sam&eta=0.5&rho=0.1&steps=1000&seed=0&starts=2.5,0.3;-2,-0.5"
@@ -45,7 +42,7 @@ def browser(tmp_path_factory):
     profile = tmp_path_factory.mktemp("chromium-profile")  # a fresh user-data-dir
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            str(profile), executable_path=CHROMIUM, args=list(HEADLESS_ARGS), headless=True)
         try:
             yield context
         finally:
@@ -105,7 +102,10 @@ def nudge_eta_and_check(page, start_eta: float, expected_at) -> float:
             wait_for_final_point(page, expected_at(eta), timeout=3000)
         except sync_api.TimeoutError:
             continue
-        if float(query_of(page)["eta"]) == eta:
+        # settled: the URL and the readout still agree a moment later (a loaded machine delivers presses late)
+        page.wait_for_timeout(1000)
+        shown = final_points(page)
+        if float(query_of(page)["eta"]) == eta and np.all(np.abs(shown[0] - np.asarray(expected_at(eta))) < 1e-9):
             return eta
     raise AssertionError(f"the readout never showed the final point for eta={eta}")
 
