@@ -382,9 +382,11 @@ def compare_trees(old_tree: str, rounds: int, quick: bool) -> int:
             for label in (("old", "new") if r % 2 == 0 else ("new", "old")):
                 tree, cache = trees[label]
                 env = {"PYTHONPATH": tree, "SAMSCAPE_CACHE": cache}
-                # the tree first on the path, so `samscape` is that tree's package
-                code = SETUP.replace("import sys\n", f"import sys\nsys.path.insert(0, {tree!r})\n") + \
-                    KERNEL_TIMES.format(**sizes)
+                # the tree first on the path once this file's helpers are imported (importing them puts this
+                # checkout first), and a check that `samscape` is that tree's package
+                code = (SETUP + f"import os\nsys.path.insert(0, {tree!r})\nimport samscape\n"
+                        f"assert os.path.samefile(os.path.dirname(os.path.dirname(samscape.__file__)), {tree!r}), "
+                        "samscape.__file__\n" + KERNEL_TIMES.format(**sizes))
                 done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                       env={**os.environ, **env}, cwd=tree)
                 if done.returncode != 0:
