@@ -74,3 +74,25 @@ def marker_strokes():
         return recorder.strokes
 
     return strokes
+
+
+@pytest.fixture(scope="session")
+def diagonal_net():
+    """Builds the diagonal linear network of Andriushchenko & Flammarion (ICML 2022), the finite sum
+    ``scale * 0.5*(x0*u0*v0 + ... + x{m-1}*u{m-1}*v{m-1} - y)**2`` over ``rows`` Gaussian data rows drawn with
+    ``seed``, in the 2m variables u0..u{m-1}, v0..v{m-1}: ``diagonal_net(units=m, rows=..., seed=..., scale=1.0)``."""
+    import numpy as np
+
+    from samscape import landscapes
+
+    def build(units: int, rows: int, seed: int, scale: float = 1.0):
+        rng = np.random.default_rng(seed)
+        X, y = rng.standard_normal((rows, units)), rng.standard_normal(rows)
+        factor = "" if scale == 1.0 else f"{scale!r}*"
+        expr = factor + "0.5*(" + " + ".join(f"x{k}*u{k}*v{k}" for k in range(units)) + " - y)**2"
+        samples = {f"x{k}": X[:, k] for k in range(units)}
+        samples["y"] = y
+        variables = [f"u{k}" for k in range(units)] + [f"v{k}" for k in range(units)]
+        return landscapes.from_expr(expr, variables, samples=samples)
+
+    return build

@@ -1,12 +1,15 @@
 """Analytic loss landscapes with exact derivatives.
 
 A :class:`Landscape` holds one SymPy expression ``ell(x; d)`` per data point ``d`` (a finite sum
-``L(x) = (1/n) sum_i ell(x; d_i)``; ``n = 1`` for a plain function). Its gradient and Hessian are derived
-symbolically once, compiled with :func:`sympy.lambdify` and evaluated vectorized over any leading shape.
+``L(x) = (1/n) sum_i ell(x; d_i)``; ``n = 1`` for a plain function). Its gradient is derived symbolically
+when the landscape is built, its Hessian when first asked for; each is compiled once into a :class:`Program`
+(lambdify's printer, statements of one form evaluated together) and evaluated vectorized over any leading
+shape and over the samples.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,7 +21,8 @@ from .._tables import Math, html_table, numbers
 from ._parse import shorten, check_symbol_name, normalize_name, number_out_of_range, parse_expression
 
 DEFAULT_HALF_WIDTH = 2.0
-# Estimated nodes in the gradient and Hessian (see _derivative_size). The estimate is generous for many
+# Estimated nodes in the gradient (checked when a landscape is built) and in the gradient and Hessian (checked
+# when the Hessian is first asked for); see _derivative_size. The estimate is generous for many
 # variables (the 60-variable diagonal network estimates 770,000 and takes 2 s), tighter in one variable (a
 # product of 60 sines estimates 930,000 and takes 14 s); past this, SymPy's work grows to minutes and hours.
 # The catalog's largest entry needs under 10,000.
@@ -35,16 +39,6 @@ def _exact_number(value: float) -> sp.Expr:
     """An integral data value as a SymPy Integer (so ``tanh(1*u)`` simplifies to ``tanh(u)``), else a Float."""
     value = float(value)
     return sp.Integer(int(value)) if value.is_integer() and abs(value) < 2**53 else sp.Float(value)
-
-
-def _collect(outputs, lead: tuple[int, ...], dtype, name: str) -> np.ndarray:
-    """Write compiled outputs (arrays or bare scalars) into one ``lead + (len(outputs),)`` array of ``dtype``."""
-    out = np.empty(lead + (len(outputs),), dtype=dtype)
-    for k, value in enumerate(outputs):
-        if np.iscomplexobj(value):  # the cast would drop an imaginary part without a word
-            raise ValueError(f"landscape {name!r} gave complex values; a loss must be real-valued")
-        out[..., k] = value  # broadcasts a constant entry, e.g. a quadratic's Hessian
-    return out
 
 
 class PlaceholderPrinter(NumPyPrinter):
@@ -84,6 +78,259 @@ def compile_exprs(args: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]):
     return sp.lambdify(placeholders, list(exprs), modules="numpy", cse=True, printer=PlaceholderPrinter(names))
 
 
+# Below this many terms of one form, a sum is left to the printed code: gathering and reducing them costs
+# a few NumPy calls, which only pays when it replaces more.
+MIN_FAMILY = 4
+# Multiplying by these is exact, so a template drops them (``1.0*a*b`` is ``a*b``, ``-1.0*y`` is ``-y``).
+_UNIT_FLOATS = {sp.Float(1.0): sp.Integer(1), sp.Float(-1.0): sp.Integer(-1)}
+
+
+def _template(expr: sp.Expr) -> tuple[sp.Expr, list[sp.Symbol]]:
+    """``expr`` with its symbols renamed to slots ``_s000000, _s000001, ...``, and the symbols in slot order.
+
+    Two expressions of the same form (``v3*x3`` and ``v7*x7``) get the same template, so one NumPy call can
+    evaluate both with the slots holding stacked columns. The slots are numbered in SymPy's own order of the
+    symbols and their names sort in that order too, so SymPy orders the factors and terms of the template as
+    those of the original: printed, it performs the same operations in the same order. A slot keeps its
+    symbol's assumptions, so SymPy rebuilds the renamed expression as it built the original.
+    """
+    order = sorted(expr.free_symbols, key=sp.default_sort_key)
+    slots = {sym: sp.Symbol(f"_s{k:06d}", **sym.assumptions0) for k, sym in enumerate(order)}
+    return expr.xreplace(slots).xreplace(_UNIT_FLOATS), order
+
+
+# Sorts after every character a name can hold (a private-use code point, never a letter); these internal names
+# are never printed: every printed symbol is replaced by a placeholder first.
+_LAST = "\U0010fffd"
+
+
+def _numbered(prefix: str):
+    """Symbols ``<prefix>000000, <prefix>000001, ...``: their names sort in number order."""
+    return (sp.Symbol(f"{prefix}{k:06d}") for k in itertools.count())
+
+
+def _selector(cols: list[int]):
+    """``cols`` of axis -2 as a view where possible: a slice for a run (or a single column, kept as an axis of
+    length 1 that broadcasts), else an index array."""
+    if len(set(cols)) == 1:
+        return slice(cols[0], cols[0] + 1)
+    if cols == list(range(cols[0], cols[0] + len(cols))):
+        return slice(cols[0], cols[0] + len(cols))
+    return np.asarray(cols, dtype=np.intp)
+
+
+class Program:
+    """Several expressions of the variables and data columns, evaluated for many points and samples at once.
+
+    The expressions (a gradient: one per variable) are reduced once with :func:`sympy.cse` into ``temps`` and
+    ``outputs`` (the form the compiled backend prints). For NumPy they are then regrouped, because a finite sum
+    in many variables makes many statements of one form (``v_k*x_k`` for every ``k``), each a NumPy call on a
+    tiny array whose cost is Python's, not the arithmetic's:
+
+    - a sum with at least :data:`MIN_FAMILY` terms of one form is split: the terms become statements and the
+      sum one reduction over them;
+    - statements whose inputs are ready at the same step (the same *level*), of the same form (see
+      :func:`_template`) and reading the same arrays form a group, evaluated by one NumPy expression on
+      stacked columns.
+
+    Every value is an array ``(*lead, columns, samples)``: the variables ``x[..., :, None]``, the data
+    ``(columns, samples)`` (or ``(..., columns, batch)``; in the column order :attr:`data_order`), and one array
+    per group or sum, so broadcasting does the bookkeeping over points, samples and group members. The whole
+    plan is one generated function (:attr:`source`), printed as :func:`compile_exprs` prints (lambdify's NumPy
+    printer with placeholders) and run in the namespace lambdify gives it.
+    """
+
+    def __init__(self, variables: Sequence[sp.Symbol], data_symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr],
+                 data_order: Sequence[int] | None = None):
+        self.n_out = len(exprs)
+        # The temporaries' names sort after every user name and among themselves in number order, so SymPy
+        # orders the factors of u3*x3*t as those of u0*x0*t and the two share a template (cse's own x0, x1, ...
+        # would sort between u3 and y). Factors stay in the order lambdify's x0, x1, ... gave names up to w.
+        self.temps, self.outputs = sp.cse(list(exprs), symbols=_numbered(_LAST + "t"), list=False)
+        statements, out_syms = self._statements()
+        order = list(range(len(data_symbols))) if data_order is None else [int(k) for k in data_order]
+        plan = self._plan(statements, out_syms, variables, data_symbols, order)
+        if data_order is None:
+            # the first plan shows the order in which the groups read the data columns; laid out in that order
+            # the reads are slices (views) rather than copies
+            first_use = list(dict.fromkeys(order[col] for level in plan[0] for _, specs, _ in level[0]
+                                           for bank, cols in specs if bank == 1 for col in cols))
+            first_use += [k for k in order if k not in first_use]
+            if first_use != order:
+                order = first_use
+                plan = self._plan(statements, out_syms, variables, data_symbols, order)
+        self.data_order = np.asarray(order, dtype=np.intp)
+        self.levels, self.gather = plan  # as planned, for inspection
+        self.constants = [(row, float(expr)) for row, expr in enumerate(self.outputs) if not expr.free_symbols]
+        self._function, self.functions = self._compile(len(variables), len(data_symbols))
+
+    def _compile(self, n_variables: int, n_data: int):
+        """One Python function ``(B0, B1, OUT)`` running the whole plan: bank ``k`` is the local ``B<k>``, each group
+        one line of printed template with its slots replaced by reads of the banks, each sum one reduction, then
+        the outputs written into ``OUT``. Also returns the lambdified templates (one function), which check that
+        every template prints and supply the namespace lambdify gives printed code."""
+        widths = [n_variables, n_data]
+        indices: dict[str, np.ndarray] = {}
+
+        def read(bank: int, cols) -> str:
+            sel = _selector(cols)
+            if isinstance(sel, slice):
+                if sel.start == 0 and sel.stop == widths[bank]:
+                    return f"B{bank}"
+                return f"B{bank}[..., {sel.start}:{sel.stop}, :]"
+            name = f"I{len(indices)}"
+            indices[name] = sel
+            return f"B{bank}[..., {name}, :]"
+
+        lines, slot_syms, templates = [], [], []
+        for groups, sums in self.levels:
+            for template, specs, width in groups:
+                names, renamed = {}, {}
+                for k, (bank, cols) in enumerate(specs):
+                    old = next(s for s in template.free_symbols if s.name == f"_s{k:06d}")
+                    # names that sort as the slots, so SymPy keeps the template's order of factors
+                    new = sp.Symbol(f"_slot{len(slot_syms):06d}", **old.assumptions0)
+                    renamed[old] = new
+                    slot_syms.append(new)
+                    names[new] = read(bank, cols)
+                templates.append(template.xreplace(renamed))
+                code = PlaceholderPrinter(names).doprint(templates[-1])
+                lines.append(f"B{len(widths)} = {code}" if specs else f"B{len(widths)} = full((1, 1), {code})")
+                widths.append(width)
+            for parts in sums:
+                lines.append(f"B{len(widths)} = " + " + ".join(
+                    f"add.reduce({read(bank, cols)}, axis=-2, keepdims=True)" for bank, cols in parts))
+                widths.append(1)
+        for rows, bank, cols in self.gather:
+            row_sel = _selector(rows)
+            if isinstance(row_sel, slice):
+                row_text = f"{row_sel.start}:{row_sel.stop}"
+            else:
+                row_text = f"I{len(indices)}"
+                indices[row_text] = row_sel
+            lines.append(f"if B{bank}.dtype.kind == 'c': raise ComplexValues")
+            lines.append(f"OUT[..., {row_text}, :] = {read(bank, cols)}")
+        lines += [f"OUT[..., {row}, :] = {value!r}" for row, value in self.constants]
+        checked = compile_exprs(slot_syms, templates or [sp.Integer(0)])
+        namespace = dict(checked.__globals__)
+        namespace.update(indices, ComplexValues=_ComplexValues)
+        source = "def _program(B0, B1, OUT):\n" + "".join(f"    {line}\n" for line in lines) + "    return OUT\n"
+        exec(compile(source, "<samscape program>", "exec"), namespace)  # printed from SymPy, as lambdify does
+        self.source = source
+        return namespace["_program"], [checked]
+
+    def _statements(self):
+        """The cse'd program as ``(symbol, expr)`` statements, sums split (``(symbol, ("sum", terms))``), and the
+        symbol (or constant) of each output."""
+        fresh = _numbered(_LAST + "s")
+        statements: list[tuple[sp.Symbol, object]] = []
+        known: dict[sp.Expr, sp.Symbol] = {}
+
+        def define(expr) -> sp.Symbol:
+            if isinstance(expr, sp.Symbol):
+                return expr
+            sym = known.get(expr)
+            if sym is None:
+                sym = known[expr] = next(fresh)
+                statements.append((sym, expr))
+            return sym
+
+        def split_sums(expr):
+            if not expr.args or isinstance(expr, sp.Symbol):
+                return expr
+            args = [split_sums(a) for a in expr.args]
+            if not isinstance(expr, sp.Add):
+                return expr.func(*args) if args != list(expr.args) else expr
+            families: dict[str, list] = {}
+            for term in args:
+                families.setdefault(sp.srepr(_template(term)[0]), []).append(term)
+            kept = []
+            for terms in families.values():
+                if len(terms) >= MIN_FAMILY:
+                    total = next(fresh)
+                    statements.append((total, ("sum", [define(t) for t in terms])))
+                    kept.append(total)
+                else:
+                    kept += terms
+            return sp.Add(*kept)
+
+        for sym, expr in self.temps:
+            statements.append((sym, split_sums(expr)))
+        out_syms = [expr if isinstance(expr, sp.Symbol) or not expr.free_symbols else define(split_sums(expr))
+                    for expr in self.outputs]
+        return statements, out_syms
+
+    @staticmethod
+    def _plan(statements, out_syms, variables, data_symbols, data_order):
+        """Levels of groups and sums, and where each output is read from.
+
+        Returns ``(levels, gather)``: per level ``(groups, sums)`` with a group ``(template, [(bank, columns)] per
+        slot, width)`` and a sum ``[(bank, columns)]``; ``gather`` holds ``(output rows, bank, columns)``.
+        Bank 0 holds the variables, bank 1 the data, then one bank per group and per sum in order.
+        """
+        where: dict[sp.Symbol, tuple[int, int]] = {s: (0, k) for k, s in enumerate(variables)}
+        where.update({data_symbols[old]: (1, new) for new, old in enumerate(data_order)})
+        level = {s: 0 for s in where}
+        by_level: dict[int, list] = {}
+        for sym, expr in statements:
+            reads = expr[1] if isinstance(expr, tuple) else expr.free_symbols
+            level[sym] = 1 + max((level[s] for s in reads), default=0)
+            by_level.setdefault(level[sym], []).append((sym, expr))
+        levels = []
+        n_banks = 2
+        for lv in sorted(by_level):
+            families: dict[tuple, list] = {}
+            sums = []
+            for sym, expr in by_level[lv]:
+                if isinstance(expr, tuple):
+                    sums.append((sym, expr[1]))
+                    continue
+                template, order = _template(expr)
+                key = (sp.srepr(template), tuple(where[s][0] for s in order))
+                families.setdefault(key, [template, []])[1].append((sym, order))
+            groups = []
+            for (_, banks), (template, members) in families.items():
+                # in the order of their inputs' columns, so that the reads are slices where the columns allow
+                members.sort(key=lambda member: [where[s][1] for s in member[1]])
+                # one column per distinct member: the same template on the same symbols is the same expression
+                column = {}
+                for sym, order in members:
+                    where[sym] = (n_banks, column.setdefault(tuple(order), len(column)))
+                specs = [(bank, [where[order[k]][1] for order in column]) for k, bank in enumerate(banks)]
+                groups.append((template, specs, len(column)))
+                n_banks += 1
+            sum_parts = []
+            for sym, terms in sums:
+                parts: dict[int, list[int]] = {}
+                for t in terms:
+                    parts.setdefault(where[t][0], []).append(where[t][1])
+                # a sum's terms in column order: a slice to reduce (rounding as any order of the sum would)
+                sum_parts.append([(bank, sorted(cols)) for bank, cols in parts.items()])
+                where[sym] = (n_banks, 0)
+                n_banks += 1
+            levels.append((groups, sum_parts))
+        per_bank: dict[int, tuple[list[int], list[int]]] = {}
+        for row, sym in enumerate(out_syms):
+            if isinstance(sym, sp.Symbol):
+                bank, col = where[sym]
+                rows, cols = per_bank.setdefault(bank, ([], []))
+                rows.append(row)
+                cols.append(col)
+        return levels, [(rows, bank, cols) for bank, (rows, cols) in per_bank.items()]
+
+    def __call__(self, variables: np.ndarray, data: np.ndarray, lead: tuple[int, ...], n: int, dtype, name: str):
+        """Values ``(*lead, n_out, n)``; ``variables`` is ``(..., dim, 1)``, ``data`` ``(..., k, n)``."""
+        out = np.empty(lead + (self.n_out, n), dtype=dtype)
+        try:
+            return self._function(variables, data, out)
+        except _ComplexValues:  # the cast into out would drop an imaginary part without a word
+            raise ValueError(f"landscape {name!r} gave complex values; a loss must be real-valued") from None
+
+
+class _ComplexValues(Exception):
+    """A program's output came out complex."""
+
+
 def _check_compilable(name: str, parts: Sequence[tuple[str, Sequence[sp.Expr]]]) -> None:
     """Refuse what lambdify cannot turn into working NumPy code: numbers beyond float64 in the loss or its
     derivatives (``(10**308*x)**15`` is ``10**4620*x**15``; the compiled functions would fail at every point, or
@@ -103,8 +350,9 @@ def _check_compilable(name: str, parts: Sequence[tuple[str, Sequence[sp.Expr]]])
                 )
 
 
-def _derivative_size(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> float:
-    """An estimate of how many nodes the gradient and Hessian of ``expr`` will have, found without building them.
+def _derivative_size(expr: sp.Expr, variables: Sequence[sp.Symbol], hessian: bool = True) -> float:
+    """An estimate of how many nodes the gradient and Hessian (or, with ``hessian=False``, the gradient alone) of
+    ``expr`` will have, found without building them.
 
     Differentiation can grow an expression fast: the Hessian of a product of ``k`` factors has about ``k**2``
     terms of ``k`` factors each, so 90 characters give 70,000 nodes and seconds of SymPy work, 900 characters
@@ -151,9 +399,11 @@ def _derivative_size(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> float:
         return np.triu(np.where(np.outer(depends, depends), np.minimum.outer(second, second), 0.0))
 
     root = walk(expr)
+    gradient = float(np.where(root[1], root[2], 1.0).sum())
+    if not hessian:
+        return gradient
     terms = [walk(term) for term in expr.args] if isinstance(expr, sp.Add) else [root]
-    hessian = sum(mixed(term) for term in terms) + np.triu(np.ones((n, n)))
-    return float(np.where(root[1], root[2], 1.0).sum() + hessian.sum())
+    return gradient + float((sum(mixed(term) for term in terms) + np.triu(np.ones((n, n)))).sum())
 
 
 class Landscape:
@@ -232,32 +482,81 @@ class Landscape:
             else np.zeros((self.n_samples, 0))
         )
 
-        try:
-            size = _derivative_size(sample_expr, self.symbols)
-            if size > MAX_DERIVATIVE_SIZE:
-                raise ValueError(
-                    f"landscape {name!r} is too large to differentiate: its gradient and Hessian would have about "
-                    f"{size:.2g} terms and factors, at most {MAX_DERIVATIVE_SIZE:.2g} are allowed; use fewer factors "
-                    "in a product or less nesting"
-                )
+
+        with self._compiling():
+            self._check_size("gradient", _derivative_size(sample_expr, self.symbols, hessian=False))
             self.grad_exprs = [_drop_distributions(sp.diff(sample_expr, s)) for s in self.symbols]
-            upper_exprs = {
-                (i, j): _drop_distributions(sp.diff(self.grad_exprs[i], self.symbols[j]))
-                for i in range(self.dim) for j in range(i, self.dim)
-            }
-            # symmetric: the lower triangle reuses the upper one instead of differentiating again
-            self.hess_exprs = [[upper_exprs[min(i, j), max(i, j)] for j in range(self.dim)] for i in range(self.dim)]
-            upper = [self.hess_exprs[i][j] for i in range(self.dim) for j in range(i, self.dim)]
-            _check_compilable(name, [("loss", [sample_expr]), ("gradient", self.grad_exprs), ("Hessian", upper)])
-            args = [*self.symbols, *self.data_symbols]
-            self._value_fn = compile_exprs(args, [sample_expr])
-            self._grad_fn = compile_exprs(args, self.grad_exprs)
-            self._hess_fn = compile_exprs(args, upper)
-        except RecursionError:  # SymPy and Python's compiler recurse once per level of nesting
-            raise ValueError(f"landscape {name!r} is nested too deeply to differentiate and compile") from None
-        except NotImplementedError as err:  # a SymPy object the NumPy printer has no translation for
-            raise ValueError(f"landscape {name!r} cannot be compiled to NumPy: {shorten(str(err).splitlines()[0])}") from None
+            _check_compilable(name, [("loss", [sample_expr]), ("gradient", self.grad_exprs)])
+            self._grad_program = Program(self.symbols, self.data_symbols, self.grad_exprs)
+        # Every program of this landscape reads the data in the order that suits the gradient's.
+        self.data_order = self._grad_program.data_order
+        self._data_rows = np.ascontiguousarray(self.data[:, self.data_order])  # a batch's rows, columns as Program reads
+        self.data_t = np.ascontiguousarray(self._data_rows.T)  # (columns, samples)
+        with self._compiling():
+            self._value_program = self._program([sample_expr])
+        # The Hessian is derived when first asked for: it has dim**2 / 2 entries, which for a finite sum in
+        # many variables take SymPy seconds, while a gradient method never needs them.
+        self._hess_exprs = None
+        self._hess_program = None
         self._loss_expr = None
+
+    def _compiling(self):
+        """Turn SymPy's and the printer's failures while deriving or compiling into one-sentence errors."""
+        name = self.name
+
+        class _Guard:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, kind, err, tb):
+                if kind is RecursionError:  # SymPy and Python's compiler recurse once per level of nesting
+                    raise ValueError(f"landscape {name!r} is nested too deeply to differentiate and compile") from None
+                if kind is NotImplementedError:  # a SymPy object the NumPy printer has no translation for
+                    first = shorten(str(err).splitlines()[0]) if str(err) else "NotImplementedError"
+                    raise ValueError(f"landscape {name!r} cannot be compiled to NumPy: {first}") from None
+                return False
+
+        return _Guard()
+
+    def _check_size(self, what: str, size: float) -> None:
+        if size > MAX_DERIVATIVE_SIZE:
+            raise ValueError(
+                f"landscape {self.name!r} is too large to differentiate: its {what} would have about {size:.2g} "
+                f"terms and factors, at most {MAX_DERIVATIVE_SIZE:.2g} are allowed; use fewer factors in a product "
+                "or less nesting"
+            )
+
+    def _program(self, exprs) -> "Program":
+        """A program over this landscape's variables and data, reading the data columns in :attr:`data_order`."""
+        return Program(self.symbols, self.data_symbols, exprs, data_order=self.data_order)
+
+    @property
+    def grad_cse(self) -> tuple[list, list]:
+        """The gradient as ``sympy.cse`` reduced it: ``(temporaries, outputs)``, shared by every backend."""
+        return self._grad_program.temps, self._grad_program.outputs
+
+    @property
+    def hess_exprs(self) -> list[list[sp.Expr]]:
+        """The per-sample Hessian, ``dim x dim`` SymPy expressions (derived on first use, then kept)."""
+        if self._hess_exprs is None:
+            with self._compiling():
+                self._check_size("gradient and Hessian", _derivative_size(self.sample_expr, self.symbols))
+                upper = {
+                    (i, j): _drop_distributions(sp.diff(self.grad_exprs[i], self.symbols[j]))
+                    for i in range(self.dim) for j in range(i, self.dim)
+                }
+                _check_compilable(self.name, [("Hessian", list(upper.values()))])
+            # symmetric: the lower triangle reuses the upper one instead of differentiating again
+            self._hess_exprs = [[upper[min(i, j), max(i, j)] for j in range(self.dim)] for i in range(self.dim)]
+        return self._hess_exprs
+
+    def _hessian_program(self) -> "Program":
+        if self._hess_program is None:
+            rows, cols = np.triu_indices(self.dim)  # the order in which hessian() unpacks the upper triangle
+            upper = [self.hess_exprs[i][j] for i, j in zip(rows, cols)]
+            with self._compiling():
+                self._hess_program = self._program(upper)
+        return self._hess_program
 
     # ------------------------------------------------------------------ symbolic views
     @property
@@ -303,8 +602,8 @@ class Landscape:
             )
         return idx
 
-    def _evaluate(self, fn, x, batch) -> np.ndarray:
-        """Evaluate a compiled per-sample function, averaged over the samples (or ``batch``).
+    def _evaluate(self, program: "Program", x, batch) -> np.ndarray:
+        """Evaluate a compiled per-sample program, averaged over the samples (or ``batch``).
 
         Returns shape ``(..., n_out)``.
         """
@@ -313,30 +612,31 @@ class Landscape:
         if not self.data_symbols:
             if batch is not None:
                 self._check_batch(batch, lead)
-            return _collect(fn(*(x[..., j] for j in range(self.dim))), lead, x.dtype, self.name)
+            return program(x[..., None], self.data_t, lead, 1, x.dtype, self.name)[..., 0]
         if batch is None:
-            data = self.data  # (n, k); averaged over every sample
-            cols = [x[..., j, None] for j in range(self.dim)]
-            shape = lead + (self.n_samples,)
+            data, n, shape = self.data_t, self.n_samples, lead  # averaged over every sample
         else:
             idx = self._check_batch(batch, lead)
-            data = self.data[idx]  # (..., B, k)
-            cols = [x[..., j, None] for j in range(self.dim)]
-            shape = np.broadcast_shapes(lead + (1,), idx.shape)
-        outs = fn(*cols, *(data[..., k] for k in range(data.shape[-1])))
-        return _collect([np.broadcast_to(o, shape).mean(axis=-1) for o in outs], shape[:-1], x.dtype, self.name)
+            data = np.swapaxes(self._data_rows[idx], -1, -2)  # (..., columns, B)
+            n, shape = idx.shape[-1], np.broadcast_shapes(lead, idx.shape[:-1])
+        # the samples on the last, contiguous axis: the mean sums them pairwise, as the compiled backend does
+        dtype = data.dtype if x.dtype == data.dtype else np.result_type(x.dtype, data.dtype)
+        out = program(x[..., None], data, shape, n, dtype, self.name)
+        mean = np.add.reduce(out, axis=-1)  # what out.mean(axis=-1) computes, without its Python overhead
+        mean /= n
+        return mean.astype(x.dtype, copy=False)
 
     def value(self, x, batch=None) -> np.ndarray:
         """Loss at ``x``: shape ``(..., dim) -> (...)``; with ``batch`` of shape ``(..., B)``, the batch mean."""
-        return self._evaluate(self._value_fn, x, batch)[..., 0]
+        return self._evaluate(self._value_program, x, batch)[..., 0]
 
     def grad(self, x, batch=None) -> np.ndarray:
         """Gradient at ``x``: shape ``(..., dim) -> (..., dim)``; ``batch`` (ints, ``(..., B)``) averages over it."""
-        return self._evaluate(self._grad_fn, x, batch)
+        return self._evaluate(self._grad_program, x, batch)
 
     def hessian(self, x, batch=None) -> np.ndarray:
         """Hessian at ``x``: shape ``(..., dim) -> (..., dim, dim)``, symmetric."""
-        upper = self._evaluate(self._hess_fn, x, batch)
+        upper = self._evaluate(self._hessian_program(), x, batch)
         rows, cols = np.triu_indices(self.dim)  # the order in which the upper triangle was compiled
         out = np.empty(upper.shape[:-1] + (self.dim, self.dim), dtype=upper.dtype)
         out[..., rows, cols] = upper
@@ -394,15 +694,16 @@ class Landscape:
         return html_table(rows, caption="Landscape")
 
     def _probe(self) -> None:
-        """Evaluate value, gradient and Hessian once on a tiny batch; fail early with a clear message."""
+        """Evaluate value and gradient once on a tiny batch; fail early with a clear message. (The Hessian is
+        derived on first use, and checked then.)"""
         lo, hi = self.window[:, 0], self.window[:, 1]
         pts = np.stack([lo + (hi - lo) * f for f in (0.5, 0.3141, 0.7183)])
         try:
             with np.errstate(all="ignore"):
-                v, g, h = self.value(pts), self.grad(pts), self.hessian(pts)
+                v, g = self.value(pts), self.grad(pts)
         except Exception as err:  # a lambdified expression can raise almost anything
             raise ValueError(f"landscape {self.name!r} cannot be evaluated at probe points: {err}") from err
-        for label, arr, shape in (("value", v, (3,)), ("grad", g, (3, self.dim)), ("hessian", h, (3, self.dim, self.dim))):
+        for label, arr, shape in (("value", v, (3,)), ("grad", g, (3, self.dim))):
             if arr.shape != shape:
                 raise ValueError(f"landscape {self.name!r}: {label} has shape {arr.shape} at the probe, expected {shape}")
         if not np.isfinite(v).any():

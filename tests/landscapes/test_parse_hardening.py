@@ -72,7 +72,8 @@ def _printer_names() -> list[str]:
     names |= {"abs", "e", "E", "pi", "I", "nan", "inf", "sign", "arctan", "exp", "log", "sqrt"}
     for expr in (_string_template("a", "b", "c", "d"), _sympy_template(*sp.symbols("a b c d", real=True))):
         land = landscapes.from_expr(expr, ["a", "b"], samples={"c": [0.3, 1.7], "d": [-0.4, 0.9]})
-        for fn in (land._value_fn, land._grad_fn, land._hess_fn):
+        programs = (land._value_program, land._grad_program, land._hessian_program())
+        for fn in (fn for program in programs for fn in program.functions):
             tokens = tokenize.generate_tokens(io.StringIO(inspect.getsource(fn)).readline)
             names |= {tok.string for tok in tokens if tok.type == tokenize.NAME and not keyword.iskeyword(tok.string)}
     return sorted(n for n in names if n.isidentifier() and not keyword.iskeyword(n) and not n.startswith("_"))
@@ -188,12 +189,16 @@ def test_large_numbers_that_fit_a_float_still_work(text, expected):
 
 
 def test_derivatives_too_large_to_build_are_refused_at_once():
-    """A product of 80 factors has a Hessian of ~10^7 nodes (hours of SymPy, then a RecursionError); it is
-    refused from an estimate, while a product of 8 factors is built."""
+    """A product of 80 factors has a Hessian of ~10^7 nodes (hours of SymPy, then a RecursionError): its gradient
+    is built, and hessian() is refused at once from an estimate. A product of 300 factors is refused when built
+    (its gradient alone would have ~10^6 nodes), while a product of 8 factors is built with its Hessian."""
     many = "*".join(f"sin({k}*x + y)" for k in range(1, 81))
     with hang_guard():
-        with pytest.raises(ValueError, match="too large to differentiate"):
-            landscapes.from_expr(many, ["x", "y"])
+        land = landscapes.from_expr(many, ["x", "y"])
+        with pytest.raises(ValueError, match="too large to differentiate: its gradient and Hessian"):
+            land.hessian(np.zeros(2))
+        with pytest.raises(ValueError, match="too large to differentiate: its gradient would"):
+            landscapes.from_expr("*".join(f"sin(x + {k}*y)" for k in range(1, 300)), ["x", "y"])
         few = landscapes.from_expr("*".join(f"sin({k}*x + y)" for k in range(1, 9)), ["x", "y"])
     _assert_matches_sympy(few, np.array([0.3, -0.2]))
 
@@ -251,8 +256,6 @@ LEAKS = ("4300", "set_int_max_str_digits", "Numerical result", "Errno", "(34,", 
         (dict(expr="(x - a)**2", variables=["x"], samples=[1.0, 2.0]), ["samples must be a dict"]),
         (dict(expr="x**2", variables=["\u00b5", "\u03bc"]), ["distinct"]),
         (dict(expr="x**2 + 1/0", variables=["x"]), ["1/0", "divides by zero"]),
-        (dict(expr="exp(10**300*x)", variables=["x"]), ["exp(10**300*x)", "Hessian", "601 digits"]),
-        (dict(expr="abs((x**y)**(E - x))", variables=["x", "y"]), ["abs((x**y)**(E - x))", "closed form"]),
     ],
 )
 def test_bad_input_gets_one_sentence_naming_it(kwargs, names):
@@ -265,6 +268,28 @@ def test_bad_input_gets_one_sentence_naming_it(kwargs, names):
     for name in names:
         assert name in message
     assert not any(leak in message for leak in LEAKS)
+
+
+@pytest.mark.parametrize(
+    "expr, variables, names",
+    [
+        ("exp(10**300*x)", ["x"], ["exp(10**300*x)", "Hessian", "601 digits"]),
+        ("abs((x**y)**(E - x))", ["x", "y"], ["abs((x**y)**(E - x))", "Hessian", "closed form"]),
+    ],
+)
+def test_a_hessian_that_cannot_be_compiled_is_refused_when_first_asked_for(expr, variables, names):
+    """The Hessian is derived on first use: these losses build (their gradients compile), and hessian() then
+    raises one ValueError line naming the landscape, the Hessian and why, every time it is asked."""
+    with hang_guard():
+        land = landscapes.from_expr(expr, variables)
+        for _ in range(2):
+            with pytest.raises(ValueError) as err:
+                land.hessian(np.full(len(variables), 0.5))
+            message = str(err.value)
+            assert "\n" not in message and len(message) < 600
+            for name in names:
+                assert name in message
+            assert not any(leak in message for leak in LEAKS)
 
 
 @pytest.mark.parametrize("given, typed", [("\u00b5", "\u00b5"), ("\u00b5", "\u03bc"), ("\u2126", "\u2126"),
@@ -345,13 +370,17 @@ def _accepted_or_refused(text):
             return
         with np.errstate(all="ignore"):
             assert land.value(np.zeros((2, 2))).shape == (2,)
-            assert land.hessian(np.ones(2)).shape == (2, 2)
+            try:  # the Hessian is derived on first use, and may be refused then
+                assert land.hessian(np.ones(2)).shape == (2, 2)
+            except ValueError as err:
+                assert "Hessian" in str(err) and "\n" not in str(err)
 
 
 @settings(max_examples=200, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(WELL_FORMED)
 def test_random_well_formed_expressions_are_accepted_or_refused_with_a_value_error(text):
-    """Any expression of the grammar builds a working landscape or raises one ValueError line, without hanging."""
+    """Any expression of the grammar builds a working landscape or raises one ValueError line, without hanging; so
+    does its Hessian, which is derived on first use."""
     _accepted_or_refused(text)
 
 
