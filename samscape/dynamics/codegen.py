@@ -5,24 +5,37 @@ Nothing here imports numba, so the source (and its cache key) can be built where
 
 Shape of a kernel
 -----------------
-The starts are cut into blocks of :data:`LANES` lanes. A kernel call advances a range of blocks through a
-range of steps without returning to Python. Within a block every quantity lives in a *row* of ``LANES``
-numbers (structure of arrays), and every statement of the update is a short loop over the lanes. Two
+The starts are cut into blocks of lanes (64 for a few variables, 32 for many: :func:`contract.lanes_for`). A
+kernel call advances a range of blocks through a range of steps without returning to Python. Within a block
+every quantity lives in a *row* of one number per lane (structure of arrays), and every statement of the update is a short loop over the lanes. Two
 reasons: the loops over lanes are independent iterations, so the compiler turns them into SIMD
 instructions, and a step's long dependency chain (gradient -> ascent point -> gradient -> update) is cut
 into pieces that the CPU overlaps across lanes instead of waiting on one start at a time.
 
 Fidelity to the NumPy reference
 -------------------------------
-The gradient is printed by the same printer class, with the same options and the same ``sympy.cse`` call
-that :func:`sympy.lambdify` uses for :class:`~samscape.landscapes.Landscape`, so the formulas agree
-operation for operation (a ``Piecewise`` becomes conditional expressions instead of ``numpy.select``).
-Means over samples and sums of squares follow NumPy's pairwise summation order, and the random draws are
-the counter-based hashes of :mod:`samscape.dynamics.draws` in 64-bit integer arithmetic. What still
-differs in the last bits: ``tanh`` is our own vectorizable implementation (within 2 ulp, correctly rounded
-about as often as NumPy's), other transcendental functions come from the C library where NumPy may use
-its own SIMD versions, and integer powers ``x**3`` are repeated multiplication. On polynomial and
-trigonometric landscapes the two backends agree bit for bit.
+The gradient is printed by the same printer class, with the same options, from the same ``sympy.cse``
+statements (:attr:`~samscape.landscapes.Landscape.grad_cse`) that the NumPy evaluation of a
+:class:`~samscape.landscapes.Landscape` runs, so the formulas agree operation for operation (a
+``Piecewise`` becomes conditional expressions instead of ``numpy.select``), with one exception: NumPy adds
+a long sum of terms of one form (``u0*v0*x0 + ... + u29*v29*x29``) as one reduction over the stacked terms,
+here it is added term by term, so the two orders may round differently in the last bits. Means over samples
+and sums of squares follow NumPy's pairwise summation order, and the random draws are the counter-based
+hashes of :mod:`samscape.dynamics.draws` in 64-bit integer arithmetic. What else differs in the last bits:
+``tanh`` is our own vectorizable implementation (within 2 ulp, correctly rounded about as often as NumPy's),
+other transcendental functions come from the C library where NumPy may use its own SIMD versions, and
+integer powers ``x**3`` are repeated multiplication. On polynomial and trigonometric landscapes without such
+long sums the two backends agree bit for bit.
+
+Compile time
+------------
+numba's compile time grows faster than the length of a function, so a finite sum's mean gradient is a
+function of its own (``grad_full`` / ``grad_batch``, and their scalar versions), written once per module and
+called wherever the update needs a gradient, and its pairwise summation loops over the coordinates instead
+of being written out per coordinate. From :data:`LOOP_FROM_DIM` variables on, the rest of the update (load,
+ascent point, descent, commit, save, store) is written as loops over the coordinates too, with the same
+operations in the same order, and the one-start kernel keeps its vectors in an array ``V`` instead of one local
+per coordinate. The source then grows with the number of the gradient's terms only.
 """
 
 from __future__ import annotations
@@ -41,11 +54,17 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..landscapes.core import PlaceholderPrinter
 from . import draws
-from .contract import DIVERGED, DTYPES, LANES, NONFINITE, OK, PAIRWISE_BLOCK
+from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, lanes_for
 from .optimizers import squared_norm_range
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
 GENERATOR_VERSION = 9
+# From this many variables on, the update around the gradient (load, ascent point, descent, commit, store) is
+# written as loops over the coordinates rather than one statement per coordinate, and one kernel serves one
+# start and many: numba's compile time grows with (variables assigned) x (statements), so an unrolled kernel's
+# build time grows with the square of the dimension, a looped one's linearly. Below it the unrolled kernels
+# keep their shorter dependency chains (a single long run of a 2-D landscape is what they are tuned for).
+LOOP_FROM_DIM = 16
 
 
 class UnsupportedLandscape(ValueError):
@@ -184,8 +203,8 @@ def gradient_program(landscape, float32: bool) -> GradientProgram:
         names[sym] = f"__V{k}__"
     for k, sym in enumerate(landscape.data_symbols):
         names[sym] = f"__D{k}__"
-    # The very call lambdify makes, so the temporaries (and the printed order of every product) agree.
-    replacements, reduced = sp.cse(list(landscape.grad_exprs), list=False)
+    # The landscape's own cse of its gradient (which its NumPy evaluation starts from), made once per landscape.
+    replacements, reduced = landscape.grad_cse
     for i, (sym, _) in enumerate(replacements):
         names[sym] = f"__T{i}__"
     printer = (_Printer32 if float32 else _Printer)(names)
@@ -234,6 +253,36 @@ def pairwise_expr(terms: list[str]) -> str:
     half = n // 2
     half -= half % 8
     return f"({pairwise_expr(terms[:half])} + {pairwise_expr(terms[half:])})"
+
+
+def emit_pairwise_loop(em: "_Emitter", out: str, term, start: int, n: int) -> None:
+    """Statements that leave in the local ``out`` NumPy's pairwise sum of ``term(i)`` over ``i`` in
+    ``[start, start + n)``: the order of :func:`pairwise_expr`, written as loops so that the source does not
+    grow with ``n``. ``term`` maps the source text of an index to the source text of that term."""
+    if n > PAIRWISE_BLOCK:
+        half = n // 2
+        half -= half % 8
+        emit_pairwise_loop(em, f"{out}l", term, start, half)
+        emit_pairwise_loop(em, f"{out}r", term, start + half, n - half)
+        em.line(f"{out} = ({out}l + {out}r)")
+        return
+    stop = n if n < 8 else n - n % 8
+    if n < 8:
+        em.line(f"{out} = {term(str(start))}")
+    else:
+        acc = [f"{out}{m}" for m in range(8)]
+        for m in range(8):
+            em.line(f"{acc[m]} = {term(str(start + m))}")
+        if stop > 8:
+            with em.block(f"for i_ in range({start + 8}, {start + stop}, 8):"):
+                for m in range(8):
+                    em.line(f"{acc[m]} = {acc[m]} + {term(f'i_ + {m}')}")
+        em.line(f"{out} = ((({acc[0]} + {acc[1]}) + ({acc[2]} + {acc[3]})) + "
+                f"(({acc[4]} + {acc[5]}) + ({acc[6]} + {acc[7]})))")
+    first = start + 1 if n < 8 else start + stop
+    if start + n > first:
+        with em.block(f"for i_ in range({first}, {start + n}):"):
+            em.line(f"{out} = {out} + {term('i_')}")
 
 
 def pairwise_plan(n: int) -> list[list[int]]:
@@ -374,6 +423,7 @@ class Layout:
     has_data: bool = False
     n_float_rows: int = 0
     shape: str = ""
+    lanes: int = 0  # starts per block of the lane kernel (contract.lanes_for)
 
 
 def _decimal_ln2() -> decimal.Decimal:
@@ -500,7 +550,7 @@ def mix(z):
 class _KernelWriter:
     """Writes the kernels for one (gradient, optimizer structure, dtype).
 
-    Two variants share every line of the update: ``kernel`` keeps each quantity in a row of ``LANES``
+    Two variants share every line of the update: ``kernel`` keeps each quantity in a row of ``width``
     numbers and loops over the lanes (throughput for many starts); ``kernel1`` keeps it in a scalar local
     and runs one start at a time (the shortest dependency chain, for a single long run).
     """
@@ -518,7 +568,9 @@ class _KernelWriter:
         self._collect(self.tree)
         self.leaves.sort(key=lambda leaf: leaf.index)
         self._assign_rows()
-        self.scalar, self.W = False, LANES
+        self.width = lanes_for(self.dim)  # starts per block of the lane kernel
+        self.scalar, self.W = False, self.width
+        self.looped = self.dim >= LOOP_FROM_DIM
 
     def _collect(self, node):
         if isinstance(node, Fork):
@@ -536,8 +588,8 @@ class _KernelWriter:
             self.names += names
             return list(range(start, len(self.names)))
 
-        self.X, self.XN, self.P, self.G, self.H, self.SG, self.ACC = (
-            take([f"{label}{k}" for k in range(d)]) for label in ("X", "XN", "P", "G", "H", "SG", "ACC"))
+        self.X, self.XN, self.P, self.G, self.H, self.SG = (
+            take([f"{label}{k}" for k in range(d)]) for label in ("X", "XN", "P", "G", "H", "SG"))
         # one row per hyperparameter that each leaf declares per start, in the order HP is packed
         self.hp_rows: list[tuple[int, str]] = []
         self.HP_ROW: dict[tuple[int, str], int] = {}
@@ -555,11 +607,11 @@ class _KernelWriter:
 
     def layout_constants(self) -> str:
         """The named offsets of the generated module: numba folds these globals into the code as constants."""
-        W = LANES
+        W = self.width
         groups = [
             ("X", "the iterate"), ("XN", "the candidate next iterate"), ("P", "the ascent point"),
             ("G", "the gradient the ascent follows"), ("H", "the descent gradient"),
-            ("SG", "one sample's gradient"), ("ACC", "a running pairwise sum over samples"),
+            ("SG", "one sample's gradient"),
             ("TMP", "the gradient's common subexpressions"), ("DAT", "the data of a batched sample"),
         ]
         out = ["", "# Lane kernel: every per-lane quantity is a row of W numbers in the scratch array S, at these",
@@ -571,8 +623,6 @@ class _KernelWriter:
             "# then the eight partial sums of a pairwise summation (8 * dim rows) and the summation stack",
             f"R8 = {self.n_rows * W}",
             f"STACK = {(self.n_rows + self.n_acc_rows) * W}",
-            "R8_1 = 0  # the same two regions in the scalar kernel's S",
-            f"STACK_1 = {self.n_acc_rows}",
             "# integer scratch I: status, stopped-at step (lane kernel only), then one row per batch position",
             "ISTATUS = 0",
             f"ISTOP = {W}",
@@ -583,8 +633,11 @@ class _KernelWriter:
 
     # ------------------------------------------------------------------ addressing
     def at(self, row: int) -> str:
-        """Row ``row`` for the current lane."""
-        return f"s_{self.names[row]}" if self.scalar else f"S[{self.names[row]} + j]"
+        """Row ``row`` for the current lane: a local of the unrolled one-start kernel, an element of ``V`` in
+        the looped one, a row of ``S`` in the lane kernel."""
+        if self.scalar:
+            return f"V[{row}]" if self.looped else f"s_{self.names[row]}"
+        return f"S[{self.names[row]} + j]"
 
     def hp(self, leaf: Leaf, name: str) -> str:
         """Leaf ``leaf``'s per-start hyperparameter ``name`` for the current lane."""
@@ -602,6 +655,24 @@ class _KernelWriter:
     def rows(self, rs: list[int]) -> list[str]:
         return [self.at(r) for r in rs]
 
+    def coordinate(self, rs: list[int], index: str = "k") -> str:
+        """Coordinate ``index`` (source text) of the consecutive rows ``rs``, for the current lane: how the
+        looped update addresses a vector."""
+        assert rs == list(range(rs[0], rs[0] + self.dim)), "looped rows must be consecutive"
+        if self.scalar:
+            return f"V[{rs[0]} + {index}]"
+        return f"S[{self.names[rs[0]]} + ({index}) * {self.W} + j]"
+
+    def lane_loop(self, em: "_Emitter"):
+        """A block run for every lane of the lane kernel (once, for its one start, in the scalar kernel)."""
+        return contextlib.nullcontext() if self.scalar else em.block("for j in range(w):")
+
+    def over_coordinates(self, em: "_Emitter", statements: list[str]) -> None:
+        """``statements`` (written with :meth:`coordinate`'s ``k``) for every coordinate k and lane j, lanes
+        innermost so that the compiler vectorizes them."""
+        with em.block(f"for k in range({self.dim}):"):
+            self.lanes(em, statements)
+
     @property
     def z(self) -> str:
         return "z_" if self.scalar else "Z[j]"
@@ -609,14 +680,6 @@ class _KernelWriter:
     @property
     def zs(self) -> str:
         return "zs_" if self.scalar else "ZS[j]"
-
-    @property
-    def r_base(self) -> str:
-        return "R8_1" if self.scalar else "R8"
-
-    @property
-    def stk_base(self) -> str:
-        return "STACK_1" if self.scalar else "STACK"
 
     def lanes(self, em: "_Emitter", statements: list[str]) -> None:
         if self.scalar:
@@ -626,88 +689,179 @@ class _KernelWriter:
             em.lanes(statements)
 
     # ------------------------------------------------------------------ gradient
-    def emit_sample(self, em: _Emitter, src: list[int], dst: list[int], data: list[str]) -> None:
-        """One per-sample gradient; a loop over the lanes ends after each statement that calls a function,
-        so that the CPU overlaps the lanes' long chains, and cheap statements share the next loop."""
-        var = self.rows(src)
-        temp = self.rows(self.T)
+    def emit_sample(self, em: _Emitter, var: list[str], dst: list[str], data: list[str]) -> None:
+        """One per-sample gradient from ``var`` into ``dst`` (source text of each coordinate for the current
+        lane); a loop over the lanes ends after each statement that calls a function, so that the CPU overlaps
+        the lanes' long chains, and cheap statements share the next loop."""
+        # one start: the temporaries are locals, also where the looped kernel keeps its rows in V (the
+        # gradient is the hot straight-line code, and locals stay in registers)
+        temp = [f"s_{self.names[r]}" for r in self.T] if self.scalar else self.rows(self.T)
         pending: list[str] = []
         for i, code in enumerate(self.program.temps):
-            pending.append(f"{self.at(self.T[i])} = {_fill(code, var, data, temp)}")
+            pending.append(f"{temp[i]} = {_fill(code, var, data, temp)}")
             if _CALL.search(code):
                 self.lanes(em, pending)
                 pending = []
-        self.lanes(em, pending + [f"{self.at(dst[k])} = {_fill(code, var, data, temp)}"
+        self.lanes(em, pending + [f"{dst[k]} = {_fill(code, var, data, temp)}"
                                   for k, code in enumerate(self.program.outputs)])
 
-    def emit_grad(self, em: _Emitter, src: list[int], dst: list[int], leaf: Leaf, term=None) -> None:
-        """``dst = grad L_batch(src)``: the mean of per-sample gradients in NumPy's summation order.
+    def emit_grad(self, em: _Emitter, src: list[int], dst: list[int], leaf: Leaf) -> None:
+        """``dst = grad L_batch(src)``: the mean of per-sample gradients in NumPy's summation order; for a
+        per-sample ascent leaf the mean of each sample's gradient at its own ascent point instead.
 
-        ``term(em, data, out)``, when given, writes each sample's term into the rows ``out`` instead of that
-        sample's gradient at ``src`` (the per-sample ascent averages gradients taken at per-sample points).
+        A finite sum calls one of the gradient functions of :meth:`emit_grad_functions`: written once per
+        kernel module rather than once per use, so the kernels stay small (numba's compile time grows faster
+        than the size of a function).
         """
-        if term is None:
-            def term(em, data, out):
-                self.emit_sample(em, src, out, data)
         if not self.has_data:
-            term(em, [], dst)
+            if leaf.per_sample:
+                self.emit_per_sample_term(em, leaf, [], self.rows(dst))
+            else:
+                self.emit_sample(em, self.rows(src), self.rows(dst), [])
             return
-        d, W = self.dim, self.W
         plan = 1 + leaf.index if leaf.batched else 0
-        sg, acc = self.rows(self.SG), self.rows(self.ACC)
+        count = f"BSZ[{leaf.index}]" if leaf.batched else "NS"
+        name = self.grad_function_name(leaf.batched, leaf if leaf.per_sample else None)
+        if self.scalar:
+            em.line(f"# the mean gradient over {'the batch' if leaf.batched else 'every sample'}, by {name}1")
+            if self.looped:  # a per-sample term reads the iterate and rho from V itself
+                self.over_coordinates(em, [f"GS[G1SRC + k] = {self.coordinate(src)}"])
+                em.line(f"{name}1(GS, V, DATA, I, PLANS, POFF[{plan}], POFF[{plan + 1}], F({count}))")
+                self.over_coordinates(em, [f"{self.coordinate(dst)} = GS[G1DST + k]"])
+                return
+            for k in range(self.dim):
+                em.line(f"GS[G1SRC + {k}] = {self.at(src[k])}")
+            if leaf.per_sample:
+                em.line(f"GS[G1RHO] = {self.hp(leaf, 'rho')}")
+            em.line(f"{name}1(GS, DATA, I, PLANS, POFF[{plan}], POFF[{plan + 1}], F({count}))")
+            for k in range(self.dim):
+                em.line(f"{self.at(dst[k])} = GS[G1DST + {k}]")
+        else:
+            for rows in (src, dst):
+                assert rows == list(range(rows[0], rows[0] + self.dim)), "a gradient's rows must be consecutive"
+            em.line(f"{name}(S, {self.names[src[0]]}, {self.names[dst[0]]}, w, DATA, I, PLANS, "
+                    f"POFF[{plan}], POFF[{plan + 1}], F({count}))")
+
+    @staticmethod
+    def grad_function_name(batched: bool, per_sample: Leaf | None = None) -> str:
+        """The gradient function (lane version; the scalar one adds ``1``): the plain means over every sample or
+        a batch are shared, a per-sample ascent leaf has its own (its terms depend on its ascent and its rho)."""
+        if per_sample is not None:
+            return f"grad_per_sample{per_sample.index}"
+        return "grad_batch" if batched else "grad_full"
+
+    def grad_scratch(self) -> str:
+        """The scalar kernel's allocation of the gradient functions' scratch ``GS`` (see :meth:`emit_grad_functions`)."""
+        return "GS = np.zeros(G1STK + NSTK * G1D, dtype=F)" if self.has_data else ""
+
+    def grad_constants(self) -> str:
+        """Offsets into ``GS``, the scratch of the scalar gradient functions: the point, the gradient, one sample's
+        gradient, one sample's data, a per-sample ascent's rho, the eight partial sums and the summation stack."""
+        d, k = self.dim, self.program.n_data
+        return (f"G1D = {d}\nG1SRC = 0\nG1DST = {d}\nG1SG = {2 * d}\nG1DAT = {3 * d}\nG1RHO = {3 * d + k}\n"
+                f"G1R8 = {3 * d + k + 1}\nG1STK = {3 * d + k + 1 + 8 * d}\n")
+
+    def emit_grad_functions(self, em: _Emitter) -> None:
+        """The mean over samples (``grad_full``) or over a drawn batch (``grad_batch``) of the per-sample gradient,
+        and for a per-sample ascent leaf the mean of its per-sample terms (``grad_per_sample<i>``), as functions
+        of their own, in a lane version (rows of ``W`` in the kernel's ``S``) and a scalar one (suffix 1, in
+        ``GS``). Only the per-sample gradient is written out term by term; the pairwise summation loops over the
+        coordinates, so the source grows with the gradient's terms and nothing else."""
+        if not self.has_data:
+            return
+        # every leaf's descent gradient, and a whole-batch ascent's gradient, use the plain means
+        wanted = {leaf.batched for leaf in self.leaves if not leaf.per_sample}
+        for scalar in (False, True):
+            for batched in sorted(wanted):
+                self._emit_grad_function(em, scalar, batched)
+            for leaf in self.leaves:
+                if leaf.per_sample:
+                    self._emit_grad_function(em, scalar, leaf.batched, leaf)
+
+    def _emit_grad_function(self, em: _Emitter, scalar: bool, batched: bool, per_sample: Leaf | None = None) -> None:
+        self.scalar, self.W = scalar, (1 if scalar else self.width)
+        d, W = self.dim, self.W
+        leaf = per_sample
+        name = self.grad_function_name(batched, leaf) + ("1" if scalar else "")
+        arr = "GS" if scalar else "S"
+        if scalar:
+            src, dst, sg, dat, r8, stk = "G1SRC", "G1DST", "G1SG", "G1DAT", "G1R8", "G1STK"
+            at = "k"  # coordinate k of a region
+        else:
+            src, dst, sg, dat, r8, stk = "src", "dst", "SG0", "DAT0", "R8", "STACK"
+            at = f"k * {W} + j"
+        dw = d * W  # one region: a row of W per coordinate
+
+        def for_each_coordinate(statement: str) -> None:
+            self.over_coordinates(em, [statement.replace("@", at)])
+
+        em.line("@njit(error_model=\"numpy\", nogil=True, cache=DISK_CACHE)")
+        args = ("GS, V, DATA, I, PLANS, seg0, seg1, cnt" if self.looped else "GS, DATA, I, PLANS, seg0, seg1, cnt") if scalar else "S, src, dst, w, DATA, I, PLANS, seg0, seg1, cnt"
+        em.line(f"def {name}({args}):")
+        em.depth += 1
+        if scalar:
+            em.line("j = 0")
+            if leaf and not self.looped:  # the per-sample terms read the iterate and rho as the scalar kernel's locals
+                for k in range(d):
+                    em.line(f"{self.at(self.X[k])} = GS[G1SRC + {k}]")
+                em.line(f"{self.hp(leaf, 'rho')} = GS[G1RHO]")
         em.line("sp = 0")
-        with em.block(f"for seg in range(POFF[{plan}], POFF[{plan + 1}]):"):
+        with em.block("for seg in range(seg0, seg1):"):
             em.line("s0 = PLANS[seg, 0]")
             em.line("ln = PLANS[seg, 1]")
             em.line("lim = ln - ln % 8")
+            em.line(f"top = {stk} + sp * {dw}  # this segment's sum, pushed on the stack")
             with em.block("for q in range(ln):"):
                 em.line("p = s0 + q")
-                if leaf.batched:
+                if batched:
                     em.line(f"ib = (IBATCH + p) * {W}")
-                    self.lanes(em, [f"{self.at(self.D[k])} = DATA[I[ib + j], {k}]" for k in range(self.program.n_data)])
-                    data = self.rows(self.D)
+                    rows = [f"{arr}[{dat} + {k * W} + j]" for k in range(self.program.n_data)]
+                    self.lanes(em, [f"{rows[k]} = DATA[I[ib + j], {k}]" for k in range(self.program.n_data)])
+                    data = rows
                 else:
                     for k in range(self.program.n_data):
                         em.line(f"d{k}_ = DATA[p, {k}]")
                     data = [f"d{k}_" for k in range(self.program.n_data)]
-                term(em, data, self.SG)
+                out = [f"{arr}[{sg} + {k * W} + j]" for k in range(d)]
+                if leaf is not None:
+                    self.emit_per_sample_term(em, leaf, data, out)
+                else:
+                    self.emit_sample(em, [f"{arr}[{src} + {k * W} + j]" for k in range(d)], out, data)
+                # NumPy's pairwise summation: under 8 terms a running sum; else 8 partial sums over the first
+                # lim terms, folded pairwise, then the rest added one by one
                 with em.block("if ln < 8:"):
                     with em.block("if q == 0:"):
-                        self.lanes(em, [f"{acc[k]} = {sg[k]}" for k in range(d)])
+                        for_each_coordinate(f"{arr}[top + @] = {arr}[{sg} + @]")
                     with em.block("else:"):
-                        self.lanes(em, [f"{acc[k]} = {acc[k]} + {sg[k]}" for k in range(d)])
+                        for_each_coordinate(f"{arr}[top + @] = {arr}[top + @] + {arr}[{sg} + @]")
                 with em.block("elif q < 8:"):
-                    em.line(f"rb = {self.r_base} + q * {d * W}")
-                    self.lanes(em, [f"S[rb + {k * W} + j] = {sg[k]}" for k in range(d)])
+                    em.line(f"rb = {r8} + q * {dw}")
+                    for_each_coordinate(f"{arr}[rb + @] = {arr}[{sg} + @]")
                 with em.block("elif q < lim:"):
-                    em.line(f"rb = {self.r_base} + (q % 8) * {d * W}")
-                    self.lanes(em, [f"S[rb + {k * W} + j] = S[rb + {k * W} + j] + {sg[k]}" for k in range(d)])
+                    em.line(f"rb = {r8} + (q % 8) * {dw}")
+                    for_each_coordinate(f"{arr}[rb + @] = {arr}[rb + @] + {arr}[{sg} + @]")
                 with em.block("else:"):
                     with em.block("if q == lim:"):
-                        self._emit_fold(em)
-                    self.lanes(em, [f"{acc[k]} = {acc[k]} + {sg[k]}" for k in range(d)])
+                        self._emit_fold(for_each_coordinate, arr, r8, dw)
+                    for_each_coordinate(f"{arr}[top + @] = {arr}[top + @] + {arr}[{sg} + @]")
             with em.block("if ln >= 8 and lim == ln:"):
-                self._emit_fold(em)
-            em.line(f"sb = {self.stk_base} + sp * {d * W}")
-            self.lanes(em, [f"S[sb + {k * W} + j] = {acc[k]}" for k in range(d)])
+                self._emit_fold(for_each_coordinate, arr, r8, dw)
             em.line("sp += 1")
             with em.block("for c_ in range(PLANS[seg, 2]):"):
-                em.line(f"sa = {self.stk_base} + (sp - 2) * {d * W}")
-                em.line(f"sb = sa + {d * W}")
-                self.lanes(em, [f"S[sa + {k * W} + j] = S[sa + {k * W} + j] + S[sb + {k * W} + j]" for k in range(d)])
+                em.line(f"sa = {stk} + (sp - 2) * {dw}")
+                em.line(f"sb = sa + {dw}")
+                for_each_coordinate(f"{arr}[sa + @] = {arr}[sa + @] + {arr}[sb + @]")
                 em.line("sp -= 1")
-        count = f"BSZ[{leaf.index}]" if leaf.batched else "NS"
-        em.line(f"cnt = F({count})")
-        self.lanes(em, [f"{self.at(dst[k])} = S[{self.stk_base} + {k * W} + j] / cnt" for k in range(d)])
+        for_each_coordinate(f"{arr}[{dst} + @] = {arr}[{stk} + @] / cnt")
+        em.depth -= 1
+        em.line()
+        em.line()
 
-    def _emit_fold(self, em: _Emitter) -> None:
-        d, W = self.dim, self.W
-        stmts = []
-        for k in range(d):
-            r = [f"S[{self.r_base} + {(m * d + k) * W} + j]" for m in range(8)]
-            stmts.append(f"{self.at(self.ACC[k])} = ((({r[0]} + {r[1]}) + ({r[2]} + {r[3]})) + "
+    @staticmethod
+    def _emit_fold(for_each_coordinate, arr: str, r8: str, dw: int) -> None:
+        r = [f"{arr}[{r8} + {m * dw} + @]" for m in range(8)]
+        for_each_coordinate(f"{arr}[top + @] = ((({r[0]} + {r[1]}) + ({r[2]} + {r[3]})) + "
                          f"(({r[4]} + {r[5]}) + ({r[6]} + {r[7]})))")
-        self.lanes(em, stmts)
 
     # ------------------------------------------------------------------ one optimizer step
     def emit_batch_draw(self, em: _Emitter, leaf: Leaf) -> None:
@@ -724,6 +878,8 @@ class _KernelWriter:
         """``P = X + rho * direction``, the direction exactly as :func:`draws.unit_directions` draws it."""
         d = self.dim
         pairs = (d + 1) // 2
+        if self.looped:
+            return self._emit_random_ascent_looped(em, leaf)
         golden = int(draws.GOLDEN)
         stmts = [f"q_ = mix({self.z} ^ (np.uint64(t) * GOLDEN + np.uint64({draws.STREAM_DIRECTION})))"]
         for p in range(pairs):
@@ -744,6 +900,28 @@ class _KernelWriter:
         for k in range(d):
             stmts.append(f"{self.at(self.P[k])} = {self.at(self.X[k])} + {rho} * F(v{k}_)")
         self.lanes(em, stmts)
+
+    def _emit_random_ascent_looped(self, em: _Emitter, leaf: Leaf) -> None:
+        """:meth:`emit_random_ascent` as loops: the Gaussian draws go through ``RND`` (float64, one lane at a
+        time), the same numbers in the same order."""
+        d, pairs = self.dim, (self.dim + 1) // 2
+        P, X = self.coordinate(self.P), self.coordinate(self.X)
+        rho = self.hp(leaf, "rho")
+        with self.lane_loop(em):
+            em.line(f"q_ = mix({self.z} ^ (np.uint64(t) * GOLDEN + np.uint64({draws.STREAM_DIRECTION})))")
+            with em.block(f"for p_ in range({pairs}):"):
+                em.line("ur_ = np.float64(mix(q_ ^ (np.uint64(2 * p_ + 1) * GOLDEN)) >> SH11) / TWO53")
+                em.line("ua_ = np.float64(mix(q_ ^ (np.uint64(2 * p_ + 2) * GOLDEN)) >> SH11) / TWO53")
+                em.line("rad_ = math.sqrt(-2.0 * math.log1p(-ur_))")
+                em.line("ang_ = TWO_PI * ua_")
+                em.line("RND[p_] = rad_ * math.cos(ang_)")
+                with em.block(f"if p_ + {pairs} < {d}:"):
+                    em.line(f"RND[p_ + {pairs}] = rad_ * math.sin(ang_)")
+            emit_pairwise_loop(em, "dss_", lambda i: f"RND[{i}] * RND[{i}]", 0, d)
+            em.line("dnrm_ = math.sqrt(dss_)")
+            em.line("dsf_ = dnrm_ if dnrm_ > 0.0 else 1.0")
+            with em.block(f"for k in range({d}):"):
+                em.line(f"{P} = {X} + {rho} * F(1.0 if ((k == 0) & (dnrm_ == 0.0)) else RND[k] / dsf_)")
 
     # One emitter per ``Optimizer.ascent``: each writes the ascent point P from the iterate X, exactly as the
     # optimizer's NumPy ``perturbed_point`` computes it (ASCENT_EMITTERS below maps the names to them).
@@ -767,6 +945,8 @@ class _KernelWriter:
         The rare rescaling runs in a second pass over the lanes, only when some lane needs it, so the common
         pass stays one division per coordinate and its range test stays off the dependency chain.
         """
+        if self.looped:
+            return self._emit_normalized_point_looped(em, leaf)
         d = self.dim
         X, P, G = (self.rows(r) for r in (self.X, self.P, self.G))
         rho = self.hp(leaf, "rho")
@@ -793,23 +973,61 @@ class _KernelWriter:
                     for k in range(d):
                         em.line(f"{P[k]} = {X[k]} + {rho} * (h{k}_ / nrm_ if ok_ else ZERO)")
 
+    def _emit_normalized_point_looped(self, em: _Emitter, leaf: Leaf) -> None:
+        """:meth:`emit_normalized_point` as loops over the coordinates, one lane at a time (the sums of squares
+        are sequential within a lane); the same operations in the same order."""
+        d = self.dim
+        X, P, G = (self.coordinate(r) for r in (self.X, self.P, self.G))
+
+        def g(i: str) -> str:
+            return self.coordinate(self.G, i)
+
+        rho = self.hp(leaf, "rho")
+        low, high = (f"F({v!r})" for v in squared_norm_range(self.dtype))
+        in_range = f"((ss_ >= {low}) & (ss_ <= {high}))"
+        em.line("# the norm from the sum of squares where that sum neither underflows nor overflows")
+        em.line("rescale_ = 0")
+        with self.lane_loop(em):
+            emit_pairwise_loop(em, "ss_", lambda i: f"{g(i)} * {g(i)}", 0, d)
+            em.line("nrm_ = math.sqrt(ss_)")
+            with em.block(f"for k in range({d}):"):
+                em.line(f"{P} = {X} + {rho} * ({G} / nrm_)")
+            em.line(f"rescale_ += 0 if {in_range} else 1")
+        em.line("# elsewhere divide by max |G_k| first; a zero or non-finite G gives no perturbation")
+        with em.block("if rescale_ > 0:"):
+            with self.lane_loop(em):
+                emit_pairwise_loop(em, "ss_", lambda i: f"{g(i)} * {g(i)}", 0, d)
+                with em.block(f"if not {in_range}:"):
+                    em.line(f"s_ = abs({g('0')})")
+                    with em.block(f"for k in range(1, {d}):"):
+                        em.line(f"s_ = max(s_, abs({G}))")
+                    emit_pairwise_loop(em, "hs_", lambda i: f"({g(i)} / s_) * ({g(i)} / s_)", 0, d)
+                    em.line("nrm_ = math.sqrt(hs_)")
+                    em.line("ok_ = (nrm_ > ZERO) & (nrm_ < INF)")
+                    with em.block(f"for k in range({d}):"):
+                        em.line(f"{P} = {X} + {rho} * (({G} / s_) / nrm_ if ok_ else ZERO)")
+
     def emit_unnormalized_point(self, em: _Emitter, leaf: Leaf) -> None:
         """``P = X + rho * G``."""
-        X, P, G = (self.rows(r) for r in (self.X, self.P, self.G))
         rho = self.hp(leaf, "rho")
+        if self.looped:
+            X, P, G = (self.coordinate(r) for r in (self.X, self.P, self.G))
+            self.over_coordinates(em, [f"{P} = {X} + {rho} * {G}"])
+            return
+        X, P, G = (self.rows(r) for r in (self.X, self.P, self.G))
         self.lanes(em, [f"{P[k]} = {X[k]} + {rho} * {G[k]}" for k in range(self.dim)])
 
     def emit_per_sample_step(self, em: _Emitter, leaf: Leaf) -> None:
         """The per-sample ascent (``Optimizer.ascent_per_sample``): ``H = mean_i grad l_i(P_i)`` over the batch,
         ``P_i`` sample i's own ascent point from ``G = grad l_i(X)``, in the order of the NumPy mean."""
-        point = ASCENT_POINT_EMITTERS[leaf.ascent]
+        self.emit_grad(em, self.X, self.H, leaf)
 
-        def term(em, data, out):
-            self.emit_sample(em, self.X, self.G, data)
-            point(self, em, leaf)
-            self.emit_sample(em, self.P, out, data)
-
-        self.emit_grad(em, self.X, self.H, leaf, term=term)
+    def emit_per_sample_term(self, em: _Emitter, leaf: Leaf, data: list[str], out: list[str]) -> None:
+        """One sample's term of the per-sample ascent: ``out = grad l(P)``, ``P`` this sample's ascent point
+        from ``G = grad l(X)`` (``data`` is the sample's data, ``out`` the source text of each coordinate)."""
+        self.emit_sample(em, self.rows(self.X), self.rows(self.G), data)
+        ASCENT_POINT_EMITTERS[leaf.ascent](self, em, leaf)
+        self.emit_sample(em, self.rows(self.P), out, data)
 
     def emit_leaf(self, em: _Emitter, leaf: Leaf) -> None:
         d = self.dim
@@ -832,7 +1050,11 @@ class _KernelWriter:
             self.emit_grad(em, self.P, self.H, leaf)
         em.line("# descent: XN = X - lr * H")
         lr = self.hp(leaf, "lr")
-        self.lanes(em, [f"{XN[k]} = {X[k]} - {lr} * {H[k]}" for k in range(d)])
+        if self.looped:
+            X, H, XN = (self.coordinate(r) for r in (self.X, self.H, self.XN))
+            self.over_coordinates(em, [f"{XN} = {X} - {lr} * {H}"])
+        else:
+            self.lanes(em, [f"{XN[k]} = {X[k]} - {lr} * {H[k]}" for k in range(d)])
 
     def emit_tree(self, em: _Emitter, node) -> None:
         if isinstance(node, Fork):
@@ -845,6 +1067,8 @@ class _KernelWriter:
 
     def emit_commit(self, em: _Emitter) -> None:
         """Accept the new iterate, or freeze the start (same rule as :func:`integrate.numpy_backend`)."""
+        if self.looped:
+            return self._emit_commit_looped(em)
         d = self.dim
         X, XN = self.rows(self.X), self.rows(self.XN)
         st, sp = self.status, self.stopped
@@ -860,25 +1084,67 @@ class _KernelWriter:
             "take_ = run_ & fin_",
             "stop_ = run_ & ((not fin_) | far_)",
         ]
-        stmts += [f"{X[k]} = xn{k}_ if take_ else {X[k]}" for k in range(d)]
-        stmts += [
+        accept = [f"{X[k]} = xn{k}_ if take_ else {X[k]}" for k in range(d)]
+        rest = [
             f"{st} = ((DIVERGED if fin_ else NONFINITE) if stop_ else st_)",
             f"{sp} = (t + 1 if stop_ else {sp})",
             "alive += 1 if (take_ & (not far_)) else 0",
         ]
         em.line("# commit: accept XN, or freeze the start where XN left the bound or is not finite")
         em.line("alive = 0")
-        self.lanes(em, stmts)
+        if self.scalar:
+            # one branch rather than a conditional expression per coordinate: each of those is two blocks
+            # for numba, whose compile time grows with blocks times variables (one start: no lanes to vectorize)
+            self.lanes(em, stmts)
+            with em.block("if take_:"):
+                for k in range(d):
+                    em.line(f"{X[k]} = xn{k}_")
+            self.lanes(em, rest)
+        else:
+            self.lanes(em, stmts + accept + rest)
+
+    def _emit_commit_looped(self, em: _Emitter) -> None:
+        """:meth:`emit_commit` as loops over the coordinates, one lane at a time."""
+        d = self.dim
+        X, XN = self.coordinate(self.X), self.coordinate(self.XN)
+        st, sp = self.status, self.stopped
+        em.line("# commit: accept XN, or freeze the start where XN left the bound or is not finite")
+        em.line("alive = 0")
+        with self.lane_loop(em):
+            em.line("fin_ = True")
+            with em.block(f"for k in range({d}):"):
+                em.line(f"fin_ = fin_ & (abs({XN}) < INF)")
+            emit_pairwise_loop(em, "nn_", lambda i: f"{self.coordinate(self.XN, i)} * {self.coordinate(self.XN, i)}", 0, d)
+            # sqrt(s) > bound exactly when s > FAR2 (see contract.far_threshold): one square root less
+            em.line("far_ = fin_ & (nn_ > FAR2)")
+            em.line(f"st_ = {st}")
+            em.line("run_ = st_ == OK")
+            em.line("take_ = run_ & fin_")
+            em.line("stop_ = run_ & ((not fin_) | far_)")
+            with em.block("if take_:"):
+                with em.block(f"for k in range({d}):"):
+                    em.line(f"{X} = {XN}")
+            em.line(f"{st} = ((DIVERGED if fin_ else NONFINITE) if stop_ else st_)")
+            em.line(f"{sp} = (t + 1 if stop_ else {sp})")
+            em.line("alive += 1 if (take_ & (not far_)) else 0")
 
     def emit_save(self, em: _Emitter) -> None:
         em.line("# the iterates of a saved step")
-        for k in range(self.dim):
-            self.lanes(em, [f"XS[slot, lo + j, {k}] = {self.at(self.X[k])}"])
+        if self.scalar and self.looped:
+            self.over_coordinates(em, [f"XS[slot, lo + j, k] = {self.coordinate(self.X)}"])
+        elif self.scalar:
+            for k in range(self.dim):
+                em.line(f"XS[slot, lo + j, {k}] = {self.at(self.X[k])}")
+        else:
+            # one loop over the coordinates, not one loop per coordinate: numba's compile time grows with the
+            # number of loops in a kernel (the rows X<k> are consecutive)
+            with em.block(f"for k in range({self.dim}):"):
+                self.lanes(em, [f"XS[slot, lo + j, k] = S[{self.names[self.X[0]]} + k * {self.W} + j]"])
         em.line("slot += 1")
 
     # ------------------------------------------------------------------ the kernels
     def emit_kernel(self, em: _Emitter, name: str, scalar: bool) -> None:
-        self.scalar, self.W = scalar, (1 if scalar else LANES)
+        self.scalar, self.W = scalar, (1 if scalar else self.width)
         d, W = self.dim, self.W
         em.line("@njit(error_model=\"numpy\", nogil=True, cache=DISK_CACHE)")
         em.line(f"def {name}(XST, STATUS, STOPPED, XS, SAVED, slot0, t0, t1, blk0, blk1, HP, DATA, "
@@ -887,24 +1153,32 @@ class _KernelWriter:
         em.line("n = XST.shape[0]")
         em.line("nsaved = SAVED.shape[0]")
         em.line("NS = DATA.shape[0]")
-        # sized as (fixed rows + accumulator rows + stack rows) * W: the same expression as before the rows had
-        # names, since LLVM's code for the whole kernel follows the shape of these two sizes
-        em.line(f"S = np.zeros(({(0 if scalar else self.n_rows) + self.n_acc_rows} + NSTK * {d}) * {W}, dtype=F)")
+        # the lane kernel's scratch: its rows, the eight partial sums of a pairwise summation and the stack
+        if not scalar:  # the scalar kernel keeps its rows in locals (or V) and sums in its gradient functions' GS
+            em.line(f"S = np.zeros(({self.n_rows + self.n_acc_rows} + NSTK * {d}) * {W}, dtype=F)")
         em.line(f"I = np.zeros((IBATCH + BMAX) * {W}, dtype=np.int64)")
         if scalar:
+            em.line(self.grad_scratch())
             em.line("j = 0")
+            if self.looped:
+                em.line(f"V = np.zeros({self.n_rows}, dtype=F)  # the rows, indexed by row number")
         else:
             em.line(f"Z = np.zeros({W}, dtype=np.uint64)")
             em.line(f"ZS = np.zeros({W}, dtype=np.uint64)")
+        if self.looped and any(leaf.ascent == "random" for leaf in self.leaves):
+            em.line(f"RND = np.zeros({d}, dtype=np.float64)  # one lane's Gaussian draws")
         with em.block("for blk in range(blk0, blk1):"):
             em.line(f"lo = blk * {W}")
             em.line(f"w = min({W}, n - lo)")
             em.line("# load the block's state: iterates, per-start hyperparameters, status, the start's hash")
             load = []
-            if scalar:  # every local defined on every path, so numba types them once
+            if scalar and not self.looped:  # every local defined on every path, so numba types them once
                 load += [f"{self.at(r)} = ZERO" for r in range(self.n_rows)]
                 load += ["zs_ = np.uint64(0)"]
-            load += [f"{self.at(self.X[k])} = XST[lo + j, {k}]" for k in range(d)]
+            if self.looped:
+                self.over_coordinates(em, [f"{self.coordinate(self.X)} = XST[lo + j, k]"])
+            else:
+                load += [f"{self.at(self.X[k])} = XST[lo + j, {k}]" for k in range(d)]
             for h, (leaf_index, name) in enumerate(self.hp_rows):
                 load.append(f"{self.at(self.HP_ROW[leaf_index, name])} = HP[{h}, lo + j]")
             load += [f"{self.status} = np.int64(STATUS[lo + j])",
@@ -926,7 +1200,11 @@ class _KernelWriter:
             with em.block("while slot < nsaved and SAVED[slot] <= t1:"):
                 self.emit_save(em)
             em.line("# store the block's state for the next call")
-            store = [f"XST[lo + j, {k}] = {self.at(self.X[k])}" for k in range(d)]
+            if self.looped:
+                self.over_coordinates(em, [f"XST[lo + j, k] = {self.coordinate(self.X)}"])
+                store = []
+            else:
+                store = [f"XST[lo + j, {k}] = {self.at(self.X[k])}" for k in range(d)]
             store += [f"STATUS[lo + j] = {self.status}", f"STOPPED[lo + j] = {self.stopped}"]
             self.lanes(em, store)
         em.depth -= 1
@@ -935,18 +1213,19 @@ class _KernelWriter:
 
     def source(self) -> tuple[str, Layout]:
         em = _Emitter()
+        self.emit_grad_functions(em)
         self.emit_kernel(em, "kernel", scalar=False)
         self.emit_kernel(em, "kernel1", scalar=True)
         namespace = "\n".join(f"{name} = {target}" for name, target in sorted(_NAMESPACE.items()))
         prelude = _PRELUDE.format(
-            dtype=self.dtype, lanes=LANES, golden=int(draws.GOLDEN), mix_a=int(draws.MIX_A),
+            dtype=self.dtype, lanes=self.width, golden=int(draws.GOLDEN), mix_a=int(draws.MIX_A),
             mix_b=int(draws.MIX_B), two53=float(2**53), two_pi=2.0 * np.pi, namespace=namespace,
             ok=OK, diverged=DIVERGED, nonfinite=NONFINITE,
         )
         layout = Layout(dim=self.dim, n_data=self.program.n_data, dtype=self.dtype, leaves=self.leaves,
                         hp_rows=self.hp_rows, n_forks=len(self.fork_opts), has_data=self.has_data,
-                        n_float_rows=self.n_rows, shape=shape_signature(self.tree))
-        body = prelude + "\n" + self.layout_constants() + _tanh_source(self.float32) + "\n\n" + em.text()
+                        n_float_rows=self.n_rows, shape=shape_signature(self.tree), lanes=self.width)
+        body = prelude + "\n" + self.layout_constants() + self.grad_constants() + _tanh_source(self.float32) + "\n\n" + em.text()
         return body, layout
 
 

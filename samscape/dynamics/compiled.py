@@ -48,7 +48,7 @@ import numpy as np
 
 from .._atomic import atomic_output
 from . import codegen, draws
-from .contract import LANES, far_threshold
+from .contract import far_threshold
 
 CACHE_ENV = "SAMSCAPE_CACHE"
 # A kernel build (generation, loading, compilation) longer than this gets a note on stderr.
@@ -507,7 +507,7 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
     args, xs, status, stopped_at = _arguments(kernel, landscape, optimizer, x0, saved_steps, seed=seed,
                                               start_ids=start_ids, bound=bound)
     saved = args["SAVED"]
-    width = 1 if function is kernel.single else LANES
+    width = 1 if function is kernel.single else kernel.layout.lanes
     last = int(saved[-1])
     n_blocks = -(-n_starts // width)
     workers = min(_threads(), n_blocks)

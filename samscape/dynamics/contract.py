@@ -15,9 +15,17 @@ DTYPES = ("float64", "float32")
 STATUS_NAMES = ("ok", "diverged", "nonfinite")
 OK, DIVERGED, NONFINITE = 0, 1, 2
 
-# The fused kernel advances blocks of LANES starts together (see codegen); the memory estimate counts its rows.
-LANES = 32
+# The fused kernel advances blocks of starts together, each quantity a row of one number per start (see codegen).
+# With few variables a step is a few long dependency chains per start, and more lanes in flight hide their
+# latency (SAM on tanh in 2 variables: 13% faster with 64 lanes than with 32); with many, a block's rows must
+# stay in the first-level cache (60 variables: 25% slower with 64). benchmarks/bench_integrator.py measures it.
+LANES_FEW_VARIABLES, LANES_MANY_VARIABLES, FEW_VARIABLES = 64, 32, 8
 PAIRWISE_BLOCK = 128  # NumPy's PW_BLOCKSIZE: a pairwise sum of at most this many terms is one flat block
+
+
+def lanes_for(dim: int) -> int:
+    """Starts per block of the lane kernel for a landscape of ``dim`` variables."""
+    return LANES_FEW_VARIABLES if dim <= FEW_VARIABLES else LANES_MANY_VARIABLES
 
 
 def far_threshold(bound: float, dtype) -> np.floating:

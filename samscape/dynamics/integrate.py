@@ -27,7 +27,7 @@ import numpy as np
 
 from .._atomic import atomic_output
 from .._tables import html_table, text_table
-from .contract import DIVERGED, DTYPES, LANES, NONFINITE, OK, PAIRWISE_BLOCK, STATUS_NAMES, far_threshold
+from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, STATUS_NAMES, far_threshold, lanes_for
 from .draws import fresh_seed
 from .optimizers import Optimizer, optimizer_from_dict
 from .stepping import Stepper
@@ -261,7 +261,7 @@ def _working_bytes(landscape, optimizer: Optimizer, n_starts: int, dtype: np.dty
         largest = max(batches, default=0) if has_data else 0
         state = n_starts * (landscape.dim * dtype.itemsize + 9)  # iterates, status, stop step
         plan_rows = largest // PAIRWISE_BLOCK + 1  # a Python list per row while the plan is built
-        scratch = (os.cpu_count() or 1) * LANES * (2 + largest) * 8  # one integer row per batch position
+        scratch = (os.cpu_count() or 1) * lanes_for(landscape.dim) * (2 + largest) * 8  # one integer row per batch position
         return state + plan_rows * 160 + scratch + _samples_per_point(landscape) * 8 * (landscape.dim + 2)
     step = n_starts * _ARRAYS_PER_COORDINATE * landscape.dim * dtype.itemsize
     draws = n_starts * max(batches, default=0) * _DRAW_BYTES_PER_POSITION

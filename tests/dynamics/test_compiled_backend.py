@@ -16,6 +16,7 @@ import pytest
 from samscape import dynamics as dy
 from samscape import landscapes
 from samscape.dynamics import integrate
+from samscape.dynamics.contract import lanes_for
 
 if importlib.util.find_spec("numba") is None:
     pytest.skip("numba is not installed; the compiled backend is optional", allow_module_level=True)
@@ -42,7 +43,7 @@ def finite_sum():
 @pytest.fixture(scope="module")
 def starts():
     rng = np.random.default_rng(7)
-    return rng.uniform(-1.5, 1.5, size=(70, 2))  # 70: two full blocks of lanes and a partial one
+    return rng.uniform(-1.5, 1.5, size=(2 * lanes_for(2) + 6, 2))  # two full blocks of lanes and a partial one
 
 
 def run_both(landscape, optimizer, x0, steps=STEPS, every=7, **kwargs):

@@ -17,6 +17,7 @@ import pytest
 
 from samscape import dynamics as dy
 from samscape import landscapes
+from samscape.dynamics.contract import lanes_for
 from samscape.dynamics.optimizers import OPTIMIZERS, Noise
 
 HAS_NUMBA = importlib.util.find_spec("numba") is not None
@@ -39,7 +40,8 @@ def saturating():
 
 @pytest.fixture(scope="module")
 def starts():
-    return np.random.default_rng(2).uniform(-1.5, 1.5, size=(37, 2))  # a full block of lanes and a partial one
+    # a full block of lanes and a partial one
+    return np.random.default_rng(2).uniform(-1.5, 1.5, size=(lanes_for(2) + 5, 2))
 
 
 def formula_step(landscape, x, t, lr, rho, batch_size, normalized, seed=SEED):
@@ -108,12 +110,15 @@ def test_a_sample_with_zero_gradient_is_not_perturbed():
 @pytest.mark.parametrize("batch_size", [None, 4])
 def test_compiled_per_sample_agrees_bit_for_bit_on_a_polynomial(polynomial, starts, cls, batch_size):
     """On a polynomial finite sum the kernel's per-sample step is the NumPy step bit for bit (float64), full
-    batch and mini-batch, with per-start rho; in float32 it follows to single-precision rounding."""
+    batch and mini-batch, with per-start rho, many starts (the lane kernel) and one (the scalar kernel); in
+    float32 it follows to single-precision rounding."""
+    for x0 in (starts, starts[:1]):
+        one = cls(0.1, np.linspace(0.01, 0.3, len(x0)), batch_size=batch_size)
+        ref = dy.simulate(polynomial, one, x0, 40, every=5, seed=SEED, backend="numpy")
+        out = dy.simulate(polynomial, one, x0, 40, every=5, seed=SEED, backend="compiled")
+        np.testing.assert_array_equal(out.xs, ref.xs)
+        np.testing.assert_array_equal(out.status, ref.status)
     opt = cls(0.1, np.linspace(0.01, 0.3, len(starts)), batch_size=batch_size)
-    ref = dy.simulate(polynomial, opt, starts, 40, every=5, seed=SEED, backend="numpy")
-    out = dy.simulate(polynomial, opt, starts, 40, every=5, seed=SEED, backend="compiled")
-    np.testing.assert_array_equal(out.xs, ref.xs)
-    np.testing.assert_array_equal(out.status, ref.status)
     # float32: the NumPy path's finite-sum data are float64, so its per-sample arithmetic is not the kernel's
     ref32 = dy.simulate(polynomial, opt, starts, 40, every=5, seed=SEED, backend="numpy", dtype=np.float32)
     out32 = dy.simulate(polynomial, opt, starts, 40, every=5, seed=SEED, backend="compiled", dtype=np.float32)

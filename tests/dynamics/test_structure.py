@@ -16,6 +16,7 @@ import pytest
 import samscape
 from samscape import cli, dynamics as dy, landscapes, theory
 from samscape.dynamics import codegen, optimizers
+from samscape.dynamics.contract import lanes_for
 from samscape.theory import _common
 
 DYNAMICS_DIR = os.path.dirname(dy.__file__)
@@ -176,7 +177,7 @@ def test_the_kernel_names_its_rows(finite_sum):
     """The generated kernel addresses its scratch rows by module constants (X0, G0, LR_0, RHO_1, ...), never by bare
     numbers, and heads its blocks with comments."""
     source, _, _ = codegen.kernel_source(finite_sum, dy.Switch(dy.SGD(lr=0.1, batch_size=2), dy.SAM(lr=0.1, rho=0.1), at=3))
-    for constant in ("X0 = 0", f"X1 = {codegen.LANES}", "RHO_1 = ", "LR_0 = ", "TMP0 = ", "R8 = ", "STACK = ", "IBATCH = "):
+    for constant in ("X0 = 0", f"X1 = {lanes_for(finite_sum.dim)}", "RHO_1 = ", "LR_0 = ", "TMP0 = ", "R8 = ", "STACK = ", "IBATCH = "):
         assert f"\n{constant}" in source, constant
     assert "S[X0 + j]" in source and "S[RHO_1 + j]" in source and "s_RHO_1" in source
     import re
