@@ -487,6 +487,17 @@ def tanh(x):
 '''
 
 
+def standalone_tanh(dtype: str = "float64"):
+    """The kernels' tanh (:func:`_tanh_source`) compiled as a numba function of its own, without the disk cache:
+    for the tests that check its accuracy and the benchmark whose floor is built on it. Needs numba."""
+    from numba import njit
+
+    float32 = dtype == "float32"
+    F = np.float32 if float32 else np.float64
+    namespace = {"math": math, "np": np, "njit": njit, "F": F, "ONE": F(1.0), "TWO": F(2.0), "DISK_CACHE": False}
+    exec(compile(_tanh_source(float32), "<samscape tanh>", "exec"), namespace)
+    return namespace["tanh"]
+
 # DISK_CACHE is not defined here: the loader (compiled.py) sets it in the module before running this text,
 # False when there is no private folder for numba's cache files.
 _PRELUDE = '''\
@@ -1101,7 +1112,18 @@ class _KernelWriter:
                     em.line(f"{X[k]} = xn{k}_")
             self.lanes(em, rest)
         else:
-            self.lanes(em, stmts + accept + rest)
+            # The usual case first, in one pass of floating-point work the compiler vectorizes: every lane of the
+            # block still running (running_ counts them) and its XN inside the bound, which also makes it finite
+            # (a sum of squares that is neither inf nor NaN); then the whole block takes XN. Otherwise the
+            # lane-by-lane rule decides, with the same outcome for such lanes.
+            em.line("ok_ = 0")
+            self.lanes(em, stmts[:d] + [f"ok_ += 1 if (({norm}) <= FAR2) else 0"])
+            with em.block("if (ok_ == w) & (running_ == w):"):
+                self.lanes(em, [f"{X[k]} = {XN[k]}" for k in range(d)])
+                em.line("alive = w")
+            with em.block("else:"):
+                em.line("running_ = 0")
+                self.lanes(em, stmts + accept + rest + [f"running_ += 1 if {st} == OK else 0"])
 
     def _emit_commit_looped(self, em: _Emitter) -> None:
         """:meth:`emit_commit` as loops over the coordinates, one lane at a time."""
@@ -1185,6 +1207,9 @@ class _KernelWriter:
                      f"{self.stopped} = STOPPED[lo + j]",
                      f"{self.z} = mix(ZSEED ^ (IDS[lo + j] + GOLDEN))"]
             self.lanes(em, load)
+            if not scalar and not self.looped:
+                em.line("running_ = 0  # lanes of the block whose status is OK (the commit's fast path)")
+                self.lanes(em, [f"running_ += 1 if {self.status} == OK else 0"])
             em.line("slot = slot0")
             em.line("t = t0")
             with em.block("while t < t1:"):

@@ -142,6 +142,25 @@ def test_divergence_and_nonfinite_freeze_the_same_way():
         assert_same_run(ref, out)
 
 
+def test_a_start_that_leaves_late_freezes_alone_in_a_full_block(monkeypatch):
+    """A block whose starts all run takes its new iterates in one pass; once one of them leaves the bound (here
+    at a late step, in full blocks of lanes) the lane-by-lane rule takes over for that block, also after a
+    pause between chunks of steps: the same run as NumPy's, bit for bit, with only that start frozen."""
+    bowl = landscapes.from_expr("0.5*u**2 + 0.5*v**2", ["u", "v"])
+    width = lanes_for(2)
+    x0 = np.column_stack([np.linspace(-1.0, 1.0, 2 * width), np.linspace(0.5, -0.5, 2 * width)])
+    lr = np.full(2 * width, 1.5)
+    late = width + 3
+    x0[late], lr[late] = [1.4, 0.0], 2.02  # |1 - lr| = 1.02: grows 2 % a step, leaves the bound 2 late
+    opt = dy.GD(lr=lr)
+    ref, out = run_both(bowl, opt, x0, steps=60, every=1, bound=2.0)
+    assert list(np.flatnonzero(ref.status != "ok")) == [late] and ref.stopped_at[late] > 10
+    assert_same_run(ref, out)
+    monkeypatch.setattr(compiled, "CHUNK_WORK", 4 * len(x0))  # 4 steps per kernel call
+    _, chunked = run_both(bowl, opt, x0, steps=60, every=1, bound=2.0)
+    assert_same_run(ref, chunked)
+
+
 def test_block_of_frozen_starts_fills_later_saved_steps():
     """When every start of a block has frozen, the kernel stops stepping it but still writes its saved steps."""
     quartic = landscapes.from_expr("0.25*u**4 + 0.5*v**2 - u*v", ["u", "v"])
@@ -192,11 +211,7 @@ def test_fast_tanh_is_within_two_ulp_of_numpy():
     """The kernel's vectorizable tanh agrees with NumPy's to within 2 ulp, with NaN, inf and -0.0 kept."""
     from samscape.dynamics import codegen as cg
 
-    namespace: dict = {}
-    source = "import math\nimport numpy as np\nfrom numba import njit\nF = np.float64\nONE = F(1.0)\nTWO = F(2.0)\n"
-    namespace["DISK_CACHE"] = False
-    exec(compile(source + cg._tanh_source(False), "<tanh>", "exec"), namespace)
-    tanh = namespace["tanh"]
+    tanh = cg.standalone_tanh("float64")
     rng = np.random.default_rng(0)
     xs = np.concatenate([rng.uniform(-25, 25, 2000), rng.normal(0, 1e-3, 500), rng.uniform(-1, 1, 2000),
                          [0.0, 1e-300, 5e-324, 1e-10, -3.7e-9, 3.8e-9, 1e-5, 19.0, 40.0, 1e300]])
