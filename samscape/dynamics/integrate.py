@@ -20,6 +20,7 @@ import time
 import warnings
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
@@ -287,7 +288,8 @@ def memory_estimate(landscape, optimizer: Optimizer, n_starts: int, n_saved: int
     loss = n_saved * n_starts * dtype.itemsize
     width = _samples_per_point(landscape)
     points = min(n_saved * n_starts, max(1, CHUNK_ELEMENTS // width))
-    loss_work = _evaluation_bytes(landscape, points, width)
+    in_flight = min(_usable_cores(), -(-n_saved * n_starts // points))  # chunks evaluated side by side
+    loss_work = _evaluation_bytes(landscape, points, width) * in_flight
     backends = ("numpy", "compiled") if backend == "auto" else (backend,)
     loop = min(_working_bytes(landscape, optimizer, n_starts, dtype, name) for name in backends)
     working = max(loop, loss_work)
@@ -317,19 +319,39 @@ def _check_fits(estimate: dict[str, int], optimizer: Optimizer, n_starts: int, e
                      f"{_size(available)} is available; {remedy}")
 
 
+def _usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def _map_points(fn, xs: np.ndarray, landscape) -> np.ndarray:
     """``fn`` applied to the points ``xs`` ``(..., dim)`` of ``landscape`` a chunk at a time, so its temporaries
-    stay bounded (:data:`CHUNK_ELEMENTS` point-samples); ``fn`` maps ``(n, dim)`` to ``(n, ...)`` point by point."""
+    stay bounded (:data:`CHUNK_ELEMENTS` point-samples per chunk, one chunk per usable core in flight: NumPy
+    releases the GIL, so the chunks run side by side); ``fn`` maps ``(n, dim)`` to ``(n, ...)`` point by point.
+    The caller's ``np.errstate`` applies in every chunk."""
     flat = xs.reshape(-1, xs.shape[-1])
     size = max(1, CHUNK_ELEMENTS // _samples_per_point(landscape))
-    out = None
-    for a in range(0, len(flat), size):
-        piece = np.asarray(fn(flat[a:a + size]))
-        if out is None:
-            out = np.empty((len(flat),) + piece.shape[1:], dtype=piece.dtype)
-        out[a:a + len(piece)] = piece
-    if out is None:  # no points at all
-        out = np.asarray(fn(flat))
+    pieces = [(a, min(a + size, len(flat))) for a in range(0, len(flat), size)] or [(0, 0)]
+    errors = np.geterr()  # worker threads do not inherit the caller's errstate
+
+    def evaluate(piece):
+        with np.errstate(**errors):
+            return np.asarray(fn(flat[piece[0]:piece[1]]))
+
+    first = evaluate(pieces[0])
+    out = np.empty((len(flat),) + first.shape[1:], dtype=first.dtype)
+    out[:len(first)] = first
+    rest = pieces[1:]
+    workers = min(len(rest), _usable_cores())
+    if workers > 1:
+        with ThreadPoolExecutor(workers, thread_name_prefix="samscape-points") as pool:
+            for (a, b), values in zip(rest, pool.map(evaluate, rest)):
+                out[a:b] = values
+    else:
+        for a, b in rest:
+            out[a:b] = evaluate((a, b))
     return out.reshape(xs.shape[:-1] + out.shape[1:])
 
 
