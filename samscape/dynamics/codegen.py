@@ -198,17 +198,27 @@ class GradientProgram:
 
 
 def gradient_program(landscape, float32: bool) -> GradientProgram:
+    """The per-sample gradient of ``landscape`` (one output per variable)."""
+    return _straight_line(landscape, landscape.grad_cse, float32, f"the gradient of {landscape.name!r}")
+
+
+def value_program(landscape, float32: bool) -> GradientProgram:
+    """The per-sample value of ``landscape`` (one output)."""
+    return _straight_line(landscape, landscape.value_cse, float32, f"the loss of {landscape.name!r}")
+
+
+def _straight_line(landscape, cse: tuple[list, list], float32: bool, what: str) -> GradientProgram:
+    """Expressions that ``sympy.cse`` reduced to ``(replacements, reduced)`` -- the landscape's own reduction, which
+    its NumPy evaluation starts from, made once per landscape -- printed with placeholders."""
     names: dict[sp.Symbol, str] = {}
     for k, sym in enumerate(landscape.symbols):
         names[sym] = f"__V{k}__"
     for k, sym in enumerate(landscape.data_symbols):
         names[sym] = f"__D{k}__"
-    # The landscape's own cse of its gradient (which its NumPy evaluation starts from), made once per landscape.
-    replacements, reduced = landscape.grad_cse
+    replacements, reduced = cse
     for i, (sym, _) in enumerate(replacements):
         names[sym] = f"__T{i}__"
     printer = (_Printer32 if float32 else _Printer)(names)
-    what = f"the gradient of {landscape.name!r}"
 
     def show(expr) -> str:
         try:
@@ -574,6 +584,8 @@ class _KernelWriter:
         self.dim = landscape.dim
         self.has_data = bool(landscape.data_symbols)
         self.program = gradient_program(landscape, self.float32)
+        # the loss at the saved steps, where no data is summed (a finite sum's loss stays NumPy's)
+        self.value = None if self.has_data else value_program(landscape, self.float32)
         self.tree, self.leaf_opts, self.fork_opts = optimizer_shape(optimizer, self.has_data)
         self.leaves = []
         self._collect(self.tree)
@@ -1236,11 +1248,38 @@ class _KernelWriter:
         em.line()
         em.line()
 
+    def emit_loss_function(self, em: _Emitter) -> None:
+        """``loss(P, OUT, lo, hi)``: the landscape's value at the points ``P[lo:hi]`` (``(n, dim)``) into
+        ``OUT[lo:hi]``, with the kernels' functions (printed as the gradient is). Like the lane kernel it works on
+        blocks of points held as rows (coordinates, then temporaries), a loop over the block ending after each
+        statement that calls a function: what lets the compiler vectorize the calls."""
+        d, W, value = self.dim, self.width, self.value
+        var = [f"S[{k * W} + j]" for k in range(d)]
+        temp = [f"S[{(d + i) * W} + j]" for i in range(len(value.temps))]
+        em.line("@njit(error_model=\"numpy\", nogil=True, cache=DISK_CACHE)")
+        with em.block("def loss(P, OUT, lo, hi):"):
+            em.line(f"S = np.empty({(d + len(temp)) * W}, dtype=F)")
+            with em.block(f"for b in range(lo, hi, {W}):"):
+                em.line(f"w = min({W}, hi - b)")
+                with em.block(f"for k in range({d}):"):
+                    em.lanes([f"S[k * {W} + j] = P[b + j, k]"])
+                pending: list[str] = []
+                for i, code in enumerate(value.temps):
+                    pending.append(f"{temp[i]} = {_fill(code, var, [], temp)}")
+                    if _CALL.search(code):
+                        em.lanes(pending)
+                        pending = []
+                em.lanes(pending + [f"OUT[b + j] = {_fill(value.outputs[0], var, [], temp)}"])
+        em.line()
+        em.line()
+
     def source(self) -> tuple[str, Layout]:
         em = _Emitter()
         self.emit_grad_functions(em)
         self.emit_kernel(em, "kernel", scalar=False)
         self.emit_kernel(em, "kernel1", scalar=True)
+        if self.value is not None:
+            self.emit_loss_function(em)
         namespace = "\n".join(f"{name} = {target}" for name, target in sorted(_NAMESPACE.items()))
         prelude = _PRELUDE.format(
             dtype=self.dtype, lanes=self.width, golden=int(draws.GOLDEN), mix_a=int(draws.MIX_A),

@@ -55,6 +55,9 @@ CACHE_ENV = "SAMSCAPE_CACHE"
 SLOW_BUILD_NOTE_SECONDS = 2.0
 # Point-steps per kernel call between progress updates (about a second of work on one core).
 CHUNK_WORK = 1 << 27
+# From this many saved points on, the loss at the saved steps is the kernel module's own (compiled on first use
+# and cached like the kernels): NumPy's tanh, say, is a scalar call per element where the kernels' is vectorized.
+LOSS_FROM_POINTS = 1 << 16
 
 _lock = threading.RLock()
 _kernels: dict[str, "Kernel"] = {}
@@ -107,6 +110,7 @@ class Kernel:
     lanes: object
     single: object
     layout: codegen.Layout
+    loss: object = None  # the value at many points (see codegen's emit_loss_function); None for a finite sum
     ready: set = field(default_factory=set)
     failures: dict = field(default_factory=dict)  # id(function) -> the KernelBuildError of its compilation
 
@@ -326,7 +330,8 @@ def _load(key: str, source: str, layout) -> Kernel:
         sys.modules.pop(module.__name__, None)
         raise
     _counters["loads"] += 1
-    return Kernel(key=key, path=path, lanes=module.kernel, single=module.kernel1, layout=layout)
+    return Kernel(key=key, path=path, lanes=module.kernel, single=module.kernel1, layout=layout,
+                  loss=getattr(module, "loss", None))
 
 
 def get_kernel(landscape, optimizer, dtype: str = "float64") -> Kernel:
@@ -489,7 +494,7 @@ def _arguments(kernel: Kernel, landscape, optimizer, x0: np.ndarray, saved_steps
     stopped_at = np.full(n_starts, -1, dtype=np.int64)
     args = dict(
         XST=state, STATUS=status, STOPPED=stopped_at, XS=xs, SAVED=saved, slot0=1, t0=0, t1=0,
-        ZSEED=_seed_hash(seed), IDS=np.ascontiguousarray(start_ids).astype(np.uint64),
+        ZSEED=_seed_hash(seed), IDS=np.ascontiguousarray(start_ids, dtype=np.int64).view(np.uint64),
         FAR2=far_threshold(bound, dtype), **_pack(kernel.layout, optimizer, landscape, n_starts, dtype),
     )
     return args, xs, status, stopped_at
@@ -529,4 +534,18 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
         t = t1
         progress.update(t)
     progress.update(last)
-    return xs, status, stopped_at
+    return xs, status, stopped_at, _saved_loss(kernel, xs, workers)
+
+
+def _saved_loss(kernel: Kernel, xs: np.ndarray, workers: int) -> np.ndarray | None:
+    """The loss at the saved iterates ``xs`` ``(n_saved, n_starts, dim)`` by the kernel module's own loss function
+    on the thread pool, or ``None`` (the caller evaluates the landscape) for few points or a finite sum."""
+    points = xs.reshape(-1, xs.shape[-1])
+    if kernel.loss is None or len(points) < LOSS_FROM_POINTS:
+        return None
+    out = np.empty(len(points), dtype=xs.dtype)
+    edges = np.linspace(0, len(points), 4 * workers + 1).round().astype(int)
+    jobs = [_executor(workers).submit(kernel.loss, points, out, int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    for job in jobs:
+        job.result()
+    return out.reshape(xs.shape[:-1])

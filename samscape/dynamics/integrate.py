@@ -3,9 +3,10 @@
 The per-step work sits behind one seam, a *backend*: a function
 
     backend(landscape, optimizer, x0, saved_steps, *, seed, start_ids, bound, progress)
-        -> (xs, status, stopped_at)
+        -> (xs, status, stopped_at, loss)
 
-that advances every start from step 0 to ``saved_steps[-1]`` and returns the iterates at ``saved_steps``.
+that advances every start from step 0 to ``saved_steps[-1]`` and returns the iterates at ``saved_steps``, and the
+loss there when it computed it on the way (else ``None``: :func:`simulate` evaluates the landscape).
 :func:`numpy_backend` is the reference; a compiled backend must return the same arrays.
 """
 
@@ -100,8 +101,9 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
                   seed: int, start_ids: np.ndarray, bound: float, progress: Progress):
     """Reference backend: one NumPy-vectorized update per step over all starts.
 
-    Returns ``xs`` ``(n_saved, n_starts, dim)``, ``status`` ``(n_starts,)`` int codes and ``stopped_at``
-    ``(n_starts,)``: the step at which a start was frozen, or -1.
+    Returns ``xs`` ``(n_saved, n_starts, dim)``, ``status`` ``(n_starts,)`` int codes, ``stopped_at``
+    ``(n_starts,)``: the step at which a start was frozen, or -1, and the loss at ``xs`` ``(n_saved, n_starts)``
+    where the backend computed it on the way (``None`` here: :func:`simulate` evaluates the landscape).
     """
     n_starts, dim = x0.shape
     stepper = Stepper(landscape, optimizer, n_starts, x0.dtype, seed=seed, start_ids=start_ids)
@@ -130,7 +132,7 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
                 slot += 1
             progress.update(t + 1)
     progress.update(last)
-    return xs, status, stopped_at
+    return xs, status, stopped_at, None
 
 
 def _freeze_stopped(x, x_next, squared_norm, far2, status, stopped_at, t: int) -> np.ndarray:
@@ -332,7 +334,8 @@ def _map_points(fn, xs: np.ndarray, landscape) -> np.ndarray:
     releases the GIL, so the chunks run side by side); ``fn`` maps ``(n, dim)`` to ``(n, ...)`` point by point.
     The caller's ``np.errstate`` applies in every chunk."""
     flat = xs.reshape(-1, xs.shape[-1])
-    size = max(1, CHUNK_ELEMENTS // _samples_per_point(landscape))
+    cores = _usable_cores()
+    size = max(1, min(CHUNK_ELEMENTS // _samples_per_point(landscape), -(-len(flat) // cores)))
     pieces = [(a, min(a + size, len(flat))) for a in range(0, len(flat), size)] or [(0, 0)]
     errors = np.geterr()  # worker threads do not inherit the caller's errstate
 
@@ -340,18 +343,15 @@ def _map_points(fn, xs: np.ndarray, landscape) -> np.ndarray:
         with np.errstate(**errors):
             return np.asarray(fn(flat[piece[0]:piece[1]]))
 
-    first = evaluate(pieces[0])
-    out = np.empty((len(flat),) + first.shape[1:], dtype=first.dtype)
-    out[:len(first)] = first
-    rest = pieces[1:]
-    workers = min(len(rest), _usable_cores())
-    if workers > 1:
-        with ThreadPoolExecutor(workers, thread_name_prefix="samscape-points") as pool:
-            for (a, b), values in zip(rest, pool.map(evaluate, rest)):
-                out[a:b] = values
+    if len(pieces) == 1:
+        out = evaluate(pieces[0])
     else:
-        for a, b in rest:
-            out[a:b] = evaluate((a, b))
+        out = None
+        with ThreadPoolExecutor(min(len(pieces), cores), thread_name_prefix="samscape-points") as pool:
+            for (a, b), values in zip(pieces, pool.map(evaluate, pieces)):
+                if out is None:
+                    out = np.empty((len(flat),) + values.shape[1:], dtype=values.dtype)
+                out[a:b] = values
     return out.reshape(xs.shape[:-1] + out.shape[1:])
 
 
@@ -970,11 +970,12 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
     saved = saved_step_grid(steps, every)
     bar = Progress(steps, f"{optimizer.describe()} on {landscape.name}",
                    enabled=progress if progress is not None else (None if steps * n_starts > 2_000_000 else False))
-    xs, status_codes, stopped_at = BACKENDS[backend](
+    xs, status_codes, stopped_at, loss = BACKENDS[backend](
         landscape, resolved, x0, saved, seed=seed, start_ids=start_ids, bound=float(bound), progress=bar
     )
-    with np.errstate(all="ignore"):
-        loss = _map_points(landscape.value, xs, landscape)
+    if loss is None:
+        with np.errstate(all="ignore"):
+            loss = _map_points(landscape.value, xs, landscape)
     return Run(xs=xs, steps=saved, loss=loss, status=np.asarray(STATUS_NAMES)[status_codes],
                stopped_at=stopped_at, seed=seed, landscape=landscape, optimizer=optimizer,
                bound=float(bound), every=every, start_ids=start_ids, backend=backend)

@@ -536,6 +536,11 @@ class Landscape:
         return self._grad_program.temps, self._grad_program.outputs
 
     @property
+    def value_cse(self) -> tuple[list, list]:
+        """The per-sample value as ``sympy.cse`` reduced it: ``(temporaries, [output])``, shared by every backend."""
+        return self._value_program.temps, self._value_program.outputs
+
+    @property
     def hess_exprs(self) -> list[list[sp.Expr]]:
         """The per-sample Hessian, ``dim x dim`` SymPy expressions (derived on first use, then kept)."""
         if self._hess_exprs is None:

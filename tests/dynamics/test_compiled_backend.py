@@ -161,6 +161,27 @@ def test_a_start_that_leaves_late_freezes_alone_in_a_full_block(monkeypatch):
     assert_same_run(ref, chunked)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_loss_of_many_points_is_the_kernel_modules_own_and_agrees_with_the_landscape(plain, starts, dtype,
+                                                                                         monkeypatch):
+    """From LOSS_FROM_POINTS saved points on, the loss at the saved steps comes from the kernel module (the
+    landscape's value printed as its gradient is, on the kernels' tanh): the landscape's own value to a few ulp,
+    in the run's dtype, for every saved step and start, a frozen start's included; below it, NumPy's exactly."""
+    bowl = landscapes.from_expr("(1 - x)**2 + 10*(y - x**2)**2", ["x", "y"])
+    x0 = np.vstack([starts, [[90.0, 90.0]]]).astype(dtype)  # the last one is beyond the bound: frozen at once
+    for land, opt in ((plain, dy.SAM(lr=0.4, rho=0.2)), (bowl, dy.GD(lr=0.01))):
+        monkeypatch.setattr(compiled, "LOSS_FROM_POINTS", 1)
+        run = dy.simulate(land, opt, x0, 30, every=7, seed=3, backend="compiled", dtype=dtype, bound=100.0)
+        assert run.loss.dtype == dtype and run.loss.shape == run.xs.shape[:2] and "diverged" in set(run.status)
+        want = land.value(run.xs)
+        eps = np.finfo(dtype).eps
+        # a few ulp: the kernels' tanh is within 2 ulp of NumPy's, and the loss squares a nested tanh
+        assert np.all(np.abs(run.loss - want) <= 16 * eps * np.maximum(np.abs(want), np.finfo(dtype).tiny))
+        monkeypatch.setattr(compiled, "LOSS_FROM_POINTS", run.xs.shape[0] * run.xs.shape[1] + 1)
+        below = dy.simulate(land, opt, x0, 30, every=7, seed=3, backend="compiled", dtype=dtype, bound=100.0)
+        np.testing.assert_array_equal(below.loss, land.value(below.xs))
+
+
 def test_block_of_frozen_starts_fills_later_saved_steps():
     """When every start of a block has frozen, the kernel stops stepping it but still writes its saved steps."""
     quartic = landscapes.from_expr("0.25*u**4 + 0.5*v**2 - u*v", ["u", "v"])
