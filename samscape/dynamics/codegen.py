@@ -65,6 +65,8 @@ GENERATOR_VERSION = 9
 # build time grows with the square of the dimension, a looped one's linearly. Below it the unrolled kernels
 # keep their shorter dependency chains (a single long run of a 2-D landscape is what they are tuned for).
 LOOP_FROM_DIM = 16
+# A loop over the lanes holds at most this many statements of a gradient (see _KernelWriter.emit_sample).
+LANE_LOOP_STATEMENTS = 48
 
 
 class UnsupportedLandscape(ValueError):
@@ -686,6 +688,15 @@ class _KernelWriter:
             return f"V[{rs[0]} + {index}]"
         return f"S[{self.names[rs[0]]} + ({index}) * {self.W} + j]"
 
+    def vector_address(self, rs: list[int]) -> tuple[str, str, str, str]:
+        """``(A, base, stride, j)``, source text that addresses the consecutive rows ``rs`` for the current lane as
+        ``A[base + k * stride + j]`` (:meth:`coordinate`'s address), for the module's helpers such as ``sumsq``."""
+        assert rs == list(range(rs[0], rs[0] + self.dim)), "looped rows must be consecutive"
+        return ("V", str(rs[0]), "1", "0") if self.scalar else ("S", self.names[rs[0]], str(self.W), "j")
+
+    def vector_at(self, rs: list[int]) -> str:
+        return ", ".join(self.vector_address(rs))
+
     def lane_loop(self, em: "_Emitter"):
         """A block run for every lane of the lane kernel (once, for its one start, in the scalar kernel)."""
         return contextlib.nullcontext() if self.scalar else em.block("for j in range(w):")
@@ -720,13 +731,18 @@ class _KernelWriter:
         # gradient is the hot straight-line code, and locals stay in registers)
         temp = [f"s_{self.names[r]}" for r in self.T] if self.scalar else self.rows(self.T)
         pending: list[str] = []
-        for i, code in enumerate(self.program.temps):
-            pending.append(f"{temp[i]} = {_fill(code, var, data, temp)}")
-            if _CALL.search(code):
+        statements = [(f"{temp[i]} = {_fill(code, var, data, temp)}", bool(_CALL.search(code)))
+                      for i, code in enumerate(self.program.temps)]
+        statements += [(f"{dst[k]} = {_fill(code, var, data, temp)}", False) for k, code in enumerate(self.program.outputs)]
+        for statement, calls in statements:
+            pending.append(statement)
+            # every value lives in a row of S, so a loop can end anywhere: after a call, and every
+            # LANE_LOOP_STATEMENTS statements (numba's type inference grows faster than a loop's body)
+            if calls or len(pending) == LANE_LOOP_STATEMENTS:
                 self.lanes(em, pending)
                 pending = []
-        self.lanes(em, pending + [f"{dst[k]} = {_fill(code, var, data, temp)}"
-                                  for k, code in enumerate(self.program.outputs)])
+        if pending:
+            self.lanes(em, pending)
 
     def emit_grad(self, em: _Emitter, src: list[int], dst: list[int], leaf: Leaf) -> None:
         """``dst = grad L_batch(src)``: the mean of per-sample gradients in NumPy's summation order; for a
@@ -940,7 +956,7 @@ class _KernelWriter:
                 em.line("RND[p_] = rad_ * math.cos(ang_)")
                 with em.block(f"if p_ + {pairs} < {d}:"):
                     em.line(f"RND[p_ + {pairs}] = rad_ * math.sin(ang_)")
-            emit_pairwise_loop(em, "dss_", lambda i: f"RND[{i}] * RND[{i}]", 0, d)
+            em.line("dss_ = sumsq(RND, 0, 1, 0)")
             em.line("dnrm_ = math.sqrt(dss_)")
             em.line("dsf_ = dnrm_ if dnrm_ > 0.0 else 1.0")
             with em.block(f"for k in range({d}):"):
@@ -1001,17 +1017,13 @@ class _KernelWriter:
         are sequential within a lane); the same operations in the same order."""
         d = self.dim
         X, P, G = (self.coordinate(r) for r in (self.X, self.P, self.G))
-
-        def g(i: str) -> str:
-            return self.coordinate(self.G, i)
-
         rho = self.hp(leaf, "rho")
         low, high = (f"F({v!r})" for v in squared_norm_range(self.dtype))
         in_range = f"((ss_ >= {low}) & (ss_ <= {high}))"
         em.line("# the norm from the sum of squares where that sum neither underflows nor overflows")
         em.line("rescale_ = 0")
         with self.lane_loop(em):
-            emit_pairwise_loop(em, "ss_", lambda i: f"{g(i)} * {g(i)}", 0, d)
+            em.line(f"ss_ = sumsq({self.vector_at(self.G)})")
             em.line("nrm_ = math.sqrt(ss_)")
             with em.block(f"for k in range({d}):"):
                 em.line(f"{P} = {X} + {rho} * ({G} / nrm_)")
@@ -1019,16 +1031,11 @@ class _KernelWriter:
         em.line("# elsewhere divide by max |G_k| first; a zero or non-finite G gives no perturbation")
         with em.block("if rescale_ > 0:"):
             with self.lane_loop(em):
-                emit_pairwise_loop(em, "ss_", lambda i: f"{g(i)} * {g(i)}", 0, d)
+                em.line(f"ss_ = sumsq({self.vector_at(self.G)})")
                 with em.block(f"if not {in_range}:"):
-                    em.line(f"s_ = abs({g('0')})")
-                    with em.block(f"for k in range(1, {d}):"):
-                        em.line(f"s_ = max(s_, abs({G}))")
-                    emit_pairwise_loop(em, "hs_", lambda i: f"({g(i)} / s_) * ({g(i)} / s_)", 0, d)
-                    em.line("nrm_ = math.sqrt(hs_)")
-                    em.line("ok_ = (nrm_ > ZERO) & (nrm_ < INF)")
-                    with em.block(f"for k in range({d}):"):
-                        em.line(f"{P} = {X} + {rho} * (({G} / s_) / nrm_ if ok_ else ZERO)")
+                    arr, g_base, stride, lane = self.vector_address(self.G)
+                    x_base, p_base = self.vector_address(self.X)[1], self.vector_address(self.P)[1]
+                    em.line(f"rescaled_point({arr}, {g_base}, {x_base}, {p_base}, {stride}, {lane}, {rho})")
 
     def emit_unnormalized_point(self, em: _Emitter, leaf: Leaf) -> None:
         """``P = X + rho * G``."""
@@ -1148,7 +1155,7 @@ class _KernelWriter:
             em.line("fin_ = True")
             with em.block(f"for k in range({d}):"):
                 em.line(f"fin_ = fin_ & (abs({XN}) < INF)")
-            emit_pairwise_loop(em, "nn_", lambda i: f"{self.coordinate(self.XN, i)} * {self.coordinate(self.XN, i)}", 0, d)
+            em.line(f"nn_ = sumsq({self.vector_at(self.XN)})")
             # sqrt(s) > bound exactly when s > FAR2 (see contract.far_threshold): one square root less
             em.line("far_ = fin_ & (nn_ > FAR2)")
             em.line(f"st_ = {st}")
@@ -1248,6 +1255,37 @@ class _KernelWriter:
         em.line()
         em.line()
 
+    def emit_sum_of_squares_functions(self, em: _Emitter) -> None:
+        """``sumsq(A, base, stride, j)``: NumPy's pairwise sum over the coordinates k of ``A[base + k*stride + j]``
+        squared, and ``sumsq_scaled(..., scale)`` of ``A[...] / scale`` squared: the looped update's norms
+        (ascent, rescaled ascent, bound check, random direction) written once per module rather than at every
+        use, since numba's type inference grows faster than a function's length."""
+        for name, extra, term in (
+            ("sumsq", "", lambda i: f"A[base + ({i}) * stride + j] * A[base + ({i}) * stride + j]"),
+            ("sumsq_scaled", ", scale", lambda i: f"(A[base + ({i}) * stride + j] / scale) * "
+                                                  f"(A[base + ({i}) * stride + j] / scale)"),
+        ):
+            em.line("@njit(error_model=\"numpy\", nogil=True, cache=DISK_CACHE)")
+            with em.block(f"def {name}(A, base, stride, j{extra}):"):
+                emit_pairwise_loop(em, "s_", term, 0, self.dim)
+                em.line("return s_")
+            em.line()
+            em.line()
+        # the normalized ascent point where the sum of squares of G under- or overflows: divide by max |G_k| first
+        # (rarely taken; a function of its own keeps it out of the kernels' type inference)
+        em.line("@njit(error_model=\"numpy\", nogil=True, cache=DISK_CACHE)")
+        with em.block("def rescaled_point(A, g, x, p, stride, j, rho):"):
+            em.line("s_ = abs(A[g + j])")
+            with em.block(f"for k in range(1, {self.dim}):"):
+                em.line("s_ = max(s_, abs(A[g + k * stride + j]))")
+            em.line("nrm_ = math.sqrt(sumsq_scaled(A, g, stride, j, s_))")
+            em.line("ok_ = (nrm_ > ZERO) & (nrm_ < INF)")
+            with em.block(f"for k in range({self.dim}):"):
+                em.line("A[p + k * stride + j] = A[x + k * stride + j] + rho * ((A[g + k * stride + j] / s_) / nrm_ "
+                        "if ok_ else ZERO)")
+        em.line()
+        em.line()
+
     def emit_loss_function(self, em: _Emitter) -> None:
         """``loss(P, OUT, lo, hi)``: the landscape's value at the points ``P[lo:hi]`` (``(n, dim)``) into
         ``OUT[lo:hi]``, with the kernels' functions (printed as the gradient is). Like the lane kernel it works on
@@ -1275,6 +1313,8 @@ class _KernelWriter:
 
     def source(self) -> tuple[str, Layout]:
         em = _Emitter()
+        if self.looped:
+            self.emit_sum_of_squares_functions(em)
         self.emit_grad_functions(em)
         self.emit_kernel(em, "kernel", scalar=False)
         self.emit_kernel(em, "kernel1", scalar=True)

@@ -108,3 +108,22 @@ def test_a_looped_kernel_does_not_grow_with_the_dimension(diagonal_net):
     assert all(codegen._KernelWriter(net, dy.SAM(0.1, 0.05), "float64").looped for net in nets.values())
     for name in ("kernel", "kernel1"):
         assert len(_function_body(sources[10], name)) == len(_function_body(sources[42], name))
+
+
+def test_no_loop_over_the_lanes_holds_more_than_a_bounded_piece_of_the_gradient(diagonal_net):
+    """The lane version of the per-sample gradient ends its loop over the lanes every LANE_LOOP_STATEMENTS
+    statements (numba's type inference grows with the square of a loop body's length: a 400-variable lane
+    kernel took 167 s to build with one loop, 35 s split), so no such loop is longer in any kernel function."""
+    source = codegen.kernel_source(diagonal_net(units=40, rows=10, seed=40), dy.SAM(0.1, 0.05))[0]
+    lines = source.splitlines()
+    longest = 0
+    for i, line in enumerate(lines):
+        if line.strip() == "for j in range(w):":
+            indent = len(line) - len(line.lstrip())
+            body = 0
+            for inner in lines[i + 1:]:
+                if inner.strip() and len(inner) - len(inner.lstrip()) <= indent:
+                    break
+                body += bool(inner.strip())
+            longest = max(longest, body)
+    assert 0 < longest <= codegen.LANE_LOOP_STATEMENTS
