@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TREE = os.path.dirname(HERE)
 N_ROWS = 20
 LR, RHO = 0.01, 0.05
-OPTIMIZERS = ("gd", "sgd", "sam", "usam")
+OPTIMIZERS = ("gd", "sgd", "sam", "usam", "persamplesam")
 LARGER = (200, 400)  # numbers of variables whose builds show how build time grows
 
 # Runs inside a subprocess whose sys.path starts with the tree under test; prints one JSON object.
@@ -55,7 +55,7 @@ out = {{"from_expr": time.perf_counter() - t0}}
 
 def make(kind):
     return {{"gd": dy.GD(lr=LR), "sgd": dy.SGD(lr=LR, batch_size=1), "sam": dy.SAM(lr=LR, rho=RHO),
-             "usam": dy.USAM(lr=LR, rho=RHO)}}[kind]
+             "usam": dy.USAM(lr=LR, rho=RHO), "persamplesam": dy.PerSampleSAM(lr=LR, rho=RHO)}}[kind]
 
 def grad(u, v, rows):
     Xb = X[rows]
@@ -63,11 +63,24 @@ def grad(u, v, rows):
     g = Xb.T @ r / len(rows)
     return g * v, g * u
 
+def per_sample_sam(u, v):
+    """Every row's own normalized ascent, then the mean of the rows' gradients at their own ascent points."""
+    r = X @ (u * v) - y
+    gu, gv = X * r[:, None] * v, X * r[:, None] * u  # (rows, m): each row's gradient
+    scale = RHO / np.sqrt(np.sum(gu * gu, axis=1) + np.sum(gv * gv, axis=1))[:, None]
+    pu, pv = u + scale * gu, v + scale * gv
+    r = np.sum(X * pu * pv, axis=1) - y
+    return np.mean(X * r[:, None] * pv, axis=0), np.mean(X * r[:, None] * pu, axis=0)
+
 def hand(kind, u, v, steps):
     """The optimizer written directly in NumPy for one start (SGD draws its row with NumPy's generator)."""
     every = np.arange(N_ROWS)
     draw = np.random.default_rng(1)
     for _ in range(steps):
+        if kind == "persamplesam":
+            gu, gv = per_sample_sam(u, v)
+            u, v = u - LR * gu, v - LR * gv
+            continue
         rows = draw.integers(0, N_ROWS, 1) if kind == "sgd" else every
         gu, gv = grad(u, v, rows)
         if kind in ("sam", "usam"):
