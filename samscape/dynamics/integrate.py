@@ -300,7 +300,7 @@ def memory_estimate(landscape, optimizer: Optimizer, n_starts: int, n_saved: int
 
 def _size(n_bytes: float) -> str:
     """``n_bytes`` in the largest binary unit that keeps it >= 1 (KiB at least), for messages."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if n_bytes >= scale:
             return f"{n_bytes / scale:.2f} {unit}"
     return f"{n_bytes / 2**10:.2f} KiB"
