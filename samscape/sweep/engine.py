@@ -52,6 +52,7 @@ MARKERS_PER_FOLDER = 1000  # markers are sharded so that listing or cleaning one
 START, DIM, STEP = "start", "dim", "step"
 NOT_RUN = -1  # the code of a status or fate that no block has written yet
 SCHEDULERS = ("synchronous",)
+LOOPBACK = "127.0.0.1"  # where a cluster started here listens (a cluster or an address the user passes is theirs)
 
 
 def _fates() -> tuple[str, ...]:
@@ -888,8 +889,9 @@ class _Session:
         if client is None:
             workers = n_workers or os.cpu_count() or 1
             # one thread per worker process: the kernel would otherwise start a thread per core in each worker
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"})
+            # scheduler, workers and dashboard listen on this machine only: a cluster started here is nobody else's
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=LOOPBACK,
+                                        dashboard_address=f"{LOOPBACK}:0", env={"NUMBA_NUM_THREADS": "1"})
             self.client = Client(self.cluster)
             self._owned = True
         elif isinstance(client, str):
