@@ -33,3 +33,20 @@ def test_the_explorer_listens_on_loopback_only(served, listening_addresses):
         ours = {(address, p) for address, p in listening_addresses() if p == port}
         time.sleep(0.05)
     assert ours and all(ipaddress.ip_address(address).is_loopback for address, _ in ours), ours
+
+
+def _long_link(url: str, n_starts: int) -> str:
+    starts = ";".join(f"{0.1 + i * 1e-4:.4f},0.5" for i in range(n_starts))
+    return f"{url}?landscape=tanh&eta=0.3&steps=50&starts={starts}"
+
+
+def test_a_link_longer_than_the_usual_header_limit_gets_the_page(served):
+    """A link of 10,000 starts (110 kB) is answered with the page, which says it draws at most 2,500 starts (see the
+    browser test); past the web server's default 64 KiB limit it got an empty response."""
+    import urllib.request
+
+    _, url = served
+    link = _long_link(url, 10_000)
+    assert len(link) > 64 * 1024
+    with urllib.request.urlopen(link, timeout=120) as response:
+        assert response.status == 200 and b"<html" in response.read().lower()
