@@ -664,7 +664,12 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
                 job.result()
         t = t1
         progress.update(t)
-    progress.update(last)
+        if progress.stop_requested:  # Ctrl-C under simulate(on_interrupt="return"): keep the steps done
+            from .integrate import kept_so_far
+
+            xs = kept_so_far(xs, int(np.searchsorted(saved, t, side="right")), args["XST"], t, saved)
+            break
+    progress.update(t)
     return xs, status, stopped_at, _saved_loss(kernel, xs, workers)
 
 
