@@ -53,7 +53,7 @@ import numpy as np
 
 from .._atomic import atomic_output
 from . import codegen, draws
-from .contract import far_threshold
+from .contract import far_threshold, kept_so_far
 
 CACHE_ENV = "SAMSCAPE_CACHE"
 # A kernel build (generation, loading, compilation) longer than this gets a note on stderr.
@@ -665,8 +665,6 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
         t = t1
         progress.update(t)
         if progress.stop_requested:  # Ctrl-C under simulate(on_interrupt="return"): keep the steps done
-            from .integrate import kept_so_far
-
             xs = kept_so_far(xs, int(np.searchsorted(saved, t, side="right")), args["XST"], t, saved)
             break
     progress.update(t)

@@ -32,7 +32,8 @@ import numpy as np
 
 from .._atomic import atomic_output
 from .._tables import html_table, text_table
-from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, STATUS_NAMES, far_threshold, lanes_for
+from .contract import (DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, STATUS_NAMES, far_threshold, kept_so_far,
+                       lanes_for)
 from .draws import fresh_seed
 from .optimizers import Optimizer, optimizer_from_dict
 from .stepping import Stepper
@@ -185,15 +186,6 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
                 return kept_so_far(xs, slot, x, t + 1, saved), status, stopped_at, None
     progress.update(last)
     return xs, status, stopped_at, None
-
-
-def kept_so_far(xs: np.ndarray, filled: int, state: np.ndarray, done: int, saved) -> np.ndarray:
-    """The iterates of a run stopped after step ``done``: the first ``filled`` saved ones and, unless ``done`` is a
-    saved step, the iterates at ``done`` (``state``), i.e. those of ``saved_step_grid(done, every)``. A copy, so
-    that the arrays sized for the whole run can go."""
-    if saved[filled - 1] == done:
-        return xs[:filled].copy()
-    return np.concatenate([xs[:filled], state[None]])
 
 
 def _freeze_stopped(x, x_next, squared_norm, far2, status, stopped_at, t: int) -> np.ndarray:
