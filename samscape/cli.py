@@ -186,14 +186,20 @@ def _cmd_simulate(args) -> int:
     every = default_every(args.steps) if args.every is None else args.every
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # a run that will take over a minute says so early; Ctrl-C then ends it with the steps done so far
         run = dynamics.simulate(land, optimizer, starts, args.steps, every=every, seed=seed, bound=args.bound,
-                                backend=args.backend, dtype=args.dtype, progress=None)
+                                backend=args.backend, dtype=args.dtype, progress=None, on_interrupt="return")
     for warning in caught:  # one line each, in the command's voice, not Python's file:line form
         print(f"samscape simulate: warning: {warning.message}", file=sys.stderr)
     print(run.summary())
     if args.out is not None:
         path = run.save(args.out)
         print(f"saved {path} (seed {run.seed}); reload with samscape.dynamics.load_run")
+    if run.interrupted:
+        kept = f"; {args.out} holds them" if args.out is not None else " (give --out to keep them)"
+        print(f"samscape simulate: interrupted after {int(run.steps[-1]):,} of {args.steps:,} steps{kept}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 
@@ -296,7 +302,8 @@ def _cmd_plot(args) -> int:
             path = plots.animate(run, args.out, starts=args.starts)
         else:
             path = plots.save(plot_figure(run, kind, args.starts), args.out)
-    print(f"wrote {path} ({kind} of {run.optimizer.describe()} on {land.name}, {run.n_starts} starts)")
+    stopped = f", interrupted after {int(run.steps[-1]):,} of {run.requested_steps:,} steps" if run.interrupted else ""
+    print(f"wrote {path} ({kind} of {run.optimizer.describe()} on {land.name}, {run.n_starts} starts{stopped})")
     return 0
 
 

@@ -96,3 +96,60 @@ def diagonal_net():
         return landscapes.from_expr(expr, variables, samples=samples)
 
     return build
+
+
+def _process_tree(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    tree, todo = set(), [pid]
+    while todo:
+        tree.add(todo[-1])
+        todo.extend(children.get(todo.pop(), []))
+    return tree
+
+
+@pytest.fixture
+def listening_addresses():
+    """``listening_addresses()``: the ``(address, port)`` of every TCP socket listening in this process and its
+    descendants (Dask workers, say), read from ``/proc/net/tcp{,6}`` and each process's open sockets (Linux)."""
+    import socket
+
+    if not os.path.exists("/proc/net/tcp"):
+        pytest.skip("listening sockets are read from /proc/net/tcp (Linux)")
+
+    def addresses():
+        inodes = set()
+        for pid in _process_tree(os.getpid()):
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    inodes.add(int(target[8:-1]))
+        found = set()
+        for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+            with open(f"/proc/net/{table}") as handle:
+                next(handle)
+                for line in handle:
+                    columns = line.split()
+                    if columns[3] != "0A" or int(columns[9]) not in inodes:  # 0A: LISTEN
+                        continue
+                    address, port = columns[1].split(":")
+                    raw = bytes.fromhex(address)  # little-endian 32-bit words
+                    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                    found.add((socket.inet_ntop(family, raw), int(port, 16)))
+        return found
+
+    return addresses

@@ -167,3 +167,60 @@ def test_a_run_too_large_for_memory_is_refused_before_loading(good_arrays, tmp_p
         dynamics.load_run(path)
     monkeypatch.setattr(integrate, "available_memory", lambda: needed)
     assert dynamics.load_run(path).n_starts == 2
+
+
+def _interrupt_once_the_run_listens():
+    """Send SIGINT to this process as soon as simulate has put its own handler in place (never before: the default
+    handler would stop the test session)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    default = signal.getsignal(signal.SIGINT)
+
+    def fire():
+        deadline = time.monotonic() + 60
+        while signal.getsignal(signal.SIGINT) is default and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # well inside the stepping loop
+        if signal.getsignal(signal.SIGINT) is not default:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=fire, daemon=True).start()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+def test_an_interrupted_run_keeps_its_steps_and_says_so_in_its_file(backend, tmp_path):
+    """simulate(on_interrupt="return") stopped by Ctrl-C returns the steps done: bit for bit the run of that many
+    steps, marked interrupted (repr, summary); saved and loaded it stays so, and a complete run's file is as it
+    was (no new key)."""
+    if backend == "compiled":
+        pytest.importorskip("numba")
+    land, opt = landscapes.get("tanh"), dynamics.SAM(0.1, 0.05)
+    x0 = np.array([[1.0, 0.5], [2.0, 1.0], [-1.5, 0.2]])
+    steps, every = 10**12, 10**9 + 1
+    _interrupt_once_the_run_listens()
+    run = dynamics.simulate(land, opt, x0, steps, every=every, seed=3, backend=backend, on_interrupt="return")
+    done = int(run.steps[-1])
+    assert run.interrupted and run.requested_steps == steps and 0 < done < steps
+    again = dynamics.simulate(land, opt, x0, done, every=every, seed=3, backend=backend)
+    np.testing.assert_array_equal(run.xs, again.xs)
+    np.testing.assert_array_equal(run.steps, again.steps)
+    assert f"{done} of {steps} steps (interrupted)" in repr(run)
+    # two saved steps (0 and the last) show no cycle: each point must be seen twice before it counts as repeating
+    assert len(run.steps) == 2 and not run.alternating().any()
+    assert f"interrupted: stopped by Ctrl-C after {done:,} of the {steps:,} steps" in run.summary()
+    back = dynamics.load_run(run.save(tmp_path / "stopped.npz"))
+    assert back.interrupted and back.requested_steps == steps and int(back.steps[-1]) == done
+    with np.load(again.save(tmp_path / "whole.npz")) as data:
+        assert "requested_steps" not in json.loads(str(data["meta"]))
+    assert not dynamics.load_run(tmp_path / "whole.npz").interrupted
+
+
+def test_a_file_claiming_fewer_steps_asked_for_than_done_is_refused(good_arrays, tmp_path):
+    """requested_steps below the steps a file holds is no interrupted run: one sentence naming the file."""
+    path = tmp_path / "crafted.npz"
+    np.savez(path, **_with_meta(good_arrays, lambda meta: meta.update(requested_steps=STEPS - 1)))
+    with pytest.raises(ValueError, match=r"is not a samscape run: its recipe's requested_steps must be absent, or "):
+        dynamics.load_run(path)

@@ -10,13 +10,18 @@ Kernels are cached twice: in memory for the process, and on disk so a later proc
 The generated source is written to ``$SAMSCAPE_CACHE/kernels`` (default ``~/.cache/samscape/kernels``) under
 a name that is a hash of the source, because numba's ``cache=True`` needs a real source file beside its
 cache. That folder is trusted with code: numba's cache index is a pickle. So it is used only when it is
-private (see :func:`cache_problem`), and the kernel always runs from the text held in memory, compiled
-with the file's path as its name, never through an import that a stray ``.pyc`` could satisfy. Without a
-private folder kernels are compiled in every process, after one warning.
+private (see :func:`checked_folder`): it and everything in it belong to the current user, none of it is a
+symbolic link or writable by group or others, and every folder above it belongs to root or the current user
+and is not writable by others unless sticky. The configured path is resolved once; the resolved path is
+checked without following links and is the one numba is given, so a link flipped after the check changes
+nothing. The kernel always runs from the text held in memory, compiled with that path as its name, never
+through an import that a stray ``.pyc`` could satisfy. Without a private folder kernels are compiled in every
+process, after one warning that says to delete the folder: a folder that was ever open to others may hold
+what they planted, and changing its permissions would not remove it.
 
 numba keeps its cache files (the pickled index among them) in ``__pycache__`` beside the source, unless
 ``NUMBA_CACHE_DIR`` is set: then it keeps them there, outside our folder. That folder gets the same rule
-(created with mode 0700 when missing, used only when private), since loading its index runs code.
+(created with mode 0700 when missing, used only when private, handed to numba resolved).
 
 A build that fails (numba's compiler gives up, e.g. on a deeply nested gradient) raises
 :class:`KernelBuildError`, which ``backend="auto"`` turns into a NumPy run with a warning; a build that
@@ -48,7 +53,7 @@ import numpy as np
 
 from .._atomic import atomic_output
 from . import codegen, draws
-from .contract import far_threshold
+from .contract import far_threshold, kept_so_far
 
 CACHE_ENV = "SAMSCAPE_CACHE"
 # A kernel build (generation, loading, compilation) longer than this gets a note on stderr.
@@ -113,6 +118,7 @@ class Kernel:
     loss: object = None  # the value at many points (see codegen's emit_loss_function); None for a finite sum
     ready: set = field(default_factory=set)
     failures: dict = field(default_factory=dict)  # id(function) -> the KernelBuildError of its compilation
+    cache_folder: Path | None = None  # where numba writes this kernel's cache files (see _seal)
 
 
 def _shape(landscape, optimizer) -> str:
@@ -189,9 +195,10 @@ def kernel_on_disk(landscape, optimizer, dtype: str = "float64", n_starts: int =
     beside the source, or under ``NUMBA_CACHE_DIR``). numba may still find that index stale (another numba
     version, say) and compile after all, which is what a run did before this check existed.
     """
-    directory = cache_dir()
-    if not directory.is_dir() or cache_problem(directory) is not None:
+    folders = _checked_folders(create=False)
+    if isinstance(folders, str):
         return False
+    directory, numba_folder = folders
     try:
         source, _, key = _source_for(landscape, optimizer, dtype)
     except (codegen.UnsupportedLandscape, KernelBuildError):
@@ -205,101 +212,222 @@ def kernel_on_disk(landscape, optimizer, dtype: str = "float64", n_starts: int =
     function = _FUNCTION_NAMES["single" if n_starts == 1 else "lanes"]
     # numba's index name: <file stem>.<function>-<line of its def>.py<major><minor><abiflags>.nbi
     version = f"py{sys.version_info[0]}{sys.version_info[1]}{getattr(sys, 'abiflags', '')}"
-    return any(_numba_index_folder(path).glob(f"k_{key}.{function}-*.{version}.nbi"))
+    return any(_numba_index_folder(path, numba_folder).glob(f"k_{key}.{function}-*.{version}.nbi"))
 
 
-def _numba_index_folder(source: Path) -> Path:
+def _numba_index_folder(source: Path, numba_folder: Path | None) -> Path:
     """Where numba keeps the cache files of functions defined in ``source`` (its two locators that apply to a
-    private writable folder: ``NUMBA_CACHE_DIR`` when set, else ``__pycache__`` beside the file)."""
-    if "numba" in sys.modules:
-        configured = getattr(sys.modules["numba"].config, "CACHE_DIR", "") or ""
-    else:
-        configured = os.environ.get("NUMBA_CACHE_DIR", "")
-    if not configured:
+    private writable folder: ``numba_folder``, the checked ``NUMBA_CACHE_DIR``, when set, else ``__pycache__``
+    beside the file)."""
+    if numba_folder is None:
         return source.parent / "__pycache__"
     folder = os.path.dirname(os.path.abspath(source))
     # numba names the subfolder after the source's folder and a SHA-1 of its path (short paths on Windows)
     digest = hashlib.sha1(folder.encode()).hexdigest()
-    return Path(configured).expanduser() / f"{os.path.basename(folder)}_{digest}"
+    return numba_folder / f"{os.path.basename(folder)}_{digest}"
 
 
-def cache_problem(directory: Path) -> str | None:
-    """Why ``directory`` must not hold kernels, or ``None`` when it is private.
+# Whoever can write into a folder that numba reads its cache index from runs code in our process (the index is a
+# pickle). The rule is the one OpenSSH's StrictModes applies to ~/.ssh: the folder and everything in it belong to
+# the current user, none of it is a symbolic link or writable by group or others; every folder above it belongs
+# to root or the current user and is not writable by group or others unless sticky (as /tmp is: nobody else can
+# rename or delete what we put there). The path is resolved once and the resolved path is checked without
+# following links and handed to numba, so a link flipped after the check changes nothing we read.
 
-    Private: it is a folder owned by the current user that nobody else can write, and so is every folder
-    above it (or it is owned by root, or is sticky like ``/tmp``, so nobody else can rename it away). A
-    folder that is ours and only readable by others is tightened to mode 0700 first: nobody else can have
-    put anything in it.
-    """
-    if not hasattr(os, "getuid"):  # no POSIX owners and modes to check (Windows keeps profiles private)
-        return None
-    uid = os.getuid()
-    try:
-        info = os.stat(directory)
-        if not stat.S_ISDIR(info.st_mode):
-            return "is not a folder"
-        if info.st_uid != uid:
-            return f"belongs to uid {info.st_uid}, not to the current user (uid {uid})"
-        if info.st_mode & 0o022:
-            return f"can be written by other users (mode {stat.S_IMODE(info.st_mode):04o})"
-        if info.st_mode & 0o077:
-            os.chmod(directory, 0o700)
-        # the folders above the path as given (one could hold a symlink) and above the folder it resolves to
-        above_all = {*Path(os.path.abspath(directory)).parents, *Path(os.path.realpath(directory)).parents}
-        for parent in sorted(above_all):
-            above = os.stat(parent)
-            if above.st_uid not in (uid, 0):
-                return f"is inside {parent}, which belongs to uid {above.st_uid}"
-            if above.st_mode & 0o022 and not above.st_mode & stat.S_ISVTX:
-                return f"is inside {parent}, which other users can write (mode {stat.S_IMODE(above.st_mode):04o})"
-    except OSError as err:
-        return f"cannot be checked ({err.strerror or err})"
+def _open_mode(info: os.stat_result) -> str:
+    return f"mode {stat.S_IMODE(info.st_mode):04o}"
+
+
+def _above_problem(folder: Path, info: os.stat_result, uid: int) -> str | None:
+    """Why ``folder``, a folder on the way to the cache, lets someone else swap what is below it."""
+    if info.st_uid not in (uid, 0):
+        return f"is inside {folder}, which belongs to uid {info.st_uid}"
+    if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+        return f"is inside {folder}, which other users can write ({_open_mode(info)})"
     return None
 
 
-def numba_cache_dir() -> Path | None:
-    """The folder numba writes its cache files to when ``NUMBA_CACHE_DIR`` is set (``None``: beside the source)."""
-    import numba
+def _given_path_problem(given: Path, uid: int) -> str | None:
+    """The path as configured, before it is resolved: a symbolic link on it that belongs to another user lets
+    that user choose where our code comes from, and a folder on it that others can write lets them replace
+    what follows (a link of ours, say). Only the parts that exist are looked at."""
+    for prefix in (*reversed(given.parents), given):
+        try:
+            info = os.lstat(prefix)
+        except (FileNotFoundError, NotADirectoryError):  # the rest is made (or refused) by mkdir
+            return None
+        if stat.S_ISLNK(info.st_mode):
+            if info.st_uid not in (uid, 0):
+                return f"is reached through the symbolic link {prefix}, which belongs to uid {info.st_uid}"
+        elif prefix != given:
+            problem = _above_problem(prefix, info, uid)
+            if problem:
+                return problem
+    return None
 
-    configured = getattr(numba.config, "CACHE_DIR", "") or ""
+
+def _contents_problem(folder: Path, uid: int) -> str | None:
+    """Why something inside ``folder`` (at any depth, links never followed) may have been put there by someone
+    else: an entry of another owner, a symbolic link, or one that group or others can write."""
+    pending = [folder]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISLNK(info.st_mode):
+                    return f"holds the symbolic link {entry.path}"
+                if info.st_uid != uid:
+                    return f"holds {entry.path}, which belongs to uid {info.st_uid}"
+                if info.st_mode & 0o022:
+                    return f"holds {entry.path}, which other users can write ({_open_mode(info)})"
+                if stat.S_ISDIR(info.st_mode):
+                    pending.append(Path(entry.path))
+    return None
+
+
+def _resolved_problem(real: Path, uid: int) -> str | None:
+    """Check the resolved ``real`` and everything above and inside it, following no link; a folder of ours
+    that others could only read is narrowed to mode 0700 (nobody else can have written into it)."""
+    for folder in reversed(real.parents):
+        info = os.lstat(folder)
+        if stat.S_ISLNK(info.st_mode):  # it was a folder when the path was resolved a moment ago
+            return f"is inside {folder}, which turned into a symbolic link while it was checked"
+        problem = _above_problem(folder, info, uid)
+        if problem:
+            return problem
+    info = os.lstat(real)
+    if stat.S_ISLNK(info.st_mode):
+        return "turned into a symbolic link while it was checked"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is not a folder"
+    if info.st_uid != uid:
+        return f"belongs to uid {info.st_uid}, not to the current user (uid {uid})"
+    if info.st_mode & 0o022:
+        return f"can be written by other users ({_open_mode(info)})"
+    if info.st_mode & 0o077:
+        os.chmod(real, 0o700)  # checked above: a folder, not a link, in a path nobody else can change
+    return _contents_problem(real, uid)
+
+
+def checked_folder(directory: Path, *, create: bool = False) -> tuple[Path | None, str | None]:
+    """``(resolved folder, None)`` when ``directory`` may hold kernels, else ``(None, why)``.
+
+    ``directory`` is resolved once (``~`` and symbolic links of ours or root's); the resolved path, which holds
+    no link, is what was checked and what numba must be given. ``create`` makes a missing folder first, with
+    mode 0700.
+    """
+    given = Path(os.path.abspath(Path(directory).expanduser()))
+    if not hasattr(os, "getuid"):  # no POSIX owners and modes to check (Windows keeps profiles private)
+        if create:
+            given.mkdir(parents=True, exist_ok=True)
+        return Path(os.path.realpath(given)), None
+    uid = os.getuid()
+    try:
+        problem = _given_path_problem(given, uid)
+        if problem:
+            return None, problem
+        if create:
+            try:
+                given.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as err:
+                return None, f"cannot be created ({err.strerror or err})"
+        real = Path(os.path.realpath(given))
+        problem = _resolved_problem(real, uid)
+    except OSError as err:
+        return None, f"cannot be checked ({err.strerror or err})"
+    return (None, problem) if problem else (real, None)
+
+
+def cache_problem(directory: Path) -> str | None:
+    """Why ``directory`` must not hold kernels, or ``None`` when it is private (see :func:`checked_folder`)."""
+    return checked_folder(directory)[1]
+
+
+def numba_cache_dir() -> Path | None:
+    """The folder numba writes its cache files to when ``NUMBA_CACHE_DIR`` is set (``None``: beside the source),
+    as configured."""
+    if "numba" in sys.modules:
+        configured = getattr(sys.modules["numba"].config, "CACHE_DIR", "") or ""
+    else:
+        configured = os.environ.get("NUMBA_CACHE_DIR", "")
     return Path(configured).expanduser() if configured else None
 
 
-def _folder_problem(directory: Path) -> str | None:
-    """:func:`cache_problem` of ``directory``, created with mode 0700 first when it is missing."""
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as err:
-        return f"cannot be created ({err.strerror or err})"
-    return cache_problem(directory)
+def _checked_folders(create: bool) -> tuple[Path, Path | None] | str:
+    """The resolved kernel folder and the resolved ``NUMBA_CACHE_DIR`` (``None`` when unset), both checked; or
+    one sentence naming the folder that is not private, why, and the setting that chose it.
+
+    With ``create``, missing folders are made with mode 0700, and so is the folder numba will write the kernels'
+    cache files to (``__pycache__`` or its subfolder of ``NUMBA_CACHE_DIR``): numba would otherwise make it with
+    the umask's mode, or fall back to a folder nobody checked when it cannot.
+    """
+    kernels, problem = checked_folder(cache_dir(), create=create)
+    if problem:
+        return f"the cache folder {cache_dir()} {problem}; delete it (samscape creates a new one with mode 0700), " \
+               f"or set {CACHE_ENV} to a folder that only you can write"
+    configured = numba_cache_dir()
+    numba_folder = None
+    if configured is not None:
+        numba_folder, problem = checked_folder(configured, create=create)
+        if problem:
+            return f"numba's cache folder {configured} (NUMBA_CACHE_DIR) {problem}; delete it, or set " \
+                   "NUMBA_CACHE_DIR to a folder that only you can write"
+    if create:
+        target = _numba_index_folder(kernels / "k.py", numba_folder)
+        try:
+            target.mkdir(mode=0o700, exist_ok=True)
+        except OSError as err:
+            return f"numba's cache folder {target} cannot be created ({err.strerror or err})"
+    return kernels, numba_folder
 
 
 def _private_cache_dir() -> Path | None:
-    """The kernel cache folder, created private if missing; ``None`` (after one warning) when it, or numba's
-    own cache folder (``NUMBA_CACHE_DIR``, where set), is not private."""
+    """The resolved kernel cache folder, created private if missing; ``None`` (after one warning) when it, or
+    numba's own cache folder (``NUMBA_CACHE_DIR``, where set), is not private.
+
+    numba is pointed at the resolved ``NUMBA_CACHE_DIR``, so that it reads the folder that was checked.
+    """
     global _warned_about_cache
-    directory = cache_dir()
-    problem = _folder_problem(directory)
-    setting = CACHE_ENV
-    numba_dir = numba_cache_dir() if problem is None else None
-    if numba_dir is not None:
-        problem = _folder_problem(numba_dir)
-        directory, setting = numba_dir, "NUMBA_CACHE_DIR"
-    if problem is None:
-        return cache_dir()
+    folders = _checked_folders(create=True)
+    if not isinstance(folders, str):
+        kernels, numba_folder = folders
+        if numba_folder is not None:
+            import numba
+
+            numba.config.CACHE_DIR = str(numba_folder)
+        return kernels
     with _lock:
         if not _warned_about_cache:
             _warned_about_cache = True
             warnings.warn(
-                f"compiled kernels are not cached on disk because the cache folder {directory} {problem}; "
-                f"each process compiles them again. Set {setting} to a folder that only you can write "
-                "(it is created with mode 0700) or fix that folder's owner and permissions.",
-                RuntimeWarning, stacklevel=2,
+                f"compiled kernels are not cached on disk because {folders}. Each process compiles them again; "
+                "whatever is in that folder may have been put there by another user, so changing its "
+                "permissions would not make it safe.",
+                RuntimeWarning, stacklevel=3,
             )
     return None
 
 
+def _seal(kernel: "Kernel") -> None:
+    """Take group and other write permission off the cache files numba just wrote for ``kernel`` (it writes
+    them with the umask's mode, group-writable under a umask of 002), so that the next process, which refuses
+    such files, still finds the cache usable. Nobody else can have opened them meanwhile: their folder is private."""
+    if kernel.cache_folder is None or not hasattr(os, "getuid"):
+        return
+    uid = os.getuid()
+    try:
+        with os.scandir(kernel.cache_folder) as entries:
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode) and info.st_uid == uid and info.st_mode & 0o022:
+                    os.chmod(entry.path, stat.S_IMODE(info.st_mode) & ~0o022)
+    except OSError:
+        pass  # a file left open to others makes the next process warn and compile
+
+
 def _load(key: str, source: str, layout) -> Kernel:
+    # the resolved, checked folder: numba's cache locator reads the folder of the file name the code is compiled
+    # under, so it reads exactly the folder that was checked
     directory = _private_cache_dir()
     path = None if directory is None else directory / f"k_{key}.py"
     if path is not None:
@@ -313,6 +441,7 @@ def _load(key: str, source: str, layout) -> Kernel:
             if current != source:
                 with atomic_output(path) as tmp, open(tmp, "w") as handle:
                     handle.write(source)
+                os.chmod(path, 0o600)  # not the umask's mode: the folder's contents must not be writable by others
         except OSError as err:
             warnings.warn(f"compiled kernel {key} is not cached on disk: writing {path} failed ({err.strerror or err})",
                           RuntimeWarning, stacklevel=2)
@@ -331,7 +460,8 @@ def _load(key: str, source: str, layout) -> Kernel:
         raise
     _counters["loads"] += 1
     return Kernel(key=key, path=path, lanes=module.kernel, single=module.kernel1, layout=layout,
-                  loss=getattr(module, "loss", None))
+                  loss=getattr(module, "loss", None),
+                  cache_folder=None if path is None else _numba_index_folder(path, numba_cache_dir()))
 
 
 def get_kernel(landscape, optimizer, dtype: str = "float64") -> Kernel:
@@ -475,6 +605,7 @@ def _first_call(kernel: Kernel, function, args: dict) -> None:
             else:
                 _counters["compiles"] += 1
         kernel.ready.add(id(function))
+    _seal(kernel)
 
 
 def _arguments(kernel: Kernel, landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
@@ -533,7 +664,10 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
                 job.result()
         t = t1
         progress.update(t)
-    progress.update(last)
+        if progress.stop_requested:  # Ctrl-C under simulate(on_interrupt="return"): keep the steps done
+            xs = kept_so_far(xs, int(np.searchsorted(saved, t, side="right")), args["XST"], t, saved)
+            break
+    progress.update(t)
     return xs, status, stopped_at, _saved_loss(kernel, xs, workers)
 
 
@@ -548,4 +682,5 @@ def _saved_loss(kernel: Kernel, xs: np.ndarray, workers: int) -> np.ndarray | No
     jobs = [_executor(workers).submit(kernel.loss, points, out, int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
     for job in jobs:
         job.result()
+    _seal(kernel)  # the loss function is compiled, and its cache files written, on its first call
     return out.reshape(xs.shape[:-1])

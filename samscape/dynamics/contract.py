@@ -48,3 +48,12 @@ def far_threshold(bound: float, dtype) -> np.floating:
         while s < up and np.sqrt(np.nextafter(s, up)) <= b:
             s = np.nextafter(s, up)
     return s
+
+
+def kept_so_far(xs: np.ndarray, filled: int, state: np.ndarray, done: int, saved) -> np.ndarray:
+    """What a backend stopped after step ``done`` (Ctrl-C, see ``simulate(on_interrupt="return")``) returns: the
+    first ``filled`` saved iterates and, unless ``done`` is a saved step, the iterates at ``done`` (``state``), i.e.
+    those of ``saved_step_grid(done, every)``. A copy, so that the arrays sized for the whole run can go."""
+    if saved[filled - 1] == done:
+        return xs[:filled].copy()
+    return np.concatenate([xs[:filled], state[None]])

@@ -12,11 +12,14 @@ loss there when it computed it on the way (else ``None``: :func:`simulate` evalu
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 import zipfile
@@ -29,7 +32,8 @@ import numpy as np
 
 from .._atomic import atomic_output
 from .._tables import html_table, text_table
-from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, STATUS_NAMES, far_threshold, lanes_for
+from .contract import (DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, STATUS_NAMES, far_threshold, kept_so_far,
+                       lanes_for)
 from .draws import fresh_seed
 from .optimizers import Optimizer, optimizer_from_dict
 from .stepping import Stepper
@@ -37,11 +41,31 @@ from .stepping import Stepper
 DEFAULT_BOUND = 1e6
 
 
+# A run expected to take longer than this says so, once, as soon as its pace is measured (over at least
+# PACE_SECONDS, counted from its first progress update so that a kernel's compilation is not in it).
+LONG_RUN_SECONDS = 60.0
+PACE_SECONDS = 0.5
+
+
+def _duration(seconds: float) -> str:
+    """``about 3.2 hours``: a rough duration in the unit that reads best."""
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"about {seconds / size:,.{1 if seconds < 20 * size else 0}f} {unit}"
+    return f"about {seconds:.0f} seconds"
+
+
 class Progress:
     """A one-line progress bar: on stderr when it is a terminal, as an updating HTML bar in a Jupyter/IPython
-    kernel (whose stderr is no terminal), or wherever ``stream`` points when ``enabled=True`` forces it."""
+    kernel (whose stderr is no terminal), or wherever ``stream`` points when ``enabled=True`` forces it.
 
-    def __init__(self, total: int, label: str, enabled: bool | None = None, stream=None):
+    With ``estimate=True`` a run projected to take over :data:`LONG_RUN_SECONDS` says so on the stream once, early,
+    whether or not a bar is drawn (``hint`` is appended). ``stop_requested`` asks the backend that reports to it
+    to stop after its current step (or chunk of steps); ``done`` is the last count it reported.
+    """
+
+    def __init__(self, total: int, label: str, enabled: bool | None = None, stream=None, *,
+                 estimate: bool = False, hint: str = ""):
         notebook = stream is None and self.in_notebook()
         self.stream = stream or sys.stderr
         self.enabled = ((notebook or self.stream.isatty()) if enabled is None else enabled) and total > 0
@@ -50,6 +74,10 @@ class Progress:
         self._last_draw = 0.0
         self._finished = False
         self._display = self.notebook_display() if self.enabled and notebook else None
+        self.estimate, self.hint = estimate and total > 0, hint
+        self._pace_from: tuple[float, int] | None = None
+        self.stop_requested = False
+        self.done = 0
 
     @staticmethod
     def in_notebook() -> bool:
@@ -68,6 +96,9 @@ class Progress:
         return lambda markup: handle.update(HTML(markup))
 
     def update(self, done: int) -> None:
+        self.done = done
+        if self.estimate:
+            self._say_how_long(done)
         if not self.enabled or self._finished:
             return
         now = time.perf_counter()
@@ -86,6 +117,26 @@ class Progress:
         self.stream.write(f"\r{self.label} [{'#' * int(30 * frac):<30}] {timing}")
         if self._finished:
             self.stream.write("\n")
+        self.stream.flush()
+
+
+    def _say_how_long(self, done: int) -> None:
+        """Once the pace is measured, say how long the whole run will take if that is over a minute."""
+        now = time.perf_counter()
+        if self._pace_from is None:
+            self._pace_from = (now, done)
+            return
+        since, first = self._pace_from
+        if now - since < PACE_SECONDS or done <= first:
+            return
+        self.estimate = False
+        left = (self.total - done) * (now - since) / (done - first)
+        if now - self.started + left <= LONG_RUN_SECONDS:
+            return
+        hint = f"; {self.hint}" if self.hint else ""
+        back = "\r" if self.enabled else ""  # over the bar's line, when one is drawn
+        self.stream.write(f"{back}{self.label}: {self.total:,} steps will take {_duration(now - self.started + left)}"
+                          f" at the pace of the last {done - first:,} steps{hint}\n")
         self.stream.flush()
 
 
@@ -131,6 +182,8 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
                 xs[slot] = x
                 slot += 1
             progress.update(t + 1)
+            if progress.stop_requested:
+                return kept_so_far(xs, slot, x, t + 1, saved), status, stopped_at, None
     progress.update(last)
     return xs, status, stopped_at, None
 
@@ -300,7 +353,7 @@ def memory_estimate(landscape, optimizer: Optimizer, n_starts: int, n_saved: int
 
 def _size(n_bytes: float) -> str:
     """``n_bytes`` in the largest binary unit that keeps it >= 1 (KiB at least), for messages."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if n_bytes >= scale:
             return f"{n_bytes / scale:.2f} {unit}"
     return f"{n_bytes / 2**10:.2f} KiB"
@@ -397,6 +450,19 @@ class Run:
     every: int = 1
     start_ids: np.ndarray | None = field(default=None, repr=False)
     backend: str = "numpy"
+    requested_steps: int | None = None  # the steps asked for, when the run was stopped before them (Ctrl-C)
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether the run was stopped (by Ctrl-C, see ``simulate(on_interrupt="return")``) before the steps asked
+        for: it then holds the steps done, ``steps[-1]`` of ``requested_steps``."""
+        return self.requested_steps is not None and self.requested_steps > int(self.steps[-1])
+
+    def _interruption_note(self) -> str | None:
+        if not self.interrupted:
+            return None
+        return (f"stopped by Ctrl-C after {int(self.steps[-1]):,} of the {self.requested_steps:,} steps asked for; "
+                "the iterates and statuses are those of that step")
 
     @property
     def x(self) -> np.ndarray:
@@ -460,7 +526,7 @@ class Run:
         tail = np.asarray(self.xs, dtype=float)[-self.ALTERNATION_WINDOW:]
         even = steps % 2 == 0
         result = np.zeros(self.n_starts, dtype=bool)
-        if even.all() or not even.any():
+        if even.sum() < 2 or (~even).sum() < 2:  # each point must be seen twice to repeat (not step 0 and the last)
             return result
         a, b = tail[even], tail[~even]
         gap = np.linalg.norm(a[-1] - b[-1], axis=-1)
@@ -515,13 +581,17 @@ class Run:
         note = self._alternation_note()
         if note:
             lines.append(f"alternating: {note}")
+        if self.interrupted:
+            lines.append(f"interrupted: {self._interruption_note()}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{n} {name}" for name, n in self.status_counts().items() if n)
         final = self._ok_final_loss()
         loss = f"final loss {final.min():.3g}..{final.max():.3g}" if final.size else "no finite final loss"
-        return (f"Run({self.optimizer.describe()} on {self.landscape.name!r}: {int(self.steps[-1])} steps, "
+        steps = (f"{int(self.steps[-1])} of {self.requested_steps} steps (interrupted)" if self.interrupted
+                 else f"{int(self.steps[-1])} steps")
+        return (f"Run({self.optimizer.describe()} on {self.landscape.name!r}: {steps}, "
                 f"{self.n_starts} starts ({counts}); {loss})")
 
     def _repr_html_(self) -> str:
@@ -542,6 +612,8 @@ class Run:
         note = self._alternation_note()
         if note:
             rows.append(("alternating", note))
+        if self.interrupted:
+            rows.append(("interrupted", self._interruption_note()))
         return html_table(rows, caption="Run")
 
     def to_xarray(self):
@@ -572,6 +644,8 @@ class Run:
                  "optimizer_recipe": json.dumps(self.optimizer.to_dict(), sort_keys=True),
                  "seed": int(self.seed), "bound": float(self.bound), "every": int(self.every),
                  "backend": self.backend, "dtype": self.xs.dtype.name}
+        if self.interrupted:
+            attrs["requested_steps"] = int(self.requested_steps)
         return xarray.Dataset(data, coords=coords, attrs=attrs)
 
     def validate(self) -> "Run":
@@ -625,6 +699,8 @@ class Run:
             raise ValueError(f"run.stopped_at of start {i} (status {status[i]}) must be {allowed}, got {int(stopped[i])}")
         if self.start_ids is not None and (np.asarray(self.start_ids) < 0).any():
             raise ValueError("run.start_ids must be non-negative integers")
+        if self.requested_steps is not None:
+            _check_int(self.requested_steps, "run.requested_steps (the steps asked for)", int(steps[-1]))
         finite = np.isfinite(xs).all(axis=(0, 2))
         if not finite.all():
             i = int(np.flatnonzero(~finite)[0])
@@ -646,6 +722,8 @@ class Run:
             "dtype": self.xs.dtype.name,
             "samscape_format": RUN_FORMAT,
         }
+        if self.interrupted:  # absent otherwise: a complete run's file is what it always was
+            meta["requested_steps"] = int(self.requested_steps)
         arrays = dict(
             xs=self.xs, steps=self.steps, loss=self.loss, status=self.status.astype("U9"),
             stopped_at=self.stopped_at, start_ids=self.start_ids if self.start_ids is not None else np.arange(self.n_starts),
@@ -731,6 +809,7 @@ def load_run(path: str | os.PathLike, landscape=None) -> Run:
     run = Run(
         **arrays, seed=meta["seed"], landscape=landscape, optimizer=optimizer,
         bound=float(meta["bound"]), every=meta["every"], backend=meta.get("backend", "numpy"),
+        requested_steps=meta.get("requested_steps"),
     )
     try:
         return run.validate()
@@ -815,6 +894,8 @@ def _check_recipe(meta, headers) -> None:
     _recipe_value(meta, "landscape", lambda v: isinstance(v, dict), "a landscape spec (a JSON object)")
     _recipe_value(meta, "optimizer", lambda v: isinstance(v, dict), "an optimizer description (a JSON object)")
     _recipe_value(meta, "backend", lambda v: v is None or isinstance(v, str), "a backend name")
+    _recipe_value(meta, "requested_steps", lambda v: v is None or _is_int(v) and v >= steps,
+                  f"absent, or the steps asked for of an interrupted run (an integer >= steps={steps})")
     depth, level = 0, [meta["optimizer"]]
     while level:
         depth += 1
@@ -890,7 +971,7 @@ def _warn_about_batches(landscape, optimizer: Optimizer) -> None:
 
 def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1, seed: int | None = None,
              bound: float = DEFAULT_BOUND, start_ids=None, backend: str = "auto", dtype=np.float64,
-             progress: bool | None = None) -> Run:
+             progress: bool | None = None, on_interrupt: str = "raise") -> Run:
     """Run ``optimizer`` on ``landscape`` from every start in ``x0`` for ``steps`` steps.
 
     Parameters
@@ -923,7 +1004,13 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
     dtype : np.float64 or np.float32
         Precision of the iterates and of the arithmetic; float32 trades precision for throughput.
     progress : bool, optional
-        Draw a progress bar on stderr; default: only when stderr is a terminal and the run is long.
+        Draw a progress bar on stderr; default: only when stderr is a terminal and the run is long. Unless it is
+        ``False``, a run that will take over a minute says how long on stderr once its pace is measured.
+    on_interrupt : {"raise", "return"}
+        What Ctrl-C (SIGINT) does while the steps run: ``"raise"`` raises ``KeyboardInterrupt`` as usual;
+        ``"return"`` stops after the current step (or chunk of steps of the compiled kernel) and returns the
+        steps done so far as a run marked :attr:`Run.interrupted` (a second Ctrl-C raises). It applies when
+        ``simulate`` runs in the main thread, the only one signals reach.
     """
     if not hasattr(landscape, "grad") or not hasattr(landscape, "dim"):
         raise ValueError(f"landscape must be a samscape Landscape, got {type(landscape).__name__}")
@@ -931,6 +1018,8 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         raise ValueError(f"optimizer must be a samscape optimizer such as SAM(lr=0.1, rho=0.05), got {optimizer!r}")
     steps = _check_int(steps, "steps", 0)
     every = _check_int(every, "every", 1)
+    if on_interrupt not in ("raise", "return"):
+        raise ValueError(f"on_interrupt must be 'raise' or 'return', got {on_interrupt!r}")
     if not (isinstance(bound, (int, float, np.floating)) and np.isfinite(bound) and bound > 0):
         raise ValueError(f"bound must be a finite number > 0, got {bound!r}")
     dtype = _check_dtype(dtype)
@@ -968,14 +1057,45 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
     if requested == "auto":
         _check_fits(memory_estimate(landscape, resolved, n_starts, n_saved, dtype, backend), resolved, n_starts, every)
     saved = saved_step_grid(steps, every)
+    keeps = on_interrupt == "return"
     bar = Progress(steps, f"{optimizer.describe()} on {landscape.name}",
-                   enabled=progress if progress is not None else (None if steps * n_starts > 2_000_000 else False))
-    xs, status_codes, stopped_at, loss = BACKENDS[backend](
-        landscape, resolved, x0, saved, seed=seed, start_ids=start_ids, bound=float(bound), progress=bar
-    )
+                   enabled=progress if progress is not None else (None if steps * n_starts > 2_000_000 else False),
+                   estimate=progress is not False,
+                   hint="Ctrl-C stops it and keeps the steps done so far" if keeps else "")
+    with _stop_on_interrupt(bar, keeps):
+        xs, status_codes, stopped_at, loss = BACKENDS[backend](
+            landscape, resolved, x0, saved, seed=seed, start_ids=start_ids, bound=float(bound), progress=bar
+        )
+    interrupted = len(xs) < len(saved)
+    if interrupted:  # the backend stopped after step bar.done: its iterates are those of that many steps
+        saved = saved_step_grid(bar.done, every)
     if loss is None:
         with np.errstate(all="ignore"):
             loss = _map_points(landscape.value, xs, landscape)
     return Run(xs=xs, steps=saved, loss=loss, status=np.asarray(STATUS_NAMES)[status_codes],
                stopped_at=stopped_at, seed=seed, landscape=landscape, optimizer=optimizer,
-               bound=float(bound), every=every, start_ids=start_ids, backend=backend)
+               bound=float(bound), every=every, start_ids=start_ids, backend=backend,
+               requested_steps=steps if interrupted else None)
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(progress: Progress, enabled: bool):
+    """While the block runs, a first Ctrl-C asks the backend (through ``progress``) to stop after its current step
+    and a second one raises ``KeyboardInterrupt`` as usual; only the main thread receives signals."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def stop(signum, frame):
+        progress.stop_requested = True
+        signal.signal(signal.SIGINT, previous)
+        progress.stream.write(("\n" if progress.enabled else "") + "samscape: stopping after the current step, "
+                              "keeping the steps done so far (Ctrl-C again stops at once and keeps nothing)\n")
+        progress.stream.flush()
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

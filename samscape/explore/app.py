@@ -247,9 +247,9 @@ class Explorer:
             text = str(err).splitlines()[0] if str(err) else type(err).__name__
             target = self.expr_message if custom else self.message
             target.object = f"<span class='refused'>{html.escape(text)}</span>"
-            if first and self.landscape is None:  # a bad link: start from the default landscape
-                s.expr, s.landscape, s.params = None, ExplorerState().landscape, {}
-                self.landscape = s.build_landscape()
+            if first and self.landscape is None:  # a bad link: keep what of it can be shown, and say what was not
+                self._problems.append(text if custom else f"landscape {s.landscape} with these parameters: {text}")
+                self.landscape = self._fallback_landscape(custom)
                 self._reset_starts_for(self.landscape)
                 self._params_widgets()
                 warm_kernels(self.landscape, s)
@@ -271,6 +271,19 @@ class Explorer:
             warm_kernels(landscape, s)
         if not first:
             self.refresh()
+
+    def _fallback_landscape(self, custom: bool):
+        """The landscape a link's refused one falls back to: its catalog entry with the entry's own parameters,
+        else the default landscape."""
+        s = self.state
+        s.params = {}
+        if not custom:
+            try:
+                return s.build_landscape()
+            except Exception:  # noqa: BLE001 -- then the default below
+                pass
+        s.expr, s.landscape = None, ExplorerState().landscape
+        return s.build_landscape()
 
     def _reset_starts_for(self, landscape):
         """Starts of another dimension (a link for another landscape) cannot run here: drop them."""
@@ -336,7 +349,8 @@ class Explorer:
 
     def _refresh(self):
         s, L = self.state, self.landscape
-        notes = list(self._problems)
+        # what a link or a widget asked for and could not have: shown above whatever the update says
+        refused = [f"<span class='refused'>{html.escape(n)}</span>" for n in self._problems]
         self._problems = []
         self._sync_location()
         self.w_batch.disabled = L.n_samples <= 1
@@ -345,16 +359,17 @@ class Explorer:
         try:
             self.outcome = s.compute(L, self.max_work)
         except WorkCapExceeded as err:
-            self.message.object = f"<span class='cap'>{html.escape(str(err))}</span>"
+            self.message.object = "<br>".join([*refused, f"<span class='cap'>{html.escape(str(err))}</span>"])
             return
         except ValueError as err:
-            self.message.object = f"<span class='refused'>{html.escape(str(err).splitlines()[0])}</span>"
+            first = html.escape(str(err).splitlines()[0])
+            self.message.object = "<br>".join([*refused, f"<span class='refused'>{first}</span>"])
             return
-        notes += self.outcome.notes
+        notes = list(self.outcome.notes)
         run = self.outcome.run
         if run is not None:
             notes += list(run.message.values())
-        self.message.object = "<br>".join(html.escape(n) for n in notes)
+        self.message.object = "<br>".join([*refused, *(html.escape(n) for n in notes)])
         self._draw_paths()
         self._draw_readout()
 

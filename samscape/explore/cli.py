@@ -17,7 +17,8 @@ def add_parser(subparsers) -> None:
                    help="address to bind; only this machine can connect unless you give another (default 127.0.0.1)")
     p.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
     p.add_argument("--max-work", type=float, default=DEFAULT_MAX_WORK, metavar="N",
-                   help="most starts x steps one update may run; more is refused with a message in the page")
+                   help="most sample gradients one update may evaluate (starts x steps x gradients per step x samples "
+                        "per gradient); more is refused with a message in the page")
     p.set_defaults(func=run)
 
 

@@ -7,6 +7,8 @@ import socket
 
 from .state import DEFAULT_MAX_WORK, ExplorerState
 
+MAX_LINK_BYTES = 2**21  # the longest request head served: 2 MiB, the longest URL Chromium sends
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nobody listens on right now (the server binds it a moment later)."""
@@ -21,7 +23,7 @@ def check_options(host: str, port: int, max_work: float) -> None:
     if not host or any(c.isspace() for c in host):
         raise ValueError(f"host must be an address such as 127.0.0.1, got {host!r}")
     if not max_work >= 1:
-        raise ValueError(f"max_work must be >= 1 point-step, got {max_work!r}")
+        raise ValueError(f"max_work must be >= 1 sample gradient, got {max_work!r}")
 
 
 def serve(*, landscape: str | None = None, port: int = 0, host: str = "127.0.0.1", threaded: bool = False,
@@ -48,6 +50,9 @@ def serve(*, landscape: str | None = None, port: int = 0, host: str = "127.0.0.1
     def session():
         return app(state=base, max_work=max_work)
 
+    # a link holds the whole state, its starts too: one of more starts than the page draws must reach the page,
+    # which says so, rather than hit the web server's default 64 KiB header limit and get no answer at all
     server = pn.serve({"/": session}, port=port, address=host, websocket_origin=origins, show=False,
-                      threaded=threaded, start=threaded, title="samscape explore", verbose=False)
+                      threaded=threaded, start=threaded, title="samscape explore", verbose=False,
+                      http_server_kwargs={"max_header_size": MAX_LINK_BYTES})
     return server, url

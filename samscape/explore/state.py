@@ -25,10 +25,14 @@ from urllib.parse import urlencode
 import numpy as np
 
 from .. import dynamics, landscapes
+from ..landscapes._parse import normalize_name
 
 # every plain optimizer of the registry; Switch is offered as "first -> second at step t"
 OPTIMIZER_KINDS = tuple(kind for kind, cls in dynamics.optimizers.OPTIMIZERS.items() if not cls.composite())
-DEFAULT_MAX_WORK = 10_000_000  # starts x steps of one update: about a second on the NumPy path
+# Work of one update, in gradient evaluations of one sample at one point ("sample gradients"): starts x steps x
+# gradients per step (SAM and USAM take two) x samples per gradient (the batch, or every sample of a finite sum).
+# 2e7 is about half a second on the NumPy path (SAM on tanh: 27 ns per sample gradient).
+DEFAULT_MAX_WORK = 20_000_000
 MAX_STARTS = 2_500  # a 50 x 50 grid: the paths and the readout stay drawable
 MAX_STEPS = 1_000_000
 SAVED_PER_PATH = 200  # iterates kept per start: the scrubber's resolution
@@ -111,15 +115,24 @@ class ExplorerState:
             state.expr = given["expr"]
             state.variables = given.get("vars", state.variables)
         elif "landscape" in given:
-            state.expr = None
-            state.landscape = given["landscape"]
-            state.params = {}
+            try:
+                state.landscape = _choice(given["landscape"], "landscape", landscapes.names())
+            except ValueError as err:  # the rest of the link still applies, to the landscape it had
+                problems.append(f"landscape: {err}")
+            else:
+                state.expr = None
+                state.params = {}
         params = {key[2:]: value for key, value in given.items() if key.startswith("p.")}
+        known = None if state.expr is not None else landscapes.describe(state.landscape)["params"]
         for key, value in params.items():
+            if known is not None and normalize_name(key) not in known:  # spelled as the catalog reads it
+                problems.append(f"p.{key[:40]}: landscape {state.landscape} has no parameter {key[:40]!r}; it takes "
+                                f"{', '.join(known) or 'none'}")
+                continue
             try:
                 state.params[key] = parse_value(value)
             except ValueError as err:
-                problems.append(f"p.{key}: {err}")
+                problems.append(f"p.{key[:40]}: {err}")
         take("opt", lambda v: _choice(v, "opt", OPTIMIZER_KINDS))
         take("then", lambda v: None if v in ("", "none") else _choice(v, "then", OPTIMIZER_KINDS))
         take("at", lambda v: _integer(v, "at", 0, MAX_STEPS))
@@ -169,19 +182,27 @@ class ExplorerState:
         points = np.array(self.starts, dtype=float).reshape(-1, landscape.dim) if self.starts else np.zeros((0, landscape.dim))
         return points
 
-    def check_work(self, max_work: float) -> None:
-        """Refuse an update of more than ``max_work`` point-steps, or more starts than can be drawn, in one sentence."""
+    def check_work(self, max_work: float, landscape=None) -> None:
+        """Refuse, in one sentence, more starts than can be drawn, or an update of more than ``max_work`` sample
+        gradients: starts x steps x what each step evaluates (:func:`sample_gradients`, which needs the
+        ``landscape``; without it each step counts as one)."""
         n = len(self.starts)
         if n > MAX_STARTS:
-            raise WorkCapExceeded(f"{n} starts is more than the explorer draws ({MAX_STARTS}); clear some starts")
-        if n * self.steps > max_work:
+            raise WorkCapExceeded(f"{n:,} starts is more than the explorer draws (at most {MAX_STARTS:,} starts); "
+                                  "clear some starts")
+        point_steps = n * self.steps
+        work = point_steps if landscape is None else n * sample_gradients(self.build_optimizer(landscape),
+                                                                          landscape, self.steps)
+        if work > max_work:
+            per = f"{work / point_steps:,.4g}" if point_steps else "0"
             raise WorkCapExceeded(
-                f"{n} starts x {self.steps:,} steps = {n * self.steps:,} point-steps is over this explorer's cap of "
-                f"{max_work:,.0f} per update (--max-work); use fewer starts or fewer steps")
+                f"{n:,} starts x {self.steps:,} steps = {point_steps:,} point-steps x {per} sample gradients each = "
+                f"{work:,} sample gradients, over this explorer's cap of {max_work:,.0f} per update (--max-work); "
+                "use fewer starts, fewer steps or a smaller batch")
 
     def compute(self, landscape, max_work: float = DEFAULT_MAX_WORK) -> "Outcome":
         """Run the optimizer from every start and judge where each ended (raises ValueError for bad input)."""
-        self.check_work(max_work)
+        self.check_work(max_work, landscape)
         optimizer = self.build_optimizer(landscape)
         x0 = self.starts_array(landscape)
         if len(x0) == 0:
@@ -222,6 +243,23 @@ class Outcome:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def sample_gradients(optimizer, landscape, steps: int) -> int:
+    """Gradient evaluations of one sample at one point that ``steps`` steps of ``optimizer`` take per start:
+    per step, one gradient plus one for an ascent that needs it (SAM's and USAM's, read off the optimizer's
+    ``ascent`` tag; RandomSAM's is a random direction), each over the batch or, full-batch, over every sample of a
+    finite sum; a Switch counts each part for the steps it runs."""
+    if optimizer.parts:  # a Switch: `first` until step `at`, then `second`
+        at = min(max(int(optimizer.at), 0), steps)
+        return sample_gradients(optimizer.first, landscape, at) + sample_gradients(optimizer.second, landscape,
+                                                                                   steps - at)
+    gradients = 2 if optimizer.ascent in ("normalized", "unnormalized") else 1
+    if landscape.n_samples <= 1:
+        samples = 1
+    else:
+        samples = getattr(optimizer, "batch_size", None) or landscape.n_samples
+    return steps * gradients * samples
+
+
 def saving_stride(steps: int) -> int:
     """Keep about :data:`SAVED_PER_PATH` iterates; the stride is odd so a period-2 cycle (SAM bouncing across a
     valley) shows as alternating iterates instead of one frozen side."""
@@ -322,7 +360,7 @@ def parse_points(text: str) -> list[tuple[float, ...]]:
     if len({len(p) for p in points}) > 1:
         raise ValueError(f"every start needs the same number of coordinates, got {text[:80]!r}")
     if len(points) > MAX_STARTS:
-        raise ValueError(f"at most {MAX_STARTS} starts, got {len(points)}")
+        raise ValueError(f"at most {MAX_STARTS:,} starts, got {len(points):,}")
     return points
 
 

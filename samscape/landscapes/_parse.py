@@ -27,6 +27,8 @@ MAX_EXPR_CHARS = 5000
 MAX_EXPR_DEPTH = 60
 MAX_EXPONENT = 1000
 MAX_PIECE_CHARS = 60  # longer pieces of the user's text are cut short in messages
+MAX_NAME_CHARS = 100  # a variable or data column name
+MAX_NAMES = 1000  # variables, and data columns: a Hessian of more variables is beyond the derivative budget anyway
 FLOAT_MAX = sys.float_info.max
 
 FUNCTIONS = {
@@ -88,16 +90,39 @@ def normalize_name(name: str) -> str:
     return unicodedata.normalize("NFKC", name)
 
 
+# The one rule for the names of variables and data columns, quoted by every refusal: a name is what Python accepts
+# as an identifier in the expression text, read as Python reads it (NFKC), so every name that can be declared can
+# be typed in the expression, in either spelling.
+NAME_RULE = (f"a name is a Python identifier of at most {MAX_NAME_CHARS} characters: letters of any script, digits "
+             "and underscores, not starting with a digit or an underscore, read as Python reads it (NFKC, so "
+             "'\u2113' is 'l' and '\u00b5' is '\u03bc'); subscripts, superscripts and other symbols are not letters "
+             "(write x1, not x\u2081)")
+
+
+def _not_allowed(name: str) -> str:
+    """The first character of ``name`` that keeps it from being an identifier, described for a message."""
+    for position, char in enumerate(name):
+        if not (char.isidentifier() if position == 0 else ("a" + char).isidentifier()):
+            label = unicodedata.name(char, f"U+{ord(char):04X}")
+            where = "cannot start one" if position == 0 and ("a" + char).isidentifier() else "cannot be part of one"
+            return f"{char!r} ({label}) {where}"
+    return f"{normalize_name(name)!r}, its NFKC form, is not one"
+
+
 def check_symbol_name(name: str, role: str) -> str:
-    """Return ``name`` in normal form (:func:`normalize_name`) if it can serve as a variable or data column,
-    else raise ``ValueError``."""
-    if not isinstance(name, str) or not name.isidentifier() or not normalize_name(name).isidentifier():
-        raise ValueError(f"{role} name must be a plain identifier, got {name!r}")
+    """Return ``name`` in normal form (:func:`normalize_name`) if it can serve as a variable or data column (see
+    :data:`NAME_RULE`), else raise ``ValueError`` naming the rule."""
+    if not isinstance(name, str):
+        raise ValueError(f"{role} name must be a string; {NAME_RULE}; got {type(name).__name__}")
+    if len(name) > MAX_NAME_CHARS:  # before any work on it: a name may be megabytes long
+        raise ValueError(f"{role} name {shorten(name)!r} is {len(name):,} characters long; {NAME_RULE}")
+    if not name.isidentifier() or not normalize_name(name).isidentifier():
+        raise ValueError(f"{role} name {name!r} is not an identifier: {_not_allowed(name)}; {NAME_RULE}")
     normal = normalize_name(name)
     if keyword.iskeyword(normal):
         raise ValueError(f"{role} name must be a plain identifier, not a Python keyword, got {name!r}")
     if normal.startswith("_"):
-        raise ValueError(f"{role} name must not start with an underscore, got {name!r}")
+        raise ValueError(f"{role} name must not start with an underscore, got {name!r}; {NAME_RULE}")
     if normal in RESERVED:
         raise ValueError(f"{role} name {name!r} is reserved for a function or constant; choose another name")
     return normal

@@ -18,7 +18,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from .._tables import Math, html_table, numbers
-from ._parse import shorten, check_symbol_name, normalize_name, number_out_of_range, parse_expression
+from ._parse import MAX_NAMES, shorten, check_symbol_name, normalize_name, number_out_of_range, parse_expression
 
 DEFAULT_HALF_WIDTH = 2.0
 # Estimated nodes in the gradient (checked when a landscape is built) and in the gradient and Hessian (checked
@@ -778,10 +778,13 @@ def from_expr(
         variables = [v.strip() for v in variables.split(",") if v.strip()]
     if isinstance(variables, sp.Symbol):
         variables = [variables]
-    try:
-        given = [v.name if isinstance(v, sp.Symbol) else v for v in variables]
+    try:  # at most one name more than allowed is read: ten thousand names are refused at once
+        given = [v.name if isinstance(v, sp.Symbol) else v for v in itertools.islice(variables, MAX_NAMES + 1)]
     except TypeError:
         raise ValueError(f"variables must be a sequence of names or a comma-separated string, got {variables!r}") from None
+    if len(given) > MAX_NAMES:
+        count = f"{len(variables):,}" if hasattr(variables, "__len__") else "more than that"
+        raise ValueError(f"variables must be at most {MAX_NAMES:,} names, got {count}")
     if not given:
         raise ValueError("variables must name at least one coordinate, got none")
     # names in the form Python gives identifiers in the expression, so both sides spell them alike
@@ -792,6 +795,8 @@ def from_expr(
     if samples is not None and not isinstance(samples, Mapping):
         raise ValueError(f"samples must be a dict of name -> sequence of numbers, got {type(samples).__name__}")
     columns: dict[str, np.ndarray] = {}
+    if samples is not None and len(samples) > MAX_NAMES:
+        raise ValueError(f"samples must be at most {MAX_NAMES:,} data columns, got {len(samples):,}")
     for given_key, col in (samples or {}).items():
         key = check_symbol_name(given_key, "sample")
         if key in var_names:

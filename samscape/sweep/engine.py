@@ -16,6 +16,8 @@ write is atomic) and keeps its old marker.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import itertools
 import json
@@ -26,15 +28,19 @@ import sys
 import tempfile
 import time
 import uuid
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .. import dynamics, landscapes
-from .._atomic import TEMP_PREFIX, atomic_output
+from .._atomic import TEMP_PREFIX, atomic_output, check_writable
 from .._checks import int_at_least, points, positive
-from .._starts import parse_starts
+from .._starts import count_starts, parse_starts
 from ..dynamics.integrate import DEFAULT_BOUND, DTYPES, STATUS_NAMES, Progress
 from ..theory.sharpness import hessian_curvature
+from ..dynamics import integrate
+from . import budget
 from . import recipe as recipes
 
 RECIPE_ATTR = "samscape_sweep"
@@ -46,6 +52,7 @@ MARKERS_PER_FOLDER = 1000  # markers are sharded so that listing or cleaning one
 START, DIM, STEP = "start", "dim", "step"
 NOT_RUN = -1  # the code of a status or fate that no block has written yet
 SCHEDULERS = ("synchronous",)
+LOOPBACK = "127.0.0.1"  # where a cluster started here listens (a cluster or an address the user passes is theirs)
 
 
 def _fates() -> tuple[str, ...]:
@@ -97,10 +104,6 @@ def _check_backend(backend: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- the plan
-def _axes(grid: dict) -> tuple[list[str], list[int]]:
-    return list(grid), [len(v) for v in grid.values()]
-
-
 def _block_count(sizes, chunks) -> list[int]:
     return [math.ceil(n / c) for n, c in zip(sizes, chunks)]
 
@@ -293,18 +296,110 @@ def compute_block(plan: dict, index: tuple[int, ...]) -> list[dict]:
             block = np.asarray(group[name][region])
             block.reshape((-1,) + tail)[mask] = values
         group[name][region] = block
+    # what was written, as it lies on disk: a rerun or sweep.open compares the chunks with it
+    chunks = {name: _file_checksum(path) for name, path in _chunk_files(plan["store"], group, index, results).items()}
     seconds = time.perf_counter() - started
     records = []
     for g in missing:
         record = {"block": list(index), "generation": int(g), "token": uuid.uuid4().hex, "seconds": seconds,
                   "points": int(np.count_nonzero(generation == g)), "host": os.uname().nodename,
-                  "pid": os.getpid()}
+                  "pid": os.getpid(), "chunks": chunks}
         with atomic_output(paths[g]) as tmp, open(tmp, "w", encoding="utf-8") as handle:
             json.dump(record, handle)
             handle.flush()
             os.fsync(handle.fileno())
         records.append(record)
     return records
+
+
+# ---------------------------------------------------------------------------------------------- damage
+# A block's marker records the size and CRC-32 of each chunk the block wrote (``None``: zarr wrote no file, the
+# chunk being all fill). A chunk deleted or changed afterwards no longer matches: the block is damaged, never read
+# as data, and a rerun recomputes it (and only it).
+VERIFY_THREADS = 8  # chunks are read and summed side by side (both release the GIL)
+
+
+def _file_checksum(path: str) -> list[int] | None:
+    """``[size, crc32]`` of the file at ``path``, or ``None`` when there is none."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None
+    return [len(data), zlib.crc32(data)]
+
+
+def _chunk_files(store: str, group, index: tuple[int, ...], names) -> dict[str, str]:
+    """The file holding block ``index``'s chunk of each variable in ``names`` (a block is one chunk of each)."""
+    out = {}
+    for name in names:
+        array = group[name]
+        coords = tuple(index) + (0,) * (array.ndim - len(index))
+        out[name] = os.path.join(store, name, *array.metadata.encode_chunk_key(coords).split("/"))
+    return out
+
+
+def _block_label(names: list[str], sizes: list[int], block: list[int], index: tuple[int, ...]) -> str:
+    """``lr[0:2] rho[2:4] seed[1] start[0:16]``: the points of block ``index`` along each dim."""
+    parts = []
+    for name, size, chunk, i in zip([*names, START], sizes, block, index):
+        lo, hi = i * chunk, min((i + 1) * chunk, size)
+        parts.append(f"{name}[{lo}]" if hi - lo == 1 else f"{name}[{lo}:{hi}]")
+    return " ".join(parts)
+
+
+def damaged_blocks(store: str, pieces: dict) -> dict[tuple[int, ...], str]:
+    """The finished blocks whose chunks no longer match what their last write recorded: index -> what is wrong.
+
+    ``pieces`` is :func:`done_blocks`; a block is checked against the marker of its newest piece (the write that
+    left its chunks as they are). Markers written before checksums were recorded are taken on trust.
+    """
+    import zarr
+
+    latest: dict[tuple[int, ...], tuple[int, dict]] = {}
+    for (index, generation), record in pieces.items():
+        if isinstance(record.get("chunks"), dict) and (index not in latest or generation > latest[index][0]):
+            latest[index] = (generation, record["chunks"])
+    if not latest:
+        return {}
+    group = zarr.open_group(store, mode="r")
+
+    def check(index):
+        expected = latest[index][1]
+        try:
+            files = _chunk_files(store, group, index, expected)
+        except KeyError as err:
+            return index, f"its variable {err.args[0]!r} is gone"
+        for name, path in files.items():
+            found = _file_checksum(path)
+            if found != expected[name]:
+                return index, (f"its chunk of {name} is missing" if found is None else
+                               f"its chunk of {name} differs from what was written")
+        return index, None
+
+    with ThreadPoolExecutor(VERIFY_THREADS) as pool:
+        return {index: why for index, why in pool.map(check, sorted(latest)) if why}
+
+
+def _damage_sentence(store: str, recipe: dict, damaged: dict) -> str:
+    """``store 'x.zarr' has 2 damaged blocks (lr[0:2] ...: its chunk of x is missing; ...)``."""
+    shown = [f"{_block_label(recipe['_dims'], [*recipe['_sizes'], recipe['n_starts']], recipe['_block_shape'], i)}: "
+             f"{why}" for i, why in sorted(damaged.items())[:5]]
+    more = f"; and {len(damaged) - 5} more" if len(damaged) > 5 else ""
+    count = f"{len(damaged)} damaged block{'s' if len(damaged) > 1 else ''}"
+    return f"store {store!r} has {count} ({'; '.join(shown)}{more})"
+
+
+def _coordinates_problem(ds, recipe: dict) -> str | None:
+    """Which coordinate of the opened store no longer holds what its recipe says (the swept values, the starts)."""
+    for name in recipe["_dims"]:
+        stored = np.asarray(ds[name].values)
+        wanted = np.asarray(recipe["grid"][name], dtype=stored.dtype)
+        if stored.shape != wanted.shape or not np.array_equal(stored, wanted):
+            return f"its coordinate {name!r} no longer holds the values of its recipe"
+    if recipes.starts_digest(np.asarray(ds["x0"].values)) != recipe["starts_sha256"]:
+        return "its coordinate 'x0' no longer holds the starts of its recipe"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- the store
@@ -393,10 +488,39 @@ def _flag_attrs(names) -> dict:
             "not_run_value": NOT_RUN}
 
 
+def stored_variables(dtype: str, dim: int, n_kept: int) -> dict[str, tuple[tuple[str, ...], tuple[int, ...], str, object, dict]]:
+    """The variables of a store, one value per point: name -> (trailing dims, trailing shape, dtype, fill, attrs).
+    ``n_kept``: iterates kept per point (``xs``; 0 without ``every``). The store and its disk estimate read it."""
+    out = {
+        "x": ((DIM,), (dim,), dtype, np.nan, {"long_name": "final iterate"}),
+        "loss": ((), (), dtype, np.nan, {"long_name": "full loss at the final iterate"}),
+        "status": ((), (), "int8", NOT_RUN, {"long_name": "dynamics.simulate status", **_flag_attrs(STATUS_NAMES)}),
+        "stopped_at": ((), (), "int64", NOT_RUN,
+                       {"long_name": "step at which a start was frozen, -1 if it ran to the end"}),
+        "fate": ((), (), "int8", NOT_RUN, {"long_name": "theory.classify_fates", **_flag_attrs(_fates())}),
+        "lambda_max": ((), (), "float64", np.nan, {"long_name": "largest Hessian eigenvalue at the final iterate"}),
+    }
+    if n_kept:
+        out["xs"] = ((STEP, DIM), (n_kept, dim), dtype, np.nan, {"long_name": "iterates at the kept steps"})
+    return out
+
+
+def bytes_per_point(dtype: str, dim: int, n_kept: int) -> dict[str, int]:
+    """Bytes each point takes in a store, uncompressed, by variable."""
+    return {name: int(np.prod(shape, dtype=np.int64)) * np.dtype(kind).itemsize
+            for name, (_, shape, kind, _, _) in stored_variables(dtype, dim, n_kept).items()}
+
+
+class StoreExists(OSError):
+    """Another sweep created the store first (both started on the same new path)."""
+
+
 def create_store(store: str, recipe: dict, grid: dict, x0: np.ndarray, block: tuple[int, ...], dim: int,
                  optimizer_label: str, landscape_label: str) -> None:
     """Write an empty sweep store (metadata, coordinates, fill values) to ``store`` in one step: it is built
-    beside ``store`` and renamed into place, so a killed creation leaves no half store."""
+    beside ``store`` and renamed into place, so a killed creation leaves no half store. Raises
+    :class:`StoreExists` when another sweep created ``store`` meanwhile (nothing of theirs is touched), and any
+    other ``OSError`` naming ``store``, never the hidden folder it was built in."""
     import dask.array as da
     import xarray as xr
 
@@ -405,33 +529,15 @@ def create_store(store: str, recipe: dict, grid: dict, x0: np.ndarray, block: tu
     n_starts = len(x0)
     base_dims = (*names, START)
     base_shape = (*sizes, n_starts)
-    fates = _fates()
-
-    def empty(shape, dtype, fill, extra=()):
-        chunks = tuple(block) + tuple(s for s in shape[len(block):])
-        return da.full(shape, fill, dtype=dtype, chunks=chunks)
-
-    data = {
-        "x": ((*base_dims, DIM), empty((*base_shape, dim), recipe["dtype"], np.nan),
-              {"long_name": "final iterate"}),
-        "loss": (base_dims, empty(base_shape, recipe["dtype"], np.nan),
-                 {"long_name": "full loss at the final iterate"}),
-        "status": (base_dims, empty(base_shape, np.int8, NOT_RUN),
-                   {"long_name": "dynamics.simulate status", **_flag_attrs(STATUS_NAMES)}),
-        "stopped_at": (base_dims, empty(base_shape, np.int64, NOT_RUN),
-                       {"long_name": "step at which a start was frozen, -1 if it ran to the end"}),
-        "fate": (base_dims, empty(base_shape, np.int8, NOT_RUN),
-                 {"long_name": "theory.classify_fates", **_flag_attrs(fates)}),
-        "lambda_max": (base_dims, empty(base_shape, np.float64, np.nan),
-                       {"long_name": "largest Hessian eigenvalue at the final iterate"}),
-    }
+    steps = dynamics.saved_step_grid(recipe["steps"], recipe["every"]) if recipe["every"] is not None else []
+    data = {}
+    for name, (tail_dims, tail, dtype, fill, attrs) in stored_variables(recipe["dtype"], dim, len(steps)).items():
+        shape = (*base_shape, *tail)
+        data[name] = ((*base_dims, *tail_dims), da.full(shape, fill, dtype=dtype, chunks=tuple(block) + tail), attrs)
     coords = {name: (name, values) for name, values in grid.items()}
     coords[START] = (START, np.arange(n_starts, dtype=np.int64))
     coords["x0"] = ((START, DIM), x0.astype(np.float64))
     if recipe["every"] is not None:
-        steps = dynamics.saved_step_grid(recipe["steps"], recipe["every"])
-        data["xs"] = ((*base_dims, STEP, DIM), empty((*base_shape, len(steps), dim), recipe["dtype"], np.nan),
-                      {"long_name": "iterates at the kept steps"})
         coords[STEP] = (STEP, steps)
     ds = xr.Dataset({k: xr.Variable(d, v, attrs=a) for k, (d, v, a) in data.items()}, coords=coords)
     ds.attrs.update({
@@ -445,34 +551,93 @@ def create_store(store: str, recipe: dict, grid: dict, x0: np.ndarray, block: tu
     })
     encoding = {name: {"_FillValue": None} for name in ("status", "fate", "stopped_at")}
     parent = os.path.dirname(store)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".zarr", dir=parent)
+    tmp = None
     try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".zarr", dir=parent)
         ds.to_zarr(tmp, mode="w", compute=False, zarr_format=2, consolidated=True, encoding=encoding)
         os.makedirs(os.path.join(tmp, MARKERS))
-        os.rename(tmp, store)  # fails if someone created ``store`` meanwhile: nothing of theirs is touched
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            os.rename(tmp, store)  # fails if someone created ``store`` meanwhile: nothing of theirs is touched
+        except OSError:
+            if os.path.exists(store):
+                raise StoreExists(errno.EEXIST, "another sweep created it meanwhile", store) from None
+            raise
+    except BaseException as err:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError) and not isinstance(err, StoreExists):
+            raise OSError(err.errno, err.strerror or str(err), store) from None
         raise
 
 
-def open_sweep(store):
+def open_sweep(store, *, verify: bool = True):
     """The sweep in ``store`` as a lazy ``xarray.Dataset`` (``xarray.open_zarr`` reads it too).
 
     Its attrs hold the recipe (``samscape_sweep``, JSON: landscape spec, optimizer, grid, steps, seed rule,
     samscape version); ``status`` and ``fate`` are int8 codes named by their ``flag_meanings`` attribute
     (-1 where no block has run yet; :func:`fractions` turns them into fractions per fate). An extended store
     also lists the swept dims' sizes at creation and after each extension (``samscape_sweep_generations``).
+
+    ``verify`` (the default) reads every finished block's chunks once and compares them with the checksums its
+    completion marker recorded, and the coordinates with the recipe: a damaged store is refused in one sentence
+    naming the damaged blocks (a rerun of the sweep recomputes exactly those). ``verify=False`` skips that read.
     """
     import xarray as xr
 
     path = _check_store(store)
     if not os.path.exists(path):
         raise ValueError(f"store {os.fspath(store)!r} does not exist")
-    if _arrays_behind(read_recipe(path)):
+    recipe = read_recipe(path)
+    if _arrays_behind(recipe):
         raise ValueError(f"store {os.fspath(store)!r} stopped while being extended; rerun sweep.run with its "
                          "recipe to finish the extension, then open it")
-    return xr.open_zarr(path, consolidated=True)
+    pieces = done_blocks(path)
+    if verify:
+        damaged = damaged_blocks(path, pieces)
+        if damaged:
+            raise ValueError(f"{_damage_sentence(os.fspath(store), recipe, damaged)}: its chunks no longer match "
+                             "the checksums recorded when they were written, so it is not read; rerun the sweep "
+                             "with the same arguments to recompute exactly those blocks")
+    ds = xr.open_zarr(path, consolidated=True)
+    if verify:
+        problem = _coordinates_problem(ds, recipe)
+        if problem:
+            raise ValueError(f"store {os.fspath(store)!r} is damaged: {problem}; it cannot be repaired in place, "
+                             "so run the sweep again into a new store")
+    return _mark_unfinished(ds, recipe, pieces)
+
+
+def _mark_unfinished(ds, recipe: dict, pieces: dict):
+    """``ds`` with the codes of every point whose block (or piece of it) has no completion marker set to
+    :data:`NOT_RUN`: what zarr returns for a chunk never written is not a result (0 reads as ``ok``)."""
+    import dask.array as da
+    import xarray as xr
+
+    block = recipe["_block_shape"]
+    plan = {"names": recipe["_dims"], "sizes": recipe["_sizes"], "chunks": list(block[:-1]),
+            "chunk_starts": int(block[-1]), "n_starts": recipe["n_starts"], "generations": recipe["_generations"]}
+    sizes = [*recipe["_sizes"], recipe["n_starts"]]
+    counts = _block_count(sizes, block)
+    if all((b, g) in pieces for b in _all_blocks(sizes, block) for g in pieces_of_block(plan, b)):
+        return ds
+
+    def finished(chunk, block_info=None):
+        index = tuple(block_info[0]["chunk-location"])
+        wanted = pieces_of_block(plan, index)
+        done = [g for g in wanted if (index, g) in pieces]
+        if len(done) == len(wanted):
+            return np.ones(chunk.shape, dtype=bool)
+        return np.isin(point_generations(plan, index), done).reshape(chunk.shape)
+
+    chunks = tuple(tuple(min(c, n - i * c) for i in range(k)) for c, n, k in zip(block, sizes, counts))
+    mask = da.zeros(sizes, dtype=bool, chunks=chunks).map_blocks(finished, dtype=bool)
+    mask = xr.DataArray(mask, dims=ds["fate"].dims)
+    out = ds.copy()
+    for name in ("status", "fate", "stopped_at"):
+        out[name] = ds[name].where(mask, np.asarray(NOT_RUN, dtype=ds[name].dtype))
+        out[name].attrs = ds[name].attrs
+    return out
 
 
 def fractions(ds, over=(START, recipes.SEED)):
@@ -539,8 +704,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     """
     stream = sys.stderr if stream is None else stream
     landscape = _check_landscape(landscape)
-    optimizer = recipes.resolve_optimizer(optimizer, grid)
-    grid = recipes.check_grid(grid, optimizer)
+    sizes_given = recipes.grid_sizes(grid)  # counted, not built: range(10**10) is refused below, not listed
     steps = int_at_least(steps, "steps", 1)
     every = _check_every(every, steps)
     seed = int_at_least(seed, "seed", 0, maximum=2**64 - 1)
@@ -548,8 +712,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     dtype = np.dtype(dtype).name if isinstance(dtype, (type, np.dtype)) else dtype
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    backend = _check_backend(backend)
-    x0 = _check_starts(starts, landscape, seed)
+    backend = requested_backend = _check_backend(backend)
     path = _check_store(store)
     if n_workers is not None:
         n_workers = int_at_least(n_workers, "n_workers", 1)
@@ -558,50 +721,69 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     if isinstance(client, str) and client not in SCHEDULERS and "://" not in client and ":" not in client:
         raise ValueError(f"client must be None, a distributed.Client, a scheduler address such as tcp://host:8786 "
                          f"or 'synchronous', got {client!r}")
+    optimizer = recipes.resolve_optimizer(optimizer, grid)
+    n_starts = _count_starts(starts, landscape)
+    names, dim = list(sizes_given), landscape.dim
+    n_kept = recipes.n_saved(steps, every)
+    existing = read_recipe(path) if os.path.exists(path) else None
+    per_point = budget.point_bytes(landscape, optimizer, steps=steps, every=every, n_swept=len(names), dtype=dtype,
+                                   backend=existing.get("backend", backend) if existing else backend)
+    if existing is not None:
+        planned = tuple(existing["_block_shape"])
+    else:  # the most blocks this sweep can have: the rule with as many workers as it will have
+        workers = 1 if client == "synchronous" else (n_workers or os.cpu_count() or 1) if client is None else 1
+        planned = recipes.block_shape(list(sizes_given.values()), names, n_starts, steps, n_kept, dim, workers,
+                                      block_points, point_bytes=per_point)
+    n_blocks = math.prod(_block_count([*sizes_given.values(), n_starts], list(planned)))
+    # this process's memory, from the sizes alone: nothing of those sizes exists yet
+    budget.check_driver(budget.driver_bytes(sizes_given, n_starts, dim, n_kept, n_blocks), every=every)
+    if existing is None:
+        check_writable(path)  # an OSError naming the store, before any work
+    grid = recipes.check_grid(grid, optimizer)
+    x0 = _check_starts(starts, landscape, seed)
 
-    existing = None
-    if os.path.exists(path):
-        existing = read_recipe(path)
-        if _arrays_behind(existing):
-            grow_arrays(path, existing)
-            existing["_sizes"] = existing["_generations"][-1]
-        if backend == "auto":
-            backend = existing.get("backend", backend)
-    names, sizes = _axes(grid)
+    if existing is not None and backend == "auto":
+        backend = existing.get("backend", backend)
     draft = recipes.make_recipe(landscape, optimizer, grid, x0, steps=steps, every=every, seed=seed, bound=bound,
                                 dtype=dtype, backend=backend)
-    generations = [sizes]
     if existing is not None:
-        try:
-            added = recipes.added_values(existing, draft)
-        except recipes.NotAnExtension as err:
-            raise ValueError(f"store {os.fspath(store)!r} holds a different sweep ({err}); extending a store "
-                             "only appends values to its swept dims, so rerun with its recipe (plus any new "
-                             "values at the end of a dim) or give a new store path") from None
-        if added:
-            new = "; ".join(f"{name} + {', '.join(map(str, values))}" for name, values in added.items())
-            print(f"samscape sweep: extending {os.fspath(store)!r} with {new} (its finished blocks are kept)",
-                  file=stream)
-            existing = extend_store(path, existing, draft["grid"])
-        generations = existing["_generations"]
+        existing = _join(path, store, existing, draft, stream)
+    sizes = list(sizes_given.values())
+    disk = functools.partial(budget.check_disk, path, bytes_per_point(dtype, dim, n_kept), every=every)
 
     session = _Session(client, n_workers, stream)
     try:
+        block = tuple(existing["_block_shape"]) if existing is not None else recipes.block_shape(
+            sizes, names, n_starts, steps, n_kept, dim, session.n_workers, block_points, point_bytes=per_point)
+        points_per_block = math.prod(block)
+        # one block on a worker; a block of the store the rule sized to fit, or one the user chose
+        budget.check_block(budget.block_bytes(landscape, optimizer, points_per_block, steps=steps, every=every,
+                                              n_swept=len(names), dtype=dtype, backend=backend),
+                           session.worker_memory(), points=points_per_block, every=every,
+                           where="this process" if session.synchronous else "")
         if existing is None:
-            dim = landscape.dim
-            block = recipes.block_shape(sizes, names, len(x0), steps, recipes.n_saved(steps, every), dim,
-                                        session.n_workers, block_points)
-            points_per_block = math.prod(block)
+            disk(math.prod(sizes) * n_starts, math.prod(_block_count([*sizes, n_starts], list(block))),
+                 n_starts * dim * 8 + sum(sizes) * 8 + n_kept * 8)
             if backend == "auto":
                 probe = recipes.with_values(optimizer, {n: np.full(points_per_block, grid[n][0])
                                                         for n in names if recipes.per_start(n)})
                 backend = dynamics.resolve_backend("auto", landscape, probe, points_per_block, steps, dtype)
             draft["backend"] = backend
-            create_store(path, draft, grid, x0, block, dim, _label(optimizer, names), landscape.name)
-            recipe = draft
+            try:
+                create_store(path, draft, grid, x0, block, dim, _label(optimizer, names), landscape.name)
+                recipe = draft
+            except StoreExists:  # another sweep started on the same new store first: fill blocks beside it
+                print(f"samscape sweep: another sweep created {os.fspath(store)!r} meanwhile; filling its blocks "
+                      "beside it", file=stream)
+                theirs = read_recipe(path)
+                if requested_backend == "auto":
+                    draft["backend"] = theirs.get("backend", backend)
+                recipe = _join(path, store, theirs, draft, stream)
+                block = tuple(recipe["_block_shape"])
         else:
             recipe = existing
-            block = tuple(existing["_block_shape"])
+        backend = recipe["backend"]
+        generations = recipe.get("_generations", [sizes])
         if backend == "compiled":
             _warm_kernels(landscape, optimizer, x0, dtype)
         plan = {
@@ -612,10 +794,23 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
             "counts": _block_count(sizes + [len(x0)], list(block)), "generations": generations,
         }
         pieces = done_blocks(path)
+        damaged = damaged_blocks(path, pieces)
+        if damaged:
+            stored = read_recipe(path)
+            print(f"samscape sweep: {_damage_sentence(os.fspath(store), stored, damaged)}; recomputing "
+                  f"{'them' if len(damaged) > 1 else 'it'} (and nothing else)", file=stream)
+            for index in damaged:
+                for g in pieces_of_block(plan, index):
+                    pieces.pop((index, g), None)
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(_marker(plan, index, g))
         finished, todo = [], []
         for b in _all_blocks(sizes + [len(x0)], list(block)):
             complete = all((b, g) in pieces for g in pieces_of_block(plan, b))
             (finished if complete else todo).append(b)
+        if todo and existing is not None:
+            _check_store_writable(path, store)
+            disk(len(todo) * points_per_block, len(todo), 0)
         total = math.prod(plan["counts"])
         label = f"sweep {_label(optimizer, names)} on {landscape.name}: {total} blocks"
         if finished:
@@ -625,6 +820,42 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     finally:
         session.close()
     return open_sweep(path)
+
+
+def _count_starts(starts, landscape) -> int:
+    """How many starts a sweep has, without building them from a SPEC (``random:100000000`` is sized first)."""
+    if isinstance(starts, str):
+        return count_starts(starts, landscape.dim, name="starts")
+    return len(_check_starts(starts, landscape, 0))
+
+
+def _join(path: str, store, existing: dict, draft: dict, stream) -> dict:
+    """The recipe of the existing store at ``path`` that this run (``draft``) resumes or extends: an extension
+    stopped before its arrays grew is finished first, values appended to swept dims extend the store, anything
+    else is refused in one sentence."""
+    if _arrays_behind(existing):
+        grow_arrays(path, existing)
+        existing["_sizes"] = existing["_generations"][-1]
+    try:
+        added = recipes.added_values(existing, draft)
+    except recipes.NotAnExtension as err:
+        raise ValueError(f"store {os.fspath(store)!r} holds a different sweep ({err}); extending a store "
+                         "only appends values to its swept dims, so rerun with its recipe (plus any new "
+                         "values at the end of a dim) or give a new store path") from None
+    if added:
+        new = "; ".join(f"{name} + {', '.join(map(str, values))}" for name, values in added.items())
+        print(f"samscape sweep: extending {os.fspath(store)!r} with {new} (its finished blocks are kept)",
+              file=stream)
+        existing = extend_store(path, existing, draft["grid"])
+    return existing
+
+
+def _check_store_writable(path: str, store) -> None:
+    """An existing store that blocks cannot be written into is refused naming the store."""
+    try:
+        check_writable(os.path.join(path, MARKERS, "write-probe"))
+    except OSError as err:
+        raise OSError(err.errno, err.strerror or str(err), os.fspath(store)) from None
 
 
 def _label(optimizer, names) -> str:
@@ -658,8 +889,9 @@ class _Session:
         if client is None:
             workers = n_workers or os.cpu_count() or 1
             # one thread per worker process: the kernel would otherwise start a thread per core in each worker
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0", env={"NUMBA_NUM_THREADS": "1"})
+            # scheduler, workers and dashboard listen on this machine only: a cluster started here is nobody else's
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=LOOPBACK,
+                                        dashboard_address=f"{LOOPBACK}:0", env={"NUMBA_NUM_THREADS": "1"})
             self.client = Client(self.cluster)
             self._owned = True
         elif isinstance(client, str):
@@ -673,6 +905,21 @@ class _Session:
         if link:
             print(f"samscape sweep: Dask dashboard at {link}", file=stream)
         self.n_workers = max(1, len(info.get("workers", {})))
+
+    def worker_memory(self) -> int | None:
+        """Memory one block may use: what this process has now (synchronous), else the smallest worker's limit,
+        and for a cluster started here at most its share of what this machine has now (``None``: unknown)."""
+        if self.synchronous:
+            return integrate.available_memory()
+        workers = self.client.scheduler_info().get("workers", {}).values()
+        limits = [int(w.get("memory_limit") or 0) for w in workers]
+        limit = min(limits) if limits and min(limits) > 0 else None
+        if self.cluster is not None:
+            available = integrate.available_memory()
+            if available is not None:
+                share = available // self.n_workers
+                limit = share if limit is None else min(limit, share)
+        return limit
 
     def execute(self, plan: dict, todo: list, bar: Progress, done: int) -> None:
         bar.update(done)

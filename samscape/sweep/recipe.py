@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 import numbers
@@ -31,7 +32,8 @@ SEED = "seed"
 MIN_BLOCK_WORK = 2**28
 MAX_BLOCK_WORK = 2**32
 BLOCKS_PER_WORKER = 8
-# the iterates one block keeps in memory (every k steps) stay below this
+# the memory one block of the rule's size needs on a worker (its kept iterates, every k steps, among the rest)
+# stays below this
 MAX_BLOCK_BYTES = 2**28
 
 
@@ -125,8 +127,43 @@ def check_grid(grid, optimizer: Optimizer) -> dict[str, np.ndarray]:
     return out
 
 
+# Values of a swept name given as an iterable without a length (a generator): read at most this many, so that an
+# endless one is refused instead of read forever. A list, a range or an array may be as long as memory allows.
+MAX_UNSIZED_VALUES = 1_000_000
+
+
+def _sequence(name: str, values):
+    """``values`` as something with a length, without copying a range or an array (``range(10**10)`` is sized,
+    and refused by the memory estimate, before anything of that length exists)."""
+    if isinstance(values, (str, bytes, dict)) or (isinstance(values, np.ndarray) and values.ndim != 1):
+        raise ValueError(f"grid[{name!r}] must be a 1-D sequence of numbers, got {_shown(values)}")
+    if isinstance(values, (range, list, tuple, np.ndarray)):
+        return values
+    try:
+        items = list(itertools.islice(iter(values), MAX_UNSIZED_VALUES + 1))
+    except TypeError:
+        raise ValueError(f"grid[{name!r}] must be a 1-D sequence of numbers, got {_shown(values)}") from None
+    if len(items) > MAX_UNSIZED_VALUES:
+        raise ValueError(f"grid[{name!r}] must be a list, a range or an array when it holds more than "
+                         f"{MAX_UNSIZED_VALUES:,} values, got an iterable without a length")
+    return items
+
+
+def grid_sizes(grid) -> dict[str, int]:
+    """The number of values of each swept name, read without building any array (a sweep sizes its memory and
+    disk from these before it builds anything); the grid must be a non-empty dict with string names."""
+    _require_entries(grid)
+    sizes = {}
+    for name, values in grid.items():
+        if not isinstance(name, str):
+            raise ValueError(f"grid names must be strings such as 'lr', got {name!r}")
+        sizes[name] = len(_sequence(name, values))
+    return sizes
+
+
 def _grid_values(name: str, values) -> np.ndarray:
-    if isinstance(values, (str, bytes, dict)) or np.ndim(values) == 0 and not isinstance(values, range):
+    values = _sequence(name, values)
+    if not isinstance(values, range) and np.ndim(values) == 0:
         raise ValueError(f"grid[{name!r}] must be a 1-D sequence of numbers, got {_shown(values)}")
     items = list(values)
     if not items:
@@ -175,7 +212,7 @@ def resolve_optimizer(optimizer, grid: dict) -> Optimizer:
         first = {}
         for name in grid:
             if name in (f.name for f in fields):
-                values = _grid_values(name, grid[name])
+                values = _grid_values(name, _sequence(name, grid[name])[:1])  # the first value only: it may be long
                 first[name] = values[0].item()
         return optimizer(**first)
     raise ValueError(f"optimizer must be a samscape optimizer or optimizer class such as dynamics.SAM, "
@@ -284,19 +321,23 @@ def added_values(old: dict, new: dict) -> dict[str, list]:
 
 
 def block_shape(sizes: list[int], names: list[str], n_starts: int, steps: int, n_saved: int, dim: int,
-                n_workers: int, points: int | None = None) -> tuple[int, ...]:
+                n_workers: int, points: int | None = None, *, point_bytes: int | None = None) -> tuple[int, ...]:
     """The chunk of each swept axis and of ``start`` that one task computes (and one zarr chunk holds).
 
     The rule: a block does ``W`` point-steps, ``W`` = total work / (:data:`BLOCKS_PER_WORKER` x workers), clipped to
-    [:data:`MIN_BLOCK_WORK`, :data:`MAX_BLOCK_WORK`], and its kept iterates fit :data:`MAX_BLOCK_BYTES`. The
-    points ``W / steps`` fill the start axis first, then the ``lr``/``rho`` axes from the last one back; every other
-    swept axis (seed, batch_size, at) has chunk 1, since one simulate call takes one value of it. ``points``
-    replaces the rule's number of points per block.
+    [:data:`MIN_BLOCK_WORK`, :data:`MAX_BLOCK_WORK`], and its memory fits :data:`MAX_BLOCK_BYTES` at ``point_bytes``
+    a point (default: its kept iterates alone; :func:`samscape.sweep.budget.point_bytes` counts everything a block
+    holds). The points ``W / steps`` fill the start axis first, then the ``lr``/``rho`` axes from the last one back;
+    every other swept axis (seed, batch_size, at) has chunk 1, since one simulate call takes one value of it.
+    ``points`` replaces the rule's number of points per block (only its kept iterates are capped then: a block the
+    workers cannot hold is refused by the sweep's memory check).
     """
     if points is None:
         total = math.prod(sizes) * n_starts * max(steps, 1)
         work = min(MAX_BLOCK_WORK, max(MIN_BLOCK_WORK, total // (BLOCKS_PER_WORKER * max(1, n_workers))))
         points = max(1, work // max(steps, 1))
+        if point_bytes is not None:
+            points = max(1, min(points, MAX_BLOCK_BYTES // max(1, point_bytes)))
     points = max(1, min(points, MAX_BLOCK_BYTES // max(1, n_saved * dim * 8 + 64)))
     start_chunk = min(n_starts, points)
     budget = max(1, points // start_chunk)
@@ -309,4 +350,5 @@ def block_shape(sizes: list[int], names: list[str], n_starts: int, steps: int, n
 
 
 def n_saved(steps: int, every: int | None) -> int:
-    return len(dynamics.saved_step_grid(steps, every)) if every is not None else 0
+    """Iterates kept per point (0 without ``every``), counted without building the steps."""
+    return dynamics.integrate.n_saved_steps(steps, every) if every is not None else 0

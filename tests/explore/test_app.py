@@ -67,3 +67,20 @@ def test_a_diverging_run_shows_its_status_and_the_remedy():
     assert "diverged" in ex.readout.object and "lower lr" in ex.message.object
     expected = dynamics.simulate(landscapes.get("quadratic"), dynamics.GD(0.3), [[0.0, 1.0]], 300, seed=0)
     assert expected.status[0] == "diverged"
+
+
+@pytest.mark.parametrize("query, shown, kept", [
+    ({"landscape": "nope"}, "landscape must be one of", "tanh"),
+    ({"landscape": "himmelblau", "p.nope": "1"}, "has no parameter &#x27;nope&#x27;", "himmelblau"),
+    ({"landscape": "x" * 10_000}, "landscape must be one of", "tanh"),
+    ({"landscape": "tanh", "p.xs": "1,2", "p.ys": "0"}, "landscape tanh with these parameters:", "tanh"),
+])
+def test_a_refused_part_of_a_link_is_shown_in_the_page_and_the_rest_is_kept(query, shown, kept):
+    """A link with an unknown landscape, an unknown parameter, a 10 kB name or parameter values the catalog refuses
+    shows the refusal in the page (it silently showed the default landscape), briefly, and keeps the rest of the
+    link: its eta and starts, and its landscape where that one exists."""
+    state, problems = ExplorerState.from_query({**query, "eta": "0.3", "starts": "0.5,0.5", "steps": "20"})
+    ex = Explorer(state, problems=problems)
+    assert shown in ex.message.object and "class='refused'" in ex.message.object
+    assert len(ex.message.object) < 1000
+    assert ex.landscape.name == kept and ex.state.eta == 0.3 and ex.outcome.run.n_starts == 1

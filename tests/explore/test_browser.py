@@ -177,3 +177,12 @@ def test_a_request_over_the_cap_shows_the_cap_message(page, server):
     text = page.locator(".cap").inner_text()
     assert "20 starts x 1,000,000 steps = 20,000,000 point-steps" in text
     assert "cap of 10,000,000" in text and "--max-work" in text
+
+
+def test_a_link_of_ten_thousand_starts_says_the_page_draws_at_most_2500(page, server):
+    """A link of 10,000 starts (110 kB, past the web server's default header limit, where it got an empty page) shows
+    the page's own refusal, and the rest of the link (eta) is kept."""
+    starts = ";".join(f"{0.1 + i * 1e-4:.4f},0.5" for i in range(10_000))
+    open_state(page, server, f"landscape=tanh&eta=0.3&steps=50&starts={starts}")
+    assert "at most 2,500 starts, got 10,000" in page.locator(".refused").first.inner_text()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('eta') === '0.3'")

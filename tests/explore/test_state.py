@@ -158,3 +158,45 @@ def test_the_exports_are_a_png_and_a_run_that_load_run_reads_back(tmp_path):
                            surrogate=True, field=True, log=True)
     L2 = state2.build_landscape()
     assert views.export_png(state2, L2, state2.compute(L2))[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("query, landscape, problem", [
+    ({"landscape": "nope"}, "tanh", "landscape: landscape must be one of"),
+    ({"landscape": "x" * 10_000}, "tanh", "landscape: landscape must be one of"),
+    ({"landscape": "double_well", "p.nope": "1", "p.c": "0.2"}, "double_well",
+     "p.nope: landscape double_well has no parameter 'nope'; it takes c"),
+])
+def test_a_bad_landscape_in_a_link_is_refused_and_the_rest_is_kept(query, landscape, problem):
+    """An unknown landscape name (even a 10 kB one) or an unknown catalog parameter is refused with one short
+    sentence; everything else the link says (eta, starts, the valid parameters and landscape) is kept."""
+    state, problems = ExplorerState.from_query({**query, "eta": "0.3", "starts": "0.5,0.5"})
+    assert state.landscape == landscape and state.eta == 0.3 and state.starts == [(0.5, 0.5)]
+    assert len(problems) == 1 and problems[0].startswith(problem) and len(problems[0]) < 400
+    if "p.c" in query:
+        assert state.params == {"c": 0.2}
+
+
+def test_the_work_cap_counts_samples_and_gradients():
+    """The cap counts what an update evaluates: starts x steps x gradients per step (2 for SAM and USAM, 1 for GD,
+    SGD and RandomSAM) x samples per gradient (the batch, or every sample of a full-batch finite sum), in the unit of
+    --max-work. The issue's link, p.xs with 2,000 values x 2,500 starts x 4,000 steps of full-batch SAM, was counted
+    as 10^7 point-steps and passed the 10^7 cap; it is 2 x 2,000 x 10^7 sample gradients."""
+    from samscape.explore.state import DEFAULT_MAX_WORK, sample_gradients
+
+    xs = tuple(np.linspace(-1, 1, 2000).round(6))
+    data = {"xs": xs, "ys": (0.0,) * 2000}
+    wide = ExplorerState(landscape="tanh", params=data, opt="sam", steps=4000, starts=[(0.1, 0.1)] * 2500)
+    L = wide.build_landscape()
+    with pytest.raises(WorkCapExceeded, match=r"2,500 starts x 4,000 steps = 10,000,000 point-steps x 4,000 sample "
+                                              r"gradients each = 40,000,000,000 sample gradients, over .*--max-work"):
+        wide.check_work(DEFAULT_MAX_WORK, L)
+    one = landscapes.get("tanh")
+    for opt, per_step in (("gd", 1), ("sgd", 1), ("randomsam", 1), ("sam", 2), ("usam", 2)):
+        state = ExplorerState(opt=opt)
+        assert sample_gradients(state.build_optimizer(one), one, 10) == 10 * per_step, opt
+        batched = ExplorerState(landscape="tanh", params=data, opt=opt, batch=8)
+        optimizer = batched.build_optimizer(L)
+        expected = 10 * per_step * (8 if optimizer.describe().count("batch_size=8") else 2000)
+        assert sample_gradients(optimizer, L, 10) == expected, opt
+    switch = ExplorerState(landscape="tanh", params=data, opt="sgd", then="sam", at=3, batch=5).build_optimizer(L)
+    assert sample_gradients(switch, L, 10) == 3 * 1 * 5 + 7 * 2 * 5
