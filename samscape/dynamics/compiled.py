@@ -195,7 +195,9 @@ def kernel_on_disk(landscape, optimizer, dtype: str = "float64", n_starts: int =
     beside the source, or under ``NUMBA_CACHE_DIR``). numba may still find that index stale (another numba
     version, say) and compile after all, which is what a run did before this check existed.
     """
-    folders = _checked_folders(create=False)
+    # a look, not a load: nothing is read from the folder here, so its contents are checked when a kernel loads
+    # (scanning them costs milliseconds per thousand files, on every run `auto` weighs)
+    folders = _checked_folders(create=False, contents=False)
     if isinstance(folders, str):
         return False
     directory, numba_folder = folders
@@ -285,7 +287,7 @@ def _contents_problem(folder: Path, uid: int) -> str | None:
     return None
 
 
-def _resolved_problem(real: Path, uid: int) -> str | None:
+def _resolved_problem(real: Path, uid: int, contents: bool = True) -> str | None:
     """Check the resolved ``real`` and everything above and inside it, following no link; a folder of ours
     that others could only read is narrowed to mode 0700 (nobody else can have written into it)."""
     for folder in reversed(real.parents):
@@ -306,15 +308,15 @@ def _resolved_problem(real: Path, uid: int) -> str | None:
         return f"can be written by other users ({_open_mode(info)})"
     if info.st_mode & 0o077:
         os.chmod(real, 0o700)  # checked above: a folder, not a link, in a path nobody else can change
-    return _contents_problem(real, uid)
+    return _contents_problem(real, uid) if contents else None
 
 
-def checked_folder(directory: Path, *, create: bool = False) -> tuple[Path | None, str | None]:
+def checked_folder(directory: Path, *, create: bool = False, contents: bool = True) -> tuple[Path | None, str | None]:
     """``(resolved folder, None)`` when ``directory`` may hold kernels, else ``(None, why)``.
 
     ``directory`` is resolved once (``~`` and symbolic links of ours or root's); the resolved path, which holds
     no link, is what was checked and what numba must be given. ``create`` makes a missing folder first, with
-    mode 0700.
+    mode 0700. ``contents=False`` leaves out the folder's contents: for a look that reads nothing from it.
     """
     given = Path(os.path.abspath(Path(directory).expanduser()))
     if not hasattr(os, "getuid"):  # no POSIX owners and modes to check (Windows keeps profiles private)
@@ -332,7 +334,7 @@ def checked_folder(directory: Path, *, create: bool = False) -> tuple[Path | Non
             except OSError as err:
                 return None, f"cannot be created ({err.strerror or err})"
         real = Path(os.path.realpath(given))
-        problem = _resolved_problem(real, uid)
+        problem = _resolved_problem(real, uid, contents)
     except OSError as err:
         return None, f"cannot be checked ({err.strerror or err})"
     return (None, problem) if problem else (real, None)
@@ -353,7 +355,7 @@ def numba_cache_dir() -> Path | None:
     return Path(configured).expanduser() if configured else None
 
 
-def _checked_folders(create: bool) -> tuple[Path, Path | None] | str:
+def _checked_folders(create: bool, contents: bool = True) -> tuple[Path, Path | None] | str:
     """The resolved kernel folder and the resolved ``NUMBA_CACHE_DIR`` (``None`` when unset), both checked; or
     one sentence naming the folder that is not private, why, and the setting that chose it.
 
@@ -361,14 +363,14 @@ def _checked_folders(create: bool) -> tuple[Path, Path | None] | str:
     cache files to (``__pycache__`` or its subfolder of ``NUMBA_CACHE_DIR``): numba would otherwise make it with
     the umask's mode, or fall back to a folder nobody checked when it cannot.
     """
-    kernels, problem = checked_folder(cache_dir(), create=create)
+    kernels, problem = checked_folder(cache_dir(), create=create, contents=contents)
     if problem:
         return f"the cache folder {cache_dir()} {problem}; delete it (samscape creates a new one with mode 0700), " \
                f"or set {CACHE_ENV} to a folder that only you can write"
     configured = numba_cache_dir()
     numba_folder = None
     if configured is not None:
-        numba_folder, problem = checked_folder(configured, create=create)
+        numba_folder, problem = checked_folder(configured, create=create, contents=contents)
         if problem:
             return f"numba's cache folder {configured} (NUMBA_CACHE_DIR) {problem}; delete it, or set " \
                    "NUMBA_CACHE_DIR to a folder that only you can write"
