@@ -286,6 +286,18 @@ def legend_below(ax, *, pad: float = 0.1):
     return legend
 
 
+def wrap_to_width(text: str, fig, *, fontsize=None) -> str:
+    """``text`` broken into lines that fit the width of ``fig`` at the title's font size (a long expression as a
+    title would otherwise run past the figure's edges)."""
+    import textwrap
+
+    from matplotlib.font_manager import FontProperties
+
+    size = FontProperties(size=fontsize or mpl.rcParams["axes.titlesize"]).get_size_in_points()
+    columns = max(20, int(fig.get_figwidth() * 72 / (0.55 * size)))  # DejaVu Sans: about 0.55 em per character
+    return "\n".join(textwrap.wrap(text, columns)) or text
+
+
 def fit_width(fig, artist, *, pad: float = 0.1) -> None:
     """Widen ``fig`` so ``artist``, as the renderer lays it out, fits with ``pad`` inches on each side."""
     fig.draw_without_rendering()

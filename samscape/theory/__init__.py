@@ -13,7 +13,7 @@ the registry of claims that :func:`check` runs against simulation (``samscape ch
 """
 
 from .claims import PAPERS, Citation, ClaimResult, Paper, check, claim_names, format_table, run_claim
-from .cycles import CycleEdge, StabilityEdge, TwoCycle, sam_cycle, sam_cycle_edge, stability_edge
+from .cycles import CycleEdge, StabilityEdge, TwoCycle, polish_minimizer, sam_cycle, sam_cycle_edge, stability_edge
 from .fates import FATES, STABILITY_FATES, StabilityGrid, advance, classify_fates, stability_fates
 from .hallucination import (
     CriticalPoints,
@@ -66,7 +66,7 @@ from .valley import Extremum, ValleyConditions, valley_conditions
 __all__ = [
     "gd_threshold", "usam_threshold", "usam_factor", "gd_lr_edge", "usam_rho_edge", "sam_edge", "sam_two_cycle",
     "fixed_point_stability", "update_jacobian", "FixedPointStability",
-    "sam_cycle", "sam_cycle_edge", "stability_edge", "TwoCycle", "CycleEdge", "StabilityEdge",
+    "sam_cycle", "sam_cycle_edge", "stability_edge", "polish_minimizer", "TwoCycle", "CycleEdge", "StabilityEdge",
     "mean_square_radius", "mean_square_radius_grid", "usam_inequality_rho_edge", "lyapunov_exponent", "alignment_gamma", "batch_law",
     "sgd_stability_inequality", "usam_stability_inequality", "pl_conditions", "quadratic_finite_sum",
     "MeanSquareStability", "LyapunovExponent", "StabilityInequality", "PLConditions",

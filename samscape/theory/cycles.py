@@ -329,12 +329,32 @@ def sam_cycle_edge(landscape, x_star, lrs, *, rho_max: float, steps: int = CONTI
     return CycleEdge(x_star=x_star, lam=lam, lrs=lrs, rho_edge=edge, reason=reason.astype(str), rho_max=rho_max)
 
 
+def polish_minimizer(landscape, x, *, iterations: int = 60, tol: float = 1e-10):
+    """Newton's method on ``grad L = 0`` from each of ``x (k, dim)`` (a pseudo-inverse, so a manifold of minimizers
+    is fine): the points ``(k, dim)`` and a mask of those that reached ``||grad L|| <= tol`` where the Hessian has
+    no negative eigenvalue (a minimizer, not a saddle). For a run that ended bouncing around a minimizer."""
+    check_landscape(landscape)
+    x = np.array(check_point(x, landscape.dim), dtype=float).reshape(-1, landscape.dim)
+    with np.errstate(all="ignore"):
+        for _ in range(iterations):
+            grad = landscape.grad(x)
+            if np.all(np.linalg.norm(grad, axis=-1) <= tol):
+                break
+            step = np.einsum("kij,kj->ki", np.linalg.pinv(landscape.hessian(x), hermitian=True), grad)
+            x = np.where(np.isfinite(step), x - step, x)
+        grad_norm = np.linalg.norm(landscape.grad(x), axis=-1)
+        eig = np.linalg.eigvalsh(landscape.hessian(x))
+    scale = np.maximum(1.0, np.abs(eig).max(axis=-1))
+    return x, (grad_norm <= tol) & (eig[:, 0] >= -1e-8 * scale)
+
+
 @dataclass
 class StabilityEdge:
     """The edge of stability of one optimizer at a minimizer, as a curve in the ``(eta, rho)`` plane.
 
     ``eta`` and ``rho`` are the curve's points (NaN breaks it); ``kind`` is the map's kind (``gd``, ``usam`` or
-    ``sam``); ``label`` says in words which edge it is and how it was computed; ``lam`` is the Hessian's largest
+    ``sam``); ``label`` says in words which edge it is and how it was computed (plain text, for a legend or a
+    terminal); ``lam`` is the Hessian's largest
     eigenvalue at ``x_star``; ``exact`` is False where the quadratic approximation stood in for the landscape.
     """
 
@@ -373,13 +393,13 @@ def stability_edge(landscape, optimizer, x_star, lrs, *, rho_max: float) -> Stab
     where = f"λ = {lam:.3g}"
     if kind == "usam":
         return StabilityEdge("usam", lrs, np.asarray(usam_rho_edge(lrs, lam), dtype=float),
-                             rf"USAM edge $\eta\lambda(1+\rho\lambda) = 2$, {where}", x_star, lam)
+                             f"USAM edge ηλ(1 + ρλ) = 2, {where}", x_star, lam)
     if kind == "sam":
         try:
             found = sam_cycle_edge(landscape, x_star, lrs, rho_max=rho_max)
         except ValueError:  # a manifold of minimizers: no isolated cycle
             return StabilityEdge("sam", np.array([vertical, vertical]), np.array([0.0, rho_max]),
-                                 rf"SAM 2-cycle edge of the quadratic approximation, $\eta = 2/\lambda$, {where} "
+                                 f"SAM 2-cycle edge of the quadratic approximation, η = 2/λ, {where} "
                                  "(minimizers form a manifold)", x_star, lam, exact=False)
         rho = np.where(np.isfinite(found.rho_edge), found.rho_edge, np.nan)
         # the curve meets rho = 0 at GD's edge, where even the quadratic cycle stops existing
@@ -387,6 +407,6 @@ def stability_edge(landscape, optimizer, x_star, lrs, *, rho_max: float) -> Stab
         rho = np.append(rho, 0.0) if lrs[-1] > vertical else rho
         order = np.argsort(eta, kind="stable")
         return StabilityEdge("sam", eta[order], rho[order],
-                             f"SAM 2-cycle edge on the landscape, {where} at the minimizer", x_star, lam)
+                             f"SAM 2-cycle edge on the landscape, {where}", x_star, lam)
     return StabilityEdge("gd", np.array([vertical, vertical]), np.array([0.0, rho_max]),
-                         rf"GD edge $\eta = 2/\lambda$, {where}", x_star, lam)
+                         f"GD edge η = 2/λ, {where}", x_star, lam)

@@ -138,9 +138,10 @@ def _fractions(values, lrs=(0.5, 1.0, 1.5), rhos=(0.0, 1.0)):
     return xr.DataArray(values, dims=("fate", "rho", "lr"), coords={"fate": fates, "rho": list(rhos), "lr": list(lrs)})
 
 
-def test_phase_plot_mixes_fate_colours_and_draws_edges():
+def test_phase_plot_mixes_fate_colours_and_draws_the_edge_it_is_given():
     """plots.phase colours each cell by the fraction-weighted mix of the fates' colours, leaves unfinished cells
-    blank, and draws GD's edge at eta = 2/lam and USAM's edge for SAM."""
+    blank, and draws the edge theory.stability_edge computed for the swept optimizer (GD's at eta = 2/lam here),
+    labelled, and no other."""
     from matplotlib import colors
 
     from samscape.plots.style import FATE_COLORS
@@ -149,15 +150,18 @@ def test_phase_plot_mixes_fate_colours_and_draws_edges():
     values[0] = 1.0
     values[0, 1, 2], values[3, 1, 2] = 0.25, 0.75  # rho=1, lr=1.5: a quarter minimizer, three quarters diverged
     values[:, 0, 0] = np.nan
-    ax = plots.phase(_fractions(values), lam=1.6, optimizer="sam")
+    quadratic = landscapes.get("quadratic", eigenvalues=(1.0, 1.6))
+    edge = theory.stability_edge(quadratic, dynamics.GD(0.1), [0.0, 0.0], [0.5, 1.5], rho_max=1.0)
+    ax = plots.phase(_fractions(values), edge=edge, edge_source="the origin")
     rgba = np.asarray(ax.collections[0].get_array())  # (rho, lr, RGBA)
     expected = 0.25 * np.array(colors.to_rgb(FATE_COLORS["minimizer"])) + 0.75 * np.array(
         colors.to_rgb(FATE_COLORS["diverged"]))
     np.testing.assert_allclose(rgba[1, 2, :3], expected)
     assert rgba[0, 0, 3] == 0.0 and rgba[0, 1, 3] == 1.0
     gids = {line.get_gid(): line for line in ax.get_lines()}
+    assert set(gids) == {"gd"}
     assert gids["gd"].get_xdata()[0] == pytest.approx(2 / 1.6)
-    assert "usam" in gids
+    assert "GD edge" in gids["gd"].get_label() and "the origin" in gids["gd"].get_label()
 
 
 def test_phase_plot_refuses_other_dims():
