@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 
 import numpy as np
 
@@ -62,7 +63,47 @@ def build_grid(args) -> dict:
     return grid
 
 
+SWEEP_MODULES = ("dask", "distributed", "xarray", "zarr")  # what the `sweep` extra installs
+
+
+def needs_sweep_extra(command: str):
+    """A ``with`` block that turns a missing Dask, xarray or zarr into one sentence naming the extra to install
+    (as ``samscape explore`` does for its own), instead of a ``ModuleNotFoundError`` traceback."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def guard():
+        try:
+            yield
+        except ModuleNotFoundError as err:
+            if (err.name or "").split(".")[0] not in SWEEP_MODULES:
+                raise
+            raise ValueError(f"{command} needs {err.name.split('.')[0]}, which is not installed: "
+                             "pip install 'samscape[sweep]' (Dask, xarray and zarr)") from None
+
+    return guard()
+
+
+# After Ctrl-C the cluster kills workers in the middle of a block, and multiprocessing's resource tracker (a
+# process of its own, started with this interpreter's warning options) then removes the semaphores they held and
+# warns about each; the removal is the tracker doing its job, not a leak for the user to act on.
+TRACKER_QUIET = "ignore:resource_tracker:UserWarning"
+
+
 def _cmd_sweep(args) -> int:
+    from . import engine
+
+    if TRACKER_QUIET not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_QUIET)
+    with needs_sweep_extra("samscape sweep"):
+        try:
+            return _sweep(args)
+        except engine.SweepInterrupted as stop:  # Ctrl-C: where it got to and how to go on, in one line
+            print(f"samscape sweep: interrupted: {stop}", file=sys.stderr, flush=True)
+            return 130
+
+
+def _sweep(args) -> int:
     from .. import cli, dynamics
     from . import engine
 
@@ -241,7 +282,7 @@ def plot_store(args) -> int:
     if args.starts is not None:
         raise ValueError("--starts does not apply to --kind phase, which counts every start")
     check_writable(args.out)
-    with plots.detached():
+    with needs_sweep_extra("samscape plot --kind phase"), plots.detached():
         ax, edge = phase_figure(args.run)
         path = plots.save(ax.figure, args.out)
     ds = engine.open_sweep(args.run)
