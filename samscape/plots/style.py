@@ -40,13 +40,15 @@ OKABE_ITO = {
 }
 CYCLE = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky", "black")]
 
-# one colour per optimizer, used everywhere (legends, curves, trajectories, animations)
+# one colour per optimizer, used everywhere (legends, curves, trajectories, animations, the explorer)
 OPTIMIZER_COLORS = {
     "gd": OKABE_ITO["blue"],
     "sgd": OKABE_ITO["sky"],
     "sam": OKABE_ITO["vermillion"],
     "usam": OKABE_ITO["orange"],
     "randomsam": OKABE_ITO["purple"],
+    "persamplesam": OKABE_ITO["green"],
+    "persampleusam": OKABE_ITO["black"],
 }
 
 # fates of a start (basin maps) and of a hyperparameter pair (stability diagrams)
@@ -307,7 +309,28 @@ def fit_width(fig, artist, *, pad: float = 0.1) -> None:
 
 
 def optimizer_color(kind: str) -> str:
+    """The colour of an optimizer kind in every figure and in the explorer (black for one without its own)."""
     return OPTIMIZER_COLORS.get(kind, OKABE_ITO["black"])
+
+
+def optimizer_label(kind: str) -> str:
+    """An optimizer kind as menus and legends name it: its class's name (``persamplesam`` -> ``PerSampleSAM``),
+    read from the registry, so a class defined later is named like the others."""
+    from ..dynamics.optimizers import OPTIMIZERS
+
+    cls = OPTIMIZERS.get(kind)
+    return cls.__name__ if cls is not None else str(kind)
+
+
+def pixel_scale(name: str) -> dict[str, float]:
+    """How much larger style ``name`` draws text, lines and markers than ``"paper"`` against the same picture, in
+    pixels: ``{"text", "line", "marker"}`` (``"slides"``: text about 1.24x, lines 1.48x, markers 1.67x). A page
+    that draws with its own toolkit (the explorer) scales by these to look like the gallery's ``--slides``."""
+    chosen, paper = STYLES[_style_name(name)], STYLES["paper"]
+    dpi = chosen.rc["figure.dpi"] / paper.rc["figure.dpi"]
+    return {"text": chosen.rc["font.size"] / paper.rc["font.size"] * dpi,
+            "line": chosen.rc["lines.linewidth"] / paper.rc["lines.linewidth"] * dpi,
+            "marker": chosen.rc["lines.markersize"] / paper.rc["lines.markersize"] * dpi}
 
 
 _GREEK = {
