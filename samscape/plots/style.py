@@ -116,6 +116,7 @@ class Style:
     name: str
     rc: dict
     canvas: float = 1.0
+    notebook_dpi: float = 150.0  # figures shown in a Jupyter notebook (a column is then about 510 px wide)
 
 
 SLIDES_CANVAS = 0.9
@@ -137,7 +138,9 @@ def _slides_rc() -> dict:
     return rc
 
 
-STYLES = {"paper": Style("paper", RC), "slides": Style("slides", _slides_rc(), SLIDES_CANVAS)}
+# In a notebook a figure is shown at its own dpi: 100 would make a paper column 340 px wide, too small on a screen
+# and on a projector; slides get about 760 px for a column, most of a notebook's width.
+STYLES = {"paper": Style("paper", RC), "slides": Style("slides", _slides_rc(), SLIDES_CANVAS, notebook_dpi=250.0)}
 _state = {"style": "paper", "detached": 0}
 
 
@@ -208,16 +211,24 @@ def scaled(size) -> tuple[float, float]:
     return (float(size[0]) * factor, float(size[1]) * factor)
 
 
+def _in_notebook() -> bool:
+    from ..dynamics.integrate import Progress  # the one test for "this process is a Jupyter kernel"
+
+    return Progress.in_notebook()
+
+
 def new_figure(size=DEFAULT_SIZE):
     """A new constrained-layout figure of ``size`` inches (scaled by the style) with the style's dpi.
 
-    A pyplot figure, so Jupyter's inline backend shows it when a cell ends, like any matplotlib call; inside
+    A pyplot figure, so Jupyter's inline backend shows it when a cell ends, like any matplotlib call, at the
+    style's ``notebook_dpi`` there (the size in inches, and so the saved file, is the same); inside
     :func:`detached` a bare ``Figure``.
     """
     with context():
         if _state["detached"]:
             return Figure(figsize=scaled(size), layout="constrained")
-        return plt.figure(figsize=scaled(size), layout="constrained")
+        dpi = current_style().notebook_dpi if _in_notebook() else None
+        return plt.figure(figsize=scaled(size), layout="constrained", dpi=dpi)
 
 
 def new_axes(ax=None, size=DEFAULT_SIZE):
@@ -269,8 +280,8 @@ def figure_legend(fig, ax, **kwargs):
         return fig.legend(*ax.get_legend_handles_labels(), **options)
 
 
-def legend_below(ax, *, pad: float = 0.1):
-    """Move ``ax``'s legend below the figure, one entry per row, and widen the figure until it fits.
+def legend_below(ax, *, pad: float = 0.1, ncol: int = 1):
+    """Move ``ax``'s legend below the figure, ``ncol`` entries per row, and widen the figure until it fits.
 
     An Axes legend wider than its Axes either covers the data or, under constrained layout, squeezes the Axes to
     a sliver; below the figure it takes only height, and the width check keeps it inside the saved image.
@@ -283,7 +294,7 @@ def legend_below(ax, *, pad: float = 0.1):
     handles, labels = old.legend_handles, [text.get_text() for text in old.get_texts()]
     old.remove()
     with context():
-        legend = fig.legend(handles, labels, loc="outside lower center", ncol=1, frameon=False)
+        legend = fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False)
     fit_width(fig, legend, pad=pad)
     return legend
 
