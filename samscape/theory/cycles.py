@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import int_at_least, positive
+from .._checks import int_at_least, point, positive
 from .._tables import html_table, numbers
 from ._common import check_landscape, check_point, deterministic_kind, null_space
 from .stability import gd_lr_edge, sam_ascent_jacobian, usam_rho_edge
@@ -208,9 +208,7 @@ def sam_cycle(landscape, x_star, lr, rho) -> TwoCycle:
     TwoCycle
     """
     check_landscape(landscape)
-    x_star = check_point(x_star, landscape.dim, "x_star")
-    if x_star.ndim != 1:
-        raise ValueError(f"x_star must be one point of dimension {landscape.dim}, got shape {x_star.shape}")
+    x_star = point(x_star, landscape.dim, "x_star")
     lr, rho = np.broadcast_arrays(np.asarray(lr, dtype=float), np.asarray(rho, dtype=float))
     for name, value in (("lr", lr), ("rho", rho)):
         if not (np.all(np.isfinite(value)) and np.all(value > 0)):
@@ -268,9 +266,7 @@ def sam_cycle_edge(landscape, x_star, lrs, *, rho_max: float, steps: int = CONTI
     CycleEdge
     """
     check_landscape(landscape)
-    x_star = check_point(x_star, landscape.dim, "x_star")
-    if x_star.ndim != 1:
-        raise ValueError(f"x_star must be one point of dimension {landscape.dim}, got shape {x_star.shape}")
+    x_star = point(x_star, landscape.dim, "x_star")
     rho_max = positive(rho_max, "rho_max")
     steps = int_at_least(steps, "steps", 2)
     lrs = np.atleast_1d(np.asarray(lrs, dtype=float))
@@ -382,7 +378,7 @@ def stability_edge(landscape, optimizer, x_star, lrs, *, rho_max: float) -> Stab
     A stochastic optimizer (mini-batches, a random ascent) has no such deterministic edge: ``ValueError`` says why.
     """
     check_landscape(landscape)
-    x_star = check_point(x_star, landscape.dim, "x_star")
+    x_star = point(x_star, landscape.dim, "x_star")
     rho_max = positive(rho_max, "rho_max")
     kind = deterministic_kind(optimizer, landscape.n_samples)
     lrs = np.atleast_1d(np.asarray(lrs, dtype=float))
