@@ -574,7 +574,8 @@ def fractions(ds, over=(START, recipes.SEED)):
 # ---------------------------------------------------------------------------------------------- run
 def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=None, every: int | None = None,
         seed: int = 0, bound: float = DEFAULT_BOUND, dtype: str = "float64", backend: str = "auto",
-        n_workers: int | None = None, block_points: int | None = None, progress: bool | None = None, stream=None):
+        n_workers: int | None = None, block_points: int | None = None, progress: bool | None = None, stream=None,
+        reuse_seeds: bool = True):
     """Run ``optimizer`` on ``landscape`` over every combination of ``grid`` from every start; store and return it.
 
     Parameters
@@ -611,6 +612,10 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     block_points : int, optional
         Points (combinations x starts) per block of a new store, instead of the rule of
         :func:`samscape.sweep.recipe.block_shape`; the results do not depend on it.
+    reuse_seeds : bool
+        When the optimizer draws no random numbers (:func:`seed_changes_nothing`) every swept seed gives the same
+        runs: simulate each block once and write it for every seed (the default), or, with False, simulate each
+        seed anyway (to time the work, as ``benchmarks/bench_sweep.py`` does). The results are the same.
 
     Returns
     -------
@@ -665,7 +670,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
             existing = extend_store(path, existing, draft["grid"])
         generations = existing["_generations"]
 
-    copy_seeds = seed_changes_nothing(landscape, optimizer, grid)
+    copy_seeds = bool(reuse_seeds) and seed_changes_nothing(landscape, optimizer, grid)
     if copy_seeds:
         n_seeds = len(grid[recipes.SEED])
         print(f"samscape sweep: {type(optimizer).__name__} here draws no random numbers (full batch, no random "

@@ -198,6 +198,11 @@ def test_a_full_batch_multi_seed_sweep_says_so_and_computes_each_block_once(tmp_
     assert len(engine.done_blocks(str(tmp_path / "d.zarr"))) == len(ds["lr"]) * len(ds["rho"]) * 3 // math.prod(
         engine.read_recipe(str(tmp_path / "d.zarr"))["_block_shape"][:2])
     calls.clear()
+    every = sweep.run(TANH, dynamics.SAM, grid=grid, store=tmp_path / "e.zarr", reuse_seeds=False, **SMALL).load()
+    assert sum(calls) == 2 * 2 * 9 * 3  # reuse_seeds=False: every seed simulated, the same results
+    for name in VARIABLES:
+        np.testing.assert_array_equal(every[name].values, ds[name].values)
+    calls.clear()
     said = io.StringIO()
     sweep.run(TANH, dynamics.RandomSAM, grid=grid, store=tmp_path / "r.zarr", stream=said, **SMALL)
     assert "identical" not in said.getvalue() and sum(calls) == 2 * 2 * 9 * 3
