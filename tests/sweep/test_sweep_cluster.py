@@ -201,7 +201,7 @@ def test_ctrl_c_on_a_sweep_with_its_own_cluster_prints_one_line(tmp_path):
     group, workers included) printed about 40 lines of Dask tracebacks and a leaked-semaphore warning. Now: exit
     130 and one line saying how many blocks are done and that the same command resumes; no traceback, no warning."""
     store = str(tmp_path / "own.zarr")
-    proc = subprocess.Popen(_cli(*SLOW_CLI, "--out", store, "--workers", "2"), env=_env(), stdout=subprocess.PIPE,
+    proc = subprocess.Popen(_cli(*SLOW_CLI, "--out", store, "--workers", "1"), env=_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 120
     while time.time() < deadline and not (os.path.isdir(store) and engine.done_blocks(store)):
