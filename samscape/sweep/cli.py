@@ -199,7 +199,7 @@ def edge_minimizer(ds, landscape) -> tuple[np.ndarray | None, str | None]:
             best = minimizers[int(np.nanargmax(lam))]
             return best, f"sharpest recorded minimizer {_point_text(best)}"
     names = ds["fate"].attrs["flag_meanings"].split()
-    first = ds.isel(lr=0)
+    first = ds.isel(lr=int(np.argmin(ds["lr"].values)))  # an extended store keeps its values in the given order
     ended = first["fate"].values == names.index("minimizer")
     points = first["x"].values[ended].reshape(-1, landscape.dim)
     points = points[np.all(np.isfinite(points), axis=1)]
@@ -250,8 +250,8 @@ def phase_figure(store: str):
     x_star, source = edge_minimizer(ds, land)
     optimizer = dynamics.optimizer_from_dict(recipe["optimizer"])
     edge, text = None, "no theory edge (no minimizer found)"
-    if x_star is not None:
-        lrs, rhos = ds["lr"].values.astype(float), ds["rho"].values.astype(float)
+    lrs, rhos = np.sort(ds["lr"].values.astype(float)), np.sort(ds["rho"].values.astype(float))
+    if x_star is not None and len(lrs) > 1 and len(rhos) > 1:  # fewer values: plots.phase says what it needs
         top = lrs[-1] + 0.5 * (lrs[-1] - lrs[-2])
         try:
             edge = theory.stability_edge(land, optimizer, x_star, np.linspace(max(lrs[0] * 0.5, top * 1e-3), top,
