@@ -64,6 +64,7 @@ def on_cluster(land, steps: int, workers: int, folder: str, probe_blocks: int = 
         started = time.perf_counter()
         ds = sweep.run(land, dynamics.SAM, starts=STARTS, steps=steps, client=client, progress=False,
                        grid={"lr": LRS, "rho": RHOS, "seed": SEEDS}, backend="compiled",
+                       reuse_seeds=False,  # the same work as (a): every seed simulated
                        store=os.path.join(folder, f"w{workers}.zarr"))
         seconds = time.perf_counter() - started
         blocks = len(engine.done_blocks(os.path.join(folder, f"w{workers}.zarr")))

@@ -130,23 +130,35 @@ def _points_text(points: np.ndarray) -> str:
     return shown + (f"; ... ({len(points)} points)" if len(points) > 6 else "")
 
 
+WIDTH = 100  # columns of the command's tables and descriptions: a terminal of 100 or more shows them unwrapped
+
+
+def _field(label: str, text: str, indent: int = 13) -> str:
+    """``label`` padded to ``indent`` columns, then ``text`` wrapped to :data:`WIDTH` under itself."""
+    import textwrap
+
+    return textwrap.fill(text, WIDTH, initial_indent=label.ljust(indent), subsequent_indent=" " * indent,
+                         break_on_hyphens=False)
+
+
 def _describe_entry(name: str) -> str:
     """`samscape list NAME`: one catalog entry with everything a user needs to run it."""
     info = landscapes.describe(name)
     land = landscapes.get(name)
     window = "  ".join(f"{var} in [{lo:g}, {hi:g}]" for var, (lo, hi) in zip(land.variables, land.window))
     lines = [
-        f"{name}: {info['description']}",
-        f"source:      {info['source'] or '-'}",
-        f"variables:   {', '.join(land.variables)} (dim {land.dim})",
-        f"parameters:  {_params_text(info['params'])}   (set with --param K=V; a one-element list is K=V,)",
-        f"loss:        {land.expr}" + (f"   (data columns: {', '.join(sorted(land.samples))})" if land.samples else ""),
-        f"window:      {window}   (random starts are drawn here)",
-        f"minimizers:  {_points_text(land.minimizers)}",
-        f"maximizers:  {_points_text(land.maximizers)}",
+        _field(f"{name}:", info["description"], len(name) + 2),
+        _field("source:", info["source"] or "-"),
+        _field("variables:", f"{', '.join(land.variables)} (dim {land.dim})"),
+        _field("parameters:", f"{_params_text(info['params'])}   (set with --param K=V; a one-element list is K=V,)"),
+        _field("loss:", str(land.expr) + (f"   (data columns: {', '.join(sorted(land.samples))})"
+                                          if land.samples else "")),
+        _field("window:", f"{window}   (random starts are drawn here)"),
+        _field("minimizers:", _points_text(land.minimizers)),
+        _field("maximizers:", _points_text(land.maximizers)),
     ]
     if land.notes:
-        lines.append(f"notes:       {land.notes}")
+        lines.append(_field("notes:", land.notes))
     return "\n".join(lines)
 
 
@@ -155,20 +167,25 @@ def _cmd_list(args) -> int:
         print(_describe_entry(args.name))
         return 0
     rows = [
-        {"landscape": name, "dim": info["dim"], "parameters (defaults)": _params_text(info["params"]),
-         "description": info["description"]}
+        {"landscape": name, "dim": info["dim"], "parameters (defaults)": _params_text(info["params"])}
         for name in landscapes.names()
         for info in [landscapes.describe(name)]
     ]
-    print(text_table(rows))
+    # two lines per landscape: the description, indented, under its name (beside it the table would be 216 wide)
+    table = text_table(rows).splitlines()
+    print(table[0] + "\n" + _field("", "description", 4) + "\n" + table[1])
+    for line, name in zip(table[2:], landscapes.names()):
+        print(line)
+        print(_field("", landscapes.describe(name)["description"], 4))
     print()
     registry = dynamics.optimizers.OPTIMIZERS
     plain = ", ".join(f"{kind} ({cls.__name__}{', --batch-size' if cls.batch_rule() == 'required' else ''})"
                       for kind, cls in registry.items() if not cls.composite())
     composite = ", ".join(f"{cls.__name__}({', '.join(f.name for f in dataclasses.fields(cls))})"
                           for cls in registry.values() if cls.composite())
-    print(f"optimizers: {plain}; Python API adds {composite}")
-    print("`samscape list NAME` describes one landscape: source, parameters, window, known minimizers")
+    print(_field("optimizers:", f"{plain}; Python API adds {composite}", 12))
+    print(_field("", "`samscape list NAME` describes one landscape: source, parameters, window, known minimizers",
+                 0))
     return 0
 
 
@@ -238,7 +255,7 @@ def _cmd_check(args) -> int:
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2))
     else:
-        print(theory.format_table(results))
+        print(theory.format_table(results, width=WIDTH))
     return 0 if all(r.passed for r in results) else 1
 
 
@@ -308,7 +325,10 @@ def _cmd_plot(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(prog="samscape", description="Optimizer dynamics on analytic loss landscapes.")
+    parser.add_argument("--version", action="version", version=f"samscape {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("list", help="list the landscapes of the catalog (with their parameters) and the optimizers")
@@ -359,10 +379,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw for a projector: larger text, lines and markers, the same pixel size")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("plot", help="draw a run saved with `samscape simulate --out RUN.npz`")
-    p.add_argument("run", metavar="RUN.npz", help="a run written by `samscape simulate --out RUN.npz`")
+    p = sub.add_parser("plot", help="draw a run saved with `samscape simulate --out RUN.npz`, or the phase diagram "
+                                    "of a sweep store written by `samscape sweep --out STORE.zarr`",
+                       description="Draw a run (RUN.npz from `samscape simulate --out`) or a sweep store (STORE.zarr "
+                                   "from `samscape sweep --out`: --kind phase, the fate fractions over (eta, rho) "
+                                   "with the swept optimizer's stability edge).")
+    p.add_argument("run", metavar="RUN.npz|STORE.zarr",
+                   help="a run written by `samscape simulate --out RUN.npz`, or a zarr store written by "
+                        "`samscape sweep --out STORE.zarr` (drawn with --kind phase)")
     p.add_argument("--kind", choices=PLOT_KINDS, default="auto",
-                   help="what to draw (default: auto: trajectories, basins for many starts, valley for a 1-D valley)")
+                   help="what to draw (default: auto: trajectories, basins for many starts, valley for a 1-D valley; "
+                        "phase for a sweep store)")
     p.add_argument("--starts", type=int, default=None, metavar="K", help="draw only the first K starts (default: all)")
     p.add_argument("--out", required=True, metavar="FIG.png", help="figure to write (.png/.pdf/.svg; .gif for animate)")
     p.set_defaults(func=_cmd_plot)
@@ -373,6 +400,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by SIGINT (128 + 2)
+EXIT_BROKEN_PIPE = 141  # and for one whose reader closed the pipe (128 + SIGPIPE)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: Python flushes stdout once more at exit, and into the closed pipe that flush would
+    print a second "Broken pipe" error."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no real file (a test's capture): nothing to flush at exit
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,10 +421,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+        return code
     except ValueError as err:  # bad input (a run file names itself in the message): one line, no traceback
         print(f"samscape {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`samscape check --json | head`): stop quietly, like `cat`
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except OSError as err:  # a path that cannot be read or written
         where = f" {err.filename!r}" if getattr(err, "filename", None) else ""
         print(f"samscape {args.command}: error: cannot use{where}: {err.strerror or err}", file=sys.stderr)

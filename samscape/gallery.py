@@ -41,6 +41,24 @@ class Entry:
     claim: str
     numbers: dict = field(default_factory=dict)
     plain: str = ""  # one sentence without symbols, read first: what a newcomer should see in the picture
+    explore: dict = field(default_factory=dict)  # the explorer's state that tells the same story (query parameters)
+
+
+# `samscape explore`'s address with its default port: the page's links open the same story there
+EXPLORER_URL = "http://127.0.0.1:5006/"
+
+
+def explorer_link(params: dict) -> str:
+    """The explorer's URL for ``params``, its query parameters (README: *Live explorer*): a point list
+    ``[(x, y), ...]`` becomes ``x,y;x,y``, everything else its ``str``."""
+    from urllib.parse import urlencode
+
+    def text(value):
+        if isinstance(value, (list, tuple, np.ndarray)):
+            return ";".join(",".join(repr(float(c)) for c in np.atleast_1d(p)) for p in value)
+        return str(value)
+
+    return EXPLORER_URL + "?" + urlencode({k: text(v) for k, v in params.items()}, safe=",;:*()")
 
 
 def _say(message: str, stream=None) -> None:
@@ -108,6 +126,7 @@ def p3_switch(out: str, cfg: dict, state: dict) -> list[Entry]:
         {"u at switch": u_switch.tolist(), "u at end": u_end.tolist()},
         plain=("Plain gradient descent stops in the first valley bottom it reaches, even a steep one; once SAM "
                "takes over, the points slide along the valley floor to where it is flattest."),
+        explore=dict(landscape="tanh", opt="gd", then="sam", at=at, eta=lr, rho=rho, steps=steps, starts=x0),
     )]
 
 
@@ -119,12 +138,16 @@ def _tilted_wells(c: float):
     mins = well.minimizers[:, 0]
     maxs = well.maximizers[:, 0]
     return landscapes.from_expr(
-        f"(x**2 - 1)**2/4 + {c!r}*x + (y**2 - 1)**2/4 + {c!r}*y", ["x", "y"], name=f"tilted wells (c={c:g})",
+        _tilted_text(c), ["x", "y"], name=f"tilted wells (c={c:g})",
         window=[[-2.0, 2.0], [-2.0, 2.0]],
         minimizers=[[a, b] for a in mins for b in mins], maximizers=[[a, a] for a in maxs],
         description="sum of two tilted double wells: minima of unequal width and an isolated maximum",
         source="samscape gallery, after P1 Figure 1",
     ), mins, maxs
+
+
+def _tilted_text(c: float) -> str:
+    return f"(x**2 - 1)**2/4 + {c!r}*x + (y**2 - 1)**2/4 + {c!r}*y"
 
 
 def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
@@ -177,6 +200,8 @@ def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
             {"hallucinated": len(x_h), "attracting": n_attr},
             plain=("SAM peeks a little uphill before every step down, and that peek can make it stop at places "
                    "that are not low points of the landscape at all."),
+            explore=dict(expr=_tilted_text(c), vars="x,y", opt="sam", eta=lr, rho=rho, steps=steps,
+                         starts=_grid(box, 4), halluc=1, field=1),
         ),
         Entry(
             "p1_basins.png",
@@ -194,6 +219,8 @@ def p1_hallucination(out: str, cfg: dict, state: dict) -> list[Entry]:
             share,
             plain=("Each square is a starting point, coloured by where SAM ends: the vermillion ones get stuck "
                    "at a false low point, and a short warm-up with plain gradient descent leaves fewer of them."),
+            explore=dict(expr=_tilted_text(c), vars="x,y", opt="gd", then="sam", at=steps // 10, eta=lr, rho=rho,
+                         steps=steps, starts=_grid(box, 4), halluc=1),
         ),
     ]
 
@@ -246,6 +273,7 @@ def p1_ring(out: str, cfg: dict, state: dict) -> list[Entry]:
         {"hallucinated share": share},
         plain=("When the lowest points form a ring around a hill, SAM overshoots the hill again and again and "
                "settles on a smaller circle where nothing is low."),
+        explore=dict(landscape="p1_figure", opt="sam", eta=lr, rho=rho, steps=300, starts=x0, halluc=1, field=1),
     )]
 
 
@@ -323,6 +351,7 @@ def p2_manifold(out: str, cfg: dict, state: dict) -> list[Entry]:
         final,
         plain=("When a whole line of points is equally low, SAM keeps walking along the line toward where its "
                "walls are gentlest, while plain gradient descent stays where it landed."),
+        explore=dict(landscape="eigen_manifold", opt="sam", eta=lr, rho=rho, steps=steps, starts=[x0]),
     )]
 
 
@@ -375,6 +404,9 @@ def stability(out: str, cfg: dict, state: dict) -> list[Entry]:
         plain=("Each square is one choice of step size and peek distance: blue means the optimizer stays at the "
                "low point it starts at, orange means it is thrown out, and the curves are where theory draws the"
                " line between them."),
+        # one orange cell of (a): past USAM's edge the start next to theta* leaves it for flatter minima
+        explore=dict(landscape="tanh", opt="usam", eta=1.5, rho=1.0, steps=steps,
+                     starts=[(u_star, grid.delta), (u_star, -grid.delta)]),
     )]
 
 
@@ -419,6 +451,7 @@ def valley(out: str, cfg: dict, state: dict) -> list[Entry]:
         {"max |z| inside": float(z_in.max()), "max |z| outside": float(z_out.max())},
         plain=("In a valley whose walls flatten out, SAM never comes to rest at the very bottom, yet it never "
                "climbs out either: it keeps hopping inside a fixed band."),
+        explore=dict(landscape="logcosh_valley", opt="sam", eta=inside[0], rho=inside[1], steps=steps, starts=starts),
     )]
 
 
@@ -448,6 +481,8 @@ def animation(out: str, cfg: dict, state: dict) -> list[Entry]:
         "P3 §4: the same two-phase picture as the first figure, for a classroom.",
         plain=("Watch the points travel: they stop in a steep part of the valley under plain gradient descent, "
                "then SAM makes them bounce and glide toward the flat middle."),
+        explore=dict(landscape="tanh", opt="gd", then="sam", at=300, eta=0.5, rho=0.2, steps=int(run.steps[-1]),
+                     starts=run.x0),
     )]
 
 
@@ -531,7 +566,8 @@ def render_html(entries: list[Entry], rows: list[dict] | None, *, quick: bool, s
         f"{seconds:.1f} s · every picture is simulated, no number is typed in.</p>",
         "<p>Pictures of what GD, SAM and its variants do on small analytic landscapes, each next to the claim of a "
         f"paper it illustrates: {_papers_html()}. Colours: GD blue, SGD sky blue, SAM vermillion, USAM orange "
-        "(Okabe–Ito, safe for colour blindness).</p>",
+        "(Okabe–Ito, safe for colour blindness). Each figure's “open in the explorer” link shows the same story "
+        f"in the live explorer; run <code>samscape explore</code> first (it serves {EXPLORER_URL}).</p>",
         "<nav><ol>",
     ]
     for k, e in enumerate(entries, 1):
@@ -543,7 +579,9 @@ def render_html(entries: list[Entry], rows: list[dict] | None, *, quick: bool, s
             f'<img src="{esc(e.file)}" alt="{esc(e.title)}">',
             f'<figcaption><span class="plain">{esc(e.plain)}</span> {esc(e.caption)}<br>'
             f'<span class="claim">Claim illustrated: {esc(e.claim)}</span>'
-            "</figcaption>", "</figure>",
+            + (f'<br><a class="explore" href="{esc(explorer_link(e.explore))}">open in the explorer</a>: the same '
+               "story, live" if e.explore else "")
+            + "</figcaption>", "</figure>",
         ]
     parts.append('<h2 id="checks">samscape check: the claims against simulation</h2>')
     if rows is None:

@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from samscape._browser import HEADLESS_ARGS, INSTALL_HINT, chromium_path  # noqa: E402
 
-DEFAULT_QUERY = "landscape=p1_figure&opt=sam&eta=0.05&rho=0.5&steps=1000&seed=0&field=1&halluc=1"
+# rho between R = 1 and 2R: the range where SAM hallucinates the circle of radius rho - R (at rho = 0.5 it has none)
+DEFAULT_QUERY = "landscape=p1_figure&opt=sam&eta=0.1&rho=1.5&steps=400&seed=0&field=1&halluc=1"
 
 
 def main(argv=None) -> int:

@@ -298,7 +298,7 @@ def test_list_name_describes_one_entry(capsys):
     unknown name is one error line listing the known names."""
     land = landscapes.get("himmelblau")
     assert cli.main(["list", "himmelblau"]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # long fields wrap at 100 columns
     assert land.description in out and land.source in out and "x, y (dim 2)" in out
     lo, hi = land.window[0]
     assert f"x in [{lo:g}, {hi:g}]" in out
@@ -356,3 +356,52 @@ def test_simulate_prints_batch_warnings_as_one_line_each(capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("samscape simulate: warning: batch_size=3 exceeds the 2 samples")
     assert len(err.splitlines()) == 1
+
+
+def _run_cli(*args, stdout=subprocess.PIPE):
+    """The command in a fresh interpreter, on the samscape under test."""
+    root = os.path.dirname(os.path.dirname(cli.__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    code = "import sys; from samscape.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=stdout, stderr=subprocess.PIPE, text=True,
+                            env=env)
+
+
+def test_version_and_plot_help_naming_sweep_stores():
+    """`samscape --version` prints the package's version; `samscape plot --help` says it also draws a zarr store
+    written by `samscape sweep` (the finding: neither was there)."""
+    from samscape import __version__
+
+    version = _run_cli("--version")
+    out, err = version.communicate(timeout=120)
+    assert version.returncode == 0 and out.strip() == f"samscape {__version__}"
+    helped = _run_cli("plot", "--help")
+    out, _ = helped.communicate(timeout=120)
+    assert helped.returncode == 0 and "STORE.zarr" in out and "samscape sweep" in out and "--kind phase" in out
+
+
+def test_check_json_into_a_closed_pipe_prints_nothing_on_stderr():
+    """The finding: `samscape check --json | head` printed "Broken pipe". With the reader gone before the first
+    write, the command ends quietly: nothing on stderr, exit 141 (128 + SIGPIPE, as `cat` would)."""
+    child = _run_cli("check", "--only", "gd_quadratic", "--json")
+    child.stdout.close()  # the reader is gone: every write is EPIPE
+    err = child.stderr.read()
+    assert child.wait(timeout=120) == 141
+    assert err == ""
+
+
+def test_list_and_check_fit_100_columns_and_check_says_what_each_field_means(capsys):
+    """The findings: `samscape list` was 216 columns wide and `samscape check` 174, with cells like
+    `0.269:n 0.594:y`. Every line of `list`, `list NAME` and `check` is now at most 100 columns; the report opens
+    with a key naming each field, labels each field of each claim, and says the hallucination window's outcome in
+    words."""
+    assert cli.main(["list"]) == 0
+    assert cli.main(["list", "p1_figure"]) == 0
+    assert cli.main(["check", "--only", "hallucination_window", "--only", "gd_quadratic"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert "hypotheses: how many of the setup's hypotheses hold" in " ".join(out.split())
+    for label in ("from", "hypotheses", "predicted", "observed"):
+        assert f"\n  {label} " in out
+    assert ":n " not in out and ":y " not in out
+    assert "converges to the point for rho = " in " ".join(out.split())

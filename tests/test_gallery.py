@@ -229,3 +229,64 @@ window.addEventListener("load", () => {
     report = dict(item.split("=") for item in match.group(1).split(","))
     assert sorted(report) == sorted(EXPECTED)
     assert all(v == "true" for v in report.values()), report
+
+
+def _link_states(text: str) -> dict:
+    """``{figure file: (ExplorerState, problems)}`` from each figure's "open in the explorer" link in index.html."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from samscape.explore.state import ExplorerState
+
+    out = {}
+    for figure in re.findall(r"<figure>.*?</figure>", text, flags=re.S):
+        image = re.search(r'<img src="([^"]+)"', figure).group(1)
+        link = re.search(r'<a class="explore" href="([^"]+)">open in the explorer</a>', figure)
+        assert link, f"{image} has no explorer link"
+        url = html.unescape(link.group(1))
+        assert url.startswith(gallery.EXPLORER_URL + "?")
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items()}
+        out[image] = ExplorerState.from_query(query)
+    return out
+
+
+def _runs(state):
+    landscape = state.build_landscape()
+    return landscape, state.compute(landscape, max_work=1e8)
+
+
+def test_every_figure_links_to_the_explorer_with_a_state_that_tells_the_same_story(built):
+    """Every figure has an "open in the explorer" link whose state the explorer accepts without a complaint and
+    whose run shows the figure's story: GD settles, then SAM drifts to smaller |u|; SAM stalls on hallucinated
+    points and a GD warm start leaves fewer; SAM ends on the circle of radius rho - R; SAM drifts along Gamma toward
+    argmin lambda_1 and GD stays; USAM past its edge leaves theta*; SAM stays in [-2b, 2b]."""
+    out, _ = built
+    links = _link_states((out / "index.html").read_text(encoding="utf-8"))
+    assert sorted(links) == sorted(EXPECTED)
+    assert all(problems == [] for _, problems in links.values()), links
+    for name in ("p3_switch.png", "p3_switch.gif"):
+        state = links[name][0]
+        _, outcome = _runs(state)
+        run = outcome.run
+        at_switch = np.abs(run.xs[np.searchsorted(run.steps, state.at), :, 0])
+        assert state.opt == "gd" and state.then == "sam"
+        assert np.all(np.abs(run.x[:, 0]) < 0.5 * at_switch) and set(outcome.fates) == {"minimizer"}, name
+    plain_state = links["p1_field.png"][0]
+    _, plain = _runs(plain_state)
+    _, warm = _runs(links["p1_basins.png"][0])
+    assert links["p1_basins.png"][0].then == "sam"
+    assert np.mean(plain.fates == "hallucinated") > np.mean(warm.fates == "hallucinated") > 0
+    ring_state = links["p1_ring.png"][0]
+    _, ring = _runs(ring_state)
+    assert set(ring.fates) == {"hallucinated"}
+    np.testing.assert_allclose(np.linalg.norm(ring.run.x, axis=1), ring_state.rho - 1.0, atol=1e-6)
+    manifold_state = links["p2_manifold.png"][0]
+    land, sam = _runs(manifold_state)
+    target = land.params["argmin_lambda1"]
+    start = manifold_state.starts[0][0]
+    assert abs(sam.run.x[0, 0] - target) < 0.5 * abs(start - target)
+    stability_state = links["stability.png"][0]
+    _, usam = _runs(stability_state)
+    assert stability_state.opt == "usam" and np.all(np.abs(usam.run.x[:, 0]) < 1.9)
+    valley_state = links["valley.png"][0]
+    land, valley = _runs(valley_state)
+    assert np.abs(valley.run.xs).max() <= 2 * land.params["b"] and np.all(np.abs(valley.run.x) > 0.05)

@@ -36,6 +36,7 @@ steps.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -503,7 +504,8 @@ def prepare(landscape, optimizer, dtype: str, n_starts: int) -> tuple[Kernel, ob
         return kernel, _variant(kernel, n_starts)
     timer = threading.Timer(SLOW_BUILD_NOTE_SECONDS, _note_slow_build, (landscape, optimizer, dtype))
     timer.daemon = True
-    timer.start()
+    if not getattr(_quiet, "on", False):
+        timer.start()
     try:
         kernel = get_kernel(landscape, optimizer, dtype)
         function = _variant(kernel, n_starts)
@@ -525,6 +527,21 @@ def prepare(landscape, optimizer, dtype: str, n_starts: int) -> tuple[Kernel, ob
         return kernel, function
     finally:
         timer.cancel()
+
+
+_quiet = threading.local()
+
+
+@contextlib.contextmanager
+def quiet_builds():
+    """Builds on this thread inside the block print no "taking a while" note: for a caller that builds many
+    kernels in the background and says so once itself (the explorer warms every optimizer of a landscape)."""
+    before = getattr(_quiet, "on", False)
+    _quiet.on = True
+    try:
+        yield
+    finally:
+        _quiet.on = before
 
 
 def _note_slow_build(landscape, optimizer, dtype: str) -> None:

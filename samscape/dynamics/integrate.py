@@ -95,6 +95,10 @@ class Progress:
         handle = display(HTML(""), display_id=True)
         return lambda markup: handle.update(HTML(markup))
 
+    def seconds_left(self, frac: float, elapsed: float) -> float:
+        """The time left, from the fraction done so far at a steady pace (a sweep measures its own throughput)."""
+        return elapsed * (1 - frac) / frac if frac > 0 else float("nan")
+
     def update(self, done: int) -> None:
         self.done = done
         if self.estimate:
@@ -107,7 +111,7 @@ class Progress:
         self._last_draw = now
         frac = done / self.total
         elapsed = now - self.started
-        eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
+        eta = self.seconds_left(frac, elapsed)
         timing = f"{100 * frac:5.1f}%  {elapsed:6.1f}s elapsed, ~{eta:5.1f}s left"
         self._finished = done >= self.total
         if self._display is not None:

@@ -187,6 +187,15 @@ class Optimizer:
                 return "required" if field.default is dataclasses.MISSING else "optional"
         return None
 
+    def draws(self, n_samples: int) -> bool:
+        """Whether its runs draw random numbers, so that the seed changes them: a random ascent direction, or
+        mini-batches of a loss with more than one sample (every batch of a one-sample loss is that sample), in
+        any of its parts. Read off the class (``ascent``) and its ``batch_size``."""
+        if self.parts:
+            return any(getattr(self, name).draws(n_samples) for name in self.parts)
+        batched = getattr(self, "batch_size", None) is not None and n_samples > 1
+        return self.ascent == "random" or batched
+
     def update(self, landscape, x: np.ndarray, step: int, noise: Noise) -> np.ndarray:
         raise NotImplementedError
 

@@ -17,12 +17,23 @@ from bokeh.models import ColumnDataSource, LinearColorMapper, LogColorMapper, Ra
 from bokeh.plotting import figure
 
 from .. import landscapes
+from ..dynamics.compiled import quiet_builds
 from . import views
 from .state import (DEFAULT_MAX_WORK, OPTIMIZER_KINDS, READOUT_ROWS, ExplorerState, WorkCapExceeded, grid_points,
                     nearest_minimizer, random_points, round_point, stability_at, warm_kernels)
 
 CUSTOM = "custom expression"
-OPTIMIZER_LABELS = {"gd": "GD", "sgd": "SGD", "sam": "SAM", "usam": "USAM", "randomsam": "RandomSAM"}
+STYLES = ("paper", "slides")  # the gallery's two looks: ?style=slides (or the toggle) is the projector's
+# Sizes in the paper style, in CSS pixels; the slides style multiplies them by plots.style.pixel_scale("slides"),
+# the factors by which the gallery's --slides enlarges text, lines and markers against the same picture.
+TEXT_PX = 14  # widgets, readout and messages (Bokeh's own default is 12 px)
+AXIS_PX, TICK_PX = 14, 13  # figure titles and axis labels, tick labels
+CONTROLS_PX = 285  # the controls' column; the figures wrap below or beside it as the window allows
+MAIN_PX, MAIN_HEIGHT_PX = 500, 430  # the landscape (or 1-D curve) figure
+SIDE_PX, SIDE_HEIGHT_PX = 380, 220  # loss and sharpness against step
+# Panel's Player sets its range input's value before its max on the first render, so a value above the input's
+# default max of 100 is clamped to 100 and the handle stops half way; at most 100 frames avoids that.
+PLAYER_FRAMES = 100
 
 
 def _palette():
@@ -40,6 +51,19 @@ def _colors():
     return CYCLE, FATE_COLORS, OKABE_ITO
 
 
+def _optimizer_look():
+    """The gallery's colour and name of each optimizer kind (one table for figures and page alike)."""
+    from ..plots.style import optimizer_color, optimizer_label
+
+    return optimizer_color, optimizer_label
+
+
+def _scale(style: str) -> dict[str, float]:
+    from ..plots.style import pixel_scale
+
+    return pixel_scale(style)
+
+
 def _fmt(value: float, digits: int = 4) -> str:
     return f"{value:.{digits}g}" if math.isfinite(value) else ("inf" if value > 0 else "nan")
 
@@ -52,19 +76,23 @@ class Explorer:
     """The explorer of one session: ``Explorer(state).layout`` is the Panel object to show or serve."""
 
     def __init__(self, state: ExplorerState | None = None, *, max_work: float = DEFAULT_MAX_WORK,
-                 problems: list[str] | None = None):
+                 problems: list[str] | None = None, style: str = "paper"):
         self.state = state or ExplorerState()
+        self.style = style if style in STYLES else "paper"
         self.max_work = max_work
         self.landscape = None
         self.outcome = None
         self.search = None
         self._search_key = None
         self._background_key = None
+        self._base_sizes: dict[int, tuple] = {}
         self._updating = False
         self.cycle, self.fate_colors, self.okabe = _colors()
+        self.color_of, self.label_of = _optimizer_look()
         self._build_widgets()
         self._build_figures()
         self.layout = self._build_layout()
+        self._apply_style()
         self._problems = list(problems or [])
         self._set_landscape(first=True)
         self.refresh()
@@ -81,16 +109,17 @@ class Explorer:
         self.expr_message = pn.pane.HTML("", css_classes=["expr-message"], width=260,
                                          styles={"color": "#b00020"})
         self.custom_box = pn.Column(self.w_expr, self.w_vars, self.expr_message, visible=s.expr is not None)
-        opt_options = {OPTIMIZER_LABELS.get(k, k): k for k in OPTIMIZER_KINDS}
+        opt_options = {self.label_of(k): k for k in OPTIMIZER_KINDS}
         self.w_opt = pn.widgets.Select(label="optimizer", options=opt_options, value=s.opt, width=125)
         self.w_then = pn.widgets.Select(label="then switch to", options={"(no switch)": None, **opt_options},
                                         value=s.then, width=125)
         self.w_at = pn.widgets.IntInput(label="at step", value=s.at, start=0, width=125)
-        self.w_eta = pn.widgets.EditableFloatSlider(label="eta (step size)", start=0.001, end=2.0, step=0.001,
+        # an arrow key moves eta or rho by 0.01 (50 presses from 0.5 to 1); the box beside takes any value
+        self.w_eta = pn.widgets.EditableFloatSlider(label="eta (step size)", start=0.01, end=2.0, step=0.01,
                                                     value=s.eta, width=260, css_classes=["eta"])
-        self.w_rho = pn.widgets.EditableFloatSlider(label="rho (radius)", start=0.0, end=2.0, step=0.001,
+        self.w_rho = pn.widgets.EditableFloatSlider(label="rho (radius)", start=0.0, end=2.0, step=0.01,
                                                     value=s.rho, width=260, css_classes=["rho"])
-        self.w_batch = pn.widgets.IntInput(label="batch size (finite sums)", value=s.batch or 0, start=0, width=125)
+        self.w_batch = pn.widgets.IntInput(label="batch (finite sums)", value=s.batch or 0, start=0, width=125)
         self.w_steps = pn.widgets.IntInput(label="steps", value=s.steps, start=1, width=125)
         self.w_seed = pn.widgets.IntInput(label="seed", value=s.seed, start=0, width=125)
         self.w_grid_n = pn.widgets.IntInput(label="n", value=5, start=1, end=50, width=60)
@@ -107,12 +136,15 @@ class Explorer:
                                              width=120, embed=False)
         self.d_npz = pn.widgets.FileDownload(callback=self._npz, filename="samscape-explore.npz", label="export run",
                                              width=120, embed=False)
-        self.player = pn.widgets.Player(label="step", start=0, end=1, value=1, interval=60, width=520,
-                                        loop_policy="once", show_loop_controls=False)
+        self.player = pn.widgets.Player(label="step", start=0, end=1, value=1, interval=60,
+                                        sizing_mode="stretch_width", max_width=MAIN_PX, loop_policy="once",
+                                        show_loop_controls=False, css_classes=["player"])
+        self.w_slides = pn.widgets.Checkbox(label="slides: projector sizes", value=self.style == "slides",
+                                            css_classes=["slides-toggle"])
         self.message = pn.pane.HTML("", css_classes=["message"], sizing_mode="stretch_width")
         self.readout = pn.pane.HTML("", css_classes=["readout"], sizing_mode="stretch_width")
         self.stability = pn.pane.HTML("<i>click near a known minimizer (white circle) for its stability</i>",
-                                      css_classes=["stability"], sizing_mode="stretch_width")
+                                      css_classes=["stability"], sizing_mode="stretch_width", max_width=MAIN_PX)
 
         self.w_landscape.param.watch(lambda e: self._set_landscape(), "value")
         for w in (self.w_expr, self.w_vars):
@@ -125,6 +157,7 @@ class Explorer:
             random_points(self.landscape, int(self.w_grid_n.value or 1) ** 2, self.state.seed + len(self.state.starts))))
         self.b_clear.on_click(lambda e: self._clear_starts())
         self.player.param.watch(lambda e: self._draw_heads(), "value")
+        self.w_slides.param.watch(lambda e: self._set_style("slides" if e.new else "paper"), "value")
 
     def _params_widgets(self):
         """One text box per catalog parameter, filled with the state's value (or the default)."""
@@ -137,13 +170,13 @@ class Explorer:
             box = pn.widgets.TextInput(label=f"{key}", value=format_value(value), width=125)
             box.param.watch(lambda e, k=key: self._set_param(k, e.new), "value")
             boxes.append(box)
-        note = pn.pane.HTML(f"<small>{html.escape(info['description'])}</small>", width=260)
+        note = pn.pane.HTML(f"<span class='description'>{html.escape(info['description'])}</span>", width=260)
         self.params_box[:] = [note, pn.Row(*boxes[:2]), pn.Row(*boxes[2:4]), pn.Row(*boxes[4:])] if boxes else [note]
 
     # ------------------------------------------------------------------ figures
     def _build_figures(self):
         tools = "pan,wheel_zoom,box_zoom,reset,save"
-        self.fig = figure(width=520, height=460, tools=tools, match_aspect=False, title="")
+        self.fig = figure(width=MAIN_PX, height=MAIN_HEIGHT_PX, tools=tools, match_aspect=False, title="")
         self.fig.x_range, self.fig.y_range = Range1d(0, 1), Range1d(0, 1)
         self.mapper = LinearColorMapper(palette=_palette(), low=0, high=1)
         self.log_mapper = LogColorMapper(palette=_palette(), low=1e-8, high=1)
@@ -155,10 +188,14 @@ class Explorer:
         self.src_field = ColumnDataSource(dict(x0=[], y0=[], x1=[], y1=[]))
         self.fig.segment("x0", "y0", "x1", "y1", source=self.src_field, color="#333333", line_width=1, alpha=0.7)
         self.fig.scatter("x1", "y1", source=self.src_field, size=2.5, color="#333333", alpha=0.7)
+        self.src_sets = ColumnDataSource(dict(xs=[], ys=[]))  # curves of minimizers (a ring, a valley floor)
+        self.sets_glyph = self.fig.multi_line("xs", "ys", source=self.src_sets, color="white", line_width=1.5,
+                                              line_dash="dashed")
         self.src_paths = ColumnDataSource(dict(xs=[], ys=[], color=[]))
         self.fig.multi_line("xs", "ys", source=self.src_paths, color="color", line_width=1.3, alpha=0.85)
-        self.src_ends = ColumnDataSource(dict(x0=[], y0=[], x=[], y=[], color=[], marker=[]))
-        self.fig.scatter("x0", "y0", source=self.src_ends, size=7, fill_color=None, line_color="color", line_width=1.5)
+        self.src_ends = ColumnDataSource(dict(x0=[], y0=[], x=[], y=[], color=[], marker=[], start_color=[]))
+        self.fig.scatter("x0", "y0", source=self.src_ends, size=7, fill_color=None, line_color="start_color",
+                         line_width=1.5)
         self.fig.scatter("x", "y", source=self.src_ends, size=7, color="color", marker="marker",
                          line_color="white", line_width=0.8)
         self.src_heads = ColumnDataSource(dict(x=[], y=[], color=[]))
@@ -175,15 +212,16 @@ class Explorer:
         self.fig.on_event(Tap, self._on_tap)
 
         # 1-D: f and f^SAM with the iterates on the curve
-        self.fig1 = figure(width=520, height=460, tools=tools, title="", visible=False)
+        self.fig1 = figure(width=MAIN_PX, height=MAIN_HEIGHT_PX, tools=tools, title="", visible=False)
         self.src_f = ColumnDataSource(dict(z=[], f=[], fs=[]))
         self.fig1.line("z", "f", source=self.src_f, color="black", line_width=1.5, legend_label="f")
         self.line_fsam = self.fig1.line("z", "fs", source=self.src_f, color=self.okabe["orange"], line_width=1.5,
                                         line_dash="dashed", legend_label="f^SAM")
         self.src_paths1 = ColumnDataSource(dict(x=[], y=[], color=[]))
         self.fig1.scatter("x", "y", source=self.src_paths1, color="color", size=3, alpha=0.35)
-        self.src_ends1 = ColumnDataSource(dict(x0=[], y0=[], x=[], y=[], color=[], marker=[]))
-        self.fig1.scatter("x0", "y0", source=self.src_ends1, size=8, fill_color=None, line_color="color", line_width=1.5)
+        self.src_ends1 = ColumnDataSource(dict(x0=[], y0=[], x=[], y=[], color=[], marker=[], start_color=[]))
+        self.fig1.scatter("x0", "y0", source=self.src_ends1, size=8, fill_color=None, line_color="start_color",
+                          line_width=1.5)
         self.fig1.scatter("x", "y", source=self.src_ends1, size=8, color="color", marker="marker")
         self.src_heads1 = ColumnDataSource(dict(x=[], y=[], color=[]))
         self.fig1.scatter("x", "y", source=self.src_heads1, size=11, color="color", marker="diamond",
@@ -194,37 +232,81 @@ class Explorer:
         self.fig1.legend.location = "top_center"
         self.fig1.on_event(Tap, self._on_tap)
 
-        self.fig_loss = figure(width=380, height=220, y_axis_type="log", title="loss L(x_t)", tools=tools)
+        self.fig_loss = figure(width=SIDE_PX, height=SIDE_HEIGHT_PX, y_axis_type="log", title="loss L(x_t)",
+                               tools=tools, y_range=Range1d(1e-16, 1.0))
         self.src_loss = ColumnDataSource(dict(xs=[], ys=[], color=[]))
         self.fig_loss.multi_line("xs", "ys", source=self.src_loss, color="color", line_width=1.2, alpha=0.8)
-        self.fig_sharp = figure(width=380, height=220, title="sharpness lambda_max(hessian)", tools=tools,
-                                x_range=self.fig_loss.x_range)
+        self.fig_sharp = figure(width=SIDE_PX, height=SIDE_HEIGHT_PX, title="sharpness lambda_max(hessian)",
+                                tools=tools, x_range=self.fig_loss.x_range)
         self.src_sharp = ColumnDataSource(dict(xs=[], ys=[], color=[]))
         self.fig_sharp.multi_line("xs", "ys", source=self.src_sharp, color="color", line_width=1.2, alpha=0.8)
-        self.src_edge = ColumnDataSource(dict(xs=[], ys=[]))
-        self.fig_sharp.multi_line("xs", "ys", source=self.src_edge, color="black", line_dash="dashed", line_width=1)
+        self.src_edge = ColumnDataSource(dict(xs=[], ys=[], color=[], text=[]))
+        self.fig_sharp.multi_line("xs", "ys", source=self.src_edge, color="color", line_dash="dashed", line_width=1.2,
+                                  legend_field="text")
+        self.fig_sharp.legend.location = "top_right"
+        self.fig_sharp.legend.background_fill_alpha = 0.8
+        self.fig_sharp.legend.padding = 2
         for fig in (self.fig, self.fig1, self.fig_loss, self.fig_sharp):
             fig.toolbar.logo = None
 
     def _build_layout(self):
+        """Controls, then the figures, each a fixed width, in boxes that wrap: at 1,024 px (or at 150 % zoom) the
+        curves go under the landscape and the figures under the controls, never off the side of the page."""
         starts = pn.Column(pn.Row(self.w_grid_n, self.b_grid, self.b_random), self.b_clear)
-        controls = pn.Column(
-            pn.pane.HTML("<b>samscape explore</b>"), self.w_landscape, self.params_box, self.custom_box,
-            pn.Row(self.w_opt, self.w_then), pn.Row(self.w_at, self.w_batch), self.w_eta, self.w_rho,
-            pn.Row(self.w_steps, self.w_seed), pn.pane.HTML("<small>starts: click the landscape to add one</small>"),
-            starts, self.w_log, self.w_field, self.w_surrogate, self.w_halluc,
-            self.b_copy, pn.Row(self.d_png, self.d_npz), width=290,
+        self.controls = pn.Column(
+            pn.pane.HTML("<b>samscape explore</b>"), self.w_slides, self.w_landscape, self.params_box,
+            self.custom_box, pn.Row(self.w_opt, self.w_then), pn.Row(self.w_at, self.w_batch), self.w_eta,
+            self.w_rho, pn.Row(self.w_steps, self.w_seed),
+            pn.pane.HTML("starts: click the landscape to add one", width=260), starts, self.w_log, self.w_field,
+            self.w_surrogate, self.w_halluc, self.b_copy, pn.Row(self.d_png, self.d_npz), width=CONTROLS_PX,
         )
-        plots = pn.Column(
-            self.message,
-            pn.Row(pn.Column(pn.pane.Bokeh(self.fig), pn.pane.Bokeh(self.fig1), self.player, pn.pane.HTML(
-                "<small>hollow circle: start; filled: end (x: stopped); diamond: the step shown; white circle: "
-                "known minimizer; black triangle: known maximizer; square: hallucinated point (filled: attracts)"
-                "</small>", width=520)),
-                   pn.Column(pn.pane.Bokeh(self.fig_loss), pn.pane.Bokeh(self.fig_sharp), self.stability)),
-            self.readout,
-        )
-        return pn.Row(controls, plots)
+        self.key = pn.pane.HTML(
+            "hollow circle: start; filled: end (x: stopped); diamond: the step shown; colour: the optimizer in "
+            "force (GD blue, SAM vermillion, ...); white circle or dashes: known minimizers; black triangle: known "
+            "maximizer; square: hallucinated point (filled: attracts)", sizing_mode="stretch_width",
+            max_width=MAIN_PX, css_classes=["key"])
+        main = pn.Column(pn.pane.Bokeh(self.fig), pn.pane.Bokeh(self.fig1),
+                         self.player, self.key, max_width=MAIN_PX + 20)
+        curves = pn.Column(pn.pane.Bokeh(self.fig_loss),
+                           pn.pane.Bokeh(self.fig_sharp), self.stability)
+        figures = pn.FlexBox(main, curves, flex_wrap="wrap", align_items="flex-start")
+        # beside the controls while at least the landscape fits there, below them otherwise
+        right = pn.Column(self.message, figures, self.readout, sizing_mode="stretch_width",
+                          styles={"flex": f"1 1 {MAIN_PX + 20}px", "min-width": "0"})
+        return pn.FlexBox(self.controls, right, flex_wrap="wrap", align_items="flex-start",
+                          sizing_mode="stretch_width", css_classes=["explorer"])
+
+    # ------------------------------------------------------------------ style
+    def _set_style(self, style: str):
+        if style == self.style:
+            return
+        self.style = style
+        self._apply_style()
+        self._sync_location()
+
+    def _apply_style(self):
+        """Text, line and marker sizes of the current style: the gallery's paper sizes, or its --slides sizes."""
+        scale = _scale(self.style)
+        text = scale["text"]
+        px = lambda size: f"{size * text:.1f}px"  # noqa: E731
+        # Bokeh's widgets read their text size from this variable, which every part of the page inherits
+        self.layout.styles = {"--bokeh-font-size": px(TEXT_PX), "font-size": px(TEXT_PX)}
+        self.controls.width = round(CONTROLS_PX * min(text, 1.15))
+        for fig in (self.fig, self.fig1, self.fig_loss, self.fig_sharp):
+            fig.title.text_font_size = px(AXIS_PX)
+            for axis in (*fig.xaxis, *fig.yaxis):
+                axis.axis_label_text_font_size = px(AXIS_PX)
+                axis.major_label_text_font_size = px(TICK_PX)
+            for renderer in fig.renderers:
+                glyph = renderer.glyph
+                base = self._base_sizes.setdefault(id(glyph), (getattr(glyph, "line_width", None),
+                                                               getattr(glyph, "size", None)))
+                if base[0] is not None and isinstance(base[0], (int, float)):
+                    glyph.line_width = base[0] * scale["line"]
+                if base[1] is not None and isinstance(base[1], (int, float)):
+                    glyph.size = base[1] * scale["marker"]
+        for legend in (*self.fig1.legend, *self.fig_sharp.legend):
+            legend.label_text_font_size = px(TICK_PX)
 
     # ------------------------------------------------------------------ state changes
     def _set_landscape(self, first: bool = False):
@@ -357,7 +439,8 @@ class Explorer:
         self.fig.visible, self.fig1.visible = L.dim >= 2, L.dim == 1
         self._draw_landscape()
         try:
-            self.outcome = s.compute(L, self.max_work)
+            with quiet_builds():  # the warming thread has said once that kernels are being built
+                self.outcome = s.compute(L, self.max_work)
         except WorkCapExceeded as err:
             self.message.object = "<br>".join([*refused, f"<span class='cap'>{html.escape(str(err))}</span>"])
             return
@@ -376,7 +459,8 @@ class Explorer:
     def _sync_location(self):
         location = pn.state.location
         if location is not None:
-            location.search = "?" + self.state.query_string()
+            style = "" if self.style == "paper" else f"&style={self.style}"
+            location.search = "?" + self.state.query_string() + style
 
     def _draw_landscape(self):
         s, L = self.state, self.landscape
@@ -398,6 +482,8 @@ class Explorer:
                 maxs = np.asarray(L.maximizers, dtype=float).reshape(-1, L.dim)
                 self.src_min.data = dict(x=mins[:, 0], y=mins[:, 1])
                 self.src_max.data = dict(x=maxs[:, 0], y=maxs[:, 1])
+                curves = views.minimizer_curves(L)
+                self.src_sets.data = dict(xs=[c[:, 0] for c in curves], ys=[c[:, 1] for c in curves])
                 self._background_key = key
             if s.field:
                 x0, y0, x1, y1 = views.sam_field(L, views.field_optimizer(s))
@@ -433,8 +519,35 @@ class Explorer:
             with np.errstate(all="ignore"):
                 self.src_hall1.data = dict(x=x[:, 0], y=L.value(x), fill=fill)
 
-    def _colors_for(self, n):
-        return [self.cycle[i % len(self.cycle)] for i in range(n)]
+    def _phases(self, run):
+        """``[(kind, first saved index, last saved index)]``: which optimizer is in force over which saved steps
+        (a Switch's two parts; one entry otherwise). Consecutive pieces share their boundary point."""
+        from ..theory.fates import run_phases
+
+        pieces = []
+        for optimizer, lo, hi in run_phases(run):
+            first = max(int(np.searchsorted(run.steps, lo, side="right")) - 1, 0)
+            last = int(np.searchsorted(run.steps, hi, side="right"))
+            pieces.append((optimizer.kind, first, max(last, first + 1)))
+        return pieces
+
+    def _kind_at(self, run, index: int) -> str:
+        """The optimizer in force at saved step ``index``."""
+        kinds = [kind for kind, first, last in self._phases(run) if first <= index < last]
+        return kinds[-1] if kinds else self._phases(run)[-1][0]
+
+    def _pieces(self, run, values: np.ndarray, shown: int):
+        """Lines of ``values (n_saved, n_starts, ...)`` split where the optimizer changes, with its colour:
+        ``(xs, ys_or_points, colors)`` for the first ``shown`` starts."""
+        steps = run.steps.astype(float)
+        xs, ys, colors = [], [], []
+        for kind, first, last in self._phases(run):
+            color = self.color_of(kind)
+            for i in range(shown):
+                xs.append(steps[first:last])
+                ys.append(values[first:last, i])
+                colors.append(color)
+        return xs, ys, colors
 
     def _draw_paths(self):
         run, L = self.outcome.run, self.landscape
@@ -445,58 +558,76 @@ class Explorer:
             self.player.end, self.player.value = 1, 1
             return
         n = run.n_starts
-        colors = self._colors_for(n)
+        phases = self._phases(run)
+        first_color, last_color = self.color_of(phases[0][0]), self.color_of(phases[-1][0])
         xs = run.xs.astype(float)
         marker = ["x" if st != "ok" else "circle" for st in run.status]
         if L.dim >= 2:
-            self.src_paths.data = dict(xs=[xs[:, i, 0] for i in range(n)], ys=[xs[:, i, 1] for i in range(n)],
-                                       color=colors)
-            self.src_ends.data = dict(x0=xs[0, :, 0], y0=xs[0, :, 1], x=xs[-1, :, 0], y=xs[-1, :, 1], color=colors,
-                                      marker=marker)
+            paths_x, paths_y, colors = [], [], []
+            for kind, first, last in phases:  # each piece of a path in the colour of the optimizer that drew it
+                for i in range(n):
+                    paths_x.append(xs[first:last, i, 0])
+                    paths_y.append(xs[first:last, i, 1])
+                    colors.append(self.color_of(kind))
+            self.src_paths.data = dict(xs=paths_x, ys=paths_y, color=colors)
+            self.src_ends.data = dict(x0=xs[0, :, 0], y0=xs[0, :, 1], x=xs[-1, :, 0], y=xs[-1, :, 1],
+                                      color=[last_color] * n, marker=marker, start_color=[first_color] * n)
         else:
             with np.errstate(all="ignore"):
                 f = L.value(xs)
-            self.src_paths1.data = dict(x=xs[..., 0].ravel(), y=f.ravel(), color=colors * len(xs))
-            self.src_ends1.data = dict(x0=xs[0, :, 0], y0=f[0], x=xs[-1, :, 0], y=f[-1], color=colors, marker=marker)
-        steps = run.steps.astype(float)
+            kinds = [self._kind_at(run, k) for k in range(len(xs))]
+            self.src_paths1.data = dict(x=xs[..., 0].ravel(), y=f.ravel(),
+                                        color=[self.color_of(kind) for kind in kinds for _ in range(n)])
+            self.src_ends1.data = dict(x0=xs[0, :, 0], y0=f[0], x=xs[-1, :, 0], y=f[-1], color=[last_color] * n,
+                                       marker=marker, start_color=[first_color] * n)
         shown = min(n, 100)  # more lines than this is noise in a curve plot
-        loss = np.where(run.loss > 0, run.loss, np.nan)
-        self.src_loss.data = dict(xs=[steps] * shown, ys=[loss[:, i] for i in range(shown)], color=colors[:shown])
-        lam = self.outcome.lam
-        self.src_sharp.data = dict(xs=[steps] * shown, ys=[lam[:, i] for i in range(shown)], color=colors[:shown])
-        self.src_edge.data = self._edges(steps)
+        loss, low, high = views.loss_for_display(run.loss)
+        self.fig_loss.y_range.start, self.fig_loss.y_range.end = low, high
+        self.src_loss.data = dict(zip(("xs", "ys", "color"), self._pieces(run, loss, shown)))
+        self.src_sharp.data = dict(zip(("xs", "ys", "color"), self._pieces(run, self.outcome.lam, shown)))
+        self.src_edge.data = self._edges(run.steps.astype(float))
+        frames = min(len(run.steps) - 1, PLAYER_FRAMES)
         self._updating = True
         try:
-            self.player.param.update(end=len(steps) - 1, value=len(steps) - 1)
+            self.player.param.update(end=frames, value=frames)
         finally:
             self._updating = False
         self._draw_heads()
 
     def _edges(self, steps):
-        """GD's edge 2/eta (and USAM's) as dashed lines over the phases that use them."""
+        """GD's edge 2/eta and USAM's, as dashed lines over the phases that use them, in the optimizer's colour and
+        named in the panel's legend."""
         from .. import theory
 
         s = self.state
-        edges = {"xs": [], "ys": []}
+        edges = {"xs": [], "ys": [], "color": [], "text": []}
         phases = [(s.opt, 0, s.at if s.then else steps[-1])] + ([(s.then, s.at, steps[-1])] if s.then else [])
         for kind, lo, hi in phases:
             if kind in ("gd", "sgd"):
-                level = float(theory.gd_threshold(s.eta))
+                level, text = float(theory.gd_threshold(s.eta)), "GD edge 2/eta"
             elif kind == "usam" and s.rho >= 0:
-                level = float(theory.usam_threshold(s.eta, s.rho))
+                level, text = float(theory.usam_threshold(s.eta, s.rho)), "USAM edge"
             else:
                 continue
             edges["xs"].append([float(lo), float(hi)])
             edges["ys"].append([level, level])
+            edges["color"].append(self.color_of(kind))
+            edges["text"].append(f"{text} = {_fmt(level, 3)}")
         return edges
+
+    def _frame_index(self, run) -> int:
+        """The saved step the player's frame shows (frames spread evenly over the saved steps)."""
+        frames = max(int(self.player.end), 1)
+        frame = int(min(max(self.player.value, 0), frames))
+        return int(round(frame * (len(run.steps) - 1) / frames))
 
     def _draw_heads(self):
         if self._updating or self.outcome is None or self.outcome.run is None:
             return
         run, L = self.outcome.run, self.landscape
-        k = int(min(max(self.player.value, 0), len(run.steps) - 1))
+        k = self._frame_index(run)
         heads = run.xs[k].astype(float)
-        colors = self._colors_for(run.n_starts)
+        colors = [self.color_of(self._kind_at(run, k))] * run.n_starts
         self.player.label = f"step {int(run.steps[k])} of {int(run.steps[-1])}"
         if L.dim >= 2:
             self.src_heads.data = dict(x=heads[:, 0], y=heads[:, 1], color=colors)
@@ -529,7 +660,7 @@ class Explorer:
         summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         self.readout.object = (
             head + f"<p class='fates'>fates: {summary}</p>"
-            "<table class='readout-table' style='font-family: monospace; font-size: 12px'>"
+            "<table class='readout-table' style='font-family: monospace; font-size: 0.95em'>"
             "<tr><th>#</th><th>start</th><th>final point</th><th>loss</th><th>status</th><th>fate</th></tr>"
             + "".join(body) + "</table>" + more)
 
@@ -549,8 +680,26 @@ class Explorer:
             f"USAM edge: stable for rho &lt;= {_fmt(numbers['usam_rho_edge'])} at this eta<br>"
             f"spectral radius of the update's Jacobian at eta = {_fmt(s.eta)}, rho = {_fmt(s.rho)}: "
             f"GD {_fmt(numbers['gd_radius'])} ({verdict(numbers['gd_radius'])}), "
-            f"USAM {_fmt(numbers['usam_radius'])} ({verdict(numbers['usam_radius'])}), "
-            f"SAM {_fmt(numbers['sam_radius'])} ({verdict(numbers['sam_radius'])})</div>")
+            f"USAM {_fmt(numbers['usam_radius'])} ({verdict(numbers['usam_radius'])})<br>"
+            f"<span class='sam-cycle'>{self._cycle_text(numbers['sam_cycle'])}</span></div>")
+
+    def _cycle_text(self, cycle) -> str:
+        """SAM at a minimizer, in words: it cannot rest there with rho > 0; the 2-cycle it bounces on instead."""
+        s = self.state
+        if cycle is None:
+            return "SAM with rho = 0 is GD: it rests at the minimizer when GD does."
+        intro = ("SAM cannot rest at a minimizer when rho &gt; 0: however close it gets, its ascent step is rho "
+                 "long, so it is thrown across the valley and bounces on a 2-cycle around the minimizer instead. ")
+        if isinstance(cycle, str):
+            return intro + f"There is no isolated 2-cycle to compute here ({html.escape(cycle)})."
+        if not bool(cycle.exists):
+            return intro + (f"At eta = {_fmt(s.eta)}, rho = {_fmt(s.rho)} that cycle does not exist (eta too large "
+                            "for this curvature, or rho past the cycle's fold): SAM leaves the minimizer.")
+        a, b = cycle.points
+        radius = float(cycle.spectral_radius)
+        return intro + (f"The cycle at eta = {_fmt(s.eta)}, rho = {_fmt(s.rho)}: {_point(a, 4)} and {_point(b, 4)}; "
+                        f"the spectral radius of its two-step Jacobian is {_fmt(radius)}: "
+                        f"{'the cycle attracts' if radius < 1 else 'the cycle repels, SAM moves away'}.")
 
     # ------------------------------------------------------------------ exports
     def _png(self):
@@ -578,6 +727,7 @@ def app(landscape: str | None = None, *, max_work: float = DEFAULT_MAX_WORK, sta
     """
     base = state or ExplorerState()
     problems: list[str] = []
+    style = str(query.pop("style", "paper"))
     if landscape is not None or query:
         from .state import format_points
 
@@ -588,4 +738,11 @@ def app(landscape: str | None = None, *, max_work: float = DEFAULT_MAX_WORK, sta
             text["landscape"] = landscape
         base, problems = ExplorerState.from_query(text, base)
     session, more = _session_state(base)
-    return Explorer(session, max_work=max_work, problems=problems + more).layout
+    args = getattr(pn.state, "session_args", None) or {}
+    if "style" in args:  # the look is the page's, not the run's: it stays out of ExplorerState
+        value = args["style"][-1]
+        style = value.decode() if isinstance(value, bytes) else str(value)
+    if style not in STYLES:
+        more = [*more, f"style: must be one of {', '.join(STYLES)}, got {style[:40]!r}"]
+        style = "paper"
+    return Explorer(session, max_work=max_work, problems=problems + more, style=style).layout

@@ -14,7 +14,9 @@ loss instead; ``opt`` gd | sgd | sam | usam | randomsam; ``then`` + ``at`` switc
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 import threading
 import warnings
 from collections import OrderedDict
@@ -278,8 +280,10 @@ def lambda_max(landscape, run) -> np.ndarray:
 
 def stability_at(landscape, x, eta: float, rho: float) -> dict[str, Any]:
     """What linear stability says at a minimizer ``x`` for the current ``eta`` and ``rho``: the curvature
-    ``lambda_max``, GD's edge ``2/lambda``, the largest stable USAM ``rho`` at this ``eta``, and the spectral radius
-    of the Jacobian of GD's, USAM's and SAM's update maps there."""
+    ``lambda_max``, GD's edge ``2/lambda``, the largest stable USAM ``rho`` at this ``eta``, the spectral radius of
+    the Jacobian of GD's and USAM's update maps there, and SAM's 2-cycle around it (``sam_cycle``: SAM with
+    ``rho > 0`` cannot rest at a minimizer, its Jacobian there is meaningless; ``theory.sam_cycle``'s result, or a
+    sentence why there is none to compute)."""
     from .. import theory
 
     x = np.asarray(x, dtype=float)
@@ -288,11 +292,17 @@ def stability_at(landscape, x, eta: float, rho: float) -> dict[str, Any]:
     curved = lam > 0
     out["gd_lr_edge"] = float(theory.gd_lr_edge(lam)) if curved else math.inf
     out["usam_rho_edge"] = float(theory.usam_rho_edge(eta, lam)) if curved else math.inf
-    for kind, optimizer in (("gd", dynamics.GD(eta)), ("usam", dynamics.USAM(eta, rho)), ("sam", dynamics.SAM(eta, rho))):
+    for kind, optimizer in (("gd", dynamics.GD(eta)), ("usam", dynamics.USAM(eta, rho))):
         if kind != "gd" and rho <= 0:
             optimizer = dynamics.GD(eta)
         with np.errstate(all="ignore"):
             out[f"{kind}_radius"] = float(theory.fixed_point_stability(landscape, optimizer, x).spectral_radius)
+    out["sam_cycle"] = None
+    if rho > 0:
+        try:
+            out["sam_cycle"] = theory.sam_cycle(landscape, x, eta, rho)
+        except ValueError as err:  # not an isolated minimizer: SAM drifts along the valley instead
+            out["sam_cycle"] = str(err).split(": ", 1)[-1]
     return out
 
 
@@ -434,6 +444,7 @@ def _cached(key, build):
 # ---------------------------------------------------------------------------------------------- kernel warming
 _WARMER = None
 _WARMED: set = set()
+_ANNOUNCED: set = set()  # landscapes (by spec) whose warming was announced on stderr
 
 
 def warm_kernels(landscape, state: ExplorerState):
@@ -452,19 +463,24 @@ def warm_kernels(landscape, state: ExplorerState):
     optimizers += [replace(state, opt=kind, then=None).build_optimizer(landscape) for kind in OPTIMIZER_KINDS]
 
     def job():
-        for optimizer in optimizers:
-            for n_starts in (1, 2):
-                key = (id(landscape), repr(optimizer), n_starts)
-                if key in _WARMED:
-                    continue
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        dynamics.simulate(landscape, optimizer, np.zeros((n_starts, landscape.dim)), 1,
-                                          backend="compiled", seed=0, progress=False)
-                except Exception:  # noqa: BLE001 -- auto falls back to NumPy and says why when the run needs it
-                    pass
-                _WARMED.add(key)
+        todo = [(optimizer, n_starts) for optimizer in optimizers for n_starts in (1, 2)
+                if (id(landscape), repr(optimizer), n_starts) not in _WARMED
+                and not compiled.kernel_ready(landscape, optimizer, "float64", n_starts)]
+        named = json.dumps(landscape.spec, sort_keys=True, default=str)
+        if todo and named not in _ANNOUNCED:  # one line per landscape, not one per kernel that takes a while
+            _ANNOUNCED.add(named)
+            sys.stderr.write(f"samscape explore: compiling the kernels of landscape {landscape.name!r} for every "
+                             "optimizer in the background; runs use NumPy until each is ready\n")
+            sys.stderr.flush()
+        for optimizer, n_starts in todo:
+            try:
+                with warnings.catch_warnings(), compiled.quiet_builds():
+                    warnings.simplefilter("ignore")
+                    dynamics.simulate(landscape, optimizer, np.zeros((n_starts, landscape.dim)), 1,
+                                      backend="compiled", seed=0, progress=False)
+            except Exception:  # noqa: BLE001 -- auto falls back to NumPy and says why when the run needs it
+                pass
+            _WARMED.add((id(landscape), repr(optimizer), n_starts))
 
     with _CACHE_LOCK:
         if _WARMER is None:

@@ -46,6 +46,28 @@ def background(landscape, *, rho: float = 0.0, surrogate: bool = False, log: boo
     return z, window, low, high
 
 
+def minimizer_curves(landscape) -> list[np.ndarray]:
+    """The landscape's known curves of minimizers in the plotted plane: ``(n, 2)`` each, NaN outside the window
+    or off the plane of the first two coordinates (the others are 0 there)."""
+    out = []
+    for curve in landscape.trace_minimizer_sets(landscape.window):
+        off_plane = np.any(np.abs(curve[:, 2:]) > 1e-12, axis=1) if landscape.dim > 2 else np.zeros(len(curve), bool)
+        out.append(np.where(off_plane[:, None], np.nan, curve[:, :2]))
+    return out
+
+
+def loss_for_display(loss: np.ndarray, decades: float = 30.0):
+    """The loss for a log axis, ``(values, low, high)``: values at or below ``10^-decades`` of the largest are drawn
+    at that floor (a loss of exactly 0 has no logarithm, and a range of 300 decades leaves the panel blank), and the
+    axis spans the values shown."""
+    finite = loss[np.isfinite(loss) & (loss > 0)]
+    high = float(finite.max()) if finite.size else 1.0
+    floor = high * 10.0 ** -decades
+    shown = np.where(np.isfinite(loss), np.maximum(loss, floor), np.nan)
+    low = float(np.nanmin(shown)) if np.isfinite(shown).any() else floor
+    return shown, low / 2, high * 2
+
+
 def profile(landscape, *, rho: float = 0.0):
     """1-D: ``(z, f, f_sam)`` on the window; ``f_sam`` is ``None`` when ``rho`` is 0."""
     from ..plots.landscape import surrogate_values

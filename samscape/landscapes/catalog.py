@@ -75,6 +75,7 @@ class _Parts:
     maximizers: Any = None
     derived: dict[str, Any] = field(default_factory=dict)  # analytic facts added to ``landscape.params``
     notes: str = ""
+    minimizer_sets: tuple = ()  # curves of minimizers (lines, circles) a point list cannot hold
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def get(name: str, **params: Any) -> Landscape:
         maximizers=parts.maximizers,
         params={**resolved, **parts.derived},
         notes=parts.notes,
+        minimizer_sets=parts.minimizer_sets,
         spec={"kind": "catalog", "name": entry.name, "params": {k: _json_ready(v) for k, v in resolved.items()}},
     )
 
@@ -256,7 +258,10 @@ def _tanh(p):
     u, v = _symbols(["u", "v"])
     a, y = sp.Symbol("a"), sp.Symbol("y")
     expr = HALF * (sp.tanh(v * sp.tanh(u * a)) - y) ** 2
+    sets = ()
     if all(label == 0 for label in p["ys"]):
+        sets = ({"kind": "line", "point": (0.0, 0.0), "direction": (1.0, 0.0)},
+                {"kind": "line", "point": (0.0, 0.0), "direction": (0.0, 1.0)})
         notes = (
             "minimizers (all labels y_i = 0): the line v = 0, where the Hessian is diag(0, mean_i tanh(u*a_i)^2) "
             "(diag(0, tanh(u)^2) for the default single point a = 1), and also the line u = 0, where it is "
@@ -270,6 +275,7 @@ def _tanh(p):
         window=[[-3.0, 3.0], [-1.5, 1.5]],
         samples={"a": p["xs"], "y": p["ys"]},
         notes=notes,
+        minimizer_sets=sets,
     )
 
 
@@ -665,6 +671,7 @@ def _cosine_ring(p):
         window=[-4.0, 4.0],
         maximizers=[[0.0, 0.0]],
         derived={"ring_radius": math.pi},
+        minimizer_sets=({"kind": "circle", "center": (0.0, 0.0), "radius": math.pi},),
         notes=(
             "minimizers: the circle ||x|| = pi (value -1, Hessian eigenvalues 0 tangentially and 1 radially); "
             "isolated maximizer at the origin with Hessian -I; for ||x||^2 < 0.01 the expression is the Taylor "
@@ -701,6 +708,7 @@ def _p1_figure(p):
         window=[-2.0 * R, 2.0 * R],
         maximizers=[[0.0, 0.0]],
         derived={"ring_radius": R},
+        minimizer_sets=({"kind": "circle", "center": (0.0, 0.0), "radius": R},),
         notes=(
             f"minimizers: the circle ||x|| = radius = {R!r} (value 0, radial curvature 4*height/radius^2, tangential 0); "
             "isolated maximizer at the origin (value height, Hessian -6*height/radius^2 * I); smooth everywhere "
@@ -776,6 +784,7 @@ def _manifold_parts(p, expr, variables, notes) -> _Parts:
         window=[[lo, hi], [-1.0, 1.0], [-1.0, 1.0]],
         derived=_manifold_facts(p),
         notes=notes,
+        minimizer_sets=({"kind": "line", "point": (0.0, 0.0, 0.0), "direction": (1.0, 0.0, 0.0)},),
     )
 
 

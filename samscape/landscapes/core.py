@@ -431,6 +431,10 @@ class Landscape:
         The parameters the landscape was built with.
     notes : str
         Anything about the critical set that a point list cannot say (e.g. a manifold of minimizers).
+    minimizer_sets : tuple of dict
+        Known curves of minimizers, each ``{"kind": "line", "point": p, "direction": d}`` or
+        ``{"kind": "circle", "center": c, "radius": r}`` (a circle in the plane of the first two coordinates);
+        :meth:`trace_minimizer_sets` samples them for drawing.
     """
 
     def __init__(
@@ -448,8 +452,10 @@ class Landscape:
         params: dict[str, Any],
         notes: str,
         spec: dict[str, Any],
+        minimizer_sets: tuple = (),
     ):
         self.name = name
+        self.minimizer_sets = _as_sets(minimizer_sets, len(tuple(variables)))
         self.description = description
         self.source = source
         self.params = dict(params)
@@ -661,6 +667,30 @@ class Landscape:
         return self.hessian(x[..., None, :], batch=idx)
 
     # ------------------------------------------------------------------ misc
+    def trace_minimizer_sets(self, window=None, n: int = 400) -> list[np.ndarray]:
+        """Each known curve of minimizers as ``n`` points ``(n, dim)`` in ``window`` (default: the landscape's): a
+        line from edge to edge, a circle whole, NaN where a point falls outside, so a plot draws the part in view."""
+        window = self.window if window is None else _as_window(window, self.dim)
+        out = []
+        for spec in self.minimizer_sets:
+            if spec["kind"] == "circle":
+                angle = np.linspace(0.0, 2 * np.pi, n)
+                points = np.tile(spec["center"], (n, 1))
+                points[:, 0] += spec["radius"] * np.cos(angle)
+                points[:, 1] += spec["radius"] * np.sin(angle)
+            else:  # the part of the line inside the box: the interval of t where every coordinate is in range
+                point, direction = spec["point"], spec["direction"]
+                moving = direction != 0
+                if np.any(~moving & ((point < window[:, 0]) | (point > window[:, 1]))):
+                    out.append(np.full((n, self.dim), np.nan))
+                    continue
+                ends = (window[moving] - point[moving, None]) / direction[moving, None]
+                low, high = float(np.max(ends.min(axis=1))), float(np.min(ends.max(axis=1)))
+                points = point + np.linspace(low, high, n)[:, None] * direction
+            inside = np.all((points >= window[:, 0] - 1e-12) & (points <= window[:, 1] + 1e-12), axis=1)
+            out.append(np.where(inside[:, None], points, np.nan))
+        return out
+
     def random_points(self, n: int, seed: int = 0) -> np.ndarray:
         """``n`` points drawn uniformly in the window: shape ``(n, dim)``."""
         rng = np.random.default_rng(seed)
@@ -731,6 +761,30 @@ def _as_points(points, dim: int) -> np.ndarray:
     return np.asarray(points, dtype=float).reshape(-1, dim)
 
 
+def _as_sets(sets, dim: int) -> tuple:
+    """Minimizer curves as read-only dicts of float arrays; one sentence for a malformed one."""
+    out = []
+    for spec in sets or ():
+        kind = spec.get("kind") if isinstance(spec, Mapping) else None
+        keys = {"line": ("point", "direction"), "circle": ("center", "radius")}.get(kind)
+        if keys is None or any(k not in spec for k in keys):
+            raise ValueError("minimizer_sets entries must be {'kind': 'line', 'point', 'direction'} or "
+                             f"{{'kind': 'circle', 'center', 'radius'}}, got {spec!r}")
+        clean = {"kind": kind}
+        for key in keys:
+            value = np.asarray(spec[key], dtype=float)
+            if key != "radius" and value.shape != (dim,) or not np.all(np.isfinite(value)):
+                raise ValueError(f"minimizer_sets {kind} {key} must be finite (one value per coordinate), got "
+                                 f"{spec[key]!r}")
+            clean[key] = value
+        if kind == "line":
+            clean["direction"] = clean["direction"] / np.linalg.norm(clean["direction"])
+        if kind == "circle" and dim < 2:
+            raise ValueError(f"a circle of minimizers needs at least 2 coordinates, got {dim}")
+        out.append(clean)
+    return tuple(out)
+
+
 def _as_window(window, dim: int) -> np.ndarray:
     if window is None:
         return np.tile([-DEFAULT_HALF_WIDTH, DEFAULT_HALF_WIDTH], (dim, 1)).astype(float)
@@ -756,6 +810,7 @@ def from_expr(
     params: dict[str, Any] | None = None,
     notes: str = "",
     spec: dict[str, Any] | None = None,
+    minimizer_sets=(),
 ) -> Landscape:
     """Build a :class:`Landscape` from an expression.
 
@@ -773,6 +828,8 @@ def from_expr(
         A label; defaults to the expression text.
     window : array (dim, 2) or (2,), optional
         Plotting / random-start box; default ``[-2, 2]`` in every variable.
+    minimizer_sets : sequence of dict, optional
+        Known curves of minimizers (lines, circles; see :class:`Landscape`).
     """
     if isinstance(variables, str):
         variables = [v.strip() for v in variables.split(",") if v.strip()]
@@ -864,6 +921,7 @@ def from_expr(
         params=params or {},
         notes=notes,
         spec=spec,
+        minimizer_sets=minimizer_sets,
     )
     land._probe()
     return land

@@ -40,13 +40,15 @@ OKABE_ITO = {
 }
 CYCLE = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky", "black")]
 
-# one colour per optimizer, used everywhere (legends, curves, trajectories, animations)
+# one colour per optimizer, used everywhere (legends, curves, trajectories, animations, the explorer)
 OPTIMIZER_COLORS = {
     "gd": OKABE_ITO["blue"],
     "sgd": OKABE_ITO["sky"],
     "sam": OKABE_ITO["vermillion"],
     "usam": OKABE_ITO["orange"],
     "randomsam": OKABE_ITO["purple"],
+    "persamplesam": OKABE_ITO["green"],
+    "persampleusam": OKABE_ITO["black"],
 }
 
 # fates of a start (basin maps) and of a hyperparameter pair (stability diagrams)
@@ -114,6 +116,7 @@ class Style:
     name: str
     rc: dict
     canvas: float = 1.0
+    notebook_dpi: float = 150.0  # figures shown in a Jupyter notebook (a column is then about 510 px wide)
 
 
 SLIDES_CANVAS = 0.9
@@ -135,7 +138,9 @@ def _slides_rc() -> dict:
     return rc
 
 
-STYLES = {"paper": Style("paper", RC), "slides": Style("slides", _slides_rc(), SLIDES_CANVAS)}
+# In a notebook a figure is shown at its own dpi: 100 would make a paper column 340 px wide, too small on a screen
+# and on a projector; slides get about 760 px for a column, most of a notebook's width.
+STYLES = {"paper": Style("paper", RC), "slides": Style("slides", _slides_rc(), SLIDES_CANVAS, notebook_dpi=250.0)}
 _state = {"style": "paper", "detached": 0}
 
 
@@ -206,16 +211,24 @@ def scaled(size) -> tuple[float, float]:
     return (float(size[0]) * factor, float(size[1]) * factor)
 
 
+def _in_notebook() -> bool:
+    from ..dynamics.integrate import Progress  # the one test for "this process is a Jupyter kernel"
+
+    return Progress.in_notebook()
+
+
 def new_figure(size=DEFAULT_SIZE):
     """A new constrained-layout figure of ``size`` inches (scaled by the style) with the style's dpi.
 
-    A pyplot figure, so Jupyter's inline backend shows it when a cell ends, like any matplotlib call; inside
+    A pyplot figure, so Jupyter's inline backend shows it when a cell ends, like any matplotlib call, at the
+    style's ``notebook_dpi`` there (the size in inches, and so the saved file, is the same); inside
     :func:`detached` a bare ``Figure``.
     """
     with context():
         if _state["detached"]:
             return Figure(figsize=scaled(size), layout="constrained")
-        return plt.figure(figsize=scaled(size), layout="constrained")
+        dpi = current_style().notebook_dpi if _in_notebook() else None
+        return plt.figure(figsize=scaled(size), layout="constrained", dpi=dpi)
 
 
 def new_axes(ax=None, size=DEFAULT_SIZE):
@@ -267,8 +280,8 @@ def figure_legend(fig, ax, **kwargs):
         return fig.legend(*ax.get_legend_handles_labels(), **options)
 
 
-def legend_below(ax, *, pad: float = 0.1):
-    """Move ``ax``'s legend below the figure, one entry per row, and widen the figure until it fits.
+def legend_below(ax, *, pad: float = 0.1, ncol: int = 1):
+    """Move ``ax``'s legend below the figure, ``ncol`` entries per row, and widen the figure until it fits.
 
     An Axes legend wider than its Axes either covers the data or, under constrained layout, squeezes the Axes to
     a sliver; below the figure it takes only height, and the width check keeps it inside the saved image.
@@ -281,9 +294,21 @@ def legend_below(ax, *, pad: float = 0.1):
     handles, labels = old.legend_handles, [text.get_text() for text in old.get_texts()]
     old.remove()
     with context():
-        legend = fig.legend(handles, labels, loc="outside lower center", ncol=1, frameon=False)
+        legend = fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False)
     fit_width(fig, legend, pad=pad)
     return legend
+
+
+def wrap_to_width(text: str, fig, *, fontsize=None) -> str:
+    """``text`` broken into lines that fit the width of ``fig`` at the title's font size (a long expression as a
+    title would otherwise run past the figure's edges)."""
+    import textwrap
+
+    from matplotlib.font_manager import FontProperties
+
+    size = FontProperties(size=fontsize or mpl.rcParams["axes.titlesize"]).get_size_in_points()
+    columns = max(20, int(fig.get_figwidth() * 72 / (0.55 * size)))  # DejaVu Sans: about 0.55 em per character
+    return "\n".join(textwrap.wrap(text, columns)) or text
 
 
 def fit_width(fig, artist, *, pad: float = 0.1) -> None:
@@ -295,7 +320,28 @@ def fit_width(fig, artist, *, pad: float = 0.1) -> None:
 
 
 def optimizer_color(kind: str) -> str:
+    """The colour of an optimizer kind in every figure and in the explorer (black for one without its own)."""
     return OPTIMIZER_COLORS.get(kind, OKABE_ITO["black"])
+
+
+def optimizer_label(kind: str) -> str:
+    """An optimizer kind as menus and legends name it: its class's name (``persamplesam`` -> ``PerSampleSAM``),
+    read from the registry, so a class defined later is named like the others."""
+    from ..dynamics.optimizers import OPTIMIZERS
+
+    cls = OPTIMIZERS.get(kind)
+    return cls.__name__ if cls is not None else str(kind)
+
+
+def pixel_scale(name: str) -> dict[str, float]:
+    """How much larger style ``name`` draws text, lines and markers than ``"paper"`` against the same picture, in
+    pixels: ``{"text", "line", "marker"}`` (``"slides"``: text about 1.24x, lines 1.48x, markers 1.67x). A page
+    that draws with its own toolkit (the explorer) scales by these to look like the gallery's ``--slides``."""
+    chosen, paper = STYLES[_style_name(name)], STYLES["paper"]
+    dpi = chosen.rc["figure.dpi"] / paper.rc["figure.dpi"]
+    return {"text": chosen.rc["font.size"] / paper.rc["font.size"] * dpi,
+            "line": chosen.rc["lines.linewidth"] / paper.rc["lines.linewidth"] * dpi,
+            "marker": chosen.rc["lines.markersize"] / paper.rc["lines.markersize"] * dpi}
 
 
 _GREEK = {

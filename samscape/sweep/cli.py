@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 
 import numpy as np
 
@@ -62,7 +63,47 @@ def build_grid(args) -> dict:
     return grid
 
 
+SWEEP_MODULES = ("dask", "distributed", "xarray", "zarr")  # what the `sweep` extra installs
+
+
+def needs_sweep_extra(command: str):
+    """A ``with`` block that turns a missing Dask, xarray or zarr into one sentence naming the extra to install
+    (as ``samscape explore`` does for its own), instead of a ``ModuleNotFoundError`` traceback."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def guard():
+        try:
+            yield
+        except ModuleNotFoundError as err:
+            if (err.name or "").split(".")[0] not in SWEEP_MODULES:
+                raise
+            raise ValueError(f"{command} needs {err.name.split('.')[0]}, which is not installed: "
+                             "pip install 'samscape[sweep]' (Dask, xarray and zarr)") from None
+
+    return guard()
+
+
+# After Ctrl-C the cluster kills workers in the middle of a block, and multiprocessing's resource tracker (a
+# process of its own, started with this interpreter's warning options) then removes the semaphores they held and
+# warns about each; the removal is the tracker doing its job, not a leak for the user to act on.
+TRACKER_QUIET = "ignore:resource_tracker:UserWarning"
+
+
 def _cmd_sweep(args) -> int:
+    from . import engine
+
+    if TRACKER_QUIET not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_QUIET)
+    with needs_sweep_extra("samscape sweep"):
+        try:
+            return _sweep(args)
+        except engine.SweepInterrupted as stop:  # Ctrl-C: where it got to and how to go on, in one line
+            print(f"samscape sweep: interrupted: {stop}", file=sys.stderr, flush=True)
+            return 130
+
+
+def _sweep(args) -> int:
     from .. import cli, dynamics
     from . import engine
 
@@ -140,32 +181,92 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=_cmd_sweep)
 
 
-def edge_curvature(ds, landscape) -> tuple[float | None, str | None]:
-    """The curvature whose theory edges a phase diagram draws, and where it comes from.
+def edge_minimizer(ds, landscape) -> tuple[np.ndarray | None, str | None]:
+    """The minimizer whose stability edge a phase diagram draws, and where it comes from.
 
-    The sharpest isolated minimizer the landscape records, when it records any; otherwise (a manifold of
-    minima) the median final ``lambda_max`` of the runs that ended at a true minimizer at the smallest ``lr``,
-    where the step is smallest and runs settle at the minimum nearest their start.
+    The sharpest isolated minimizer the landscape records, when it records any (it goes unstable first as ``lr``
+    grows); otherwise the points where the runs at the smallest ``lr`` ended at a true minimizer, polished onto
+    ``grad L = 0`` by :func:`samscape.theory.polish_minimizer`: the sharpest one with a positive definite Hessian,
+    or, when they all lie on a manifold of minimizers, the one of median curvature.
     """
+    from .. import theory
     from . import engine
 
-    minimizers = np.asarray(getattr(landscape, "minimizers", np.zeros((0, landscape.dim))))
-    if minimizers.size:
-        lam = float(np.max(engine.lambda_max(landscape, minimizers.reshape(-1, landscape.dim))))
-        if lam > 0:
-            return lam, "sharpest recorded minimizer"
+    minimizers = np.asarray(getattr(landscape, "minimizers", np.zeros((0, landscape.dim)))).reshape(-1, landscape.dim)
+    if len(minimizers):
+        lam = engine.lambda_max(landscape, minimizers)
+        if np.nanmax(lam) > 0:
+            best = minimizers[int(np.nanargmax(lam))]
+            return best, f"sharpest recorded minimizer {_point_text(best)}"
     names = ds["fate"].attrs["flag_meanings"].split()
-    first = ds.isel(lr=0)
-    values = first["lambda_max"].values[first["fate"].values == names.index("minimizer")]
-    values = values[np.isfinite(values) & (values > 0)]
-    if values.size == 0:
+    first = ds.isel(lr=int(np.argmin(ds["lr"].values)))  # an extended store keeps its values in the given order
+    ended = first["fate"].values == names.index("minimizer")
+    points = first["x"].values[ended].reshape(-1, landscape.dim)
+    points = points[np.all(np.isfinite(points), axis=1)]
+    if len(points) == 0:
         return None, None
-    return float(np.median(values)), "median final λmax of minimizer runs at the smallest η"
+    sample = points[np.linspace(0, len(points) - 1, min(len(points), 32)).astype(int)]
+    polished, ok = theory.polish_minimizer(landscape, sample)
+    polished = polished[ok]
+    if len(polished) == 0:
+        return None, None
+    hessians = landscape.hessian(polished)
+    eig = np.linalg.eigvalsh(hessians)
+    isolated = eig[:, 0] > 1e-8 * np.maximum(1.0, eig[:, -1])
+    reached = "the runs at the smallest η reached"
+    if isolated.any():
+        best = polished[isolated][int(np.argmax(eig[isolated, -1]))]
+        return best, f"sharpest minimizer {reached}, {_point_text(best)}"
+    median = polished[int(np.argsort(eig[:, -1])[len(polished) // 2])]
+    return median, f"minimizer of median curvature {reached}, {_point_text(median)}"
+
+
+def _point_text(x) -> str:
+    return "(" + ", ".join(f"{v:.3g}" for v in np.asarray(x, dtype=float)) + ")"
+
+
+EDGE_POINTS = 120  # learning rates at which a phase diagram's edge is computed
+
+
+def phase_figure(store: str):
+    """The phase diagram of a sweep store and a sentence about its edge: ``(ax, text)``. The edge is the swept
+    optimizer's (:func:`samscape.theory.stability_edge`) at :func:`edge_minimizer`'s point."""
+    from .. import dynamics, landscapes, plots, theory
+    from . import engine
+
+    ds = engine.open_sweep(store)
+    recipe = engine.read_recipe(os.path.abspath(store))
+    missing = [d for d in ("lr", "rho") if d not in ds.dims]
+    if missing:
+        raise ValueError(f"--kind phase needs a sweep over lr and rho; {store!r} does not sweep "
+                         f"{', '.join(missing)}")
+    extra = [d for d in ds["fate"].dims if d not in ("lr", "rho", "start", "seed") and ds.sizes[d] > 1]
+    if extra:
+        raise ValueError(f"--kind phase draws one (lr, rho) plane but {store!r} also sweeps {', '.join(extra)}; "
+                         "draw it from Python with samscape.plots.phase after selecting one value")
+    ds = ds.squeeze([d for d in ds["fate"].dims if d not in ("lr", "rho", "start", "seed")])
+    fractions = engine.fractions(ds)
+    land = landscapes.from_spec(recipe["landscape"])
+    x_star, source = edge_minimizer(ds, land)
+    optimizer = dynamics.optimizer_from_dict(recipe["optimizer"])
+    edge, text = None, "no theory edge (no minimizer found)"
+    lrs, rhos = np.sort(ds["lr"].values.astype(float)), np.sort(ds["rho"].values.astype(float))
+    if x_star is not None and len(lrs) > 1 and len(rhos) > 1:  # fewer values: plots.phase says what it needs
+        top = lrs[-1] + 0.5 * (lrs[-1] - lrs[-2])
+        try:
+            edge = theory.stability_edge(land, optimizer, x_star, np.linspace(max(lrs[0] * 0.5, top * 1e-3), top,
+                                                                              EDGE_POINTS),
+                                         rho_max=float(rhos[-1] + 0.5 * (rhos[-1] - rhos[-2])))
+            text = f"{edge.label}; {source}"
+        except ValueError as err:  # a stochastic optimizer has no deterministic edge: say so, draw none
+            text = f"no theory edge ({str(err).split(';')[0]})"
+    ax = plots.phase(fractions, edge=edge, edge_source=source, title=ds.attrs.get("title", ""))
+    return ax, text
 
 
 def plot_store(args) -> int:
     """``samscape plot STORE.zarr --kind phase --out FIG.png``: fate fractions over (lr, rho), theory edges on top."""
-    from .. import landscapes, plots
+    from .. import plots
     from .._atomic import check_writable
     from . import engine
 
@@ -181,23 +282,9 @@ def plot_store(args) -> int:
     if args.starts is not None:
         raise ValueError("--starts does not apply to --kind phase, which counts every start")
     check_writable(args.out)
+    with needs_sweep_extra("samscape plot --kind phase"), plots.detached():
+        ax, edge = phase_figure(args.run)
+        path = plots.save(ax.figure, args.out)
     ds = engine.open_sweep(args.run)
-    recipe = engine.read_recipe(os.path.abspath(args.run))
-    missing = [d for d in ("lr", "rho") if d not in ds.dims]
-    if missing:
-        raise ValueError(f"--kind phase needs a sweep over lr and rho; {args.run!r} does not sweep "
-                         f"{', '.join(missing)}")
-    extra = [d for d in ds["fate"].dims if d not in ("lr", "rho", "start", "seed") and ds.sizes[d] > 1]
-    if extra:
-        raise ValueError(f"--kind phase draws one (lr, rho) plane but {args.run!r} also sweeps {', '.join(extra)}; "
-                         "draw it from Python with samscape.plots.phase after selecting one value")
-    ds = ds.squeeze([d for d in ds["fate"].dims if d not in ("lr", "rho", "start", "seed")])
-    fractions = engine.fractions(ds)
-    land = landscapes.from_spec(recipe["landscape"])
-    lam, source = edge_curvature(ds, land)
-    ax = plots.phase(fractions, lam=lam, lam_label=source, optimizer=recipe["optimizer"]["kind"])
-    ax.set_title(ds.attrs.get("title", ""), fontsize=8)
-    path = plots.save(ax.figure, args.out)
-    edges = f"theory edges for λ = {lam:.3g} ({source})" if lam is not None else "no theory edges (no minimizer found)"
-    print(f"wrote {path} (phase diagram of {args.run}: {ds.sizes['lr']} x {ds.sizes['rho']} cells; {edges})")
+    print(f"wrote {path} (phase diagram of {args.run}: {ds.sizes['lr']} x {ds.sizes['rho']} cells; {edge})")
     return 0

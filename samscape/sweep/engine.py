@@ -21,9 +21,11 @@ import errno
 import functools
 import itertools
 import json
+import logging
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -266,49 +268,59 @@ def block_results(run, backend: str) -> dict[str, np.ndarray]:
     }
 
 
-def compute_block(plan: dict, index: tuple[int, ...]) -> list[dict]:
+def compute_block(plan: dict, index: tuple[int, ...], copies=()) -> list[dict]:
     """The task: simulate the unfinished pieces of block ``index``, write them into its region of the store,
-    then one completion marker per piece; returns the markers' records."""
+    then one completion marker per piece; returns the markers' records.
+
+    ``copies``: blocks that differ from ``index`` in the seed only, when the seed changes nothing (the optimizer
+    draws no random numbers, :func:`seed_changes_nothing`): their points are simulated once, together, and the
+    results written into each block, bit for bit what separate simulations would write.
+    """
     import zarr
 
-    index = tuple(index)
-    paths = {g: _marker(plan, index, g) for g in pieces_of_block(plan, index)}
-    # a finished piece is never computed or written again, even when the scheduler reruns its task (its result
-    # was held by a worker that died, or an earlier client's task finished meanwhile)
-    missing = [g for g, path in paths.items() if not os.path.exists(path)]
-    if not missing:
+    work = []  # (block, its unfinished pieces' marker paths, which of its points belong to them)
+    for target in (tuple(index), *(tuple(c) for c in copies)):
+        paths = {g: _marker(plan, target, g) for g in pieces_of_block(plan, target)}
+        # a finished piece is never computed or written again, even when the scheduler reruns its task (its result
+        # was held by a worker that died, or an earlier client's task finished meanwhile)
+        missing = {g: path for g, path in paths.items() if not os.path.exists(path)}
+        if missing:
+            generation = point_generations(plan, target)
+            work.append((target, missing, generation, np.isin(generation, list(missing))))
+    if not work:
         return []
     started = time.perf_counter()
-    generation = point_generations(plan, index)
-    mask = np.isin(generation, missing)
-    slices, shape, run = simulate_block(plan, index, mask=None if mask.all() else mask)
+    union = np.logical_or.reduce([mask for *_, mask in work])
+    _, shape, run = simulate_block(plan, work[0][0], mask=None if union.all() else union)
     results = block_results(run, plan["backend"])
     if plan["every"] is not None:
         results["xs"] = np.moveaxis(run.xs, 0, 1)  # (points, saved, dim)
     group = zarr.open_group(plan["store"], mode="r+")
-    region = tuple(slices)
-    for name, values in results.items():
-        tail = values.shape[1:]
-        if mask.all():
-            block = values.reshape(shape + tail)
-        else:
-            # the finished pieces' points are read back and written unchanged: a chunk is written whole
-            block = np.asarray(group[name][region])
-            block.reshape((-1,) + tail)[mask] = values
-        group[name][region] = block
-    # what was written, as it lies on disk: a rerun or sweep.open compares the chunks with it
-    chunks = {name: _file_checksum(path) for name, path in _chunk_files(plan["store"], group, index, results).items()}
-    seconds = time.perf_counter() - started
     records = []
-    for g in missing:
-        record = {"block": list(index), "generation": int(g), "token": uuid.uuid4().hex, "seconds": seconds,
-                  "points": int(np.count_nonzero(generation == g)), "host": os.uname().nodename,
-                  "pid": os.getpid(), "chunks": chunks}
-        with atomic_output(paths[g]) as tmp, open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(record, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        records.append(record)
+    for target, missing, generation, mask in work:
+        region = tuple(points_of_block(plan, target)[0])
+        rows = mask[union]  # this block's points among the simulated ones
+        for name, values in results.items():
+            tail = values.shape[1:]
+            if mask.all():
+                block = values[rows].reshape(shape + tail)
+            else:
+                # the finished pieces' points are read back and written unchanged: a chunk is written whole
+                block = np.asarray(group[name][region])
+                block.reshape((-1,) + tail)[mask] = values[rows]
+            group[name][region] = block
+        # what was written, as it lies on disk: a rerun or sweep.open compares the chunks with it
+        chunks = {name: _file_checksum(path) for name, path in _chunk_files(plan["store"], group, target, results).items()}
+        seconds = time.perf_counter() - started
+        for g, path in missing.items():
+            record = {"block": list(target), "generation": int(g), "token": uuid.uuid4().hex, "seconds": seconds,
+                      "points": int(np.count_nonzero(generation == g)), "host": os.uname().nodename,
+                      "pid": os.getpid(), "simulated": int(union.sum()) if not records else 0, "chunks": chunks}
+            with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+                json.dump(record, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            records.append(record)
     return records
 
 
@@ -400,6 +412,73 @@ def _coordinates_problem(ds, recipe: dict) -> str | None:
     if recipes.starts_digest(np.asarray(ds["x0"].values)) != recipe["starts_sha256"]:
         return "its coordinate 'x0' no longer holds the starts of its recipe"
     return None
+
+
+def seed_changes_nothing(landscape, optimizer, grid: dict) -> bool:
+    """Whether the swept seeds all give the same runs: the seed only keys the draws (batches, random directions),
+    and the optimizer, with every value the grid gives its batch sizes, draws none (the starts do not depend on a
+    swept seed: ``random:N`` starts are drawn with the ``seed`` argument)."""
+    if recipes.SEED not in grid or len(grid[recipes.SEED]) < 2:
+        return False
+    batch_names = [name for name in grid if name.rsplit(".", 1)[-1] == "batch_size"]
+    if batch_names and landscape.n_samples > 1:
+        return False
+    return not optimizer.draws(landscape.n_samples)
+
+
+def _seed_groups(todo: list, names: list[str], copy_seeds: bool) -> list[list[tuple[int, ...]]]:
+    """The tasks: one per block, or, when the seeds change nothing, one per set of blocks that differ in the seed
+    only (its first block is simulated, the others are copies)."""
+    if not copy_seeds:
+        return [[b] for b in todo]
+    axis = names.index(recipes.SEED)
+    groups: dict = {}
+    for b in todo:
+        groups.setdefault(b[:axis] + b[axis + 1:], []).append(b)
+    return list(groups.values())
+
+
+def _block_point_count(plan: dict, index: tuple[int, ...]) -> int:
+    """Points (combinations x starts) of block ``index``: a chunk, smaller at the far end of an axis."""
+    sizes = plan["sizes"] + [plan["n_starts"]]
+    chunks = plan["chunks"] + [plan["chunk_starts"]]
+    return math.prod(min((i + 1) * c, n) - i * c for i, c, n in zip(index, chunks, sizes))
+
+
+class SweepProgress(Progress):
+    """The sweep's bar, whose time left comes from the throughput measured on the tasks done so far.
+
+    The plain bar assumes that the time so far was spent on the blocks done so far. A sweep's first blocks finish
+    only after the workers started and loaded the kernel, and several run side by side, so that guess was off by
+    a factor of several (201 s announced for a 49 s sweep). Here each finished task reports the point-steps it
+    simulated and the seconds it took on its worker; the time left is the work left divided by that per-worker
+    rate times the workers that can share it.
+    """
+
+    def __init__(self, total: int, label: str, *, work: float, workers: int, enabled=None, stream=None):
+        super().__init__(total, label, enabled=enabled, stream=stream)
+        self.work_left = float(work)
+        self.workers = max(1, int(workers))
+        self.tasks_left = 0
+        self._measured_work = 0.0
+        self._measured_seconds = 0.0
+
+    def finished_task(self, records: list[dict], work: float, steps: int) -> None:
+        """Account for a finished task: ``work`` point-steps it stood for; its records say what it simulated
+        and how long that took."""
+        self.work_left = max(0.0, self.work_left - work)
+        self.tasks_left = max(0, self.tasks_left - 1)
+        simulated = sum(r.get("simulated", r.get("points", 0)) for r in records) * steps
+        seconds = max((r.get("seconds", 0.0) for r in records), default=0.0)
+        if simulated > 0 and seconds > 0:
+            self._measured_work += simulated
+            self._measured_seconds += seconds
+
+    def seconds_left(self, frac: float, elapsed: float) -> float:
+        if self._measured_seconds <= 0:
+            return float("nan")  # nothing measured yet
+        rate = self._measured_work / self._measured_seconds  # point-steps per second on one worker
+        return self.work_left / (rate * min(self.workers, max(1, self.tasks_left)))
 
 
 # ---------------------------------------------------------------------------------------------- the store
@@ -659,7 +738,8 @@ def fractions(ds, over=(START, recipes.SEED)):
 # ---------------------------------------------------------------------------------------------- run
 def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=None, every: int | None = None,
         seed: int = 0, bound: float = DEFAULT_BOUND, dtype: str = "float64", backend: str = "auto",
-        n_workers: int | None = None, block_points: int | None = None, progress: bool | None = None, stream=None):
+        n_workers: int | None = None, block_points: int | None = None, progress: bool | None = None, stream=None,
+        reuse_seeds: bool = True):
     """Run ``optimizer`` on ``landscape`` over every combination of ``grid`` from every start; store and return it.
 
     Parameters
@@ -696,6 +776,10 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     block_points : int, optional
         Points (combinations x starts) per block of a new store, instead of the rule of
         :func:`samscape.sweep.recipe.block_shape`; the results do not depend on it.
+    reuse_seeds : bool
+        When the optimizer draws no random numbers (:func:`seed_changes_nothing`) every swept seed gives the same
+        runs: simulate each block once and write it for every seed (the default), or, with False, simulate each
+        seed anyway (to time the work, as ``benchmarks/bench_sweep.py`` does). The results are the same.
 
     Returns
     -------
@@ -751,10 +835,22 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     sizes = list(sizes_given.values())
     disk = functools.partial(budget.check_disk, path, bytes_per_point(dtype, dim, n_kept), every=every)
 
-    session = _Session(client, n_workers, stream)
+    copy_seeds = bool(reuse_seeds) and seed_changes_nothing(landscape, optimizer, grid)
+    if copy_seeds:
+        n_seeds = len(grid[recipes.SEED])
+        print(f"samscape sweep: {type(optimizer).__name__} here draws no random numbers (full batch, no random "
+              f"direction), so its {n_seeds} seeds give identical runs: each block is computed once and written "
+              f"for every seed ({n_seeds}x less work)", file=stream)
+    session, plan, ctrl_c = None, None, _CtrlC()
     try:
-        block = tuple(existing["_block_shape"]) if existing is not None else recipes.block_shape(
-            sizes, names, n_starts, steps, n_kept, dim, session.n_workers, block_points, point_bytes=per_point)
+        session = _Session(client, n_workers, stream, ctrl_c)
+        if existing is not None:
+            block = tuple(existing["_block_shape"])
+        else:
+            # the block rule sizes blocks by the work actually done: copied seeds cost nothing
+            work_sizes = [1 if copy_seeds and name == recipes.SEED else n for name, n in zip(names, sizes)]
+            block = recipes.block_shape(work_sizes, names, n_starts, steps, n_kept, dim, session.n_workers,
+                                        block_points, point_bytes=per_point)
         points_per_block = math.prod(block)
         # one block on a worker; a block of the store the rule sized to fit, or one the user chose
         budget.check_block(budget.block_bytes(landscape, optimizer, points_per_block, steps=steps, every=every,
@@ -784,8 +880,10 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
             recipe = existing
         backend = recipe["backend"]
         generations = recipe.get("_generations", [sizes])
+        ctrl_c.check()
         if backend == "compiled":
             _warm_kernels(landscape, optimizer, x0, dtype)
+        ctrl_c.check()
         plan = {
             "store": path, "landscape": recipe["landscape"], "optimizer": recipe["optimizer"],
             "names": names, "sizes": sizes, "chunks": list(block[:-1]), "chunk_starts": int(block[-1]),
@@ -816,9 +914,21 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         if finished:
             print(f"samscape sweep: {len(finished)} of {total} blocks already done in {os.fspath(store)!r}; "
                   f"computing the other {len(todo)}", file=stream)
-        session.execute(plan, todo, Progress(total, label, enabled=progress, stream=stream), len(finished))
+        tasks = _seed_groups(todo, names, copy_seeds)
+        bar = SweepProgress(total, label, work=sum(_block_point_count(plan, t[0]) for t in tasks) * steps,
+                            workers=session.n_workers, enabled=progress, stream=stream)
+        session.execute(plan, tasks, bar, len(finished))
+    except KeyboardInterrupt:
+        if session is not None:
+            session.quiet()
+        done, total = (0, None) if plan is None else _count_done(plan)
+        raise SweepInterrupted(done, total, os.fspath(store)) from None
     finally:
-        session.close()
+        try:
+            if session is not None:
+                session.close()
+        finally:
+            ctrl_c.restore()
     return open_sweep(path)
 
 
@@ -858,6 +968,26 @@ def _check_store_writable(path: str, store) -> None:
         raise OSError(err.errno, err.strerror or str(err), os.fspath(store)) from None
 
 
+def _count_done(plan: dict) -> tuple[int, int]:
+    """Blocks whose every piece has its completion marker, and all blocks: what is on disk, whoever wrote it."""
+    pieces = done_blocks(plan["store"])
+    blocks = list(_all_blocks(plan["sizes"] + [plan["n_starts"]], plan["chunks"] + [plan["chunk_starts"]]))
+    done = sum(all((b, g) in pieces for g in pieces_of_block(plan, b)) for b in blocks)
+    return done, len(blocks)
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: how many blocks are done, in which store; rerunning the same call resumes."""
+
+    def __init__(self, done: int, total: int | None, store: str):
+        self.done, self.total, self.store = done, total, store
+        if total is None:
+            text = f"stopped before any block ran ({store!r}); run the same command again to start it"
+        else:
+            text = f"{done} of {total} blocks done in {store!r}; run the same command again to resume"
+        super().__init__(text)
+
+
 def _label(optimizer, names) -> str:
     """``SAM over lr, rho, seed``: the optimizer's first grid values would mislabel the whole sweep."""
     return f"{type(optimizer).__name__} over {', '.join(names)}"
@@ -872,11 +1002,66 @@ def _warm_kernels(landscape, optimizer, x0, dtype) -> None:
                       progress=False)
 
 
+class _CtrlC:
+    """Ctrl-C while a sweep runs on a Dask cluster, acted on where it is safe.
+
+    Python raises ``KeyboardInterrupt`` in whatever code runs when the signal arrives, and inside a garbage
+    collector callback (Dask's scheduler, running in this process, installs one) it prints the exception and
+    drops it, so the sweep would go on. Once the cluster exists, the first Ctrl-C is only noted here, and the
+    sweep checks for it between steps and four times a second while it waits for blocks; a second Ctrl-C raises at
+    once. Without a cluster (``client="synchronous"``) Ctrl-C keeps its usual effect.
+    """
+
+    def __init__(self):
+        self.pressed = False
+        self._previous = None
+
+    def defer(self) -> None:
+        """From now on the first Ctrl-C only sets :attr:`pressed` (from the main thread only: elsewhere signals
+        cannot be handled, and Ctrl-C keeps its usual effect)."""
+        def note(signum, frame):
+            if self.pressed:
+                raise KeyboardInterrupt
+            self.pressed = True
+
+        try:
+            self._previous = signal.signal(signal.SIGINT, note)
+        except ValueError:
+            self._previous = None
+
+    def check(self) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """Start worker processes with Ctrl-C ignored: the terminal sends SIGINT to the whole process group, and each
+    worker would print its own tracebacks (dozens of lines); this process handles it (stops the sweep and says how
+    far it got), then closes the cluster, which ends the workers. An ignored signal stays ignored in a spawned
+    process. (A Ctrl-C during the second or two that the cluster takes to start is ignored too.)"""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals cannot be changed here, leave them as they are
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class _Session:
     """Where the blocks run: in this process, on a LocalCluster we start (and stop), or on the user's cluster."""
 
-    def __init__(self, client, n_workers, stream):
+    def __init__(self, client, n_workers, stream, ctrl_c=None):
         self.stream = stream
+        self.ctrl_c = ctrl_c or _CtrlC()
         self.client = None
         self.cluster = None
         self._owned = False
@@ -886,12 +1071,16 @@ class _Session:
             return
         from distributed import Client, LocalCluster
 
+        self.ctrl_c.defer()
+
         if client is None:
             workers = n_workers or os.cpu_count() or 1
             # one thread per worker process: the kernel would otherwise start a thread per core in each worker
             # scheduler, workers and dashboard listen on this machine only: a cluster started here is nobody else's
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=LOOPBACK,
-                                        dashboard_address=f"{LOOPBACK}:0", env={"NUMBA_NUM_THREADS": "1"})
+            with _workers_ignore_ctrl_c():
+                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=LOOPBACK,
+                                            dashboard_address=f"{LOOPBACK}:0", env={"NUMBA_NUM_THREADS": "1"},
+                                            silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
             self._owned = True
         elif isinstance(client, str):
@@ -921,12 +1110,17 @@ class _Session:
                 limit = share if limit is None else min(limit, share)
         return limit
 
-    def execute(self, plan: dict, todo: list, bar: Progress, done: int) -> None:
+    def execute(self, plan: dict, tasks: list, bar: SweepProgress, done: int) -> None:
+        """Run ``tasks`` (lists of blocks: the first is simulated, the others are its seed copies) and move the bar
+        by the blocks each one finishes."""
         bar.update(done)
+        bar.tasks_left = len(tasks)
+        work = lambda task: _block_point_count(plan, task[0]) * plan["steps"]  # noqa: E731
         if self.synchronous:
-            for index in todo:
-                compute_block(plan, index)
-                done += 1
+            for task in tasks:
+                records = compute_block(plan, task[0], task[1:])
+                done += len(task)
+                bar.finished_task(records, work(task), plan["steps"])
                 bar.update(done)
             return
         from distributed import as_completed
@@ -934,24 +1128,52 @@ class _Session:
         # a bounded number of tasks in flight: a research sweep has 10^5 blocks, the scheduler needs only a few
         # per worker to stay busy
         window = 4 * self.n_workers
-        pending = iter(todo)
+        pending = iter(tasks)
         run_id = uuid.uuid4().hex[:8]
-        submit = lambda index: self.client.submit(compute_block, plan, index, pure=False,
-                                                  key=f"samscape-block-{run_id}-{'-'.join(map(str, index))}")
-        futures = as_completed([submit(i) for i in itertools.islice(pending, window)])
+        of_future = {}
+
+        def submit(task):
+            future = self.client.submit(compute_block, plan, task[0], task[1:], pure=False,
+                                        key=f"samscape-block-{run_id}-{'-'.join(map(str, task[0]))}")
+            of_future[future.key] = task
+            return future
+
+        futures = as_completed([submit(t) for t in itertools.islice(pending, window)])
         try:
-            for future in futures:
-                future.result()  # a block that failed raises here, with its own error
-                future.release()  # its result is on disk; held here, a dead worker's copy would be recomputed
-                done += 1
-                bar.update(done)
-                nxt = next(pending, None)
-                if nxt is not None:
-                    futures.add(submit(nxt))
+            while not futures.is_empty():
+                self.ctrl_c.check()
+                # wait a little at a time, so that a Ctrl-C noted by the handler is acted on promptly
+                for future in futures.next_batch(block=False) or self._wait(futures):
+                    records = future.result()  # a block that failed raises here, with its own error
+                    future.release()  # its result is on disk; held here, a dead worker's copy would be recomputed
+                    task = of_future.pop(future.key)
+                    done += len(task)
+                    bar.finished_task(records, work(task), plan["steps"])
+                    bar.update(done)
+                    nxt = next(pending, None)
+                    if nxt is not None:
+                        futures.add(submit(nxt))
         except BaseException:
             for future in list(futures.futures):
                 future.cancel()
             raise
+
+    @staticmethod
+    def _wait(futures, seconds: float = 0.25) -> list:
+        """The futures that finish within ``seconds`` (none: an empty list)."""
+        from distributed import wait
+
+        try:
+            wait(list(futures.futures), timeout=seconds, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return []
+        return futures.next_batch(block=False)
+
+    def quiet(self) -> None:
+        """After Ctrl-C: closing the cluster cancels its running blocks, and Dask would log every cancellation and
+        every worker it has to kill; the sweep says what happened in one line instead."""
+        for name in ("distributed", "tornado"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
     def close(self) -> None:
         if self.client is not None and self._owned:

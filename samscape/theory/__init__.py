@@ -2,7 +2,8 @@
 
 Closed forms (:func:`gd_threshold`, :func:`usam_threshold`, :func:`usam_factor`, their inverses :func:`gd_lr_edge`
 and :func:`usam_rho_edge`, :func:`sam_edge`, :func:`sam_two_cycle`), linear
-stability of the update maps (:func:`fixed_point_stability`), stochastic stability at an interpolating minimum
+stability of the update maps (:func:`fixed_point_stability`), SAM's 2-cycle around a minimizer on the landscape and
+the stability edge of each optimizer (:func:`sam_cycle`, :func:`sam_cycle_edge`, :func:`stability_edge`), stochastic stability at an interpolating minimum
 (:func:`mean_square_radius`, :func:`lyapunov_exponent`, :func:`alignment_gamma` and P3's inequalities), P3's valley
 confinement (:func:`valley_conditions`), P1's hallucinated minimizers (:func:`find_hallucinated`,
 :func:`hallucination_window`), P2's sharpness notions and drift (:func:`sharpness`, :func:`manifold_drift`), where
@@ -12,6 +13,7 @@ the registry of claims that :func:`check` runs against simulation (``samscape ch
 """
 
 from .claims import PAPERS, Citation, ClaimResult, Paper, check, claim_names, format_table, run_claim
+from .cycles import CycleEdge, StabilityEdge, TwoCycle, polish_minimizer, sam_cycle, sam_cycle_edge, stability_edge
 from .fates import FATES, STABILITY_FATES, StabilityGrid, advance, classify_fates, stability_fates
 from .hallucination import (
     CriticalPoints,
@@ -64,6 +66,7 @@ from .valley import Extremum, ValleyConditions, valley_conditions
 __all__ = [
     "gd_threshold", "usam_threshold", "usam_factor", "gd_lr_edge", "usam_rho_edge", "sam_edge", "sam_two_cycle",
     "fixed_point_stability", "update_jacobian", "FixedPointStability",
+    "sam_cycle", "sam_cycle_edge", "stability_edge", "polish_minimizer", "TwoCycle", "CycleEdge", "StabilityEdge",
     "mean_square_radius", "mean_square_radius_grid", "usam_inequality_rho_edge", "lyapunov_exponent", "alignment_gamma", "batch_law",
     "sgd_stability_inequality", "usam_stability_inequality", "pl_conditions", "quadratic_finite_sum",
     "MeanSquareStability", "LyapunovExponent", "StabilityInequality", "PLConditions",

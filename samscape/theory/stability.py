@@ -208,7 +208,8 @@ def sam_ascent_jacobian(landscape, x: np.ndarray, rho: float, hess: np.ndarray):
     """SAM's perturbed point and its Jacobian: ``x+ = dynamics.sam_ascent(x)`` and
     ``D x+ = I + (rho/||g||)(I - u u^T) H(x)`` with ``g = grad L(x)``, ``u = g/||g||``; also ``||g||``.
 
-    ``x``: ``(..., dim)``; ``hess``: ``H(x)``, ``(..., dim, dim)``. Where ``g = 0`` the map is not differentiable;
+    ``x``: ``(..., dim)``; ``hess``: ``H(x)``, ``(..., dim, dim)``; ``rho``: a scalar or one value per point,
+    ``(...)``. Where ``g = 0`` the map is not differentiable;
     there ``D x+`` is returned as ``I`` (the caller decides what to do with those points). Used by the update
     Jacobian of SAM (``DT = I - lr H(x+) D x+``) and by the hallucinated-point search (``DF = H(x+) D x+``).
     """
@@ -217,10 +218,11 @@ def sam_ascent_jacobian(landscape, x: np.ndarray, rho: float, hess: np.ndarray):
     direction = unit(grad)
     eye = np.eye(x.shape[-1])
     projector = eye - direction[..., :, None] * direction[..., None, :]
+    rho = np.asarray(rho, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(norm > 0, rho / np.where(norm > 0, norm, 1.0), 0.0)
     inner = eye + scale[..., None, None] * (projector @ hess)
-    return sam_ascent(landscape, x, rho), inner, norm
+    return sam_ascent(landscape, x, rho[..., None] if rho.ndim else rho), inner, norm
 
 
 def update_jacobian(landscape, optimizer, x):

@@ -186,3 +186,88 @@ def test_a_link_of_ten_thousand_starts_says_the_page_draws_at_most_2500(page, se
     open_state(page, server, f"landscape=tanh&eta=0.3&steps=50&starts={starts}")
     assert "at most 2,500 starts, got 10,000" in page.locator(".refused").first.inner_text()
     page.wait_for_function("() => new URLSearchParams(location.search).get('eta') === '0.3'")
+
+
+SMALLEST_TEXT = """() => {
+  const sizes = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) walk(el.shadowRoot);
+      const text = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+      const box = el.getBoundingClientRect();
+      if (text && box.width > 0 && box.height > 0) sizes.push(parseFloat(getComputedStyle(el).fontSize));
+    }
+  };
+  walk(document);
+  return Math.min(...sizes);
+}"""
+PAGE_WIDTH = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+
+
+@pytest.mark.parametrize("style, smallest", [("paper", 13.0), ("slides", 16.0)])
+def test_the_page_fits_1024_px_without_scrolling_sideways_and_its_text_is_readable(page, server, style, smallest):
+    """The finding: the page was about 1,210 px wide, did not reflow and had 10-12 px labels. At 1,024 x 768 and at
+    683 px (1,024 at 150 % zoom) it scrolls only down, and its smallest text is at least 13 px (paper) or 16 px
+    (?style=slides, the gallery's projector sizes)."""
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_state(page, server, TANH_QUERY + ("&style=slides" if style == "slides" else ""))
+    scroll, client = page.evaluate(PAGE_WIDTH)
+    assert scroll <= client == 1024
+    assert page.evaluate(SMALLEST_TEXT) >= smallest
+    page.set_viewport_size({"width": 683, "height": 768})
+    page.wait_for_timeout(500)
+    scroll, client = page.evaluate(PAGE_WIDTH)
+    assert scroll <= client == 683
+
+
+def test_the_slides_toggle_enlarges_the_text_and_goes_into_the_link(page, server):
+    """Ticking "slides" makes the smallest text at least 16 px and puts style=slides in the URL."""
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_state(page, server, TANH_QUERY)
+    assert page.evaluate(SMALLEST_TEXT) < 16
+    page.locator(".slides-toggle input").first.check()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('style') === 'slides'")
+    page.wait_for_function(f"() => ({SMALLEST_TEXT})() >= 16")
+
+
+PLAYER_INPUT = """() => {
+  const find = (root) => { for (const el of root.querySelectorAll('*')) {
+    if (el.tagName === 'INPUT' && el.type === 'range') return el;
+    if (el.shadowRoot) { const hit = find(el.shadowRoot); if (hit) return hit; } } return null; };
+  const input = find(document);
+  return [Number(input.value), Number(input.max)];
+}"""
+
+
+def test_the_players_handle_is_at_the_end_of_its_track_on_the_last_step(page, server):
+    """The finding: the handle stopped at 50-60 % of the track while the label read "step 1000 of 1000". On
+    opening, the range input's value is its maximum and the label names the last step."""
+    open_state(page, server, TANH_QUERY)
+    value, top = page.evaluate(PLAYER_INPUT)
+    assert value == top > 0
+    assert page.get_by_text("step 1000 of 1000").count() >= 1
+
+
+def test_the_loss_panel_draws_a_run_whose_loss_reaches_zero(page, server):
+    """The finding: for GD on tanh (the README's starts) the loss panel was blank: its loss reaches exactly 0. The
+    panel now shows the curves: at least 200 pixels of the panel have GD's blue."""
+    from PIL import Image
+
+    from samscape.plots.style import optimizer_color
+
+    from samscape.explore.app import SIDE_HEIGHT_PX, SIDE_PX
+
+    open_state(page, server, "landscape=tanh&opt=gd&eta=0.5&rho=0.1&steps=1000&starts=2.5,0.3;-2,-0.5")
+    page.wait_for_timeout(500)
+    # the loss figure: the upper of the two canvases of the side panels' size (the sharpness one is below it)
+    box = page.evaluate(f"""() => {{ const found = [];
+      const walk = (root) => {{ for (const el of root.querySelectorAll('*')) {{
+        if (el.shadowRoot) walk(el.shadowRoot);
+        const r = el.getBoundingClientRect();
+        if (String(el.className).includes('bk-Canvas') && r.width === {SIDE_PX} && r.height === {SIDE_HEIGHT_PX})
+          found.push({{x: r.x + window.scrollX, y: r.y + window.scrollY, width: r.width, height: r.height}}); }} }};
+      walk(document); found.sort((a, b) => a.y - b.y); return found[0]; }}""")
+    shot = Image.open(__import__("io").BytesIO(page.screenshot(clip=box, full_page=True))).convert("RGB")
+    blue = np.array([int(optimizer_color("gd")[i:i + 2], 16) for i in (1, 3, 5)])
+    pixels = np.asarray(shot, dtype=int).reshape(-1, 3)
+    assert np.sum(np.abs(pixels - blue).max(axis=1) < 40) >= 200

@@ -559,3 +559,23 @@ def test_docstring_examples_show_what_the_catalog_returns():
     for test in examples:
         runner.run(test, out=report.append)
     assert runner.tries > 0 and runner.failures == 0, "".join(report)
+
+
+def test_the_catalog_records_its_curves_of_minimizers_and_every_traced_point_is_one():
+    """tanh's two lines, the circles of p1_figure and cosine_ring and the eigen_manifold line are recorded as
+    minimizer sets; every point trace_minimizer_sets draws inside the window has a zero gradient and the minimum
+    value (checked with the landscape's own gradient)."""
+    expected = {"tanh": 2, "p1_figure": 1, "cosine_ring": 1, "eigen_manifold": 1, "eigen_manifold_rotating": 1,
+                "himmelblau": 0}
+    for name, count in expected.items():
+        land = get(name)
+        assert len(land.minimizer_sets) == count, name
+        for curve in land.trace_minimizer_sets(n=50):
+            shown = curve[np.all(np.isfinite(curve), axis=1)]
+            assert len(shown) > 10, name
+            np.testing.assert_allclose(land.grad(shown), 0.0, atol=1e-9, err_msg=name)
+            values = land.value(shown)
+            np.testing.assert_allclose(values, values.min(), atol=1e-12, err_msg=name)
+    assert get("tanh", xs=(1.0, 2.0), ys=(0.0, 0.5)).minimizer_sets == ()
+    with pytest.raises(ValueError, match="minimizer_sets entries must be"):
+        from_expr("x**2*y**2", "x,y", minimizer_sets=[{"kind": "plane"}])

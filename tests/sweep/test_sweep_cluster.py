@@ -158,7 +158,9 @@ def test_interrupted_client_then_identical_without_recomputing(client, reference
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     if sig == signal.SIGINT:
-        assert proc.returncode == 130 and "interrupted" in err
+        assert proc.returncode == 130 and "Traceback" not in err
+        (line,) = [text for text in err.splitlines() if "interrupted" in text]
+        assert "blocks done in" in line and "run the same command again to resume" in line
     else:
         assert proc.returncode == -signal.SIGKILL
     _wait_idle(client)
@@ -192,3 +194,38 @@ def test_cli_round_trip_and_plain_xarray(client, tmp_path):
     assert drawn.returncode == 0, drawn.stderr
     with open(figure, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ctrl_c_on_a_sweep_with_its_own_cluster_prints_one_line(tmp_path):
+    """The finding: Ctrl-C on `samscape sweep` (its own LocalCluster; the terminal signals every process of the
+    group, workers included) printed about 40 lines of Dask tracebacks and a leaked-semaphore warning. Now: exit
+    130 and one line saying how many blocks are done and that the same command resumes; no traceback, no warning."""
+    store = str(tmp_path / "own.zarr")
+    proc = subprocess.Popen(_cli(*SLOW_CLI, "--out", store, "--workers", "1"), env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (os.path.isdir(store) and engine.done_blocks(store)):
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "leaked" not in err and "WARNING" not in err, err
+    (line,) = [text for text in err.splitlines() if "interrupted" in text]
+    done, total = (int(n) for n in line.split("interrupted: ")[1].split(" blocks")[0].split(" of "))
+    assert 0 < done < total and "run the same command again to resume" in line
+    assert [text for text in err.splitlines() if not text.startswith("samscape sweep: ")] == []
+
+
+def test_a_sweep_without_the_sweep_extra_names_it_in_one_line(tmp_path):
+    """The finding: after a plain `pip install .`, `samscape sweep` ended in ModuleNotFoundError: distributed. Now
+    one line names the missing package and the extra that installs it, exit 2 (the import is made to fail here)."""
+    code = ("import sys; sys.modules['distributed'] = None; from samscape.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "sweep", "--landscape", "tanh", "--lr", "0.1", "--rho", "0.1",
+                           "--steps", "5", "--out", str(tmp_path / "x.zarr")], env=_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "samscape sweep: error: samscape sweep needs distributed, which is not installed: "
+        "pip install 'samscape[sweep]' (Dask, xarray and zarr)"]

@@ -20,8 +20,10 @@ from samscape.sweep import engine  # noqa: E402
 
 TANH = landscapes.get("tanh")
 # 18 points per block over 9 starts: a block holds 2 values of the last lr/rho axis, 1 of every other dim
+# reuse_seeds=False: every seed is simulated, so the tests see each new combination (full-batch SAM's seeds give
+# the same runs, which a sweep otherwise simulates once; the last test checks extensions with that too)
 RUN = dict(starts="grid:-3:3:-1:1:3x3", steps=30, client="synchronous", backend="numpy", progress=False,
-           block_points=18, every=10)
+           block_points=18, every=10, reuse_seeds=False)
 VARIABLES = ("x", "xs", "loss", "status", "stopped_at", "fate", "lambda_max")
 METADATA = (".zarray", ".zattrs", ".zmetadata", ".zgroup")
 
@@ -136,11 +138,11 @@ def test_interrupted_extension_resumes(tmp_path, monkeypatch):
     sweep.run(TANH, dynamics.SAM, grid=old, store=store, **RUN)
     original, calls = engine.compute_block, []
 
-    def interrupting(plan, index):
+    def interrupting(plan, index, copies=()):
         if len(calls) == 2:
             raise KeyboardInterrupt
         calls.append(index)
-        return original(plan, index)
+        return original(plan, index, copies)
 
     monkeypatch.setattr(engine, "compute_block", interrupting)
     with pytest.raises(KeyboardInterrupt):
@@ -239,3 +241,16 @@ def test_values_mix_ranges_and_numbers():
     assert sweep_cli.parse_values("0.1:0.5:3, 0.7,0.05", "--lr") == expected
     with pytest.raises(ValueError, match="--lr must be START:STOP:COUNT"):
         sweep_cli.parse_values("0.1:0.5", "--lr")
+
+
+def test_an_extension_by_seeds_that_change_nothing_simulates_each_new_block_once(tmp_path, simulated):
+    """Full-batch SAM extended from 2 to 4 seeds with the seeds reused (the default): the two new seeds' blocks are
+    simulated once between them, and the store equals a fresh sweep of the union grid."""
+    old, new = BY_SEED
+    run = {**RUN, "reuse_seeds": True}
+    store = tmp_path / "s.zarr"
+    sweep.run(TANH, dynamics.SAM, grid=old, store=store, **run)
+    simulated.clear()
+    extended = sweep.run(TANH, dynamics.SAM, grid=new, store=store, **run).load()
+    assert len(simulated) == len(new["lr"]) * len(new["rho"]) * extended.sizes["start"]
+    _assert_same_sweep(extended, sweep.run(TANH, dynamics.SAM, grid=new, store=tmp_path / "f.zarr", **RUN).load())

@@ -230,7 +230,7 @@ def test_blocks_that_never_ran_read_as_not_run(tmp_path, monkeypatch):
     (zarr returns 0, `ok` and `minimizer`, for a chunk never written), so fractions leave its cells blank."""
     original = engine.compute_block
     monkeypatch.setattr(engine, "compute_block",
-                        lambda plan, index: [] if tuple(index) == (1, 0, 0) else original(plan, index))
+                        lambda plan, index, copies=(): [] if tuple(index) == (1, 0, 0) else original(plan, index, copies))
     ds = sweep.run(TANH, dynamics.SAM, grid={"lr": [0.1, 0.5], "rho": [0.0, 0.1]}, store=tmp_path / "u.zarr",
                    block_points=64, **SMALL)
     for name, dtype in (("status", np.int8), ("fate", np.int8), ("stopped_at", np.int64)):

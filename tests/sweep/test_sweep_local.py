@@ -3,6 +3,7 @@ refused untouched, results independent of the block size, the block-size rule, f
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import subprocess
@@ -138,9 +139,10 @@ def _fractions(values, lrs=(0.5, 1.0, 1.5), rhos=(0.0, 1.0)):
     return xr.DataArray(values, dims=("fate", "rho", "lr"), coords={"fate": fates, "rho": list(rhos), "lr": list(lrs)})
 
 
-def test_phase_plot_mixes_fate_colours_and_draws_edges():
+def test_phase_plot_mixes_fate_colours_and_draws_the_edge_it_is_given():
     """plots.phase colours each cell by the fraction-weighted mix of the fates' colours, leaves unfinished cells
-    blank, and draws GD's edge at eta = 2/lam and USAM's edge for SAM."""
+    blank, and draws the edge theory.stability_edge computed for the swept optimizer (GD's at eta = 2/lam here),
+    labelled, and no other."""
     from matplotlib import colors
 
     from samscape.plots.style import FATE_COLORS
@@ -149,15 +151,18 @@ def test_phase_plot_mixes_fate_colours_and_draws_edges():
     values[0] = 1.0
     values[0, 1, 2], values[3, 1, 2] = 0.25, 0.75  # rho=1, lr=1.5: a quarter minimizer, three quarters diverged
     values[:, 0, 0] = np.nan
-    ax = plots.phase(_fractions(values), lam=1.6, optimizer="sam")
+    quadratic = landscapes.get("quadratic", eigenvalues=(1.0, 1.6))
+    edge = theory.stability_edge(quadratic, dynamics.GD(0.1), [0.0, 0.0], [0.5, 1.5], rho_max=1.0)
+    ax = plots.phase(_fractions(values), edge=edge, edge_source="the origin")
     rgba = np.asarray(ax.collections[0].get_array())  # (rho, lr, RGBA)
     expected = 0.25 * np.array(colors.to_rgb(FATE_COLORS["minimizer"])) + 0.75 * np.array(
         colors.to_rgb(FATE_COLORS["diverged"]))
     np.testing.assert_allclose(rgba[1, 2, :3], expected)
     assert rgba[0, 0, 3] == 0.0 and rgba[0, 1, 3] == 1.0
     gids = {line.get_gid(): line for line in ax.get_lines()}
+    assert set(gids) == {"gd"}
     assert gids["gd"].get_xdata()[0] == pytest.approx(2 / 1.6)
-    assert "usam" in gids
+    assert "GD edge" in gids["gd"].get_label() and "the origin" in gids["gd"].get_label()
 
 
 def test_phase_plot_refuses_other_dims():
@@ -165,3 +170,59 @@ def test_phase_plot_refuses_other_dims():
     extra = xr.DataArray(np.zeros((5, 2, 2, 2)), dims=("fate", "rho", "lr", "seed"))
     with pytest.raises(ValueError, match="must have exactly the dims fate, lr and rho"):
         plots.phase(extra)
+
+
+def test_a_full_batch_multi_seed_sweep_says_so_and_computes_each_block_once(tmp_path, monkeypatch):
+    """The finding: a full-batch sweep over several seeds from grid starts repeated identical work (the seed only
+    keys batches and random directions). The sweep says so, simulates each block once (a third of the points for
+    3 seeds), and every seed's cell is still bit for bit the direct simulate call with that seed. A stochastic
+    optimizer (RandomSAM) is simulated for every seed, and says nothing."""
+    calls = []
+    original = engine.simulate_block
+
+    def counting(plan, index, x0_all=None, mask=None):
+        slices, shape, run = original(plan, index, x0_all, mask)
+        calls.append(run.n_starts)
+        return slices, shape, run
+
+    monkeypatch.setattr(engine, "simulate_block", counting)
+    grid = {"lr": [0.2, 1.1], "rho": [0.0, 0.6], "seed": [0, 5, 9]}
+    said = io.StringIO()
+    ds = sweep.run(TANH, dynamics.SAM, grid=grid, store=tmp_path / "d.zarr", stream=said, **SMALL).load()
+    assert "3 seeds give identical runs" in said.getvalue() and "3x less work" in said.getvalue()
+    assert sum(calls) == 2 * 2 * 9  # lr x rho x starts, once
+    x0 = ds["x0"].values
+    for seed in grid["seed"]:
+        run = dynamics.simulate(TANH, dynamics.SAM(1.1, 0.6), x0, SMALL["steps"], seed=seed, backend="numpy")
+        np.testing.assert_array_equal(ds["x"].sel(lr=1.1, rho=0.6, seed=seed).values, run.x)
+    assert len(engine.done_blocks(str(tmp_path / "d.zarr"))) == len(ds["lr"]) * len(ds["rho"]) * 3 // math.prod(
+        engine.read_recipe(str(tmp_path / "d.zarr"))["_block_shape"][:2])
+    calls.clear()
+    every = sweep.run(TANH, dynamics.SAM, grid=grid, store=tmp_path / "e.zarr", reuse_seeds=False, **SMALL).load()
+    assert sum(calls) == 2 * 2 * 9 * 3  # reuse_seeds=False: every seed simulated, the same results
+    for name in VARIABLES:
+        np.testing.assert_array_equal(every[name].values, ds[name].values)
+    calls.clear()
+    said = io.StringIO()
+    sweep.run(TANH, dynamics.RandomSAM, grid=grid, store=tmp_path / "r.zarr", stream=said, **SMALL)
+    assert "identical" not in said.getvalue() and sum(calls) == 2 * 2 * 9 * 3
+
+
+def test_the_time_left_comes_from_the_measured_throughput(monkeypatch):
+    """The finding: ~201 s announced for a 49 s sweep. Eight equal blocks of 10 s on 2 workers that took 10 s to
+    start: when the first block finishes (t = 20 s) the pace of the bar so far says 140 s are left; the sweep's bar
+    says 35 s from the measured 10 s per block on each of 2 workers (the truth is about 30 s)."""
+    from samscape.dynamics import integrate
+
+    clock = [0.0]
+    monkeypatch.setattr(integrate.time, "perf_counter", lambda: clock[0])
+    block = 1000 * 500  # points x steps
+    plain = integrate.Progress(8, "sweep", enabled=True, stream=io.StringIO())
+    ours = engine.SweepProgress(8, "sweep", work=8 * block, workers=2, enabled=True, stream=io.StringIO())
+    ours.tasks_left = 8
+    clock[0] = 20.0
+    ours.finished_task([{"seconds": 10.0, "points": 1000, "simulated": 1000}], block, 500)
+    assert plain.seconds_left(1 / 8, 20.0) == pytest.approx(140.0)
+    assert ours.seconds_left(1 / 8, 20.0) == pytest.approx(35.0)
+    ours.update(1)
+    assert "~ 35.0s left" in ours.stream.getvalue()

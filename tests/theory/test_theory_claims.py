@@ -174,8 +174,8 @@ def test_cli_check_unknown_name_is_a_usage_error(capsys):
     assert "names must be claim names" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("wrap", [0, -5, 2.5])
-def test_format_table_refuses_a_wrap_width_below_one(wrap):
-    """wrap is a column width: anything but an integer >= 1 is a ValueError naming wrap and the value."""
-    with pytest.raises(ValueError, match=rf"wrap must be a positive integer, got {wrap!r}"):
-        theory.format_table([], wrap=wrap)
+@pytest.mark.parametrize("width", [0, 59, 2.5])
+def test_format_table_refuses_a_width_below_sixty(width):
+    """width is the report's width in columns: anything but an integer >= 60 is a ValueError naming it."""
+    with pytest.raises(ValueError, match=rf"width must be an integer >= 60, got {width!r}"):
+        theory.format_table([], width=width)

@@ -69,13 +69,15 @@ def _hallucination_window():
             converged == inside)
         found_ok &= found == inside
         sim_ok &= converged == inside
-        rows.append(f"{fmt(rho, 3)}:{'y' if converged else 'n'}")
+        rows.append((fmt(rho, 3), converged))
     return Outcome(
         hypotheses={"m2 is a minimizer, M an adjacent maximizer (critical points by SymPy)": window.curvature > 0,
                     "lr < 2/f''(m2): the point attracts": lr < window.lr_threshold},
         checks=checks,
         predicted=f"exists iff rho in ({fmt(window.lo)}, {fmt(window.hi)})",
-        observed="SAM converges there: " + " ".join(rows),
+        observed=(f"SAM started 1e-3 away converges to the point for rho = "
+                  f"{', '.join(r for r, ok in rows if ok) or 'none'}; not for rho = "
+                  f"{', '.join(r for r, ok in rows if not ok) or 'none'}"),
         tolerance="exact agreement at 5 values of rho (search and simulation)",
         method="SymPy: critical points (polynomial f'); NumPy: fixed-point search, simulation",
         details={"m2": m2, "M": big_m, "window": [window.lo, window.hi], "lr": lr, "rhos": rhos,
@@ -104,7 +106,8 @@ def _hallucination_attraction():
         checks[f"1-D, lr = {factor} x threshold: the Jacobian says {'stable' if stable else 'unstable'} and "
                f"{'all' if stable else 'none'} of 16 nearby starts converge (1e-9)"] = (
             (frac == 1.0) if stable else (frac == 0.0))
-        rows.append(f"1D {factor}x: {'stable' if stable else 'unstable'} {fmt(frac, 2)}")
+        rows.append(f"1-D at {factor}x the threshold lr: {'stable' if stable else 'unstable'}, "
+                    f"{100 * frac:.0f}% of starts converge")
         details[f"1d_{factor}"] = {"lr": lr, "rho": rho, "point": point, "stable": stable, "converged_fraction": frac}
     # 2-D: the ring valley's circle of hallucinated points at radius rho - R
     ring = landscapes.get("p1_figure", radius=1.0, height=1.0)
@@ -130,7 +133,7 @@ def _hallucination_attraction():
         checks[f"{case}: the Jacobian says {'stable' if stable else 'unstable'} and "
                f"{'all' if stable else 'none'} of 12 nearby starts converge (1e-9)"] = (
             (frac == 1.0) if stable else (frac == 0.0))
-        rows.append(f"2D {factor}x: {'stable' if stable else 'unstable'} {fmt(frac, 2)}")
+        rows.append(f"2-D at {factor}x: {'stable' if stable else 'unstable'}, {100 * frac:.0f}% converge")
         details[f"2d_{factor}"] = {"lr": lr, "rho": rho2, "circle_points_found": len(on_circle), "stable": stable,
                                    "converged_fraction": frac,
                                    "transverse_radius": on_circle[0].spectral_radius if on_circle else None}

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..._tables import html_table
-from .._common import positive_int
+from ..._checks import int_at_least
 
 
 @dataclass(frozen=True)
@@ -327,21 +327,32 @@ def _report_footer(results) -> str:
             + (f" ({', '.join(failed)})" if failed else "") + f"; {total:.1f} s")
 
 
-def format_table(results, *, wrap: int = 40) -> str:
-    """A plain-text table of claim results: claim, citation, hypotheses, predicted, observed, verdict.
+REPORT_KEY = (
+    "Each claim of the papers, checked by simulation. Per claim: its name and verdict (PASS, or FAIL and the first "
+    "condition that does not hold); from: the paper and theorem it comes from; hypotheses: how many of the setup's "
+    "hypotheses hold; predicted: what the theory says will happen; observed: what the simulation showed. "
+    "docs/theory.md#NAME has the maths of claim NAME."
+)
+REPORT_LABELS = ("from", "hypotheses", "predicted", "observed")
 
-    Long cells wrap at ``wrap`` characters onto continuation lines; a failed verdict names the condition that does
-    not hold; a footer counts passes and failures.
+
+def format_table(results, *, width: int = 100) -> str:
+    """The report of claim results as plain text at most ``width`` columns wide (at least 60).
+
+    A key says what each field means; then one block per claim: its name and verdict on the first line, then
+    where it comes from, its hypotheses, the prediction and the observation, each on labelled lines wrapped under
+    their label. A failed verdict names the condition that does not hold; a footer counts passes and failures.
     """
-    wrap = positive_int(wrap, "wrap")
-    headers = REPORT_HEADERS
-    rows = [[textwrap.wrap(c, wrap) or [""] for c in _report_cells(r)] for r in results]
-    widths = [max([len(h)] + [len(line) for row in rows for line in row[i]]) for i, h in enumerate(headers)]
-    fmt_line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-    out = [fmt_line(headers), fmt_line(["-" * w for w in widths])]
-    for row in rows:
-        for k in range(max(len(cell) for cell in row)):
-            out.append(fmt_line([cell[k] if k < len(cell) else "" for cell in row]))
-    out.append("")
+    width = int_at_least(width, "width", 60)
+    indent = 2 + max(len(label) for label in REPORT_LABELS) + 2
+    fill = lambda text, first, rest: textwrap.fill(text, width, initial_indent=first, subsequent_indent=rest,  # noqa: E731
+                                                   break_on_hyphens=False, break_long_words=True)
+    out = [fill(REPORT_KEY, "", ""), ""]
+    for r in results:
+        name, paper, hypotheses, predicted, observed, verdict = _report_cells(r)
+        out.append(fill(f"{name}: {verdict}", "", "    "))
+        for label, text in zip(REPORT_LABELS, (paper, hypotheses, predicted, observed)):
+            out.append(fill(str(text) or "-", f"  {label}".ljust(indent), " " * indent))
+        out.append("")
     out.append(_report_footer(results))
     return "\n".join(out)
