@@ -17,39 +17,47 @@ from .._checks import positive_array
 from ._common import positive
 
 
-def sam_cycle_factors(lr, eigenvalues):
+def sam_cycle_factors(lr, eigenvalues, *, cycle=None):
     """Linear factors of normalized SAM's 2-cycle on a quadratic, one per Hessian eigenvalue.
 
     Parameters
     ----------
     lr : float or array broadcasting against ``eigenvalues[..., 0]``
     eigenvalues : array (..., d)
-        Hessian eigenvalues in any order and of any sign; the largest, ``lam_1``, must be positive with
-        ``lr * lam_1 < 2`` (the cycle ``+-c v_1``, ``c = lr rho lam_1/(2 - lr lam_1)``, exists).
+        Hessian eigenvalues in any order and of any sign.
+    cycle : int, optional
+        Index (into the last axis) of the eigendirection the cycle lies along; by default the largest eigenvalue's
+        (the cycle that attracts, docs/theory.md section 8.3). Its eigenvalue ``lam_c`` must be positive with
+        ``lr * lam_c < 2`` (the cycle ``+-c v_c``, ``c = lr rho lam_c/(2 - lr lam_c)``, exists).
 
     Returns
     -------
     ndarray (..., d)
-        In the order given: ``1 - lr lam_1`` for the largest eigenvalue (its first occurrence), and
-        ``1 - a r - (2 - a) r^2`` for every other one, ``a = lr lam_1``, ``r = lam_k/lam_1``. One step at either
-        cycle point multiplies a small deviation along ``v_k`` by its factor (the Jacobian is the same at both), so
-        two steps multiply it by the factor squared.
+        In the order given: ``1 - lr lam_c`` along the cycle's own direction, and ``1 - a r - (2 - a) r^2`` along
+        every other, ``a = lr lam_c``, ``r = lam_k/lam_c``. One step at either cycle point multiplies a small
+        deviation along ``v_k`` by its factor (the Jacobian is the same at both), so two steps multiply it by the
+        factor squared. ``rho`` does not enter.
     """
     lam = np.asarray(eigenvalues, dtype=float)
     if lam.ndim == 0 or lam.shape[-1] == 0 or not np.all(np.isfinite(lam)):
         raise ValueError(f"eigenvalues must be a finite array of shape (..., d) with d >= 1, got {eigenvalues!r}")
     lr = np.asarray(positive_array(lr, "lr"), dtype=float)
-    top = lam.max(axis=-1)
-    if np.any(top <= 0):
-        raise ValueError(f"eigenvalues must include a positive one (the cycle's direction), got largest {top.min():g}")
-    a = lr * top
+    if cycle is None:
+        index = np.argmax(lam, axis=-1)[..., None]
+    else:
+        if isinstance(cycle, bool) or not isinstance(cycle, (int, np.integer)) or not 0 <= cycle < lam.shape[-1]:
+            raise ValueError(f"cycle must be an index in [0, {lam.shape[-1] - 1}], got {cycle!r}")
+        index = np.full(lam.shape[:-1] + (1,), int(cycle))
+    own = np.take_along_axis(lam, index, axis=-1)[..., 0]
+    if np.any(own <= 0):
+        raise ValueError(f"eigenvalues must be positive along the cycle's direction, got {np.min(own):g}")
+    a = lr * own
     if np.any(a >= 2):
-        raise ValueError(f"lr * lam_1 must be < 2 for SAM's 2-cycle to exist, got lr * lam_1 = {np.max(a):g}")
+        raise ValueError(f"lr * lam must be < 2 along the cycle for SAM's 2-cycle to exist, got {np.max(a):g}")
     a = a[..., None]
-    r = lam / top[..., None]
+    r = lam / own[..., None]
     factors = 1.0 - a * r - (2.0 - a) * r**2
-    first = np.argmax(lam, axis=-1)[..., None]
-    np.put_along_axis(factors, first, (1.0 - a[..., 0])[..., None], axis=-1)
+    np.put_along_axis(factors, index, 1.0 - a, axis=-1)
     return factors
 
 

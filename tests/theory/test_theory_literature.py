@@ -44,14 +44,28 @@ def test_sam_cycle_factor_lies_strictly_between_minus_one_and_one_below_the_top_
     assert np.all(F_num(grid_a, 1.0 + grid_r) < -1)
 
 
-@pytest.mark.parametrize("lr, eigenvalues, words", [(1.0, (2.5, 1.0), ["lr * lam_1", "2.5"]),
-                                                    (0.1, (-1.0, -2.0), ["positive one", "-1"]),
+@pytest.mark.parametrize("lr, eigenvalues, words", [(1.0, (2.5, 1.0), ["lr * lam", "2.5"]),
+                                                    (0.1, (-1.0, -2.0), ["positive along the cycle", "-1"]),
                                                     (0.1, (), ["eigenvalues", "d >= 1"]),
                                                     (-0.1, (1.0,), ["lr", "-0.1"])])
 def test_sam_cycle_factors_refuses_inputs_without_a_cycle(lr, eigenvalues, words):
     with pytest.raises(ValueError) as err:
         theory.sam_cycle_factors(lr, eigenvalues)
     assert all(w in str(err.value) for w in words)
+
+
+def test_sam_cycle_factors_of_a_cycle_along_a_flatter_direction_match_the_jacobian_there():
+    """cycle=k: SAM's 2-cycle along the second eigenvector of diag(3, 1, 0.3) has the factors of SAM's Jacobian at
+    c_2 v_2, and the one along v_1 is below -1 (the cycle repels); an index out of range is refused."""
+    lr, rho, eigenvalues = 0.4, 0.05, (3.0, 1.0, 0.3)
+    land = landscapes.get("quadratic", eigenvalues=eigenvalues)
+    point = np.array([0.0, theory.sam_two_cycle(lr, rho, 1.0), 0.0])
+    jacobian, _ = theory.update_jacobian(land, dynamics.SAM(lr, rho), point)
+    factors = theory.sam_cycle_factors(lr, eigenvalues, cycle=1)
+    np.testing.assert_allclose(jacobian, np.diag(factors), atol=1e-12)
+    assert factors[0] < -1
+    with pytest.raises(ValueError, match="cycle must be an index in"):
+        theory.sam_cycle_factors(lr, eigenvalues, cycle=3)
 
 
 # ---------------------------------------------------------------------------------------------- usam_stable_rho_interval
