@@ -33,7 +33,7 @@ from .registry import (
 
 # importing a paper's module registers its claims; this order is the order they run and are reported in
 from . import closed_form, park2025, wen2023, zhou2025  # noqa: E402,F401  isort: skip
-from . import agarwala2023, andriushchenko2022, bartlett2023, dai2023, long2024, si2023  # noqa: E402,F401  isort: skip
+from . import agarwala2023, andriushchenko2022, bartlett2023, dai2023, kim2023, long2024, si2023  # noqa: E402,F401  isort: skip
 
 __all__ = ["CLAIMS", "PAPERS", "Citation", "ClaimResult", "Outcome", "Paper", "check", "cite", "claim",
            "claim_names", "derived", "format_table", "listing", "paper_claims", "paper_key", "run_claim", "select"]
