@@ -36,6 +36,7 @@ from .registry import (
 from . import closed_form, park2025, wen2023, zhou2025  # noqa: E402,F401  isort: skip
 # the wider literature, one module per paper, in the order of docs/theory.md section 8
 from . import (  # noqa: E402,F401  isort: skip
+    foret2021,
     andriushchenko2022,
     bartlett2023,
     long2024,
