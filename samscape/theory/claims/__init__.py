@@ -46,6 +46,7 @@ from . import (  # noqa: E402,F401  isort: skip
     kim2023,
     compagnoni2023,
     ahn2024,
+    li2024,
 )
 
 __all__ = ["CLAIMS", "PAPERS", "Citation", "ClaimResult", "Outcome", "Paper", "check", "cite", "claim",

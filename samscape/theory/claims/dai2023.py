@@ -11,7 +11,7 @@ from ...dynamics import SAM, USAM
 from .._common import fmt
 from ..sharpness import manifold_drift
 from ..stability import gd_threshold, sam_two_cycle, usam_factor, usam_rho_edge
-from ._tools import geometric_rate, simulate
+from ._tools import geometric_rate, shared_run, simulate
 from .registry import Outcome, cite, claim, derived
 
 
@@ -78,15 +78,15 @@ def _normalization_drifts():
     does not bounce with the cycle; "frozen" means no coordinate moves by more than 1e-10 over the second half of
     3000 steps. P2's predicted drift rate (manifold_drift) is reported, not checked: at rho = 0.1 it is off by
     about 3% here (its rho -> 0 limit; other claims check it tightly)."""
-    land = landscapes.get("quadratic_regression")
     lr, rho, steps = 0.1, 0.1, 3000
     starts = np.array([[2.5, 0.3], [3.0, 0.2], [0.25, 2.8]])
-    sam = simulate(land, SAM(lr, rho), starts, steps, every=1, seed=0)
-    others = simulate(land, USAM(lr, np.array([0.0] * 3 + [rho] * 3)), np.tile(starts, (2, 1)), steps,
-                      every=steps // 2, seed=0)
+    # shared with balancedness (li2024): USAM with rho = 0 is GD
+    land, sam = shared_run("quadratic_regression", SAM(lr, rho), starts, steps, every=1)
+    _, others = shared_run("quadratic_regression", USAM(lr, np.array([0.0] * 3 + [rho] * 3)), np.tile(starts, (2, 1)),
+                           steps, every=1)
     sam_end = _manifold_sharpness(sam.x)
     gd_end, usam_end = _manifold_sharpness(others.x[:3]), _manifold_sharpness(others.x[3:])
-    late_move = float(np.max(np.abs(others.xs[-1] - others.xs[-2])))
+    late_move = float(np.max(np.abs(others.xs[-1] - others.xs[steps // 2])))
     # P2's drift, for the record: the balancedness velocity 2u du - 2v dv at the hyperbola's point of step 300
     window = (200, 400)
     rate_ratio = []
