@@ -47,6 +47,7 @@ from . import (  # noqa: E402,F401  isort: skip
     compagnoni2023,
     ahn2024,
     li2024,
+    shin2025,
 )
 
 __all__ = ["CLAIMS", "PAPERS", "Citation", "ClaimResult", "Outcome", "Paper", "check", "cite", "claim",
