@@ -23,7 +23,8 @@ from samscape import cli, gallery, plots, theory
 from samscape._browser import HEADLESS_ARGS, INSTALL_HINT, chromium_path
 
 EXPECTED = ["p3_switch.png", "p1_field.png", "p1_basins.png", "p1_ring.png", "p2_manifold.png", "stability.png",
-            "valley.png", "p3_switch.gif"]
+            "valley.png", "p3_switch.gif", "lit_edge.png", "lit_drift.png", "lit_saddle.png", "lit_floor.png"]
+LITERATURE = ["lit_edge.png", "lit_drift.png", "lit_saddle.png", "lit_floor.png"]
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +230,37 @@ window.addEventListener("load", () => {
     report = dict(item.split("=") for item in match.group(1).split(","))
     assert sorted(report) == sorted(EXPECTED)
     assert all(v == "true" for v in report.values()), report
+
+
+def test_the_literature_section_opens_with_its_heading_and_cites_each_figures_paper_and_claim(built):
+    """The page has one "The literature" heading, directly before the first literature figure; each literature
+    figure's caption names the arXiv id of its paper and a claim of `samscape check` that checks what it shows."""
+    out, _ = built
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert text.count('<h2 class="group" id="the-literature">The literature</h2>') == 1
+    heading = text.index('id="the-literature"')
+    assert text.index(f'src="{LITERATURE[0]}"') > heading > text.index('src="p3_switch.gif"')
+    page = _Page()
+    page.feed(text)
+    captions = dict(zip([img["src"] for img in page.images], page.captions))
+    for name in LITERATURE:
+        cited = [p for p in theory.PAPERS.values() if f"arXiv:{p.arxiv}" in captions[name]]
+        assert cited, name
+        assert any(f"claim {claim}" in captions[name] or f"claims {claim}" in captions[name]
+                   for claim in theory.claim_names()), name
+
+
+@pytest.mark.parametrize("draw, args, words", [
+    ("edge_tracking", ([0, 1, 2], [1, 2], [1, 2, 3], 10.0), ["sharpness", "length 3"]),
+    ("drift_comparison", ([0, 1], [[0, 1], [0, 1]], [[0, 1], [0, 1]], [[0, 1], [0, 1]], ["one"]), ["labels", "2"]),
+    ("rho_factors", ([0, 1], [[1, 1]], ["x"], (0, 1)), ["factors", "(2,)"]),
+    ("running_means", ([0, 1], [0, 1], [0, 1], [0, 1], ["a"]), ["limits", "length 1"]),
+])
+def test_literature_plots_refuse_mismatched_arrays_in_one_sentence(draw, args, words):
+    """Arrays whose shapes do not fit are a ValueError naming the argument and the shape allowed."""
+    from samscape.plots import literature
+
+    with plots.detached(), pytest.raises(ValueError) as err:
+        getattr(literature, draw)(*args)
+    message = str(err.value)
+    assert "\n" not in message and all(w in message for w in words), message
