@@ -593,7 +593,7 @@ def test_unknown_parameter_lists_the_allowed_ones():
         ("eigen_manifold_rotating", {"omega": None}, ["omega", "None", "finite real"]),
         ("quadratic_regression", {"target": 0.0}, ["target", "0.0", "> 0"]),
         ("ravine", {"a2": -1.0}, ["a2", "-1.0", ">= 0"]),
-        ("diag_net", {"r": 40}, ["r", "40", "at most d = 30"]),
+        ("diag_net", {"r": 40}, ["r", "40", "at most d = 8"]),
         ("diag_net", {"seed": -1}, ["seed", "-1", "integer >= 0"]),
         ("saddle", {"mu": 0.0}, ["mu", "0.0", "> 0"]),
         ("shifted_quadratics", {"curvatures": (1.0, -1.0, 1.0, 1.0)}, ["curvatures", "-1.0", "> 0"]),
