@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 
 from ... import landscapes
-from ...dynamics import SAM, RandomSAM
+from ...dynamics import RandomSAM
 from .._common import fmt
 from ..drift import random_sam_drift
 from ..sharpness import manifold_drift
