@@ -142,7 +142,8 @@ def test_a_failing_check_is_named_in_the_table_and_in_json(temporary_claims, cap
     assert data["checks"] == checks and data["passed"] is False
     assert data["verdict"] == "FAIL: not lands flatter"
     assert data["citations"] == [{"paper": "P1", "authors": ["Park", "Jang", "Ryu", "Yang"], "year": 2025,
-                                  "title": theory.PAPERS["P1"].title, "arxiv": "2509.21818", "theorem": "a test",
+                                  "title": theory.PAPERS["P1"].title, "venue": "arXiv preprint", "arxiv": "2509.21818",
+                                  "theorem": "a test",
                                   "derived": False}]
 
 

@@ -135,7 +135,7 @@ class Citation:
     def as_dict(self) -> dict:
         paper = PAPERS[self.paper]
         return {"paper": self.paper, "authors": list(paper.authors), "year": paper.year, "title": paper.title,
-                "arxiv": paper.arxiv, "theorem": self.theorem, "derived": self.derived}
+                "venue": paper.venue, "arxiv": paper.arxiv, "theorem": self.theorem, "derived": self.derived}
 
 
 def citations_text(citations) -> str:
