@@ -204,3 +204,14 @@ def test_warming_the_kernels_says_so_once_per_landscape(monkeypatch, capfd):
     lines = [line for line in capfd.readouterr().err.splitlines() if line.strip() and repr(land.name) in line]
     assert lines == [f"samscape explore: compiling the kernels of landscape {land.name!r} for every optimizer in "
                      "the background; runs use NumPy until each is ready"]
+
+
+def test_the_explorer_asks_to_warm_each_landscape_it_shows(warm_requests):
+    """A new explorer asks to warm its landscape's kernels and a change of landscape asks for the new one (the
+    warming is recorded by the fixture here; ``warm_kernels`` itself is tested above)."""
+    ex = make()
+    assert [landscape for landscape, _ in warm_requests] == [ex.landscape]
+    assert ex.landscape.name != "himmelblau"
+    ex.w_landscape.value = "himmelblau"
+    assert [landscape.name for landscape, _ in warm_requests][-1] == ex.landscape.name == "himmelblau"
+    assert len(warm_requests) == 2
