@@ -9,10 +9,11 @@ arguments of the kernel) select the kind that runs.
 
 Which landscapes: what can make the backends disagree is the code a kernel is written with, and that is decided
 by the functions in the expression (each has its own kernel implementation and its own float32 behaviour), by
-data (a finite sum's batch and mean-gradient code), by the looped form (from ``codegen.LOOP_FROM_DIM``
-variables) and, for a landscape with none of these, by plain polynomial arithmetic. :func:`covering_landscapes`
-picks, cheapest expression first, catalog entries until every such feature of the catalog is covered; a new
-catalog entry with a new function joins by itself. Each compile costs seconds on a 2-core machine, so the 20
+data (a finite sum's batch and mean-gradient code) and, for a landscape with neither, by plain polynomial
+arithmetic. The looped form that kernels take from ``codegen.LOOP_FROM_DIM`` variables on is not a feature here:
+``test_looped_kernels`` proves it equal to the unrolled form bit for bit, statuses included, with every kind.
+:func:`covering_landscapes` picks, cheapest expression first, catalog entries until every such feature of the
+catalog is covered; a new catalog entry with a new function joins by itself. Each compile costs seconds on a 2-core machine, so the 20
 entries would cost minutes of every test run for code they share.
 """
 
@@ -26,7 +27,6 @@ import sympy as sp
 
 from samscape import dynamics as dy
 from samscape import landscapes
-from samscape.dynamics.codegen import LOOP_FROM_DIM
 
 if importlib.util.find_spec("numba") is None:
     pytest.skip("numba is not installed; the compiled backend is optional", allow_module_level=True)
@@ -39,13 +39,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:batch_size=1 on landscape:UserWa
 
 
 def code_features(landscape) -> frozenset[str]:
-    """The forms of kernel code ``landscape`` needs: its functions' names, ``data`` and ``looped``, or
-    ``polynomial`` when it needs none of those."""
+    """The forms of kernel code ``landscape`` needs: its functions' names and ``data``, or ``polynomial`` when it
+    needs neither."""
     features = {type(f).__name__ for f in landscape.expr.atoms(sp.Function)}
     if landscape.data_symbols:
         features.add("data")
-    if landscape.dim >= LOOP_FROM_DIM:
-        features.add("looped")
     return frozenset(features or {"polynomial"})
 
 
@@ -67,12 +65,12 @@ COVERING = covering_landscapes()
 
 
 def test_the_chosen_landscapes_cover_every_feature_of_the_catalog():
-    """Every function the catalog uses, data, the looped form and a polynomial entry are each in some chosen
-    landscape, and the choice is a real selection (fewer than the whole catalog)."""
+    """Every function the catalog uses, data and a polynomial entry are each in some chosen landscape, and the
+    choice is a real selection (fewer than the whole catalog)."""
     needed = set().union(*(code_features(landscapes.get(n)) for n in landscapes.names()))
     have = set().union(*(code_features(landscapes.get(n)) for n in COVERING))
     assert have == needed
-    assert {"data", "looped", "polynomial", "tanh", "cos", "Piecewise"} <= needed
+    assert {"data", "polynomial", "tanh", "cos", "Piecewise"} <= needed
     assert len(COVERING) < len(landscapes.names())
 
 
