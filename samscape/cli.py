@@ -358,11 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--starts", default="random:16", help="point:2.5,0.001 | grid:umin:umax:vmin:vmax:NxM | random:N")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of random starts and batches (default: a fresh seed, printed and saved)")
-    p.add_argument("--bound", type=float, default=dynamics.integrate.DEFAULT_BOUND,
+    p.add_argument("--bound", type=float, default=dynamics.DEFAULT_BOUND,
                    help="a start leaving ||x|| <= bound is frozen as diverged (default %(default)g)")
     p.add_argument("--backend", choices=("auto", *sorted(dynamics.BACKENDS)), default="auto",
                    help="numpy (reference), compiled (numba) or auto (compiled when the run is long enough)")
-    p.add_argument("--dtype", choices=dynamics.integrate.DTYPES, default="float64", help="precision of the iterates")
+    p.add_argument("--dtype", choices=dynamics.DTYPES, default="float64", help="precision of the iterates")
     p.add_argument("--out", metavar="RUN.npz", help="write the run to this .npz (default: not saved)")
     p.set_defaults(func=_cmd_simulate)
 

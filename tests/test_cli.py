@@ -210,9 +210,9 @@ def test_memory_error_is_one_line(monkeypatch, capsys):
 
 def test_the_memory_guard_reaches_the_command_line_as_one_line(monkeypatch, capsys):
     """simulate's refusal of a run that does not fit is printed as one line with exit 2."""
-    from samscape.dynamics import integrate
+    from samscape.dynamics import budget
 
-    monkeypatch.setattr(integrate, "available_memory", lambda: 1024)
+    monkeypatch.setattr(budget, "available_memory", lambda: 1024)
     assert cli.main(["simulate", "--landscape", "tanh", "--steps", "5", "--backend", "numpy"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("samscape simulate: error: this run needs about ") and err.count("\n") == 1

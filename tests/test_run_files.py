@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from samscape import cli, dynamics, landscapes
-from samscape.dynamics import integrate
+from samscape.dynamics import budget, run as run_file
 
 STEPS, EVERY = 20, 5
 
@@ -63,7 +63,7 @@ CASES = {
                               "recipe's optimizer cannot be rebuilt .*bogus"),
     "5000 nested switches": (lambda a: _with_optimizer_text(a, _nested_switches(5000)), "nests JSON too deeply"),
     "100 nested switches": (lambda a: _with_optimizer_text(a, _nested_switches(100)),
-                            f"nests Switch deeper than {integrate.MAX_SWITCH_DEPTH} levels"),
+                            f"nests Switch deeper than {run_file.MAX_SWITCH_DEPTH} levels"),
     "meta not JSON": (lambda a: _replace(a, meta=np.array("not json {")), "not readable JSON"),
     "meta not an object": (lambda a: _replace(a, meta=np.array("[1, 2]")), "recipe must be a JSON object"),
     "bad landscape spec": (lambda a: _with_meta(a, lambda m: m.update(landscape={"kind": "nope"})),
@@ -114,7 +114,7 @@ def _write(case, arrays, tmp_path):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_load_run_refuses_a_broken_file_in_one_sentence_naming_it(case, good_arrays, tmp_path, monkeypatch):
     """load_run raises one ValueError that names the file and the problem, and never allocates a declared shape."""
-    monkeypatch.setattr(integrate, "available_memory", lambda: 2**30)  # a huge allocation would be refused too
+    monkeypatch.setattr(budget, "available_memory", lambda: 2**30)  # a huge allocation would be refused too
     path = _write(case, good_arrays, tmp_path)
     with pytest.raises(ValueError, match=CASES[case][1]) as info:
         dynamics.load_run(path)
@@ -162,10 +162,10 @@ def test_a_run_too_large_for_memory_is_refused_before_loading(good_arrays, tmp_p
     path = tmp_path / "run.npz"
     np.savez(path, **good_arrays)
     needed = sum(a.nbytes for a in good_arrays.values())
-    monkeypatch.setattr(integrate, "available_memory", lambda: needed - 1)
+    monkeypatch.setattr(budget, "available_memory", lambda: needed - 1)
     with pytest.raises(ValueError, match="iB of arrays but only .*iB of memory is available"):
         dynamics.load_run(path)
-    monkeypatch.setattr(integrate, "available_memory", lambda: needed)
+    monkeypatch.setattr(budget, "available_memory", lambda: needed)
     assert dynamics.load_run(path).n_starts == 2
 
 

@@ -1,7 +1,11 @@
 """Optimizers as small frozen objects and one vectorized integrator, :func:`simulate`."""
 
 from .draws import fresh_seed
-from .integrate import BACKENDS, Run, load_run, resolve_backend, saved_step_grid, simulate, write_npz_atomic
+from .budget import available_memory, memory_estimate
+from .contract import DEFAULT_BOUND, DTYPES, STATUS_NAMES, n_saved_steps, saved_step_grid
+from .integrate import BACKENDS, resolve_backend, simulate
+from .progress import Progress
+from .run import Run, load_run, write_npz_atomic
 from .optimizers import (
     GD, SAM, SGD, USAM, Noise, Optimizer, PerSampleSAM, PerSampleUSAM, RandomSAM, Switch, optimizer_from_dict, sam_ascent,
     unit, usam_ascent,
@@ -12,5 +16,6 @@ __all__ = [
     "GD", "SGD", "SAM", "USAM", "RandomSAM", "PerSampleSAM", "PerSampleUSAM", "Switch", "Optimizer", "Noise", "unit",
     "sam_ascent", "usam_ascent",
     "simulate", "Run", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
-    "resolve_backend", "step", "iterate",
+    "resolve_backend", "step", "iterate", "DEFAULT_BOUND", "DTYPES", "STATUS_NAMES", "n_saved_steps", "Progress",
+    "memory_estimate", "available_memory",
 ]

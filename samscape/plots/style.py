@@ -212,7 +212,7 @@ def scaled(size) -> tuple[float, float]:
 
 
 def _in_notebook() -> bool:
-    from ..dynamics.integrate import Progress  # the one test for "this process is a Jupyter kernel"
+    from ..dynamics import Progress  # the one test for "this process is a Jupyter kernel"
 
     return Progress.in_notebook()
 

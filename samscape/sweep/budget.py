@@ -16,8 +16,9 @@ import shutil
 
 import numpy as np
 
-from ..dynamics import integrate
-from ..dynamics.integrate import _size, memory_estimate
+from .. import dynamics
+from ..dynamics import memory_estimate
+from ..dynamics.budget import _size
 
 # Memory of this process per block of the store, measured with 5,000 and 20,000 blocks: dask's graph of the store's
 # chunks when it is created (about 9 KiB a block) and when its fates are summed for the closing line of
@@ -58,7 +59,7 @@ def driver_bytes(sizes: dict[str, int], n_starts: int, dim: int, n_kept: int, n_
 
 def check_driver(parts: dict[str, int], *, every: int | None) -> None:
     """Refuse a sweep whose driver estimate exceeds the memory available now."""
-    available = integrate.available_memory()
+    available = dynamics.available_memory()
     total = sum(parts.values())
     if available is None or total <= available:
         return
@@ -85,11 +86,9 @@ def block_bytes(landscape, optimizer, points: int, *, steps: int, every: int | N
     """Memory one block of ``points`` needs on a worker, by part: its run (``dynamics.memory_estimate``: kept
     iterates and working arrays), the fates' extra iterates, the Hessians of the sharpness, and the block's
     values as written to the store."""
-    from ..dynamics.integrate import n_saved_steps
-
     dim = landscape.dim
     itemsize = np.dtype(dtype).itemsize
-    kept = n_saved_steps(steps, every if every is not None else max(steps, 1))
+    kept = dynamics.n_saved_steps(steps, every if every is not None else max(steps, 1))
     run = memory_estimate(landscape, optimizer, points, kept, dtype, backend)
     window = _fates_window()
     # the fates step every point window more times on the NumPy path, keeping them all (a cloud of window + 1

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 from ..dynamics.optimizers import OPTIMIZERS
-from ..dynamics.integrate import DEFAULT_BOUND, DTYPES
+from ..dynamics import DEFAULT_BOUND, DTYPES
 
 OPTIMIZER_CHOICES = tuple(kind for kind in OPTIMIZERS if kind != "switch")
 BACKEND_CHOICES = ("auto", "numpy", "compiled")

@@ -39,9 +39,8 @@ from .. import dynamics, landscapes
 from .._atomic import TEMP_PREFIX, atomic_output, check_writable
 from .._checks import int_at_least, points, positive
 from .._starts import count_starts, parse_starts
-from ..dynamics.integrate import DEFAULT_BOUND, DTYPES, STATUS_NAMES, Progress
+from ..dynamics import DEFAULT_BOUND, DTYPES, STATUS_NAMES, Progress
 from ..theory.sharpness import hessian_curvature
-from ..dynamics import integrate
 from . import budget
 from . import recipe as recipes
 
@@ -1099,12 +1098,12 @@ class _Session:
         """Memory one block may use: what this process has now (synchronous), else the smallest worker's limit,
         and for a cluster started here at most its share of what this machine has now (``None``: unknown)."""
         if self.synchronous:
-            return integrate.available_memory()
+            return dynamics.available_memory()
         workers = self.client.scheduler_info().get("workers", {}).values()
         limits = [int(w.get("memory_limit") or 0) for w in workers]
         limit = min(limits) if limits and min(limits) > 0 else None
         if self.cluster is not None:
-            available = integrate.available_memory()
+            available = dynamics.available_memory()
             if available is not None:
                 share = available // self.n_workers
                 limit = share if limit is None else min(limit, share)

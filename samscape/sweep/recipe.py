@@ -351,4 +351,4 @@ def block_shape(sizes: list[int], names: list[str], n_starts: int, steps: int, n
 
 def n_saved(steps: int, every: int | None) -> int:
     """Iterates kept per point (0 without ``every``), counted without building the steps."""
-    return dynamics.integrate.n_saved_steps(steps, every) if every is not None else 0
+    return dynamics.n_saved_steps(steps, every) if every is not None else 0
