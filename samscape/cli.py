@@ -14,6 +14,7 @@ import numpy as np
 
 from . import dynamics, landscapes
 from ._atomic import check_writable
+from ._checks import int_at_least
 from ._starts import parse_starts  # the --starts grammar, shared with `samscape sweep`
 from .sweep import cli as sweep_cli
 from ._tables import text_table
@@ -190,8 +191,8 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_simulate(args) -> int:
-    if args.seed is not None and args.seed < 0:
-        raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
+    if args.seed is not None:
+        int_at_least(args.seed, "--seed", 0)
     if args.out is not None:  # before a long run, not after it; an empty --out is a mistake, not "don't save"
         if not args.out.endswith(".npz"):
             raise UsageError(f"--out must be a path ending in .npz, got {args.out!r}")
@@ -360,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of random starts and batches (default: a fresh seed, printed and saved)")
     p.add_argument("--bound", type=float, default=dynamics.DEFAULT_BOUND,
                    help="a start leaving ||x|| <= bound is frozen as diverged (default %(default)g)")
-    p.add_argument("--backend", choices=("auto", *sorted(dynamics.BACKENDS)), default="auto",
+    p.add_argument("--backend", choices=dynamics.BACKEND_CHOICES, default="auto",
                    help="numpy (reference), compiled (numba) or auto (compiled when the run is long enough)")
     p.add_argument("--dtype", choices=dynamics.DTYPES, default="float64", help="precision of the iterates")
     p.add_argument("--out", metavar="RUN.npz", help="write the run to this .npz (default: not saved)")

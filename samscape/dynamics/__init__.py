@@ -2,13 +2,13 @@
 
 from .draws import fresh_seed
 from .budget import available_memory, memory_estimate
-from .contract import DEFAULT_BOUND, DTYPES, STATUS_NAMES, n_saved_steps, saved_step_grid
-from .integrate import BACKENDS, resolve_backend, simulate
+from .contract import DEFAULT_BOUND, DTYPES, STATUS_NAMES, check_dtype, n_saved_steps, saved_step_grid
+from .integrate import BACKEND_CHOICES, BACKENDS, resolve_backend, simulate
 from .progress import Progress
 from .run import Run, load_run, write_npz_atomic
 from .optimizers import (
-    GD, SAM, SGD, USAM, Noise, Optimizer, PerSampleSAM, PerSampleUSAM, RandomSAM, Switch, optimizer_from_dict, sam_ascent,
-    unit, usam_ascent,
+    GD, SAM, SGD, USAM, Noise, Optimizer, PerSampleSAM, PerSampleUSAM, RandomSAM, Switch, check_optimizer, optimizer_from_dict,
+    sam_ascent, unit, usam_ascent,
 )
 from .stepping import iterate, step
 
@@ -17,5 +17,5 @@ __all__ = [
     "sam_ascent", "usam_ascent",
     "simulate", "Run", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
     "resolve_backend", "step", "iterate", "DEFAULT_BOUND", "DTYPES", "STATUS_NAMES", "n_saved_steps", "Progress",
-    "memory_estimate", "available_memory",
+    "memory_estimate", "available_memory", "BACKEND_CHOICES", "check_dtype", "check_optimizer",
 ]

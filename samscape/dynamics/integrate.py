@@ -17,13 +17,14 @@ from typing import Callable
 
 import numpy as np
 
+from .._checks import choice, has_attributes, int_at_least, positive
 from .budget import _leaves, check_fits, map_points, memory_estimate
-from .contract import (DEFAULT_BOUND, DIVERGED, DTYPES, NONFINITE, OK, STATUS_NAMES, far_threshold, kept_so_far,
+from .contract import (DEFAULT_BOUND, DIVERGED, NONFINITE, OK, STATUS_NAMES, check_dtype, far_threshold, kept_so_far,
                        n_saved_steps, saved_step_grid)
 from .draws import fresh_seed
-from .optimizers import Optimizer
+from .optimizers import Optimizer, check_optimizer
 from .progress import Progress, stop_on_interrupt
-from .run import Run, _check_int
+from .run import Run
 from .stepping import Stepper
 
 
@@ -90,6 +91,7 @@ def _compiled_backend(*args, **kwargs):
 
 
 BACKENDS: dict[str, Callable] = {"numpy": numpy_backend, "compiled": _compiled_backend}
+BACKEND_CHOICES = ("auto", *sorted(BACKENDS))  # what simulate, the sweeps and the command line accept
 # `auto` runs the compiled kernel when the NumPy path would take longer than getting the kernel ready: about this
 # many seconds to compile it the first time, to load it when an earlier process compiled it (importing numba and
 # reading numba's disk cache, about 0.3 s each on one core), or to reuse it when this process already has it.
@@ -111,9 +113,7 @@ def resolve_backend(backend: str, landscape, optimizer: Optimizer, n_starts: int
     gradient the kernel cannot express, or one numba fails to compile, runs on NumPy instead, with one
     warning saying why.
     """
-    if not isinstance(backend, str) or (backend != "auto" and backend not in BACKENDS):
-        raise ValueError(f"backend must be one of {['auto', *sorted(BACKENDS)]}, got {backend!r}")
-    if backend != "auto":
+    if choice(backend, "backend", BACKEND_CHOICES) != "auto":
         return backend
     from . import compiled
 
@@ -133,16 +133,6 @@ def resolve_backend(backend: str, landscape, optimizer: Optimizer, n_starts: int
         warnings.warn(f"backend='auto' runs this on NumPy because {err}", RuntimeWarning, stacklevel=3)
         return "numpy"
     return "compiled"
-
-
-def _check_dtype(dtype) -> np.dtype:
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
-    if resolved is None or resolved.name not in DTYPES:
-        raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}")
-    return resolved
 
 
 def _warn_about_batches(landscape, optimizer: Optimizer) -> None:
@@ -209,17 +199,13 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         steps done so far as a run marked :attr:`Run.interrupted` (a second Ctrl-C raises). It applies when
         ``simulate`` runs in the main thread, the only one signals reach.
     """
-    if not hasattr(landscape, "grad") or not hasattr(landscape, "dim"):
-        raise ValueError(f"landscape must be a samscape Landscape, got {type(landscape).__name__}")
-    if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer must be a samscape optimizer such as SAM(lr=0.1, rho=0.05), got {optimizer!r}")
-    steps = _check_int(steps, "steps", 0)
-    every = _check_int(every, "every", 1)
-    if on_interrupt not in ("raise", "return"):
-        raise ValueError(f"on_interrupt must be 'raise' or 'return', got {on_interrupt!r}")
-    if not (isinstance(bound, (int, float, np.floating)) and np.isfinite(bound) and bound > 0):
-        raise ValueError(f"bound must be a finite number > 0, got {bound!r}")
-    dtype = _check_dtype(dtype)
+    has_attributes(landscape, "landscape", ("grad", "dim"), "a samscape Landscape")
+    check_optimizer(optimizer)
+    steps = int_at_least(steps, "steps", 0)
+    every = int_at_least(every, "every", 1)
+    choice(on_interrupt, "on_interrupt", ("raise", "return"))
+    bound = positive(bound, "bound")
+    dtype = check_dtype(dtype)
     raw = np.asarray(x0) if not isinstance(x0, np.ndarray) else x0
     if raw.dtype.kind not in "fiu":
         raise ValueError(f"x0 must be an array of real numbers of shape (n_starts, {landscape.dim}), got dtype {raw.dtype}")
@@ -235,9 +221,7 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
     n_starts = x0.shape[0]
     if seed is None:
         seed = fresh_seed()
-    seed = _check_int(seed, "seed", 0)
-    if seed >= 2**64:
-        raise ValueError(f"seed must be below 2**64, got {seed}")
+    seed = int_at_least(seed, "seed", 0, maximum=2**64 - 1)
     if start_ids is None:
         start_ids = np.arange(n_starts, dtype=np.int64)
     else:

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._checks import int_at_least, positive_array
+from .._checks import choice, instance, int_at_least, positive_array
 from . import draws
 
 
@@ -138,6 +138,11 @@ class Noise:
 
 # Every optimizer class with a ``kind``, registered when it is defined (Optimizer.__init_subclass__).
 OPTIMIZERS: dict[str, type["Optimizer"]] = {}
+
+
+def check_optimizer(value, name: str = "optimizer") -> "Optimizer":
+    """``value`` if it is a samscape optimizer: the one check of that, for every layer that takes one."""
+    return instance(value, name, Optimizer, "a samscape optimizer such as SAM(lr=0.1, rho=0.05)")
 
 
 class Optimizer:
@@ -421,13 +426,9 @@ class Switch(Optimizer):
     parts: ClassVar[tuple[str, ...]] = ("first", "second")
 
     def __post_init__(self):
-        for label in ("first", "second"):
-            value = getattr(self, label)
-            if not isinstance(value, Optimizer):
-                raise ValueError(f"{label} must be an optimizer such as GD(lr=0.1), got {value!r}")
-        if isinstance(self.at, bool) or not isinstance(self.at, (int, np.integer)) or self.at < 0:
-            raise ValueError(f"at must be a non-negative integer step, got {self.at!r}")
-        object.__setattr__(self, "at", int(self.at))
+        for label in self.parts:
+            check_optimizer(getattr(self, label), label)
+        object.__setattr__(self, "at", int_at_least(self.at, "at", 0))
 
     def active(self, step: int) -> Optimizer:
         return self.first if step < self.at else self.second
@@ -439,10 +440,7 @@ class Switch(Optimizer):
 def optimizer_from_dict(data: dict[str, Any]) -> Optimizer:
     """Rebuild an optimizer from :meth:`Optimizer.to_dict`."""
     data = dict(data)
-    kind = data.pop("kind", None)
-    if kind not in OPTIMIZERS:
-        raise ValueError(f"optimizer kind must be one of {sorted(OPTIMIZERS)}, got {kind!r}")
-    cls = OPTIMIZERS[kind]
+    cls = OPTIMIZERS[choice(data.pop("kind", None), "optimizer kind", sorted(OPTIMIZERS))]
     for name in cls.parts:
         data[name] = optimizer_from_dict(data[name])
     return cls(**data)

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._atomic import atomic_output
+from .._checks import int_at_least
 from .._tables import html_table, text_table
 from .budget import check_fits_to_load, map_points
 from .contract import DEFAULT_BOUND, DTYPES, STATUS_NAMES, n_saved_steps, saved_step_grid
@@ -281,7 +282,7 @@ class Run:
                 raise ValueError(f"run.{name} must hold integers, got dtype {np.asarray(getattr(self, name)).dtype}")
         if np.asarray(self.loss).dtype.kind != "f":
             raise ValueError(f"run.loss must hold floats, got dtype {np.asarray(self.loss).dtype}")
-        _check_int(self.every, "run.every", 1)
+        int_at_least(self.every, "run.every", 1)
         steps = np.asarray(self.steps)
         last = int(steps[-1])
         # the count first: a crafted last step of 10**18 must not build a grid of that length
@@ -304,7 +305,7 @@ class Run:
         if self.start_ids is not None and (np.asarray(self.start_ids) < 0).any():
             raise ValueError("run.start_ids must be non-negative integers")
         if self.requested_steps is not None:
-            _check_int(self.requested_steps, "run.requested_steps (the steps asked for)", int(steps[-1]))
+            int_at_least(self.requested_steps, "run.requested_steps (the steps asked for)", int(steps[-1]))
         finite = np.isfinite(xs).all(axis=(0, 2))
         if not finite.all():
             i = int(np.flatnonzero(~finite)[0])
@@ -534,7 +535,3 @@ def _preview(values: np.ndarray, count: int = 6) -> str:
     return f"[{head}{', ...' if len(values) > count else ''}] ({len(values)} values)"
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)

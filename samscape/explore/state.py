@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 import numpy as np
 
 from .. import dynamics, landscapes
+from .._checks import choice, int_at_least, positive, real_number
 from ..landscapes._parse import normalize_name
 
 # every plain optimizer of the registry; Switch is offered as "first -> second at step t"
@@ -118,7 +119,7 @@ class ExplorerState:
             state.variables = given.get("vars", state.variables)
         elif "landscape" in given:
             try:
-                state.landscape = _choice(given["landscape"], "landscape", landscapes.names())
+                state.landscape = choice(given["landscape"], "landscape", landscapes.names())
             except ValueError as err:  # the rest of the link still applies, to the landscape it had
                 problems.append(f"landscape: {err}")
             else:
@@ -135,11 +136,11 @@ class ExplorerState:
                 state.params[key] = parse_value(value)
             except ValueError as err:
                 problems.append(f"p.{key[:40]}: {err}")
-        take("opt", lambda v: _choice(v, "opt", OPTIMIZER_KINDS))
-        take("then", lambda v: None if v in ("", "none") else _choice(v, "then", OPTIMIZER_KINDS))
+        take("opt", lambda v: choice(v, "opt", OPTIMIZER_KINDS))
+        take("then", lambda v: None if v in ("", "none") else choice(v, "then", OPTIMIZER_KINDS))
         take("at", lambda v: _integer(v, "at", 0, MAX_STEPS))
-        take("eta", lambda v: _number(v, "eta", 0.0, strict=True))
-        take("rho", lambda v: _number(v, "rho", 0.0))
+        take("eta", lambda v: _number(v, "eta", "positive"))
+        take("rho", lambda v: _number(v, "rho", "nonnegative"))
         take("batch", lambda v: None if v in ("", "none", "full") else _integer(v, "batch", 1, 1_000_000))
         take("steps", lambda v: _integer(v, "steps", 1, MAX_STEPS))
         take("seed", lambda v: _integer(v, "seed", 0, 2**63 - 1))
@@ -382,33 +383,25 @@ def _text(value) -> str:
     return str(value)
 
 
-def _number(text, name: str, minimum: float | None = None, strict: bool = False) -> float:
-    """A finite float, at least ``minimum`` (above it when ``strict``)."""
+def _number(text, name: str, sign: str | None = None) -> float:
+    """A number read from the query string: any finite one, or ``> 0`` (``sign="positive"``) or ``>= 0``
+    (``"nonnegative"``), checked by :mod:`samscape._checks` once it is read."""
     try:
         number = float(text)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number, got {str(text)[:40]!r}") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {str(text)[:40]!r}")
-    if minimum is not None and (number < minimum or strict and number == minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum:g}, got {str(text)[:40]!r}")
-    return number
+    if sign is None:
+        return real_number(number, name)
+    return positive(number, name, allow_zero=sign == "nonnegative")
 
 
 def _integer(text, name: str, lo: int, hi: int) -> int:
+    """An integer read from the query string, in ``[lo, hi]`` (checked by :func:`samscape._checks.int_at_least`)."""
     try:
         number = int(str(text).strip())
     except ValueError:
         raise ValueError(f"{name} must be an integer, got {str(text)[:40]!r}") from None
-    if not lo <= number <= hi:
-        raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {number}")
-    return number
-
-
-def _choice(text: str, name: str, allowed) -> str:
-    if text not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {text[:40]!r}")
-    return text
+    return int_at_least(number, name, lo, maximum=hi)
 
 
 def _flag(text: str, name: str) -> bool:

@@ -118,7 +118,7 @@ def check_block(parts: dict[str, int], budget: int | None, *, points: int, every
         return
     if points > 1:
         remedy = f"use smaller blocks (block_points= below {points:,}"
-        remedy += f", or a new store)" if where else ")"
+        remedy += ", or a new store)" if where else ")"
         if every is not None:
             remedy += f" or keep fewer iterates with a larger every= (now {every})"
     else:

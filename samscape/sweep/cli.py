@@ -12,11 +12,11 @@ import sys
 
 import numpy as np
 
+from .._checks import int_at_least
 from ..dynamics.optimizers import OPTIMIZERS
-from ..dynamics import DEFAULT_BOUND, DTYPES
+from ..dynamics import BACKEND_CHOICES, DEFAULT_BOUND, DTYPES
 
 OPTIMIZER_CHOICES = tuple(kind for kind in OPTIMIZERS if kind != "switch")
-BACKEND_CHOICES = ("auto", "numpy", "compiled")
 
 
 def parse_values(text: str, flag: str, *, integer: bool = False) -> list:
@@ -57,9 +57,7 @@ def build_grid(args) -> dict:
     if args.batch_size is not None:
         grid["batch_size"] = parse_values(args.batch_size, "--batch-size", integer=True)
     if args.seeds is not None:
-        if args.seeds < 1:
-            raise ValueError(f"--seeds must be a count >= 1, got {args.seeds}")
-        grid["seed"] = range(args.seeds)
+        grid["seed"] = range(int_at_least(args.seeds, "--seeds", 1))
     return grid
 
 

@@ -37,9 +37,9 @@ import numpy as np
 
 from .. import dynamics, landscapes
 from .._atomic import TEMP_PREFIX, atomic_output, check_writable
-from .._checks import int_at_least, points, positive
+from .._checks import choice, has_attributes, int_at_least, points, positive
 from .._starts import count_starts, parse_starts
-from ..dynamics import DEFAULT_BOUND, DTYPES, STATUS_NAMES, Progress
+from ..dynamics import DEFAULT_BOUND, STATUS_NAMES, Progress
 from ..theory.sharpness import hessian_curvature
 from . import budget
 from . import recipe as recipes
@@ -64,9 +64,7 @@ def _fates() -> tuple[str, ...]:
 
 # ---------------------------------------------------------------------------------------------- input
 def _check_landscape(landscape):
-    if not hasattr(landscape, "spec") or not hasattr(landscape, "grad"):
-        raise ValueError(f"landscape must be a samscape Landscape such as landscapes.get('tanh'), "
-                         f"got {type(landscape).__name__}")
+    has_attributes(landscape, "landscape", ("spec", "grad"), "a samscape Landscape such as landscapes.get('tanh')")
     try:
         landscapes.from_spec(json.loads(json.dumps(landscape.spec)))
     except Exception as err:  # noqa: BLE001 -- any failure means the workers could not rebuild it
@@ -95,13 +93,6 @@ def _check_store(store) -> str:
     if not isinstance(store, (str, os.PathLike)) or not os.fspath(store):
         raise ValueError(f"store must be a path such as 'tanh_sam.zarr', got {store!r}")
     return os.path.abspath(os.fspath(store))
-
-
-def _check_backend(backend: str) -> str:
-    allowed = ("auto", *sorted(dynamics.BACKENDS))
-    if backend not in allowed:
-        raise ValueError(f"backend must be one of {', '.join(map(repr, allowed))}, got {backend!r}")
-    return backend
 
 
 # ---------------------------------------------------------------------------------------------- the plan
@@ -792,10 +783,8 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     every = _check_every(every, steps)
     seed = int_at_least(seed, "seed", 0, maximum=2**64 - 1)
     bound = positive(bound, "bound")
-    dtype = np.dtype(dtype).name if isinstance(dtype, (type, np.dtype)) else dtype
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    backend = requested_backend = _check_backend(backend)
+    dtype = dynamics.check_dtype(dtype).name
+    backend = requested_backend = choice(backend, "backend", dynamics.BACKEND_CHOICES)
     path = _check_store(store)
     if n_workers is not None:
         n_workers = int_at_least(n_workers, "n_workers", 1)

@@ -1,7 +1,7 @@
 """Theory's own input checks (a Run, a Landscape, an optimizer the analysis can handle) and small numeric helpers.
 
-The generic checks (numbers, integers, choices, arrays, points, boxes) live in :mod:`samscape._checks`; the
-theory modules import them from there or, under the names they have always used, from here.
+The generic checks (numbers, integers, choices, arrays, points, boxes) live in :mod:`samscape._checks`, and the
+theory modules import them from there.
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ import math
 import numpy as np
 
 from .._checks import has_attributes, single_number
-# the generic checks under the names the theory modules import from here (one object each, from samscape._checks)
-from .._checks import box as check_box  # noqa: F401
-from .._checks import nonnegative, positive, positive_int, real_number  # noqa: F401
-from .._checks import points as check_point  # noqa: F401
-from ..dynamics.optimizers import OPTIMIZERS, Optimizer
+from ..dynamics.optimizers import OPTIMIZERS, Optimizer, check_optimizer
 
 
 def check_run(value):
@@ -54,9 +50,7 @@ def _full_batch_maps() -> dict[str | None, type[Optimizer]]:
 
 def deterministic_kind(optimizer, n_samples: int) -> str:
     """``gd``, ``usam`` or ``sam`` for a deterministic optimizer; ``ValueError`` for anything stochastic."""
-    if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer must be a samscape optimizer such as SAM(lr=0.1, rho=0.05), got {optimizer!r}")
-    cls = type(optimizer)
+    cls = type(check_optimizer(optimizer))
     maps = _full_batch_maps()
     # with one data point every batch is the full loss, so mini-batching changes nothing
     full_batch = getattr(optimizer, "batch_size", None) is None or n_samples == 1

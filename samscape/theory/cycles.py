@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _checks
 from .._checks import int_at_least, point, positive
 from .._tables import html_table, numbers
-from ._common import check_landscape, check_point, deterministic_kind, null_space
+from ._common import check_landscape, deterministic_kind, null_space
 from .stability import gd_lr_edge, sam_ascent_jacobian, usam_rho_edge
 
 # Newton's method on the pair (a, b): iterations, and the residual ||T(a) - b|| + ||T(b) - a|| accepted, relative
@@ -330,7 +331,7 @@ def polish_minimizer(landscape, x, *, iterations: int = 60, tol: float = 1e-10):
     is fine): the points ``(k, dim)`` and a mask of those that reached ``||grad L|| <= tol`` where the Hessian has
     no negative eigenvalue (a minimizer, not a saddle). For a run that ended bouncing around a minimizer."""
     check_landscape(landscape)
-    x = np.array(check_point(x, landscape.dim), dtype=float).reshape(-1, landscape.dim)
+    x = np.array(_checks.points(x, landscape.dim), dtype=float).reshape(-1, landscape.dim)
     with np.errstate(all="ignore"):
         for _ in range(iterations):
             grad = landscape.grad(x)

@@ -19,8 +19,8 @@ import numpy as np
 
 from .. import dynamics
 from ..dynamics.optimizers import sam_ascent, unit
-from .._checks import points as check_point
 from .._tables import html_table, numbers
+from .. import _checks
 from .._checks import positive_array
 from ._common import check_landscape, deterministic_kind, null_space, range_space, scalar_hyper
 
@@ -234,7 +234,7 @@ def update_jacobian(landscape, optimizer, x):
     """
     check_landscape(landscape)
     kind = deterministic_kind(optimizer, landscape.n_samples)
-    x = check_point(x, landscape.dim)
+    x = _checks.points(x, landscape.dim)
     lr = scalar_hyper(optimizer, "lr")
     eye = np.eye(landscape.dim)
     hess = landscape.hessian(x)
@@ -282,7 +282,7 @@ def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
     ``1e-6 * max(1, |x_j|)``, ``method`` says so, and entries of order ``rho / step`` mean the point repels
     any perturbation (SAM has no stable minimum with positive curvature).
     """
-    x = check_point(x, getattr(landscape, "dim", 0))
+    x = _checks.points(x, getattr(landscape, "dim", 0))
     jac, fallback = update_jacobian(landscape, optimizer, x)
     eig = np.linalg.eigvals(jac)
     order = np.argsort(-np.abs(eig), axis=-1)

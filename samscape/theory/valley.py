@@ -21,7 +21,8 @@ import sympy as sp
 from scipy.optimize import minimize_scalar
 
 from ..landscapes.core import _drop_distributions
-from ._common import check_landscape, nonnegative, positive
+from .._checks import nonnegative, positive
+from ._common import check_landscape
 from .stability import usam_threshold
 
 GRID = 4001

@@ -279,13 +279,13 @@ def test_auto_falls_back_when_the_gradient_cannot_be_compiled():
 
 @pytest.mark.parametrize("bad", ["numba", "fast", None])
 def test_unknown_backend_is_a_clear_error(plain, bad):
-    with pytest.raises(ValueError, match=r"backend must be one of \['auto', 'compiled', 'numpy'\]"):
+    with pytest.raises(ValueError, match=r"backend must be one of 'auto', 'compiled', 'numpy', got "):
         dy.simulate(plain, dy.GD(lr=0.1), [0.1, 0.2], 3, backend=bad)
 
 
 @pytest.mark.parametrize("bad", [np.float16, np.int64, "complex128", "nonsense"])
 def test_unknown_dtype_is_a_clear_error(plain, bad):
-    with pytest.raises(ValueError, match="dtype must be np.float64 or np.float32"):
+    with pytest.raises(ValueError, match="dtype must be one of 'float64', 'float32', got "):
         dy.simulate(plain, dy.GD(lr=0.1), [0.1, 0.2], 3, dtype=bad)
 
 

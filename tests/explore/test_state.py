@@ -33,9 +33,9 @@ def test_the_query_string_round_trips_every_field():
 
 
 @pytest.mark.parametrize("key, value, words", [
-    ("eta", "-0.1", "eta must be > 0"), ("eta", "nan", "eta must be a finite number"),
-    ("rho", "-1", "rho must be >= 0"), ("steps", "0", "steps must be an integer from 1"),
-    ("opt", "adam", "opt must be one of gd"), ("starts", "1,2;3", "same number of coordinates"),
+    ("eta", "-0.1", "eta must be a finite number > 0, got -0.1"), ("eta", "nan", "eta must be a finite number"),
+    ("rho", "-1", "rho must be a finite number >= 0, got -1.0"), ("steps", "0", "steps must be an integer from 1"),
+    ("opt", "adam", "opt must be one of 'gd'"), ("starts", "1,2;3", "same number of coordinates"),
     ("seed", "x", "seed must be an integer"), ("log", "maybe", "log must be 1 or 0"),
 ])
 def test_a_bad_query_value_keeps_the_default_and_says_why(key, value, words):
