@@ -15,6 +15,7 @@ import numpy as np
 from . import dynamics, landscapes
 from ._atomic import check_writable
 from ._checks import int_at_least
+from ._landscape_flags import add_landscape_flags, build_landscape, format_param
 from ._starts import parse_starts  # the --starts grammar, shared with `samscape sweep`
 from .sweep import cli as sweep_cli
 from ._tables import text_table
@@ -26,21 +27,6 @@ OPTIMIZER_CHOICES = tuple(kind for kind, cls in dynamics.optimizers.OPTIMIZERS.i
 
 class UsageError(ValueError):
     """Bad command-line input; printed as one line, exit code 2."""
-
-
-def parse_param(text: str) -> tuple[str, object]:
-    """``k=v`` -> (k, value) where value is a float, an int, or a comma-separated tuple of floats."""
-    if "=" not in text:
-        raise UsageError(f"--param must look like name=value, got {text!r}")
-    key, raw = text.split("=", 1)
-    key, raw = key.strip(), raw.strip()
-    try:
-        if "," in raw:
-            return key, tuple(float(v) for v in raw.split(",") if v.strip())
-        number = float(raw)
-        return key, int(number) if number.is_integer() and "." not in raw and "e" not in raw.lower() else number
-    except ValueError:
-        raise UsageError(f"--param {key} must be a number or comma-separated numbers, got {raw!r}") from None
 
 
 DEFAULT_RHO = 0.05
@@ -77,47 +63,6 @@ def default_every(steps: int) -> int:
         return 1
     stride = -(-steps // 100)
     return stride if stride % 2 else stride + 1
-
-
-def _catalog_params(name: str, items: list[str]) -> dict:
-    """``--param`` items for catalog entry ``name``; a number given where the entry takes a list is refused with
-    the spelling of a one-element list."""
-    defaults = landscapes.describe(name)["params"]
-    params = {}
-    for item in items:
-        key, value = parse_param(item)
-        if isinstance(defaults.get(key), (tuple, list)) and not isinstance(value, tuple):
-            raise UsageError(f"--param {key} takes a list, and a one-element list is written with a trailing "
-                             f"comma: {key}={format_param((value,))} (got {item!r})")
-        params[key] = value
-    return params
-
-
-def build_landscape(args):
-    if args.expr is not None:
-        if args.landscape is not None:
-            raise UsageError("give either --landscape NAME or --expr EXPR, not both")
-        if not args.vars:
-            raise UsageError("--expr needs --vars, e.g. --vars u,v")
-        samples = {}
-        for item in args.sample:
-            key, values = parse_param(item)
-            samples[key] = values if isinstance(values, tuple) else (values,)
-        return landscapes.from_expr(args.expr, args.vars, samples=samples or None)
-    if args.sample:
-        raise UsageError("--sample goes with --expr; catalog landscapes take their data through --param")
-    if args.landscape is None:
-        raise UsageError("give --landscape NAME (see `samscape list`) or --expr EXPR --vars u,v")
-    return landscapes.get(args.landscape, **_catalog_params(args.landscape, args.param))
-
-
-def format_param(value) -> str:
-    """A parameter value as ``--param`` spells it (the inverse of :func:`parse_param`): a list is comma-separated
-    and a one-element list keeps a trailing comma (``2,``)."""
-    if isinstance(value, (tuple, list)):
-        text = ",".join(f"{float(v):g}" for v in value)
-        return text + "," if len(value) == 1 else text
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _params_text(params: dict) -> str:
@@ -338,14 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("simulate", help="run one optimizer from many starts and print a summary")
-    p.add_argument("--landscape", metavar="NAME", help="catalog name (see `samscape list`); or give --expr")
-    p.add_argument("--param", action="append", default=[], metavar="K=V",
-                   help="catalog parameter, repeatable; a list is comma-separated (xs=0.6,1.0; one element: xs=2,); "
-                        "default: the entry's own (see `samscape list NAME`)")
-    p.add_argument("--expr", help="a loss expression, e.g. '0.5*tanh(v*tanh(u))**2'; instead of --landscape")
-    p.add_argument("--vars", help="the variables of --expr, comma-separated, e.g. u,v")
-    p.add_argument("--sample", action="append", default=[], metavar="NAME=V1,V2,...",
-                   help="a data column of --expr (repeatable): the loss is the mean over the rows")
+    add_landscape_flags(p)
     p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam", help="the update rule")
     p.add_argument("--lr", type=float, default=0.1, help="learning rate (step size)")
     p.add_argument("--rho", type=float, default=None, help=f"perturbation radius (SAM variants; default {DEFAULT_RHO})")

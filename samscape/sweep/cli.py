@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from .._checks import int_at_least
+from .._landscape_flags import add_landscape_flags, build_landscape
 from ..dynamics.optimizers import OPTIMIZERS
 from ..dynamics import BACKEND_CHOICES, DEFAULT_BOUND, DTYPES
 
@@ -102,12 +103,12 @@ def _cmd_sweep(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .. import cli, dynamics
+    from .. import dynamics
     from . import engine
 
     if not args.out.rstrip("/").endswith(".zarr"):
         raise ValueError(f"--out must be a path ending in .zarr, got {args.out!r}")
-    land = cli.build_landscape(args)
+    land = build_landscape(args)
     cls = dynamics.optimizers.OPTIMIZERS[args.optimizer]
     grid = build_grid(args)
     required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
@@ -148,12 +149,7 @@ def add_parser(subparsers) -> None:
     """Register ``samscape sweep`` on the main parser's subcommands."""
     p = subparsers.add_parser("sweep", help="run one optimizer over a grid of (lr, rho, batch size) x seeds x starts "
                                             "on Dask, into an xarray/zarr store (resumable)")
-    p.add_argument("--landscape", help="catalog name (see `samscape list`)")
-    p.add_argument("--param", action="append", default=[], metavar="K=V", help="catalog parameter, repeatable")
-    p.add_argument("--expr", help="a loss expression, e.g. '0.5*tanh(v*tanh(u))**2'")
-    p.add_argument("--vars", help="its variables, comma-separated, e.g. u,v")
-    p.add_argument("--sample", action="append", default=[], metavar="NAME=V1,V2,...",
-                   help="a data column of --expr (repeatable)")
+    add_landscape_flags(p)
     p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam", help="the optimizer every block runs")
     p.add_argument("--lr", metavar="A:B:N", help="learning rates: N values from A to B, a,b,c, one value, or a "
                                                  "list mixing both (A:B:N,c,d appends c, d to a store's range)")
