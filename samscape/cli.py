@@ -21,38 +21,25 @@ from .sweep import cli as sweep_cli
 from ._tables import text_table
 from .explore import cli as explore_cli
 
-# every registered optimizer but the composite ones (Switch), which have no single-flag form
-OPTIMIZER_CHOICES = tuple(kind for kind, cls in dynamics.optimizers.OPTIMIZERS.items() if not cls.composite())
-
-
 class UsageError(ValueError):
     """Bad command-line input; printed as one line, exit code 2."""
 
 
-DEFAULT_RHO = 0.05
+def _kinds_taking(name: str) -> list[str]:
+    return [kind for kind in dynamics.plain_kinds() if dynamics.OPTIMIZERS[kind].takes(name)]
 
 
 def build_optimizer(args) -> dynamics.Optimizer:
-    """The optimizer the flags describe; which flags apply is read off the class (its ``rho`` field, its batch rule),
-    so a new optimizer in the registry needs nothing here."""
+    """The optimizer the flags describe (:func:`samscape.dynamics.optimizer_from_kind`); a flag that the chosen
+    optimizer does not take is refused, naming the ones that take it."""
     name = args.optimizer
-    cls = dynamics.optimizers.OPTIMIZERS[name]
-    def field_names(kind):
-        return {f.name for f in dataclasses.fields(dynamics.optimizers.OPTIMIZERS[kind])}
-
-    fields = field_names(name)
-    if "rho" not in fields and args.rho is not None:
-        takes_rho = [kind for kind in OPTIMIZER_CHOICES if "rho" in field_names(kind)]
-        raise UsageError(f"--rho applies to {', '.join(takes_rho)}, not to --optimizer {name}")
-    rule = cls.batch_rule()
-    if rule is None and args.batch_size is not None:
-        batched = [kind for kind in OPTIMIZER_CHOICES if dynamics.optimizers.OPTIMIZERS[kind].batch_rule()]
-        raise UsageError(f"--batch-size applies to {', '.join(batched)}; {name} always uses the full batch")
-    kwargs = {"batch_size": args.batch_size if args.batch_size is not None else 1} if rule == "required" else (
-        {"batch_size": args.batch_size} if rule == "optional" else {})
-    if "rho" in fields:
-        kwargs["rho"] = DEFAULT_RHO if args.rho is None else args.rho
-    return cls(args.lr, **kwargs)
+    cls = dynamics.OPTIMIZERS[name]
+    if args.rho is not None and not cls.takes("rho"):
+        raise UsageError(f"--rho applies to {', '.join(_kinds_taking('rho'))}, not to --optimizer {name}")
+    if args.batch_size is not None and not cls.takes("batch_size"):
+        raise UsageError(f"--batch-size applies to {', '.join(_kinds_taking('batch_size'))}; {name} always uses the "
+                         "full batch")
+    return dynamics.optimizer_from_kind(name, args.lr, rho=args.rho, batch_size=args.batch_size)
 
 
 def default_every(steps: int) -> int:
@@ -124,9 +111,9 @@ def _cmd_list(args) -> int:
         print(line)
         print(_field("", landscapes.describe(name)["description"], 4))
     print()
-    registry = dynamics.optimizers.OPTIMIZERS
+    registry = dynamics.OPTIMIZERS
     plain = ", ".join(f"{kind} ({cls.__name__}{', --batch-size' if cls.batch_rule() == 'required' else ''})"
-                      for kind, cls in registry.items() if not cls.composite())
+                      for kind, cls in ((kind, registry[kind]) for kind in dynamics.plain_kinds()))
     composite = ", ".join(f"{cls.__name__}({', '.join(f.name for f in dataclasses.fields(cls))})"
                           for cls in registry.values() if cls.composite())
     print(_field("optimizers:", f"{plain}; Python API adds {composite}", 12))
@@ -284,9 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="run one optimizer from many starts and print a summary")
     add_landscape_flags(p)
-    p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam", help="the update rule")
+    p.add_argument("--optimizer", choices=dynamics.plain_kinds(), default="sam", help="the update rule")
     p.add_argument("--lr", type=float, default=0.1, help="learning rate (step size)")
-    p.add_argument("--rho", type=float, default=None, help=f"perturbation radius (SAM variants; default {DEFAULT_RHO})")
+    p.add_argument("--rho", type=float, default=None, help=f"perturbation radius (SAM variants; default {dynamics.DEFAULT_RHO})")
     p.add_argument("--batch-size", type=int, default=None,
                    help="samples per stochastic gradient, drawn with replacement (default: 1 for sgd, the full "
                         "batch for the SAM variants)")

@@ -20,7 +20,7 @@ def test_list_names_every_catalog_landscape_and_the_optimizers(capsys):
     for name in landscapes.names():
         assert name in out
         assert landscapes.describe(name)["description"][:20] in out
-    for opt in cli.OPTIMIZER_CHOICES:
+    for opt in dynamics.plain_kinds():
         assert opt in out
 
 

@@ -7,8 +7,8 @@ from .integrate import BACKEND_CHOICES, BACKENDS, resolve_backend, simulate
 from .progress import Progress
 from .run import Run, load_run, write_npz_atomic
 from .optimizers import (
-    GD, SAM, SGD, USAM, Noise, Optimizer, PerSampleSAM, PerSampleUSAM, RandomSAM, Switch, check_optimizer, optimizer_from_dict,
-    sam_ascent, unit, usam_ascent,
+    DEFAULT_RHO, GD, OPTIMIZERS, SAM, SGD, USAM, Noise, Optimizer, PerSampleSAM, PerSampleUSAM, RandomSAM, Switch,
+    check_optimizer, optimizer_from_dict, optimizer_from_kind, plain_kinds, sam_ascent, unit, usam_ascent,
 )
 from .stepping import iterate, step
 
@@ -17,5 +17,6 @@ __all__ = [
     "sam_ascent", "usam_ascent",
     "simulate", "Run", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
     "resolve_backend", "step", "iterate", "DEFAULT_BOUND", "DTYPES", "STATUS_NAMES", "n_saved_steps", "Progress",
-    "memory_estimate", "available_memory", "BACKEND_CHOICES", "check_dtype", "check_optimizer",
+    "memory_estimate", "available_memory", "BACKEND_CHOICES", "check_dtype", "check_optimizer", "OPTIMIZERS",
+    "plain_kinds", "optimizer_from_kind", "DEFAULT_RHO",
 ]

@@ -44,19 +44,6 @@ def available_memory() -> int | None:
         return None
 
 
-def _leaves(optimizer: Optimizer) -> list[Optimizer]:
-    """The plain optimizers inside ``optimizer`` (a Switch's parts, recursively)."""
-    out, todo = [], [optimizer]
-    while todo:
-        opt = todo.pop()
-        parts = [getattr(opt, name) for name in opt.parts]
-        if parts:
-            todo.extend(parts)
-        else:
-            out.append(opt)
-    return out
-
-
 def _samples_per_point(landscape) -> int:
     """How many per-sample values a full-batch evaluation computes per point (1 when no data is used)."""
     return landscape.n_samples if getattr(landscape, "data_symbols", ()) else 1
@@ -72,7 +59,7 @@ def _evaluation_bytes(landscape, n_points: int, width: int) -> int:
 def _working_bytes(landscape, optimizer: Optimizer, n_starts: int, dtype: np.dtype, backend: str) -> int:
     """Peak temporaries of the stepping loop of ``backend`` (beyond the saved iterates)."""
     has_data = _samples_per_point(landscape) > 1
-    batches = [opt.batch_size for opt in _leaves(optimizer) if getattr(opt, "batch_size", None) is not None]
+    batches = [opt.batch_size for opt in optimizer.leaves() if getattr(opt, "batch_size", None) is not None]
     if backend == "compiled":
         largest = max(batches, default=0) if has_data else 0
         state = n_starts * (landscape.dim * dtype.itemsize + 9)  # iterates, status, stop step
@@ -84,7 +71,7 @@ def _working_bytes(landscape, optimizer: Optimizer, n_starts: int, dtype: np.dty
     widths = [1]
     if has_data:
         widths += batches
-        if len(batches) < len(_leaves(optimizer)):  # a full-batch part evaluates every sample
+        if len(batches) < len(optimizer.leaves()):  # a full-batch part evaluates every sample
             widths.append(_samples_per_point(landscape))
     return step + draws + _evaluation_bytes(landscape, n_starts, max(widths))
 
@@ -125,7 +112,7 @@ def check_fits(estimate: dict[str, int], optimizer: Optimizer, n_starts: int, ev
     if available is None or estimate["total"] <= available:
         return
     parts = ", ".join(f"{name} {_size(estimate[name])}" for name in ("saved iterates", "saved loss", "working"))
-    batched = any(getattr(opt, "batch_size", None) is not None for opt in _leaves(optimizer))
+    batched = any(getattr(opt, "batch_size", None) is not None for opt in optimizer.leaves())
     if batched and estimate["working"] > estimate["saved iterates"] + estimate["saved loss"]:
         remedy = f"run fewer starts than {n_starts} at once or use a smaller batch_size"
     else:

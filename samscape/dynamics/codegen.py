@@ -55,7 +55,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ..landscapes.core import PlaceholderPrinter
 from . import draws
 from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, lanes_for
-from .optimizers import squared_norm_range
+from .optimizers import GD, SGD, _PerSample, _Perturbed, squared_norm_range
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
 GENERATOR_VERSION = 9
@@ -330,6 +330,12 @@ def plan_depth(plan: list[list[int]]) -> int:
 
 # ------------------------------------------------------------------------------------ optimizer shapes
 
+# The updates a kernel writes: one descent step from the ascent point that the class's ``ascent`` names (see
+# Optimizer.ascent). A class with an update of its own (a user's plugin, an optimizer with state) has no kernel
+# until the generator learns it: it runs on NumPy (backend="auto" says so once).
+KERNEL_UPDATES = (GD.update, SGD.update, _Perturbed.update, _PerSample.update)
+
+
 @dataclass(frozen=True)
 class Leaf:
     """A plain optimizer in the tree, as the generator sees it: what it declares about itself (see
@@ -369,6 +375,9 @@ def optimizer_shape(optimizer, has_data: bool):
             first = walk(opt.first)
             second = walk(opt.second)
             return Fork(first, second, fork_index)
+        if type(opt).update not in KERNEL_UPDATES:
+            raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {opt.kind!r} (its "
+                                       "update is its own); use backend='numpy'")
         per_sample = bool(getattr(opt, "ascent_per_sample", False))
         known = ASCENT_POINT_EMITTERS if per_sample else ASCENT_EMITTERS
         if opt.ascent is not None and opt.ascent not in known:

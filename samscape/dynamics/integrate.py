@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from .._checks import choice, has_attributes, int_at_least, positive
-from .budget import _leaves, check_fits, map_points, memory_estimate
+from .budget import check_fits, map_points, memory_estimate
 from .contract import (DEFAULT_BOUND, DIVERGED, NONFINITE, OK, STATUS_NAMES, check_dtype, far_threshold, kept_so_far,
                        n_saved_steps, saved_step_grid)
 from .draws import fresh_seed
@@ -139,7 +139,7 @@ def _warn_about_batches(landscape, optimizer: Optimizer) -> None:
     """One warning for a batch size that cannot do what it seems to: any batch of a one-sample landscape is that
     sample (the gradients are full-batch), and a batch larger than the data set only repeats samples
     (batches are drawn with replacement)."""
-    sizes = sorted({opt.batch_size for opt in _leaves(optimizer) if getattr(opt, "batch_size", None) is not None})
+    sizes = sorted({opt.batch_size for opt in optimizer.leaves() if getattr(opt, "batch_size", None) is not None})
     if not sizes:
         return
     n = landscape.n_samples

@@ -138,6 +138,8 @@ class Noise:
 
 # Every optimizer class with a ``kind``, registered when it is defined (Optimizer.__init_subclass__).
 OPTIMIZERS: dict[str, type["Optimizer"]] = {}
+# The perturbation radius that a menu or a set of flags gives an optimizer with a ``rho`` when none is chosen.
+DEFAULT_RHO = 0.05
 
 
 def check_optimizer(value, name: str = "optimizer") -> "Optimizer":
@@ -159,9 +161,14 @@ class Optimizer:
       and the descent averages the samples' gradients at their own ascent points (m-sharpness, m = 1),
       instead of one ascent from the batch gradient; the kernel generator has one emitter for it;
     * ``per_start``: the hyperparameters that may hold one value per start (one kernel row each);
-    * ``parts``: the fields holding other optimizers (a composite such as :class:`Switch`).
+    * ``parts``: the fields holding other optimizers (a composite such as :class:`Switch`);
+    * ``color``: how figures and the explorer draw it: a colour name of the plots' palette (``"vermillion"``,
+      see ``samscape.plots.style.OKABE_ITO``) or any matplotlib colour; ``None`` lets the plots pick one no
+      other class has.
 
-    Whether it takes a mini-batch is read off its ``batch_size`` field (see :meth:`batch_rule`).
+    Whether it takes a mini-batch or a ``rho`` is read off its fields (see :meth:`batch_rule`, :meth:`takes`); its
+    label in menus and legends is its class name. A class defined later (a user's plugin) is registered the same
+    way and appears in every menu, flag and legend: see :func:`plain_kinds` and :func:`optimizer_from_kind`.
     """
 
     kind: ClassVar[str] = ""
@@ -169,6 +176,7 @@ class Optimizer:
     ascent_per_sample: ClassVar[bool] = False
     per_start: ClassVar[tuple[str, ...]] = ("lr",)
     parts: ClassVar[tuple[str, ...]] = ()
+    color: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -191,6 +199,17 @@ class Optimizer:
             if field.name == "batch_size":
                 return "required" if field.default is dataclasses.MISSING else "optional"
         return None
+
+    @classmethod
+    def takes(cls, name: str) -> bool:
+        """Whether it has the hyperparameter ``name`` (a dataclass field: ``rho``, ``batch_size``, ...)."""
+        return any(field.name == name for field in dataclasses.fields(cls))
+
+    def leaves(self) -> list["Optimizer"]:
+        """The plain optimizers inside it in pre-order (a Switch's first part before its second); itself when plain."""
+        if not self.parts:
+            return [self]
+        return [leaf for name in self.parts for leaf in getattr(self, name).leaves()]
 
     def draws(self, n_samples: int) -> bool:
         """Whether its runs draw random numbers, so that the seed changes them: a random ascent direction, or
@@ -263,6 +282,7 @@ class GD(Optimizer):
 
     lr: Any
     kind: ClassVar[str] = "gd"
+    color: ClassVar[str | None] = "blue"
 
     def __post_init__(self):
         object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
@@ -278,6 +298,7 @@ class SGD(Optimizer):
     lr: Any
     batch_size: int
     kind: ClassVar[str] = "sgd"
+    color: ClassVar[str | None] = "sky"
 
     def __post_init__(self):
         object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
@@ -319,6 +340,7 @@ class SAM(_Perturbed):
     """
 
     kind: ClassVar[str] = "sam"
+    color: ClassVar[str | None] = "vermillion"
     ascent: ClassVar[str | None] = "normalized"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
@@ -330,6 +352,7 @@ class USAM(_Perturbed):
     """Unnormalized SAM: ``x <- x - lr grad L_xi(x + rho grad L_xi(x))`` (P3's simplified SAM)."""
 
     kind: ClassVar[str] = "usam"
+    color: ClassVar[str | None] = "orange"
     ascent: ClassVar[str | None] = "unnormalized"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
@@ -341,6 +364,7 @@ class RandomSAM(_Perturbed):
     """Random-direction SAM: ``x <- x - lr grad L_xi(x + rho g/||g||)``, ``g ~ N(0, I)`` fresh each step."""
 
     kind: ClassVar[str] = "randomsam"
+    color: ClassVar[str | None] = "purple"
     ascent: ClassVar[str | None] = "random"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
@@ -390,6 +414,7 @@ class PerSampleSAM(_PerSample):
     """
 
     kind: ClassVar[str] = "persamplesam"
+    color: ClassVar[str | None] = "green"
     ascent: ClassVar[str | None] = "normalized"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
@@ -404,6 +429,7 @@ class PerSampleUSAM(_PerSample):
     """
 
     kind: ClassVar[str] = "persampleusam"
+    color: ClassVar[str | None] = "black"
     ascent: ClassVar[str | None] = "unnormalized"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
@@ -435,6 +461,28 @@ class Switch(Optimizer):
 
     def update(self, landscape, x, step, noise):
         return self.active(step).update(landscape, x, step, noise)
+
+
+def plain_kinds() -> tuple[str, ...]:
+    """The kinds of the registered optimizers that are not built from others (every kind but a Switch's), in the
+    order they were registered: the choices of every menu and flag. Read when asked, so that a class defined after
+    samscape was imported is among them."""
+    return tuple(kind for kind, cls in OPTIMIZERS.items() if not cls.composite())
+
+
+def optimizer_from_kind(kind: str, lr, *, rho=None, batch_size=None) -> Optimizer:
+    """The plain optimizer ``kind`` from the values a menu, a link or a set of flags holds, each passed only to a
+    class that takes it: ``rho`` to one with a ``rho`` field (``None``: :data:`DEFAULT_RHO`), ``batch_size`` to one
+    with a ``batch_size`` field (``None``: the full batch, or one sample per step where a batch size is required).
+    Whether a value that the class does not take is a mistake is the caller's to say (a flag, say)."""
+    cls = OPTIMIZERS[choice(kind, "optimizer", plain_kinds())]
+    values = {}
+    if cls.takes("rho"):
+        values["rho"] = DEFAULT_RHO if rho is None else rho
+    rule = cls.batch_rule()
+    if rule is not None:
+        values["batch_size"] = 1 if rule == "required" and batch_size is None else batch_size
+    return cls(lr=lr, **values)
 
 
 def optimizer_from_dict(data: dict[str, Any]) -> Optimizer:

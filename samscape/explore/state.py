@@ -20,7 +20,7 @@ import sys
 import threading
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
@@ -30,8 +30,6 @@ from .. import dynamics, landscapes
 from .._checks import choice, int_at_least, positive, real_number
 from ..landscapes._parse import normalize_name
 
-# every plain optimizer of the registry; Switch is offered as "first -> second at step t"
-OPTIMIZER_KINDS = tuple(kind for kind, cls in dynamics.optimizers.OPTIMIZERS.items() if not cls.composite())
 # Work of one update, in gradient evaluations of one sample at one point ("sample gradients"): starts x steps x
 # gradients per step (SAM and USAM take two) x samples per gradient (the batch, or every sample of a finite sum).
 # 2e7 is about half a second on the NumPy path (SAM on tanh: 27 ns per sample gradient).
@@ -136,8 +134,9 @@ class ExplorerState:
                 state.params[key] = parse_value(value)
             except ValueError as err:
                 problems.append(f"p.{key[:40]}: {err}")
-        take("opt", lambda v: choice(v, "opt", OPTIMIZER_KINDS))
-        take("then", lambda v: None if v in ("", "none") else choice(v, "then", OPTIMIZER_KINDS))
+        # every plain optimizer of the registry (a Switch is "opt, then `then` at step `at`")
+        take("opt", lambda v: choice(v, "opt", dynamics.plain_kinds()))
+        take("then", lambda v: None if v in ("", "none") else choice(v, "then", dynamics.plain_kinds()))
         take("at", lambda v: _integer(v, "at", 0, MAX_STEPS))
         take("eta", lambda v: _number(v, "eta", "positive"))
         take("rho", lambda v: _number(v, "rho", "nonnegative"))
@@ -170,16 +169,8 @@ class ExplorerState:
         return dynamics.Switch(first, self._one(self.then, landscape), at=int(self.at))
 
     def _one(self, kind: str, landscape):
-        cls = dynamics.optimizers.OPTIMIZERS[kind]
         batch = self.batch if landscape.n_samples > 1 else None
-        kwargs: dict[str, Any] = {}
-        if cls.batch_rule() == "required":
-            kwargs["batch_size"] = batch or 1
-        elif cls.batch_rule() == "optional":
-            kwargs["batch_size"] = batch
-        if "rho" in {f.name for f in fields(cls)}:
-            kwargs["rho"] = self.rho
-        return cls(self.eta, **kwargs)
+        return dynamics.optimizer_from_kind(kind, self.eta, rho=self.rho, batch_size=batch)
 
     def starts_array(self, landscape) -> np.ndarray:
         points = np.array(self.starts, dtype=float).reshape(-1, landscape.dim) if self.starts else np.zeros((0, landscape.dim))
@@ -440,9 +431,9 @@ _WARMED: set = set()
 _ANNOUNCED: set = set()  # landscapes (by spec) whose warming was announced on stderr
 
 
-def warm_kernels(landscape, state: ExplorerState):
+def warm_kernels(landscape, state: ExplorerState, kinds=None):
     """Compile, on one background thread, the kernels this landscape's runs will call: the current optimizer
-    first, then every other plain one, each for one start and for many (two kernel variants). Once a kernel is
+    first, then every other plain one (or those of ``kinds``), each for one start and for many (two kernel variants). Once a kernel is
     compiled, ``simulate(backend="auto")`` uses it for any run long enough to gain from it. Returns the future of
     the job (``None`` when numba is missing); a kernel that cannot be built is left to ``auto``'s NumPy fallback."""
     global _WARMER
@@ -453,7 +444,8 @@ def warm_kernels(landscape, state: ExplorerState):
     if not compiled.available():
         return None
     optimizers = [state.build_optimizer(landscape)]
-    optimizers += [replace(state, opt=kind, then=None).build_optimizer(landscape) for kind in OPTIMIZER_KINDS]
+    optimizers += [replace(state, opt=kind, then=None).build_optimizer(landscape)
+                   for kind in (dynamics.plain_kinds() if kinds is None else kinds)]
 
     def job():
         todo = [(optimizer, n_starts) for optimizer in optimizers for n_starts in (1, 2)

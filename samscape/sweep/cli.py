@@ -14,10 +14,7 @@ import numpy as np
 
 from .._checks import int_at_least
 from .._landscape_flags import add_landscape_flags, build_landscape
-from ..dynamics.optimizers import OPTIMIZERS
-from ..dynamics import BACKEND_CHOICES, DEFAULT_BOUND, DTYPES
-
-OPTIMIZER_CHOICES = tuple(kind for kind in OPTIMIZERS if kind != "switch")
+from ..dynamics import BACKEND_CHOICES, DEFAULT_BOUND, DTYPES, OPTIMIZERS, plain_kinds
 
 
 def parse_values(text: str, flag: str, *, integer: bool = False) -> list:
@@ -103,13 +100,12 @@ def _cmd_sweep(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .. import dynamics
     from . import engine
 
     if not args.out.rstrip("/").endswith(".zarr"):
         raise ValueError(f"--out must be a path ending in .zarr, got {args.out!r}")
     land = build_landscape(args)
-    cls = dynamics.optimizers.OPTIMIZERS[args.optimizer]
+    cls = OPTIMIZERS[args.optimizer]
     grid = build_grid(args)
     required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
     for flag, name in (("--lr", "lr"), ("--rho", "rho"), ("--batch-size", "batch_size")):
@@ -150,7 +146,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("sweep", help="run one optimizer over a grid of (lr, rho, batch size) x seeds x starts "
                                             "on Dask, into an xarray/zarr store (resumable)")
     add_landscape_flags(p)
-    p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam", help="the optimizer every block runs")
+    p.add_argument("--optimizer", choices=plain_kinds(), default="sam", help="the optimizer every block runs")
     p.add_argument("--lr", metavar="A:B:N", help="learning rates: N values from A to B, a,b,c, one value, or a "
                                                  "list mixing both (A:B:N,c,d appends c, d to a store's range)")
     p.add_argument("--rho", metavar="A:B:N", help="perturbation radii (SAM variants), same forms as --lr")

@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 from .. import __version__, dynamics
-from ..dynamics.optimizers import OPTIMIZERS, Optimizer
+from ..dynamics import OPTIMIZERS, Optimizer
 
 FORMAT = 1
 # the fields that simulate accepts as one value per start (see samscape.dynamics.Optimizer.for_starts)
@@ -198,9 +198,10 @@ def resolve_optimizer(optimizer, grid: dict) -> Optimizer:
     if isinstance(optimizer, Optimizer):
         return optimizer
     if isinstance(optimizer, type) and issubclass(optimizer, Optimizer) and optimizer.kind in OPTIMIZERS:
-        if optimizer.kind == "switch":
-            raise ValueError("optimizer must be a Switch instance such as Switch(SGD(0.1, 1), SAM(0.1, 0.05), at=100) "
-                             "(its parts cannot be filled in from a grid), got the class Switch")
+        if optimizer.composite():
+            raise ValueError(f"optimizer must be a {optimizer.__name__} instance such as Switch(SGD(0.1, 1), "
+                             f"SAM(0.1, 0.05), at=100) (its parts cannot be filled in from a grid), got the class "
+                             f"{optimizer.__name__}")
         fields = dataclasses.fields(optimizer)
         required = [f.name for f in fields
                     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]

@@ -14,10 +14,9 @@ import numpy as np
 import pytest
 
 import samscape
-from samscape import cli, dynamics as dy, landscapes, theory
+from samscape import dynamics as dy, landscapes, theory
 from samscape.dynamics import codegen, optimizers
 from samscape.dynamics.contract import lanes_for
-from samscape.theory import _common
 
 DYNAMICS_DIR = os.path.dirname(dy.__file__)
 MODULES = sorted(name[:-3] for name in os.listdir(DYNAMICS_DIR) if name.endswith(".py") and name != "__init__.py")
@@ -118,15 +117,12 @@ def test_resolving_per_start_hyperparameters_twice_changes_nothing():
 
 # ---------------------------------------------------------------------------------------------- the registry
 
-def plain_kinds() -> list[str]:
-    return [kind for kind, cls in optimizers.OPTIMIZERS.items() if not cls.composite()]
-
-
 def test_every_table_of_optimizers_derives_from_the_registry():
-    """The CLI's choices are the registry's plain optimizers, stability_fates accepts the fixed-map ones, and every
-    plain optimizer's ascent (whole-batch or per sample) is one the kernel generator can emit."""
-    assert list(cli.OPTIMIZER_CHOICES) == plain_kinds()
-    assert set(_common.fixed_map_optimizers()) == {"gd", "sgd", "sam", "usam", "persamplesam", "persampleusam"}
+    """The plain kinds are the registry's optimizers that are not composite, stability_fates accepts the fixed-map
+    ones, and every plain optimizer's ascent (whole-batch or per sample) is one the kernel generator can emit."""
+    plain_kinds = dy.plain_kinds
+    assert list(plain_kinds()) == [kind for kind, cls in optimizers.OPTIMIZERS.items() if not cls.composite()]
+    assert set(theory.fixed_map_optimizers()) == {"gd", "sgd", "sam", "usam", "persamplesam", "persampleusam"}
     for kind in plain_kinds():
         cls = optimizers.OPTIMIZERS[kind]
         emitters = codegen.ASCENT_POINT_EMITTERS if cls.ascent_per_sample else codegen.ASCENT_EMITTERS
@@ -167,7 +163,7 @@ def test_a_new_optimizer_class_reaches_the_registry_the_theory_and_the_kernel(ha
     opt = half_usam(lr=0.1, rho=0.05)
     assert optimizers.OPTIMIZERS["half_usam_test"] is half_usam
     assert dy.optimizer_from_dict(opt.to_dict()) == opt
-    assert theory._common.deterministic_kind(opt, n_samples=3) == "usam"
+    assert theory.linear_map(opt, n_samples=3).name == "usam"
     source, layout, _ = codegen.kernel_source(finite_sum, dy.Switch(dy.GD(lr=0.1), opt, at=2))
     assert layout.hp_rows == [(0, "lr"), (1, "lr"), (1, "rho")]
     assert "half_usam_test (leaf 1): unnormalized ascent" in source
