@@ -3,7 +3,7 @@
 from .draws import fresh_seed
 from .budget import available_memory, memory_estimate
 from .contract import DEFAULT_BOUND, DTYPES, STATUS_NAMES, check_dtype, n_saved_steps, saved_step_grid
-from .integrate import BACKEND_CHOICES, BACKENDS, resolve_backend, simulate
+from .integrate import BACKEND_CHOICES, BACKENDS, kernel_readiness, resolve_backend, simulate
 from .progress import Progress
 from .run import Run, load_run, write_npz_atomic
 from .optimizers import (
@@ -18,5 +18,14 @@ __all__ = [
     "simulate", "Run", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
     "resolve_backend", "step", "iterate", "DEFAULT_BOUND", "DTYPES", "STATUS_NAMES", "n_saved_steps", "Progress",
     "memory_estimate", "available_memory", "BACKEND_CHOICES", "check_dtype", "check_optimizer", "OPTIMIZERS",
-    "plain_kinds", "optimizer_from_kind", "DEFAULT_RHO",
+    "plain_kinds", "optimizer_from_kind", "DEFAULT_RHO", "kernel_readiness", "quiet_builds",
 ]
+
+
+def __getattr__(name):
+    # the compiled backend's module loads on first use (it is the kernel generator's, and numba's, door)
+    if name == "quiet_builds":
+        from .compiled import quiet_builds
+
+        return quiet_builds
+    raise AttributeError(f"module 'samscape.dynamics' has no attribute {name!r}")

@@ -108,10 +108,9 @@ def resolve_backend(backend: str, landscape, optimizer: Optimizer, n_starts: int
     """The backend :func:`simulate` runs for ``backend`` (``"auto"`` resolved to ``"numpy"`` or ``"compiled"``).
 
     ``auto`` runs the kernel when numba is importable and the estimated NumPy time exceeds the cost of getting
-    the kernel ready: reusing it (compiled in this process), loading it (compiled by an earlier process and
-    cached on disk, see :func:`compiled.kernel_on_disk`) or compiling it. It builds the kernel here, so that a
-    gradient the kernel cannot express, or one numba fails to compile, runs on NumPy instead, with one
-    warning saying why.
+    the kernel ready, by :func:`compiled.readiness`: reusing it (compiled in this process), loading it (compiled by
+    an earlier process and cached on disk) or compiling it. It builds the kernel here, so that a gradient the
+    kernel cannot express, or one numba fails to compile, runs on NumPy instead, with one warning saying why.
     """
     if choice(backend, "backend", BACKEND_CHOICES) != "auto":
         return backend
@@ -119,41 +118,37 @@ def resolve_backend(backend: str, landscape, optimizer: Optimizer, n_starts: int
 
     if not compiled.available():
         return "numpy"
-    dtype = np.dtype(dtype).name
     estimate = steps * (n_starts * _NUMPY_SECONDS_PER_POINT_STEP + _NUMPY_SECONDS_PER_STEP)
     if estimate < AUTO_REUSE_SECONDS:
         return "numpy"
     try:
-        if estimate < AUTO_COMPILE_SECONDS and not compiled.kernel_ready(landscape, optimizer, dtype, n_starts):
-            # the disk is looked at only when loading would pay: it generates the kernel's source
-            if estimate < AUTO_LOAD_SECONDS or not compiled.kernel_on_disk(landscape, optimizer, dtype, n_starts):
-                return "numpy"
-        compiled.prepare(landscape, optimizer, dtype, n_starts)
+        plan = compiled.plan(landscape, optimizer, dtype)
+        # the disk is looked at only where loading would pay and compiling would not: it generates the source
+        ready = compiled.readiness(plan, n_starts, look_on_disk=AUTO_LOAD_SECONDS <= estimate < AUTO_COMPILE_SECONDS)
+        cost = {compiled.IN_MEMORY: AUTO_REUSE_SECONDS, compiled.ON_DISK: AUTO_LOAD_SECONDS,
+                compiled.TO_BUILD: AUTO_COMPILE_SECONDS}[ready]
+        if estimate < cost:
+            return "numpy"
+        compiled.prepare(plan, n_starts)
     except (compiled.codegen.UnsupportedLandscape, compiled.KernelBuildError) as err:
         warnings.warn(f"backend='auto' runs this on NumPy because {err}", RuntimeWarning, stacklevel=3)
         return "numpy"
     return "compiled"
 
 
-def _warn_about_batches(landscape, optimizer: Optimizer) -> None:
-    """One warning for a batch size that cannot do what it seems to: any batch of a one-sample landscape is that
-    sample (the gradients are full-batch), and a batch larger than the data set only repeats samples
-    (batches are drawn with replacement)."""
-    sizes = sorted({opt.batch_size for opt in optimizer.leaves() if getattr(opt, "batch_size", None) is not None})
-    if not sizes:
-        return
-    n = landscape.n_samples
-    if n == 1:
-        message = (f"batch_size={sizes[-1]} on landscape {landscape.name!r}, which has one sample: every batch is "
-                   "that sample, so batch_size changes nothing and the gradients are full-batch; give the landscape "
-                   "data (samples=, or a catalog entry's data parameters) for stochastic gradients")
-    elif sizes[-1] > n:
-        message = (f"batch_size={sizes[-1]} exceeds the {n} samples of landscape {landscape.name!r}: batches are "
-                   f"drawn with replacement, so a batch repeats samples and is not the full batch; for the full batch use GD, or "
-                   "batch_size=None in the SAM variants")
-    else:
-        return
-    warnings.warn(message, UserWarning, stacklevel=3)
+def kernel_readiness(landscape, optimizer: Optimizer, n_starts: int, dtype="float64", *,
+                     look_on_disk: bool = True) -> str:
+    """How far the compiled kernel that a run of ``optimizer`` from ``n_starts`` starts calls is from running (see
+    :func:`compiled.readiness`): ``"in memory"``, ``"on disk"``, ``"to build"``; ``"unavailable"`` when numba is
+    missing, ``"unsupported"`` when the kernel generator cannot write it."""
+    from . import compiled
+
+    if not compiled.available():
+        return "unavailable"
+    try:
+        return compiled.readiness(compiled.plan(landscape, optimizer, dtype), n_starts, look_on_disk=look_on_disk)
+    except (compiled.codegen.UnsupportedLandscape, compiled.KernelBuildError):
+        return "unsupported"
 
 
 def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1, seed: int | None = None,
@@ -230,7 +225,9 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
             raise ValueError(f"start_ids must be {n_starts} non-negative integers, one per start, got shape {start_ids.shape}")
         start_ids = start_ids.astype(np.int64)
     resolved = optimizer.for_starts(n_starts, dtype)
-    _warn_about_batches(landscape, optimizer)
+    note = resolved.batch_note(landscape)
+    if note is not None:
+        warnings.warn(note, UserWarning, stacklevel=2)
     n_saved = n_saved_steps(steps, every)
     if backend == "auto" or backend in BACKENDS:  # refused before `auto` spends seconds compiling a kernel
         check_fits(memory_estimate(landscape, resolved, n_starts, n_saved, dtype, backend), resolved, n_starts, every)

@@ -211,6 +211,22 @@ class Optimizer:
             return [self]
         return [leaf for name in self.parts for leaf in getattr(self, name).leaves()]
 
+    def batch_note(self, landscape) -> str | None:
+        """A sentence for a batch size of it that cannot do what it seems to on ``landscape`` (``None`` otherwise):
+        any batch of a one-sample loss is that sample (the gradients are full-batch), and a batch larger than the
+        data set only repeats samples (batches are drawn with replacement)."""
+        sizes = sorted({leaf.batch_size for leaf in self.leaves() if getattr(leaf, "batch_size", None) is not None})
+        n = landscape.n_samples
+        if not sizes or 1 < n >= sizes[-1]:
+            return None
+        if n == 1:
+            return (f"batch_size={sizes[-1]} on landscape {landscape.name!r}, which has one sample: every batch is "
+                    "that sample, so batch_size changes nothing and the gradients are full-batch; give the landscape "
+                    "data (samples=, or a catalog entry's data parameters) for stochastic gradients")
+        return (f"batch_size={sizes[-1]} exceeds the {n} samples of landscape {landscape.name!r}: batches are drawn "
+                "with replacement, so a batch repeats samples and is not the full batch; for the full batch use GD, "
+                "or batch_size=None in the SAM variants")
+
     def draws(self, n_samples: int) -> bool:
         """Whether its runs draw random numbers, so that the seed changes them: a random ascent direction, or
         mini-batches of a loss with more than one sample (every batch of a one-sample loss is that sample), in

@@ -17,7 +17,6 @@ from bokeh.models import ColumnDataSource, LinearColorMapper, LogColorMapper, Ra
 from bokeh.plotting import figure
 
 from .. import dynamics, landscapes
-from ..dynamics.compiled import quiet_builds
 from . import views
 from .state import (DEFAULT_MAX_WORK, READOUT_ROWS, ExplorerState, WorkCapExceeded, grid_points,
                     nearest_minimizer, random_points, round_point, stability_at, warm_kernels)
@@ -439,7 +438,7 @@ class Explorer:
         self.fig.visible, self.fig1.visible = L.dim >= 2, L.dim == 1
         self._draw_landscape()
         try:
-            with quiet_builds():  # the warming thread has said once that kernels are being built
+            with dynamics.quiet_builds():  # the warming thread has said once that kernels are being built
                 self.outcome = s.compute(L, self.max_work)
         except WorkCapExceeded as err:
             self.message.object = "<br>".join([*refused, f"<span class='cap'>{html.escape(str(err))}</span>"])

@@ -439,18 +439,16 @@ def warm_kernels(landscape, state: ExplorerState, kinds=None):
     global _WARMER
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..dynamics import compiled
-
-    if not compiled.available():
-        return None
     optimizers = [state.build_optimizer(landscape)]
+    if dynamics.kernel_readiness(landscape, optimizers[0], 1, look_on_disk=False) == "unavailable":
+        return None
     optimizers += [replace(state, opt=kind, then=None).build_optimizer(landscape)
                    for kind in (dynamics.plain_kinds() if kinds is None else kinds)]
 
     def job():
         todo = [(optimizer, n_starts) for optimizer in optimizers for n_starts in (1, 2)
                 if (id(landscape), repr(optimizer), n_starts) not in _WARMED
-                and not compiled.kernel_ready(landscape, optimizer, "float64", n_starts)]
+                and dynamics.kernel_readiness(landscape, optimizer, n_starts, look_on_disk=False) != "in memory"]
         named = json.dumps(landscape.spec, sort_keys=True, default=str)
         if todo and named not in _ANNOUNCED:  # one line per landscape, not one per kernel that takes a while
             _ANNOUNCED.add(named)
@@ -459,7 +457,7 @@ def warm_kernels(landscape, state: ExplorerState, kinds=None):
             sys.stderr.flush()
         for optimizer, n_starts in todo:
             try:
-                with warnings.catch_warnings(), compiled.quiet_builds():
+                with warnings.catch_warnings(), dynamics.quiet_builds():
                     warnings.simplefilter("ignore")
                     dynamics.simulate(landscape, optimizer, np.zeros((n_starts, landscape.dim)), 1,
                                       backend="compiled", seed=0, progress=False)

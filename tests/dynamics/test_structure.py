@@ -164,7 +164,7 @@ def test_a_new_optimizer_class_reaches_the_registry_the_theory_and_the_kernel(ha
     assert optimizers.OPTIMIZERS["half_usam_test"] is half_usam
     assert dy.optimizer_from_dict(opt.to_dict()) == opt
     assert theory.linear_map(opt, n_samples=3).name == "usam"
-    source, layout, _ = codegen.kernel_source(finite_sum, dy.Switch(dy.GD(lr=0.1), opt, at=2))
+    source, layout, _ = codegen.kernel_source(codegen.kernel_plan(finite_sum, dy.Switch(dy.GD(lr=0.1), opt, at=2)))
     assert layout.hp_rows == [(0, "lr"), (1, "lr"), (1, "rho")]
     assert "half_usam_test (leaf 1): unnormalized ascent" in source
 
@@ -172,7 +172,8 @@ def test_a_new_optimizer_class_reaches_the_registry_the_theory_and_the_kernel(ha
 def test_the_kernel_names_its_rows(finite_sum):
     """The generated kernel addresses its scratch rows by module constants (X0, G0, LR_0, RHO_1, ...), never by bare
     numbers, and heads its blocks with comments."""
-    source, _, _ = codegen.kernel_source(finite_sum, dy.Switch(dy.SGD(lr=0.1, batch_size=2), dy.SAM(lr=0.1, rho=0.1), at=3))
+    switch = dy.Switch(dy.SGD(lr=0.1, batch_size=2), dy.SAM(lr=0.1, rho=0.1), at=3)
+    source, _, _ = codegen.kernel_source(codegen.kernel_plan(finite_sum, switch))
     for constant in ("X0 = 0", f"X1 = {lanes_for(finite_sum.dim)}", "RHO_1 = ", "LR_0 = ", "TMP0 = ", "R8 = ", "STACK = ", "IBATCH = "):
         assert f"\n{constant}" in source, constant
     assert "S[X0 + j]" in source and "S[RHO_1 + j]" in source and "s_RHO_1" in source
