@@ -184,7 +184,10 @@ def _cmd_check(args) -> int:
 
     from . import theory  # SymPy/SciPy heavy: loaded only for this command
 
-    results = theory.check(args.only or None)
+    if args.list:
+        print(theory.claims.listing())
+        return 0
+    results = theory.check(theory.claims.select(args.only, args.paper))
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2))
     else:
@@ -295,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check the SAM papers' claims against simulation (exit 1 if any fails)")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run only this claim (repeatable; default: all), one of")
+    p.add_argument("--paper", action="append", default=[], metavar="SLUG",
+                   help="run the claims citing this paper, by slug such as long2024 or wen2023, or P1-P3 "
+                        "(repeatable; combines with --only; --list shows them all)")
+    p.add_argument("--list", action="store_true", help="list the papers and their claims without running them")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     p.set_defaults(func=_cmd_check)
 

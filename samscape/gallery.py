@@ -19,14 +19,17 @@ import numpy as np
 
 from . import __version__, dynamics, landscapes, plots, theory
 from ._atomic import atomic_output
+from .plots import literature as literature_plots
 
 QUICK = {
     "switch_steps": 1600, "basin_grid": 30, "basin_steps": 600, "manifold_steps": 1500, "one_sam_starts": 4,
     "stability_grid": 28, "stability_steps": 300, "valley_steps": 60, "gif_frames": 36, "ring_grid": 24,
+    "edge_steps": 1500, "floor_paths": 150, "floor_steps": 800,
 }
 FULL = {
     "switch_steps": 2000, "basin_grid": 81, "basin_steps": 1500, "manifold_steps": 3000, "one_sam_starts": 8,
     "stability_grid": 90, "stability_steps": 1000, "valley_steps": 80, "gif_frames": 90, "ring_grid": 60,
+    "edge_steps": 3000, "floor_paths": 400, "floor_steps": 1200,
 }
 
 
@@ -42,6 +45,7 @@ class Entry:
     numbers: dict = field(default_factory=dict)
     plain: str = ""  # one sentence without symbols, read first: what a newcomer should see in the picture
     explore: dict = field(default_factory=dict)  # the explorer's state that tells the same story (query parameters)
+    group: str = ""  # a heading of the page the figure opens when it differs from the previous figure's
 
 
 # `samscape explore`'s address with its default port: the page's links open the same story there
@@ -486,6 +490,167 @@ def animation(out: str, cfg: dict, state: dict) -> list[Entry]:
     )]
 
 
+# ---------------------------------------------------------------------------------------------- 7. the literature
+LITERATURE = "The literature"
+
+
+def literature_edge(out: str, cfg: dict, state: dict) -> list[Entry]:
+    land = landscapes.get("ravine")
+    lr, rho = 0.2, 0.05
+    run = dynamics.simulate(land, dynamics.SAM(lr, rho), np.array([[2.0, 0.3]]), cfg["edge_steps"], every=1, seed=0)
+    path = run.xs[:, 0]
+    sharpness = theory.hessian_curvature(land, path)["lambda_max"]
+    edge = theory.sam_edge(lr, rho, np.linalg.norm(land.grad(path), axis=-1))
+    fig, (left, right) = plots.figure(1, 2, size=(plots.FULL, 2.7), width_ratios=[1, 1.3])
+    plots.trajectories(run, ax=left, background=True, background_kw={"log": True}, linewidth=0.5, legend=False)
+    literature_plots.edge_tracking(run.steps, sharpness, edge, theory.gd_threshold(lr), ax=right)
+    plots.panel_labels([left, right], ["SAM's path along the ravine", "its sharpness and its edge"])
+    plots.save(fig, os.path.join(out, "lit_edge.png"))
+    settled = slice(200, None)
+    ratio = sharpness[settled] / edge[settled]
+    return [Entry(
+        "lit_edge.png",
+        "SAM rides its edge of stability while it drifts (Long & Bartlett)",
+        f"The ravine L = ½(1 + y²)z², whose floor z = 0 has sharpness 1 + y². SAM (η = {lr}, ρ = {rho}) starts at "
+        f"(2, 0.3), bounces across z and drifts along the floor from y = 2 to y = {path[-1, 0]:.2f}. Right: the "
+        "largest Hessian eigenvalue at every step (vermillion) and the SAM edge λ_S(η, ρ, ‖∇L‖), the root of "
+        "ηλ(1 + ρλ/‖∇L‖) = 2 (theory.sam_edge, dashed): after the first 200 steps their ratio stays in "
+        f"[{ratio.min():.4f}, {ratio.max():.4f}], while GD's edge 2/η (dotted) is far above: SAM's sharpness is "
+        "set by its own edge, which falls as the gradient does.",
+        "Long & Bartlett 2024 (arXiv:2309.12488): SAM's edge of stability depends on the gradient norm, lies below "
+        "2/η, and SAM's sharpness sits on it (claims sam_rides_edge, cycle_on_sam_edge).",
+        {"ratio_min": float(ratio.min()), "ratio_max": float(ratio.max())},
+        plain=("While SAM slides along the valley, the steepness of the walls it feels stays exactly at the limit "
+               "its own step rule can tolerate, which is lower than plain gradient descent's."),
+        group=LITERATURE,
+        explore=dict(landscape="ravine", opt="sam", eta=lr, rho=rho, steps=cfg["edge_steps"], starts=[(2.0, 0.3)],
+                     log=1),
+    )]
+
+
+def literature_drift(out: str, cfg: dict, state: dict) -> list[Entry]:
+    land = landscapes.get("ravine", a0=2.0, a1=1.0, a2=0.0)
+    lrs, rhos, targets = np.array([0.1, 0.5, 0.8]), np.array([0.02, 0.02, 0.01]), np.array([0.3, 0.9, 1.5])
+    first, steps, every = 200, 1200, 10
+    starts = np.stack([targets / lrs - 2.0, np.full(3, 0.05)], axis=-1)
+    run = dynamics.simulate(land, dynamics.SAM(lrs, rhos), starts, steps, every=every, seed=0)
+    keep = run.steps >= first
+    saved = run.steps[keep]
+    observed = run.xs[keep, :, 0] - run.xs[keep][0, :, 0]
+    # Euler steps of the predicted drift (finite lr) and of P2's flow, from where the cycle has formed
+    predicted, flow = np.zeros_like(observed), np.zeros_like(observed)
+    for i in range(3):
+        for out_path, finite in ((predicted, True), (flow, False)):
+            y = float(run.xs[keep][0, i, 0])
+            for k in range(1, len(saved)):
+                velocity = theory.manifold_drift(land, np.array([y, 0.0]), lrs[i], rhos[i], finite_lr=finite).velocity
+                y += float(velocity[0]) * (saved[k] - saved[k - 1])
+                out_path[k, i] = y - float(run.xs[keep][0, i, 0])
+    fig, ax = plots.figure(1, 1, size=(plots.FULL * 0.62, 2.7))
+    labels = [f"SAM, ηa = {t:g}" for t in targets]
+    literature_plots.drift_comparison(saved, observed, predicted, flow, labels, ax=ax)
+    plots.save(fig, os.path.join(out, "lit_drift.png"))
+    ratios = observed[-1] / predicted[-1]
+    flow_ratios = observed[-1] / flow[-1]
+    return [Entry(
+        "lit_drift.png",
+        "SAM's drift along a ravine at finite step size (Bartlett, Long & Bousquet)",
+        "The ravine L = ½(2 + y)z². SAM bounces across z on its 2-cycle and drifts along the floor; the "
+        f"displacement from step {first} (solid) against the prediction −(2ηρ²/(2 − ηa)²)·a′(y) per step "
+        "(theory.manifold_drift, integrated; dashed) and P2's small-step flow −(ηρ²/2)·a′(y) (dotted), for "
+        f"ηa = {', '.join(f'{t:g}' for t in targets)}. Measured over predicted: "
+        f"{', '.join(f'{r:.4f}' for r in ratios)}; over P2's flow: {', '.join(f'{r:.2f}' for r in flow_ratios)}: "
+        "the finite-step factor (2/(2 − ηa))² is what the flow leaves out.",
+        "Bartlett, Long & Bousquet 2023 (arXiv:2210.01513): away from a quadratic, SAM's oscillation amounts to "
+        "gradient descent on the Hessian's spectral norm with a smaller step (claim ravine_drift_finite_lr).",
+        {"over_prediction": ratios.tolist(), "over_flow": flow_ratios.tolist()},
+        plain=("The faster SAM's steps, the faster it slides along the valley, and the simple small-step formula "
+               "underestimates that slide by a wide margin."),
+        group=LITERATURE,
+        # the middle run, eta*a = 0.9, alone (the explorer has one eta)
+        explore={"landscape": "ravine", "p.a0": 2.0, "p.a1": 1.0, "p.a2": 0.0, "opt": "sam", "eta": float(lrs[1]),
+                 "rho": float(rhos[1]), "steps": steps, "starts": [tuple(starts[1])]},
+    )]
+
+
+def literature_saddle(out: str, cfg: dict, state: dict) -> list[Entry]:
+    land = landscapes.get("saddle")
+    lr = 0.1
+    angles = np.linspace(0, 2 * np.pi, 12, endpoint=False) + 0.1
+    starts = 0.8 * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+    runs = {rho: dynamics.simulate(land, dynamics.USAM(lr, rho), starts, 1500, every=5, seed=0) for rho in (0.9, 1.1)}
+    lo, hi = theory.usam_stable_rho_interval(lr, [1.0, -1.0])
+    rhos = np.linspace(0.0, 24.0, 481)
+    factors = np.stack([theory.usam_factor(lr, rhos, 1.0), theory.usam_factor(lr, rhos, -1.0)], axis=-1)
+    fig, axes = plots.figure(1, 3, size=(plots.FULL, 2.5), width_ratios=[1, 1, 1.25])
+    for ax, (rho, run) in zip(axes[:2], runs.items()):
+        plots.trajectories(run, ax=ax, background=True, background_kw={"colorbar": False}, linewidth=0.7,
+                           legend=False, window=land.window)
+        ax.set_xlim(*land.window[0])
+        ax.set_ylim(*land.window[1])
+    literature_plots.rho_factors(rhos, factors, ["along x (curvature 1)", "along y (curvature −1)"], (lo, hi),
+                                 ax=axes[2])
+    plots.panel_labels(axes, [r"USAM, $\rho = 0.9$", r"USAM, $\rho = 1.1$", "factors against $\\rho$"])
+    plots.save(fig, os.path.join(out, "lit_saddle.png"))
+    at_saddle = {rho: float(np.mean(np.linalg.norm(run.x, axis=-1) < 1e-6)) for rho, run in runs.items()}
+    return [Entry(
+        "lit_saddle.png",
+        "Unnormalized SAM is attracted to a saddle when ρ|λ_min| > 1 (Kim, Park, Choi & Lee)",
+        f"The saddle L = ½x² − ½y², η = {lr}, twelve starts on a circle. (a) With ρ = 0.9 USAM leaves along y, as "
+        f"GD would; (b) with ρ = 1.1 every path converges to the saddle ({100 * at_saddle[1.1]:.0f} % within 1e-6 "
+        "after 1500 steps): its ascent overshoots the saddle along y, and the step brings it back. (c) The factor "
+        "per step along each axis, |1 − ηλ(1 + ρλ)| (theory.usam_factor); the saddle attracts where both are "
+        f"below 1 (shaded): ρ ∈ ({lo:g}, {hi:g}) (theory.usam_stable_rho_interval). The lower end is the paper's "
+        "flow condition ρ|λ_min| > 1; the upper one is the x direction's own discrete-time edge.",
+        "Kim, Park, Choi & Lee 2023 (arXiv:2301.06308): saddle points can become attractors of SAM's dynamics "
+        "(claim usam_saddle_attractor).",
+        {"interval": [lo, hi], "converged_fraction": at_saddle},
+        plain=("With a large enough peek distance, the unnormalized variant of SAM stops at a mountain pass instead "
+               "of rolling down past it, and the right panel shows for which distances that happens."),
+        group=LITERATURE,
+        explore=dict(landscape="saddle", opt="usam", eta=lr, rho=1.1, steps=1500, starts=[tuple(p) for p in starts]),
+    )]
+
+
+def literature_floor(out: str, cfg: dict, state: dict) -> list[Entry]:
+    land = landscapes.get("shifted_quadratics")
+    lr, paths, steps = 0.02, cfg["floor_paths"], cfg["floor_steps"]
+    rhos = (0.1, 0.2, 0.4)
+    centers = land.params["centers"]
+    sam = dynamics.simulate(land, dynamics.SAM(lr, np.repeat(rhos, paths), batch_size=1),
+                            np.zeros((len(rhos) * paths, 1)), steps, every=10, seed=0)
+    usam = dynamics.simulate(land, dynamics.USAM(lr, 0.2, batch_size=1), np.zeros((paths, 1)), steps, every=10,
+                             seed=0)
+    xs = np.concatenate([sam.xs[:, :, 0], usam.xs[:, :, 0]], axis=1).reshape(len(sam.steps), len(rhos) + 1, paths)
+    means = xs.mean(axis=-1)
+    errors = xs.std(axis=-1, ddof=1) / np.sqrt(paths)
+    limits = [theory.stochastic_limit(dynamics.SAM(lr, r, batch_size=1), centers) for r in rhos]
+    limits.append(theory.stochastic_limit(dynamics.USAM(lr, 0.2, batch_size=1), centers))
+    labels = [f"SAM, ρ = {r:g}" for r in rhos] + ["USAM, ρ = 0.2"]
+    fig, ax = plots.figure(1, 1, size=(plots.FULL * 0.62, 2.7))
+    literature_plots.running_means(sam.steps, means, errors, limits, labels, ax=ax)
+    plots.save(fig, os.path.join(out, "lit_floor.png"))
+    late = means[len(means) // 2:].mean(axis=0)
+    return [Entry(
+        "lit_floor.png",
+        "Stochastic SAM stalls short of the optimum: the floor ρ²/8 (Si & Yun)",
+        f"L = mean of ½(x − aᵢ)² over a = (1, 1, 1, −3), minimized at x* = 0. From x* itself, {paths} paths of SAM "
+        f"with batches of one sample (η = {lr}) each; solid: the mean over paths (band: two standard errors), "
+        "dashed: the zero of the mean per-sample update (theory.stochastic_limit), ρ/2, where L − L* = ρ²/8. SAM "
+        f"moves away from x* and settles at the floor (late means {', '.join(f'{m:.3f}' for m in late[:3])}); "
+        f"USAM's per-sample steps average to a gradient step, so it stays at x* ({late[3]:.3f}) — here, where "
+        "the samples share a curvature; with unequal curvatures USAM is biased too (claim stochastic_usam_limit).",
+        "Si & Yun 2023 (arXiv:2306.09850): stochastic SAM with a constant radius keeps an O(ρ²) term and converges "
+        "only to a neighbourhood of the optimum (claim stochastic_sam_floor).",
+        {"late_means": late.tolist(), "limits": limits},
+        plain=("With noisy mini-batches and a fixed peek distance, SAM wanders off the best point and hovers at a "
+               "fixed offset from it, which grows with the peek distance."),
+        group=LITERATURE,
+        explore=dict(landscape="shifted_quadratics", opt="sam", eta=lr, rho=0.2, batch=1, steps=steps,
+                     starts=[(0.0,)] * paths),
+    )]
+
+
 SECTIONS = [
     ("P3: switching GD -> SAM on tanh", p3_switch),
     ("P1: hallucinated minimizers and warm start", p1_hallucination),
@@ -494,6 +659,10 @@ SECTIONS = [
     ("P3: stability diagram in (eta, rho)", stability),
     ("P3: a sub-quadratic valley", valley),
     ("animation of the switch", animation),
+    ("the literature: SAM rides its edge (Long & Bartlett)", literature_edge),
+    ("the literature: drift at finite step size (Bartlett, Long & Bousquet)", literature_drift),
+    ("the literature: USAM's saddle attractor (Kim et al.)", literature_saddle),
+    ("the literature: the stochastic floor (Si & Yun)", literature_floor),
 ]
 
 
@@ -573,7 +742,13 @@ def render_html(entries: list[Entry], rows: list[dict] | None, *, quick: bool, s
     for k, e in enumerate(entries, 1):
         parts.append(f'<li><a href="#fig{k}">{esc(e.title)}</a></li>')
     parts.append('<li><a href="#checks">samscape check: the claims against simulation</a></li></ol></nav>')
+    group = ""
     for k, e in enumerate(entries, 1):
+        if e.group and e.group != group:
+            parts += [f'<h2 class="group" id="{esc(e.group.lower().replace(" ", "-"))}">{esc(e.group)}</h2>',
+                      "<p>Figures for claims of the wider SAM literature, one per paper where a picture says it "
+                      "better than the table; the maths is in docs/theory.md, section 8.</p>"]
+        group = e.group
         parts += [
             f'<h2 id="fig{k}">{k}. {esc(e.title)}</h2>', "<figure>",
             f'<img src="{esc(e.file)}" alt="{esc(e.title)}">',

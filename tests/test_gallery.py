@@ -23,7 +23,8 @@ from samscape import cli, gallery, plots, theory
 from samscape._browser import HEADLESS_ARGS, INSTALL_HINT, chromium_path
 
 EXPECTED = ["p3_switch.png", "p1_field.png", "p1_basins.png", "p1_ring.png", "p2_manifold.png", "stability.png",
-            "valley.png", "p3_switch.gif"]
+            "valley.png", "p3_switch.gif", "lit_edge.png", "lit_drift.png", "lit_saddle.png", "lit_floor.png"]
+LITERATURE = ["lit_edge.png", "lit_drift.png", "lit_saddle.png", "lit_floor.png"]
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +259,8 @@ def test_every_figure_links_to_the_explorer_with_a_state_that_tells_the_same_sto
     """Every figure has an "open in the explorer" link whose state the explorer accepts without a complaint and
     whose run shows the figure's story: GD settles, then SAM drifts to smaller |u|; SAM stalls on hallucinated
     points and a GD warm start leaves fewer; SAM ends on the circle of radius rho - R; SAM drifts along Gamma toward
-    argmin lambda_1 and GD stays; USAM past its edge leaves theta*; SAM stays in [-2b, 2b]."""
+    argmin lambda_1 and GD stays; USAM past its edge leaves theta*; SAM stays in [-2b, 2b]; SAM rides its edge
+    along the ravine; SAM drifts down the ravine; USAM converges to the saddle; stochastic SAM hovers at rho/2."""
     out, _ = built
     links = _link_states((out / "index.html").read_text(encoding="utf-8"))
     assert sorted(links) == sorted(EXPECTED)
@@ -290,3 +292,53 @@ def test_every_figure_links_to_the_explorer_with_a_state_that_tells_the_same_sto
     valley_state = links["valley.png"][0]
     land, valley = _runs(valley_state)
     assert np.abs(valley.run.xs).max() <= 2 * land.params["b"] and np.all(np.abs(valley.run.x) > 0.05)
+    # the literature: SAM drifts along the ravine's floor riding its edge; the finite-step drift; USAM stops at
+    # the saddle; stochastic SAM hovers at rho/2 off the optimum
+    land, edge = _runs(links["lit_edge.png"][0])
+    path = edge.run.xs[len(edge.run.steps) // 2:, 0]
+    ratio = theory.hessian_curvature(land, path)["lambda_max"] / theory.sam_edge(
+        links["lit_edge.png"][0].eta, links["lit_edge.png"][0].rho, np.linalg.norm(land.grad(path), axis=-1))
+    assert edge.run.x[0, 0] < 1.5 and np.all(np.abs(ratio - 1) < 0.01)
+    drift_state = links["lit_drift.png"][0]
+    _, drift = _runs(drift_state)
+    assert drift_state.params == {"a0": 2.0, "a1": 1.0, "a2": 0.0} and drift.run.x[0, 0] < drift_state.starts[0][0]
+    _, saddle = _runs(links["lit_saddle.png"][0])
+    assert links["lit_saddle.png"][0].opt == "usam" and np.all(np.linalg.norm(saddle.run.x, axis=1) < 1e-6)
+    floor_state = links["lit_floor.png"][0]
+    _, floor = _runs(floor_state)
+    final = floor.run.x[:, 0]
+    assert abs(final.mean() - floor_state.rho / 2) < 4 * final.std(ddof=1) / np.sqrt(len(final)) + 0.01
+
+
+def test_the_literature_section_opens_with_its_heading_and_cites_each_figures_paper_and_claim(built):
+    """The page has one "The literature" heading, directly before the first literature figure; each literature
+    figure's caption names the arXiv id of its paper and a claim of `samscape check` that checks what it shows."""
+    out, _ = built
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert text.count('<h2 class="group" id="the-literature">The literature</h2>') == 1
+    heading = text.index('id="the-literature"')
+    assert text.index(f'src="{LITERATURE[0]}"') > heading > text.index('src="p3_switch.gif"')
+    page = _Page()
+    page.feed(text)
+    captions = dict(zip([img["src"] for img in page.images], page.captions))
+    for name in LITERATURE:
+        cited = [p for p in theory.PAPERS.values() if f"arXiv:{p.arxiv}" in captions[name]]
+        assert cited, name
+        assert any(f"claim {claim}" in captions[name] or f"claims {claim}" in captions[name]
+                   for claim in theory.claim_names()), name
+
+
+@pytest.mark.parametrize("draw, args, words", [
+    ("edge_tracking", ([0, 1, 2], [1, 2], [1, 2, 3], 10.0), ["sharpness", "length 3"]),
+    ("drift_comparison", ([0, 1], [[0, 1], [0, 1]], [[0, 1], [0, 1]], [[0, 1], [0, 1]], ["one"]), ["labels", "2"]),
+    ("rho_factors", ([0, 1], [[1, 1]], ["x"], (0, 1)), ["factors", "(2,)"]),
+    ("running_means", ([0, 1], [0, 1], [0, 1], [0, 1], ["a"]), ["limits", "length 1"]),
+])
+def test_literature_plots_refuse_mismatched_arrays_in_one_sentence(draw, args, words):
+    """Arrays whose shapes do not fit are a ValueError naming the argument and the shape allowed."""
+    from samscape.plots import literature
+
+    with plots.detached(), pytest.raises(ValueError) as err:
+        getattr(literature, draw)(*args)
+    message = str(err.value)
+    assert "\n" not in message and all(w in message for w in words), message

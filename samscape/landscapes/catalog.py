@@ -30,6 +30,17 @@ HALF = sp.Rational(1, 2)
 P1 = "Park, Jang, Ryu, Yang 2025, arXiv:2509.21818"
 P2 = "Wen, Ma, Li 2023 (ICLR), arXiv:2211.05729"
 P3 = "Zhou, Wang, Mao, Li, Yan 2025 (ICLR), arXiv:2410.10373"
+FORET = "Foret, Kleiner, Mobahi, Neyshabur 2021 (ICLR), arXiv:2010.01412"
+AF = "Andriushchenko, Flammarion 2022 (ICML), arXiv:2206.06232"
+BLB = "Bartlett, Long, Bousquet 2023 (JMLR), arXiv:2210.01513"
+LB = "Long, Bartlett 2024 (JMLR), arXiv:2309.12488"
+AD = "Agarwala, Dauphin 2023 (ICML), arXiv:2302.08692"
+SY = "Si, Yun 2023 (NeurIPS), arXiv:2306.09850"
+DAS = "Dai, Ahn, Sra 2023 (NeurIPS), arXiv:2305.15287"
+KPCL = "Kim, Park, Choi, Lee 2023, arXiv:2301.06308"
+MC = "Monzio Compagnoni, Biggio, Orvieto, Proske, Kersting, Lucchi 2023 (ICML), arXiv:2301.08203"
+LZH = "Li, Zhang, He 2024 (NeurIPS), arXiv:2410.14802"
+SLAL = "Shin, Lee, Andriushchenko, Lee 2025 (UAI), arXiv:2311.17539"
 
 
 # ---------------------------------------------------------------------------------------------- validation
@@ -867,3 +878,199 @@ def _eigen_manifold_sum(p):
         "a_k(x)*y_k^2, whose Hessian on Gamma is the rank-one 2*a_k(x) e_k e_k^T (largest eigenvalue 2*a_k)",
     )
     return replace(parts, samples=samples)
+
+
+# ---------------------------------------------------------------------------------------------- the wider literature
+def _resolve_quadratic_regression(p):
+    return {"target": _positive("quadratic_regression", "target", p["target"])}
+
+
+@_register(
+    "quadratic_regression",
+    description="two-parameter quadratic regression 0.5*(u*v - target)^2: a hyperbola of minimizers of varying sharpness",
+    source=(f"a two-parameter instance of the quadratic-regression setting of {AD}; also the toy of {DAS} and the "
+            f"scale-invariant problem of {LZH}; derived here, docs/theory.md section 8.5"),
+    defaults={"target": 1.0},
+    variables=["u", "v"],
+    resolve=_resolve_quadratic_regression,
+)
+def _quadratic_regression(p):
+    u, v = _symbols(["u", "v"])
+    target = p["target"]
+    root = math.sqrt(target)
+    return _Parts(
+        HALF * (u * v - sp.Float(target)) ** 2,
+        [u, v],
+        window=[-4.0, 4.0],
+        minimizers=[[root, root], [-root, -root]],
+        notes=(
+            "minimizers: the hyperbola u*v = target, where the Hessian [[v^2, target], [target, u^2]] has eigenvalues "
+            "0 (along the hyperbola) and u^2 + v^2 >= 2*target, smallest at the balanced points u = v = "
+            "+-sqrt(target) (listed); gradient flow conserves u^2 - v^2, the balancedness"
+        ),
+    )
+
+
+def _resolve_ravine(p):
+    a0 = _positive("ravine", "a0", p["a0"])
+    a1, a2 = _real("ravine", "a1", p["a1"]), _real("ravine", "a2", p["a2"])
+    if a2 < 0:
+        raise ValueError(f"ravine parameter a2 must be >= 0 (a convex a(y)), got {p['a2']!r}")
+    return {"a0": a0, "a1": a1, "a2": a2}
+
+
+def _ravine_y_range(a0: float, a1: float, a2: float) -> tuple[float, float]:
+    """The part of ``[-3, 3]`` around ``y = 0`` where ``a(y) >= a0/4``: the ravine's floor curves up across it."""
+    lo, hi = -3.0, 3.0
+    roots = np.roots([a2, a1, 0.75 * a0]) if a2 or a1 else np.array([])  # a(y) - a0/4 = 0
+    for r in roots[np.abs(np.imag(roots)) < 1e-12].real:
+        if r < 0:
+            lo = max(lo, float(r) + 0.05)
+        else:
+            hi = min(hi, float(r) - 0.05)
+    return lo, hi
+
+
+@_register(
+    "ravine",
+    description="ravine 0.5*a(y)*z^2 with a(y) = a0 + a1*y + a2*y^2: a line of minimizers z = 0 of curvature a(y)",
+    source=(f"the ravine of {BLB} (SAM bounces across z and drifts along y) and of {LB} (SAM rides its edge); "
+            "the polynomial a(y) is derived here, docs/theory.md section 8.3"),
+    defaults={"a0": 1.0, "a1": 0.0, "a2": 1.0},
+    variables=["y", "z"],
+    resolve=_resolve_ravine,
+)
+def _ravine(p):
+    y, z = _symbols(["y", "z"])
+    a0, a1, a2 = p["a0"], p["a1"], p["a2"]
+    curvature = sp.Float(a0) + sp.Float(a1) * y + sp.Float(a2) * y**2
+    lo, hi = _ravine_y_range(a0, a1, a2)
+    return _Parts(
+        HALF * curvature * z**2,
+        [y, z],
+        window=[[lo, hi], [-1.0, 1.0]],
+        notes=(
+            "minimizers: the line z = 0 wherever a(y) > 0 (the window keeps a(y) >= a0/4); the Hessian there is "
+            "diag(0, a(y)), so the sharpness along the floor is a(y); the y-window is the part of [-3, 3] around 0 "
+            "where a(y) >= a0/4"
+        ),
+    )
+
+
+def _resolve_diag_net(p):
+    values = {}
+    for key in ("n", "d", "r", "seed"):
+        value = p[key]
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (0 if key == "seed" else 1):
+            lowest = 0 if key == "seed" else 1
+            raise ValueError(f"diag_net parameter {key} must be an integer >= {lowest}, got {value!r}")
+        values[key] = int(value)
+    if values["r"] > values["d"]:
+        raise ValueError(f"diag_net parameter r must be at most d = {values['d']} (nonzeros of theta*), got {p['r']!r}")
+    return values
+
+
+def diag_net_data(n: int, d: int, r: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The diagonal network's data: ``X`` ``(n, d)`` standard Gaussian, the sparse teacher ``theta*`` ``(d,)`` (its
+    first ``r`` entries ``|N(0, 1)|``, scaled to unit Euclidean norm, the rest 0) and labels ``y = X theta*`` ``(n,)``,
+    all drawn from ``numpy.random.default_rng(seed)`` in that order."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    theta = np.zeros(d)
+    theta[:r] = np.abs(rng.standard_normal(r))
+    theta /= np.linalg.norm(theta)
+    return X, theta, X @ theta
+
+
+@_register(
+    "diag_net",
+    description=("diagonal linear network: mean over n Gaussian rows x_i of 0.5*(sum_k x_ik*u_k*v_k - y_i)^2 in 2d "
+                 "variables, labels from an r-sparse teacher theta* (the paper's size: n=20, d=30, r=3)"),
+    source=f"the sparse-regression diagonal linear network of {AF}; data drawn as docs/theory.md section 8.2 says",
+    # a small network by default, quick to build and compile; the claims use n = 20, d = 30, r = 3
+    defaults={"n": 12, "d": 8, "r": 2, "seed": 0},
+    variables=lambda p: [f"u{k}" for k in range(p["d"])] + [f"v{k}" for k in range(p["d"])],
+    resolve=_resolve_diag_net,
+)
+def _diag_net(p):
+    n, d = p["n"], p["d"]
+    X, theta, labels = diag_net_data(n, d, p["r"], p["seed"])
+    us, vs = _symbols([f"u{k}" for k in range(d)]), _symbols([f"v{k}" for k in range(d)])
+    xs = [sp.Symbol(f"x{k}") for k in range(d)]
+    target = sp.Symbol("y")
+    expr = HALF * (sp.Add(*(x * u * v for x, u, v in zip(xs, us, vs))) - target) ** 2
+    samples = {f"x{k}": tuple(float(c) for c in X[:, k]) for k in range(d)}
+    samples["y"] = tuple(float(c) for c in labels)
+    return _Parts(
+        expr,
+        us + vs,
+        window=[-2.0, 2.0],
+        samples=samples,
+        derived={"theta_star": tuple(float(c) for c in theta)},
+        notes=(
+            "the network computes beta = u*v (elementwise); the loss is ||X beta - y||^2/(2n), zero on the set "
+            "{X beta = y}, a manifold of minimizers when n < d; params['theta_star'] is the teacher, and the "
+            "population loss of beta on fresh Gaussian rows is ||beta - theta*||^2/2"
+        ),
+    )
+
+
+def _resolve_saddle(p):
+    return {"lam": _positive("saddle", "lam", p["lam"]), "mu": _positive("saddle", "mu", p["mu"])}
+
+
+@_register(
+    "saddle",
+    description="strict saddle 0.5*lam*x^2 - 0.5*mu*y^2: curvature lam > 0 along x and -mu < 0 along y",
+    source=(f"the strict saddle of {KPCL} (unnormalized SAM can be attracted to it) and of {MC} (SAM near "
+            "saddles); docs/theory.md section 8.8"),
+    defaults={"lam": 1.0, "mu": 1.0},
+    variables=["x", "y"],
+    resolve=_resolve_saddle,
+)
+def _saddle(p):
+    x, y = _symbols(["x", "y"])
+    return _Parts(
+        HALF * sp.Float(p["lam"]) * x**2 - HALF * sp.Float(p["mu"]) * y**2,
+        [x, y],
+        window=[-1.0, 1.0],
+        notes="no minimizer: the origin is a strict saddle with Hessian diag(lam, -mu); the loss falls without bound along y",
+    )
+
+
+def _resolve_shifted_quadratics(p):
+    centers = _reals("shifted_quadratics", "centers", p["centers"])
+    curvatures = _reals("shifted_quadratics", "curvatures", p["curvatures"])
+    if len(centers) != len(curvatures):
+        raise ValueError(f"shifted_quadratics parameters centers and curvatures must have equal lengths, got "
+                         f"{len(centers)} and {len(curvatures)}")
+    if min(curvatures) <= 0:
+        raise ValueError(f"shifted_quadratics parameter curvatures must all be > 0, got {p['curvatures']!r}")
+    return {"centers": centers, "curvatures": curvatures}
+
+
+@_register(
+    "shifted_quadratics",
+    description="1-D finite sum: mean over samples of 0.5*h_i*(x - a_i)^2, with centers a_i and curvatures h_i",
+    source=(f"a construction derived here in the spirit of the lower-bound examples of {SY} (stochastic SAM stalls "
+            f"short of x*); with equal centers the interpolating setting of {SLAL}; docs/theory.md section 8.6"),
+    defaults={"centers": (1.0, 1.0, 1.0, -3.0), "curvatures": (1.0, 1.0, 1.0, 1.0)},
+    variables=["x"],
+    resolve=_resolve_shifted_quadratics,
+)
+def _shifted_quadratics(p):
+    (x,) = _symbols(["x"])
+    a, h = sp.Symbol("a"), sp.Symbol("h")
+    centers, curvatures = np.array(p["centers"]), np.array(p["curvatures"])
+    minimizer = float(curvatures @ centers / curvatures.sum())
+    half_width = 1.5 * max(1.0, float(np.max(np.abs(centers))))
+    return _Parts(
+        HALF * h * (x - a) ** 2,
+        [x],
+        window=[-half_width, half_width],
+        samples={"a": p["centers"], "h": p["curvatures"]},
+        minimizers=[[minimizer]],
+        derived={"minimizer": minimizer},
+        notes=("unique minimizer x* = sum_i h_i a_i / sum_i h_i (params['minimizer']); sample i alone is smallest at "
+               "its center a_i, so x* interpolates every sample only when all centers are equal"),
+    )

@@ -8,8 +8,11 @@ the stability edge of each optimizer (:func:`sam_cycle`, :func:`sam_cycle_edge`,
 confinement (:func:`valley_conditions`), P1's hallucinated minimizers (:func:`find_hallucinated`,
 :func:`hallucination_window`), P2's sharpness notions and drift (:func:`sharpness`, :func:`manifold_drift`), where
 runs end (:func:`classify_fates`, :func:`stability_fates`; plots draw them), and
-the registry of claims that :func:`check` runs against simulation (``samscape check``), citing the papers of
-:data:`PAPERS`.
+the wider literature's edges, expansions, drifts and floors (:func:`sam_cycle_factors`,
+:func:`usam_stable_rho_interval`, :func:`dual_norm_ascent`, :func:`modified_loss_gradient`,
+:func:`smoothed_gradient_correction`, :func:`random_sam_drift`, :func:`balancedness_factor`,
+:func:`stochastic_limit`), and the registry of claims that :func:`check` runs against simulation
+(``samscape check``), citing the papers of :data:`PAPERS`.
 """
 
 from .claims import PAPERS, Citation, ClaimResult, Paper, check, claim_names, format_table, run_claim
@@ -68,6 +71,10 @@ from .stochastic import (
     usam_stability_inequality,
 )
 from .valley import Extremum, ValleyConditions, valley_conditions
+from .edges import sam_cycle_factors, usam_stable_rho_interval
+from .smoothing import dual_norm_ascent, modified_loss_gradient, smoothed_gradient_correction
+from .drift import RandomDrift, balancedness_factor, random_sam_drift
+from .floors import stochastic_limit
 
 __all__ = [
     "gd_threshold", "usam_threshold", "usam_factor", "gd_lr_edge", "usam_rho_edge", "sam_edge", "sam_two_cycle",
@@ -83,5 +90,7 @@ __all__ = [
     "sharpness", "hessian_curvature", "manifold_drift", "manifold_sharpness_limits", "predicted_drift_path", "Sharpness", "ManifoldDrift",
     "classify_fates", "stability_fates", "advance", "StabilityGrid", "FATES", "STABILITY_FATES", "run_phases",
     "final_optimizer",
+    "sam_cycle_factors", "usam_stable_rho_interval", "dual_norm_ascent", "modified_loss_gradient",
+    "smoothed_gradient_correction", "random_sam_drift", "balancedness_factor", "RandomDrift", "stochastic_limit",
     "check", "claim_names", "run_claim", "format_table", "ClaimResult", "PAPERS", "Paper", "Citation",
 ]

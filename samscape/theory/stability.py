@@ -221,10 +221,22 @@ def sam_ascent_jacobian(landscape, x: np.ndarray, rho: float, hess: np.ndarray):
     eye = np.eye(x.shape[-1])
     projector = eye - direction[..., :, None] * direction[..., None, :]
     rho = np.asarray(rho, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(norm > 0, rho / np.where(norm > 0, norm, 1.0), 0.0)
+    scale = _sam_scale(rho, norm)
     inner = eye + scale[..., None, None] * (projector @ hess)
     return sam_ascent(landscape, x, rho[..., None] if rho.ndim else rho), inner, norm
+
+
+def _no_scale(rho, grad_norm):
+    return np.zeros_like(grad_norm, dtype=float)
+
+
+def _usam_scale(rho, grad_norm):
+    return np.broadcast_to(np.asarray(rho, dtype=float), np.shape(grad_norm)).copy()
+
+
+def _sam_scale(rho, grad_norm):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(grad_norm > 0, rho / np.where(grad_norm > 0, grad_norm, 1.0), 0.0)
 
 
 def _no_ascent(landscape, x, rho, hess):
@@ -253,7 +265,8 @@ class LinearMap:
     (mathtext, for a figure) and ``threshold_text`` (plain), or ``None`` where there is none (normalized SAM cannot
     rest at a minimum: it settles on a 2-cycle); ``ascent(landscape, x, rho, H(x))`` gives the ascent point ``x+``,
     its Jacobian ``D x+`` (``None``: the identity, no ascent) and where that is not differentiable (a finite
-    difference stands in there).
+    difference stands in there); ``ascent_scale(rho, grad_norm)`` the ``s`` of its ascent step ``x+ = x + s grad L(x)``
+    (0, ``rho``, ``rho/||grad L||`` with 0 where the gradient is 0), for an analysis that writes the step itself.
     """
 
     name: str
@@ -263,6 +276,7 @@ class LinearMap:
     threshold_label: str
     threshold_text: str
     ascent: Callable
+    ascent_scale: Callable
 
 
 def _gd_threshold(lr, rho):
@@ -272,11 +286,12 @@ def _gd_threshold(lr, rho):
 # Optimizer.ascent -> its map (as the kernel generator keys its emitters); a random ascent has none.
 LINEAR_MAPS: dict[str | None, LinearMap] = {
     None: LinearMap(name="gd", uses_rho=False, linear=True, threshold=_gd_threshold, threshold_label=r"$2/\eta$",
-                    threshold_text="GD edge 2/eta", ascent=_no_ascent),
+                    threshold_text="GD edge 2/eta", ascent=_no_ascent, ascent_scale=_no_scale),
     "unnormalized": LinearMap(name="usam", uses_rho=True, linear=True, threshold=usam_threshold,
-                              threshold_label="USAM edge", threshold_text="USAM edge", ascent=_usam_ascent),
+                              threshold_label="USAM edge", threshold_text="USAM edge", ascent=_usam_ascent,
+                              ascent_scale=_usam_scale),
     "normalized": LinearMap(name="sam", uses_rho=True, linear=False, threshold=None, threshold_label="",
-                            threshold_text="", ascent=_sam_ascent),
+                            threshold_text="", ascent=_sam_ascent, ascent_scale=_sam_scale),
 }
 
 

@@ -34,6 +34,11 @@ REQUIRED_NAMES = {
     "eigen_manifold",
     "eigen_manifold_rotating",
     "eigen_manifold_sum",
+    "quadratic_regression",
+    "ravine",
+    "diag_net",
+    "saddle",
+    "shifted_quadratics",
 }
 
 # Every entry with its defaults, plus non-default variants that exercise other code paths
@@ -51,6 +56,9 @@ VARIANTS = [
     ("double_well", (("c", -0.6),)),
     ("p1_figure", (("radius", 1.5), ("height", 0.5))),
     ("eigen_manifold_rotating", (("omega", 2.0),)),
+    ("ravine", (("a0", 2.0), ("a1", 1.0), ("a2", 0.0))),
+    ("diag_net", (("n", 5), ("d", 4), ("r", 2), ("seed", 3))),
+    ("shifted_quadratics", (("centers", (0.7, 0.7, 0.7)), ("curvatures", (0.5, 1.0, 2.0)))),
 ]
 CASES = [(name, ()) for name in sorted(REQUIRED_NAMES)] + VARIANTS
 
@@ -470,6 +478,82 @@ def test_sum_manifold_samples_are_rank_one_and_average_to_eigen_manifold():
     np.testing.assert_allclose(landscape.value(x), reference.value(x), rtol=1e-13, atol=1e-16)
 
 
+# ---------------------------------------------------------------------------------------------- the wider literature
+def test_quadratic_regression_has_a_hyperbola_of_minimizers_with_sharpness_u2_plus_v2():
+    """0.5*(u*v - t)^2: zero loss and gradient on u*v = t, where the Hessian [[v^2, t], [t, u^2]] has eigenvalues 0
+    and u^2 + v^2 (the formula, written out here)."""
+    landscape = build("quadratic_regression", (("target", 2.0),))
+    x = points_in_window(landscape, 30, seed=11)
+    np.testing.assert_allclose(landscape.value(x), 0.5 * (x[:, 0] * x[:, 1] - 2.0) ** 2, rtol=1e-14)
+    u = np.linspace(0.5, 3.5, 13)
+    on = np.stack([u, 2.0 / u], axis=-1)
+    np.testing.assert_allclose(landscape.grad(on), 0.0, atol=1e-14)
+    hessian = landscape.hessian(on)
+    np.testing.assert_allclose(hessian[:, 0, 1], 2.0, rtol=1e-14)
+    np.testing.assert_allclose(np.linalg.eigvalsh(hessian), np.stack([0 * u, u**2 + (2.0 / u) ** 2], -1),
+                               atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("params", [(), (("a0", 2.0), ("a1", 1.0), ("a2", 0.0))])
+def test_ravine_floor_is_a_line_of_minimizers_with_curvature_a(params):
+    """0.5*a(y)*z^2: the value is the formula, the Hessian on z = 0 is diag(0, a(y)), and the window keeps
+    a(y) >= a0/4."""
+    landscape = build("ravine", params)
+    a0, a1, a2 = (landscape.params[k] for k in ("a0", "a1", "a2"))
+    a = lambda y: a0 + a1 * y + a2 * y**2
+    x = points_in_window(landscape, 30, seed=12)
+    np.testing.assert_allclose(landscape.value(x), 0.5 * a(x[:, 0]) * x[:, 1] ** 2, rtol=1e-14)
+    ys = np.linspace(*landscape.window[0], 41)
+    floor = np.stack([ys, 0 * ys], axis=-1)
+    expected = np.zeros((len(ys), 2, 2))
+    expected[:, 1, 1] = a(ys)
+    np.testing.assert_allclose(landscape.hessian(floor), expected, rtol=1e-14, atol=1e-15)
+    assert np.all(a(ys) >= a0 / 4)
+
+
+def test_diag_net_is_the_mean_squared_error_of_beta_equal_u_times_v():
+    """diag_net with small sizes: the loss is ||X(u*v) - y||^2/(2n) and its gradient (X^T r/n)*v, (X^T r/n)*u with
+    r = X(u*v) - y, written by hand from catalog.diag_net_data; theta* has r nonzeros >= 0 and unit norm, and
+    u = v = sqrt(theta*) interpolates."""
+    n, d, r, seed = 5, 4, 2, 3
+    landscape = build("diag_net", (("n", n), ("d", d), ("r", r), ("seed", seed)))
+    X, theta, y = catalog.diag_net_data(n, d, r, seed)
+    np.testing.assert_allclose(landscape.params["theta_star"], theta, rtol=0, atol=0)
+    assert np.count_nonzero(theta) == r and np.all(theta >= 0) and abs(np.linalg.norm(theta) - 1) < 1e-15
+    x = points_in_window(landscape, 20, seed=13)
+    u, v = x[:, :d], x[:, d:]
+    residual = (u * v) @ X.T - y
+    np.testing.assert_allclose(landscape.value(x), (residual**2).sum(axis=-1) / (2 * n), rtol=1e-12)
+    back = residual @ X / n
+    np.testing.assert_allclose(landscape.grad(x), np.concatenate([back * v, back * u], axis=-1), rtol=1e-11,
+                               atol=1e-13)
+    root = np.sqrt(theta)
+    assert float(landscape.value(np.concatenate([root, root]))) < 1e-30
+
+
+def test_saddle_hessian_is_diag_lam_minus_mu():
+    """0.5*lam*x^2 - 0.5*mu*y^2 has the constant Hessian diag(lam, -mu) and lists no minimizer or maximizer."""
+    landscape = build("saddle", (("lam", 2.0), ("mu", 0.5)))
+    x = points_in_window(landscape, 10, seed=14)
+    np.testing.assert_allclose(landscape.hessian(x), np.broadcast_to(np.diag([2.0, -0.5]), (10, 2, 2)), rtol=1e-15)
+    assert len(landscape.minimizers) == 0 and len(landscape.maximizers) == 0
+
+
+def test_shifted_quadratics_is_the_mean_of_its_samples_with_the_weighted_mean_minimizer():
+    """mean_i 0.5*h_i*(x - a_i)^2, minimized at sum h a / sum h (params['minimizer']); sample gradients are
+    h_i*(x - a_i)."""
+    centers, curvatures = (1.0, 1.0, 1.0, -3.0), (0.5, 1.0, 2.0, 1.5)
+    landscape = build("shifted_quadratics", (("centers", centers), ("curvatures", curvatures)))
+    a, h = np.array(centers), np.array(curvatures)
+    x = np.linspace(-4, 4, 17)[:, None]
+    np.testing.assert_allclose(landscape.value(x), np.mean(0.5 * h * (x - a) ** 2, axis=-1), rtol=1e-14)
+    assert landscape.params["minimizer"] == pytest.approx(float(h @ a / h.sum()), rel=1e-15)
+    for i in range(4):
+        batch = np.full((len(x), 1), i)
+        np.testing.assert_allclose(landscape.grad(x, batch=batch)[:, 0], h[i] * (x[:, 0] - a[i]), rtol=1e-14,
+                                   atol=1e-15)
+
+
 # ---------------------------------------------------------------------------------------------- errors
 def test_unknown_name_lists_the_known_names():
     """get() of an unknown name raises ValueError naming it and listing the catalog."""
@@ -507,6 +591,13 @@ def test_unknown_parameter_lists_the_allowed_ones():
         ("eigen_manifold", {"s": 0.0}, ["s", "0.0", "> 0"]),
         ("eigen_manifold", {"c1": 0.6}, ["c1=0.6", "a1(x)", "above a2(x)"]),
         ("eigen_manifold_rotating", {"omega": None}, ["omega", "None", "finite real"]),
+        ("quadratic_regression", {"target": 0.0}, ["target", "0.0", "> 0"]),
+        ("ravine", {"a2": -1.0}, ["a2", "-1.0", ">= 0"]),
+        ("diag_net", {"r": 40}, ["r", "40", "at most d = 8"]),
+        ("diag_net", {"seed": -1}, ["seed", "-1", "integer >= 0"]),
+        ("saddle", {"mu": 0.0}, ["mu", "0.0", "> 0"]),
+        ("shifted_quadratics", {"curvatures": (1.0, -1.0, 1.0, 1.0)}, ["curvatures", "-1.0", "> 0"]),
+        ("shifted_quadratics", {"centers": (1.0, 2.0)}, ["centers", "curvatures", "equal lengths", "2", "4"]),
     ],
 )
 def test_bad_parameter_values_raise_one_sentence_errors(name, params, words):

@@ -1,10 +1,14 @@
-"""What the claim modules share to run and measure: the simulator they use and two exact/numeric measurements."""
+"""What the claim modules share to run and measure: the simulator they use, runs several claims share, and two
+exact/numeric measurements."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import sympy as sp
 
+from ... import landscapes
 from ...dynamics import simulate as _simulate_any
 
 
@@ -12,6 +16,19 @@ def simulate(landscape, optimizer, x0, steps, **kwargs):
     """The claims run the reference NumPy backend: results do not depend on numba being installed, and no
     compile time is paid for these short runs."""
     return _simulate_any(landscape, optimizer, x0, steps, backend="numpy", **kwargs)
+
+
+@functools.lru_cache(maxsize=8)
+def _shared(name, params, optimizer, starts, steps, every, seed):
+    land = landscapes.get(name, **dict(params))
+    return land, simulate(land, optimizer, np.array(starts, dtype=float), steps, every=every, seed=seed)
+
+
+def shared_run(name: str, optimizer, starts, steps: int, *, every: int, seed: int = 0, **params):
+    """``(landscape, run)`` for the catalog landscape ``name`` (with ``params``): a run that several claims check
+    from different sides, simulated once per process (the result is shared: read it, do not change it)."""
+    starts = tuple(tuple(float(v) for v in row) for row in np.atleast_2d(starts))
+    return _shared(name, tuple(sorted(params.items())), optimizer, starts, steps, every, seed)
 
 
 def geometric_rate(series: np.ndarray) -> float:

@@ -17,7 +17,8 @@ from .registry import Outcome, claim, derived
 @claim("gd_quadratic", derived("P3", "Thm 4.1 with rho = 0 (GD)"))
 def _gd_quadratic():
     """GD on a quadratic converges when lr < 2/lambda_max and escapes when lr > 2/lambda_max, and the error along
-    the top eigenvector changes by the factor |1 - lr*lambda_max| every step, on both sides of the threshold."""
+    the top eigenvector changes by the factor |1 - lr*lambda_max| every step, on both sides of the threshold (at
+    0.995 and 1.005 times it)."""
     land = landscapes.get("quadratic", eigenvalues=(1.0, 4.0), angle=0.3)
     eig = sp.Matrix(sympy_hessian_at(land, [0, 0])).eigenvals()
     lam_exact = max(eig, key=lambda e: float(e))
@@ -27,7 +28,8 @@ def _gd_quadratic():
     critical = gd_lr_edge(lam)  # 2 / lambda_max
     x0 = np.array([0.6, -0.4])
     rows, checks, details = [], {}, {"lambda_max": lam, "critical_lr": critical}
-    for label, factor in (("below", 0.9), ("above", 1.1)):
+    # 0.5% on each side of the edge, so that a 1% error in gd_lr_edge or gd_threshold puts both on one side
+    for label, factor in (("below", 0.995), ("above", 1.005)):
         lr = factor * critical
         run = simulate(land, GD(lr), x0, 60, every=1, seed=0)
         along = run.xs[:, 0, :] @ top
@@ -41,6 +43,8 @@ def _gd_quadratic():
             bool(stability.stable) == (label == "below"))
         checks[f"{case}: the Jacobian's spectral radius equals |1-lr*lambda_max| within 1e-12"] = (
             abs(stability.spectral_radius - predicted) <= 1e-12)
+        checks[f"{case}: lambda_max is {'below' if label == 'below' else 'above'} gd_threshold(lr), as the Jacobian says"] = (
+            (lam < gd_threshold(lr)) == bool(stability.stable))
         rows.append((label, lr, predicted, observed))
         details[label] = {"lr": lr, "predicted_rate": predicted, "observed_rate": observed,
                           "jacobian_radius": stability.spectral_radius, "final_norm": float(np.linalg.norm(run.x[0]))}

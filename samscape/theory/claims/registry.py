@@ -22,7 +22,11 @@ from ..._checks import int_at_least
 
 @dataclass(frozen=True)
 class Paper:
-    """A paper whose claims are checked: authors (surnames, in order), year, title, venue and arXiv id."""
+    """A paper whose claims are checked: authors (surnames, in order), year, title, venue and arXiv id.
+
+    ``key`` is how a :class:`Citation` names it; ``slug`` (first author and year, e.g. ``long2024``) names the module
+    of its claims and is what ``samscape check --paper`` takes (the key works too).
+    """
 
     key: str
     authors: tuple[str, ...]
@@ -30,6 +34,11 @@ class Paper:
     title: str
     venue: str
     arxiv: str
+    slug: str = ""
+
+    def __post_init__(self):
+        if not self.slug:
+            object.__setattr__(self, "slug", self.key)
 
     @property
     def short(self) -> str:
@@ -42,21 +51,60 @@ class Paper:
         return f"https://arxiv.org/abs/{self.arxiv}"
 
     def as_dict(self) -> dict:
-        return {"key": self.key, "authors": list(self.authors), "year": self.year, "title": self.title,
-                "venue": self.venue, "arxiv": self.arxiv}
+        return {"key": self.key, "slug": self.slug, "authors": list(self.authors), "year": self.year,
+                "title": self.title, "venue": self.venue, "arxiv": self.arxiv}
 
 
+# The seed papers keep their short keys P1-P3; the others are keyed by their slug. Venues and years are those of the
+# published version where we know it, the arXiv id always; what each claim takes from a paper is said in the claim
+# and in docs/theory.md (stated, or derived here and consistent with the paper).
 PAPERS: dict[str, Paper] = {
     paper.key: paper for paper in (
         Paper("P1", ("Park", "Jang", "Ryu", "Yang"), 2025, "Sharpness-Aware Minimization Can Hallucinate Minimizers",
-              "arXiv preprint", "2509.21818"),
+              "arXiv preprint", "2509.21818", "park2025"),
         Paper("P2", ("Wen", "Ma", "Li"), 2023, "How Does Sharpness-Aware Minimization Minimize Sharpness?",
-              "ICLR 2023", "2211.05729"),
+              "ICLR 2023", "2211.05729", "wen2023"),
         Paper("P3", ("Zhou", "Wang", "Mao", "Li", "Yan"), 2025,
               "Sharpness-Aware Minimization Efficiently Selects Flatter Minima Late in Training", "ICLR 2025",
-              "2410.10373"),
+              "2410.10373", "zhou2025"),
+        Paper("foret2021", ("Foret", "Kleiner", "Mobahi", "Neyshabur"), 2021,
+              "Sharpness-Aware Minimization for Efficiently Improving Generalization", "ICLR 2021", "2010.01412"),
+        Paper("andriushchenko2022", ("Andriushchenko", "Flammarion"), 2022,
+              "Towards Understanding Sharpness-Aware Minimization", "ICML 2022", "2206.06232"),
+        Paper("bartlett2023", ("Bartlett", "Long", "Bousquet"), 2023,
+              "The Dynamics of Sharpness-Aware Minimization: Bouncing Across Ravines and Drifting Towards Wide Minima",
+              "JMLR 24, 2023", "2210.01513"),
+        Paper("long2024", ("Long", "Bartlett"), 2024, "Sharpness-Aware Minimization and the Edge of Stability",
+              "JMLR 25, 2024", "2309.12488"),
+        Paper("agarwala2023", ("Agarwala", "Dauphin"), 2023,
+              "SAM operates far from home: eigenvalue regularization as a dynamical phenomenon", "ICML 2023",
+              "2302.08692"),
+        Paper("si2023", ("Si", "Yun"), 2023,
+              "Practical Sharpness-Aware Minimization Cannot Converge All the Way to Optima", "NeurIPS 2023",
+              "2306.09850"),
+        Paper("dai2023", ("Dai", "Ahn", "Sra"), 2023, "The Crucial Role of Normalization in Sharpness-Aware Minimization",
+              "NeurIPS 2023", "2305.15287"),
+        Paper("kim2023", ("Kim", "Park", "Choi", "Lee"), 2023, "Stability Analysis of Sharpness-Aware Minimization",
+              "arXiv preprint", "2301.06308"),
+        Paper("compagnoni2023", ("Monzio Compagnoni", "Biggio", "Orvieto", "Proske", "Kersting", "Lucchi"), 2023,
+              "An SDE for Modeling SAM: Theory and Insights", "ICML 2023", "2301.08203"),
+        Paper("ahn2024", ("Ahn", "Jadbabaie", "Sra"), 2024, "How to Escape Sharp Minima with Random Perturbations",
+              "ICML 2024", "2305.15659"),
+        Paper("li2024", ("Li", "Zhang", "He"), 2024,
+              "Implicit Regularization of Sharpness-Aware Minimization for Scale-Invariant Problems", "NeurIPS 2024",
+              "2410.14802"),
+        Paper("shin2025", ("Shin", "Lee", "Andriushchenko", "Lee"), 2025,
+              "Critical Influence of Overparameterization on Sharpness-aware Minimization", "UAI 2025", "2311.17539"),
     )
 }
+
+
+def paper_key(name: str) -> str:
+    """The key of the paper named by its key (``P2``) or its slug (``wen2023``); ``ValueError`` otherwise."""
+    for paper in PAPERS.values():
+        if name in (paper.key, paper.slug):
+            return paper.key
+    raise ValueError(f"paper must be one of {', '.join(p.slug for p in PAPERS.values())} (or P1, P2, P3), got {name!r}")
 
 
 @dataclass(frozen=True)
@@ -87,7 +135,7 @@ class Citation:
     def as_dict(self) -> dict:
         paper = PAPERS[self.paper]
         return {"paper": self.paper, "authors": list(paper.authors), "year": paper.year, "title": paper.title,
-                "arxiv": paper.arxiv, "theorem": self.theorem, "derived": self.derived}
+                "venue": paper.venue, "arxiv": paper.arxiv, "theorem": self.theorem, "derived": self.derived}
 
 
 def citations_text(citations) -> str:
@@ -306,6 +354,49 @@ def check(names=None) -> ClaimResults:
         if unknown:
             raise ValueError(f"names must be claim names among {', '.join(CLAIMS)}, got {unknown[0]!r}")
     return ClaimResults(run_claim(n) for n in selected)
+
+
+def paper_claims(paper: str) -> list[str]:
+    """The claims that cite ``paper`` (its key or slug) in any of their citations, in the order they run."""
+    key = paper_key(paper)
+    return [name for name, entry in CLAIMS.items() if any(c.paper == key for c in entry.citations)]
+
+
+def select(only=(), papers=()) -> list[str] | None:
+    """The claim names ``samscape check --only NAME --paper SLUG`` runs: the named claims in the order given, then
+    every claim citing one of ``papers`` not named already, in registry order; ``None`` (all) when both are empty.
+    Unknown names or papers are a ``ValueError``."""
+    only, papers = list(only or ()), list(papers or ())
+    if not only and not papers:
+        return None
+    unknown = [n for n in only if n not in CLAIMS]
+    if unknown:
+        raise ValueError(f"names must be claim names among {', '.join(CLAIMS)}, got {unknown[0]!r}")
+    selected = list(dict.fromkeys(only))
+    for paper in papers:
+        selected += [n for n in paper_claims(paper) if n not in selected]
+    return selected
+
+
+def listing() -> str:
+    """Every paper with its claims, one line each, for ``samscape check --list`` (nothing is run): the paper's slug,
+    authors, year, venue and arXiv id, then the claims whose first citation is that paper, with what they cite."""
+    lines = []
+    for paper in PAPERS.values():
+        names = [name for name, entry in CLAIMS.items() if entry.citations[0].paper == paper.key]
+        venue = paper.venue if str(paper.year) in paper.venue else f"{paper.venue}, {paper.year}"
+        lines.append(f"{paper.slug} ({paper.key})" if paper.slug != paper.key else paper.slug)
+        lines[-1] += f": {', '.join(paper.authors)}, {venue}, arXiv:{paper.arxiv}"
+        for name in names:
+            cited = "; ".join(("derived: " if c.derived else "") + c.theorem for c in CLAIMS[name].citations)
+            lines.append(f"  {name}  [{cited}]")
+        also = [n for n in paper_claims(paper.key) if n not in names]
+        if also:
+            lines.append(f"  also cited by: {', '.join(also)}")
+        if not names and not also:
+            lines.append("  (no claim cites it)")
+    lines.append(f"{len(CLAIMS)} claims from {len(PAPERS)} papers; run one paper's with samscape check --paper SLUG")
+    return "\n".join(lines)
 
 
 REPORT_HEADERS = ("claim", "citation", "hypotheses", "predicted", "observed", "verdict")
