@@ -1,7 +1,7 @@
 """Optimizers as small frozen objects and one vectorized integrator, :func:`simulate`."""
 
 from .draws import fresh_seed
-from .budget import available_memory, memory_estimate
+from .budget import available_memory, memory_estimate, size_text
 from .contract import DEFAULT_BOUND, DTYPES, STATUS_NAMES, check_dtype, n_saved_steps, saved_step_grid
 from .integrate import BACKEND_CHOICES, BACKENDS, kernel_readiness, resolve_backend, simulate
 from .progress import Progress
@@ -17,7 +17,7 @@ __all__ = [
     "sam_ascent", "usam_ascent",
     "simulate", "Run", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
     "resolve_backend", "step", "iterate", "DEFAULT_BOUND", "DTYPES", "STATUS_NAMES", "n_saved_steps", "Progress",
-    "memory_estimate", "available_memory", "BACKEND_CHOICES", "check_dtype", "check_optimizer", "OPTIMIZERS",
+    "memory_estimate", "available_memory", "size_text", "BACKEND_CHOICES", "check_dtype", "check_optimizer", "OPTIMIZERS",
     "plain_kinds", "optimizer_from_kind", "DEFAULT_RHO", "kernel_readiness", "quiet_builds",
 ]
 

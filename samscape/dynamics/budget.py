@@ -98,7 +98,7 @@ def memory_estimate(landscape, optimizer: Optimizer, n_starts: int, n_saved: int
     return {"saved iterates": saved, "saved loss": loss, "working": working, "total": saved + loss + working}
 
 
-def _size(n_bytes: float) -> str:
+def size_text(n_bytes: float) -> str:
     """``n_bytes`` in the largest binary unit that keeps it >= 1 (KiB at least), for messages."""
     for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if n_bytes >= scale:
@@ -111,14 +111,14 @@ def check_fits(estimate: dict[str, int], optimizer: Optimizer, n_starts: int, ev
     available = available_memory()
     if available is None or estimate["total"] <= available:
         return
-    parts = ", ".join(f"{name} {_size(estimate[name])}" for name in ("saved iterates", "saved loss", "working"))
+    parts = ", ".join(f"{name} {size_text(estimate[name])}" for name in ("saved iterates", "saved loss", "working"))
     batched = any(getattr(opt, "batch_size", None) is not None for opt in optimizer.leaves())
     if batched and estimate["working"] > estimate["saved iterates"] + estimate["saved loss"]:
         remedy = f"run fewer starts than {n_starts} at once or use a smaller batch_size"
     else:
         remedy = f"keep fewer iterates with a larger every= (now {every}) or run fewer starts than {n_starts} at once"
-    raise ValueError(f"this run needs about {_size(estimate['total'])} of memory ({parts}) but only "
-                     f"{_size(available)} is available; {remedy}")
+    raise ValueError(f"this run needs about {size_text(estimate['total'])} of memory ({parts}) but only "
+                     f"{size_text(available)} is available; {remedy}")
 
 
 def _usable_cores() -> int:
@@ -159,5 +159,5 @@ def check_fits_to_load(path: str, headers) -> None:
     available = available_memory()
     needed = sum(int(np.prod(shape, dtype=object)) * dtype.itemsize for shape, dtype in headers.values())
     if available is not None and needed > available:
-        raise ValueError(f"{path!r} holds {_size(needed)} of arrays but only {_size(available)} "
+        raise ValueError(f"{path!r} holds {size_text(needed)} of arrays but only {size_text(available)} "
                          f"of memory is available; load it on a machine with more memory")

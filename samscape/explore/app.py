@@ -37,28 +37,26 @@ PLAYER_FRAMES = 100
 
 def _palette():
     """The gallery's background colour map as 256 hex colours, so the page and the exported PNG match."""
-    from matplotlib.colors import to_hex
+    from ..plots import background_palette
 
-    from ..plots.style import BACKGROUND_CMAP
-
-    return [to_hex(BACKGROUND_CMAP(i / 255)) for i in range(256)]
+    return background_palette(256)
 
 
 def _colors():
-    from ..plots.style import CYCLE, FATE_COLORS, OKABE_ITO
+    from ..plots import CYCLE, FATE_COLORS, OKABE_ITO
 
     return CYCLE, FATE_COLORS, OKABE_ITO
 
 
 def _optimizer_look():
     """The gallery's colour and name of each optimizer kind (one table for figures and page alike)."""
-    from ..plots.style import optimizer_color, optimizer_label
+    from ..plots import optimizer_color, optimizer_label
 
     return optimizer_color, optimizer_label
 
 
 def _scale(style: str) -> dict[str, float]:
-    from ..plots.style import pixel_scale
+    from ..plots import pixel_scale
 
     return pixel_scale(style)
 

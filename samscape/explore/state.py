@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import dynamics, landscapes
 from .._checks import choice, int_at_least, positive, real_number
-from ..landscapes._parse import normalize_name
+from ..landscapes import normalize_name
 
 # Work of one update, in gradient evaluations of one sample at one point ("sample gradients"): starts x steps x
 # gradients per step (SAM and USAM take two) x samples per gradient (the batch, or every sample of a finite sum).

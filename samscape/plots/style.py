@@ -68,6 +68,11 @@ def _light_surface():
 
 
 BACKGROUND_CMAP = _light_surface()
+
+
+def background_palette(n: int) -> list[str]:
+    """The background colour map as ``n`` hex colours, for a drawing outside matplotlib (the explorer's page)."""
+    return [mpl.colors.to_hex(BACKGROUND_CMAP(i / (n - 1))) for i in range(n)]
 COLUMN = 3.4
 FULL = 7.0
 DEFAULT_SIZE = (COLUMN, 2.8)

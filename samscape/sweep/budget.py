@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import dynamics
 from ..dynamics import memory_estimate
-from ..dynamics.budget import _size
+from ..dynamics import size_text
 
 # Memory of this process per block of the store, measured with 5,000 and 20,000 blocks: dask's graph of the store's
 # chunks when it is created (about 9 KiB a block) and when its fates are summed for the closing line of
@@ -38,7 +38,7 @@ class DoesNotFit(ValueError):
 
 
 def _parts(parts: dict[str, float]) -> str:
-    return ", ".join(f"{name} {_size(value)}" for name, value in parts.items() if value)
+    return ", ".join(f"{name} {size_text(value)}" for name, value in parts.items() if value)
 
 
 def _largest(parts: dict[str, float]) -> str:
@@ -69,8 +69,8 @@ def check_driver(parts: dict[str, int], *, every: int | None) -> None:
         "kept-step coordinate": f"keep fewer iterates with a larger every= (now {every})",
         "block bookkeeping": "use a coarser grid (fewer values, fewer seeds) or larger blocks (block_points=)",
     }[_largest(parts)]
-    raise DoesNotFit(f"this sweep needs about {_size(total)} of memory in this process ({_parts(parts)}) but only "
-                     f"{_size(available)} is available; {remedy}")
+    raise DoesNotFit(f"this sweep needs about {size_text(total)} of memory in this process ({_parts(parts)}) but only "
+                     f"{size_text(available)} is available; {remedy}")
 
 
 # ---------------------------------------------------------------------------------------------- one block
@@ -124,8 +124,8 @@ def check_block(parts: dict[str, int], budget: int | None, *, points: int, every
     else:
         remedy = (f"keep fewer iterates with a larger every= (now {every})" if every is not None else
                   "use a machine with more memory")
-    raise DoesNotFit(f"one block of this sweep ({points:,} points) needs about {_size(total)} of memory "
-                     f"({_parts(parts)}) but {where or 'a worker'} has about {_size(budget)}; {remedy}")
+    raise DoesNotFit(f"one block of this sweep ({points:,} points) needs about {size_text(total)} of memory "
+                     f"({_parts(parts)}) but {where or 'a worker'} has about {size_text(budget)}; {remedy}")
 
 
 # ---------------------------------------------------------------------------------------------- disk
@@ -154,5 +154,5 @@ def check_disk(store: str, point_bytes_on_disk: dict[str, int], points: int, blo
     remedy = "use a coarser grid or fewer starts"
     if "xs" in parts and parts["xs"] > total / 2:
         remedy += f", keep fewer iterates with a larger every= (now {every})"
-    raise DoesNotFit(f"store {store!r} needs up to {_size(total)} of disk ({_parts(parts)}) but only "
-                     f"{_size(free)} is free there; {remedy}, or put the store on a larger disk")
+    raise DoesNotFit(f"store {store!r} needs up to {size_text(total)} of disk ({_parts(parts)}) but only "
+                     f"{size_text(free)} is free there; {remedy}, or put the store on a larger disk")

@@ -40,7 +40,7 @@ from .._atomic import TEMP_PREFIX, atomic_output, check_writable
 from .._checks import choice, has_attributes, int_at_least, points, positive
 from .._starts import count_starts, parse_starts
 from ..dynamics import DEFAULT_BOUND, STATUS_NAMES, Progress
-from ..theory.sharpness import hessian_curvature
+from ..theory import hessian_curvature
 from . import budget
 from . import recipe as recipes
 
