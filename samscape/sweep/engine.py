@@ -263,7 +263,7 @@ def compute_block(plan: dict, index: tuple[int, ...], copies=()) -> list[dict]:
     then one completion marker per piece; returns the markers' records.
 
     ``copies``: blocks that differ from ``index`` in the seed only, when the seed changes nothing (the optimizer
-    draws no random numbers, :func:`seed_changes_nothing`): their points are simulated once, together, and the
+    draws no random numbers, :func:`recipe.seed_changes_nothing`): their points are simulated once, together, and the
     results written into each block, bit for bit what separate simulations would write.
     """
     import zarr
@@ -402,18 +402,6 @@ def _coordinates_problem(ds, recipe: dict) -> str | None:
     if recipes.starts_digest(np.asarray(ds["x0"].values)) != recipe["starts_sha256"]:
         return "its coordinate 'x0' no longer holds the starts of its recipe"
     return None
-
-
-def seed_changes_nothing(landscape, optimizer, grid: dict) -> bool:
-    """Whether the swept seeds all give the same runs: the seed only keys the draws (batches, random directions),
-    and the optimizer, with every value the grid gives its batch sizes, draws none (the starts do not depend on a
-    swept seed: ``random:N`` starts are drawn with the ``seed`` argument)."""
-    if recipes.SEED not in grid or len(grid[recipes.SEED]) < 2:
-        return False
-    batch_names = [name for name in grid if name.rsplit(".", 1)[-1] == "batch_size"]
-    if batch_names and landscape.n_samples > 1:
-        return False
-    return not optimizer.draws(landscape.n_samples)
 
 
 def _seed_groups(todo: list, names: list[str], copy_seeds: bool) -> list[list[tuple[int, ...]]]:
@@ -767,7 +755,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         Points (combinations x starts) per block of a new store, instead of the rule of
         :func:`samscape.sweep.recipe.block_shape`; the results do not depend on it.
     reuse_seeds : bool
-        When the optimizer draws no random numbers (:func:`seed_changes_nothing`) every swept seed gives the same
+        When the optimizer draws no random numbers (:func:`recipe.seed_changes_nothing`) every swept seed gives the same
         runs: simulate each block once and write it for every seed (the default), or, with False, simulate each
         seed anyway (to time the work, as ``benchmarks/bench_sweep.py`` does). The results are the same.
 
@@ -818,12 +806,12 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         backend = existing.get("backend", backend)
     draft = recipes.make_recipe(landscape, optimizer, grid, x0, steps=steps, every=every, seed=seed, bound=bound,
                                 dtype=dtype, backend=backend)
+    copy_seeds = bool(reuse_seeds) and recipes.seed_changes_nothing(landscape, optimizer, grid)
     if existing is not None:
         existing = _join(path, store, existing, draft, stream)
     sizes = list(sizes_given.values())
     disk = functools.partial(budget.check_disk, path, bytes_per_point(dtype, dim, n_kept), every=every)
 
-    copy_seeds = bool(reuse_seeds) and seed_changes_nothing(landscape, optimizer, grid)
     if copy_seeds:
         n_seeds = len(grid[recipes.SEED])
         print(f"samscape sweep: {type(optimizer).__name__} here draws no random numbers (full batch, no random "

@@ -353,3 +353,15 @@ def block_shape(sizes: list[int], names: list[str], n_starts: int, steps: int, n
 def n_saved(steps: int, every: int | None) -> int:
     """Iterates kept per point (0 without ``every``), counted without building the steps."""
     return dynamics.n_saved_steps(steps, every) if every is not None else 0
+
+
+def seed_changes_nothing(landscape, optimizer, grid: dict) -> bool:
+    """Whether the swept seeds all give the same runs: the seed only keys the draws (batches, random directions),
+    and the optimizer, with every value the grid gives its batch sizes, draws none (the starts do not depend on a
+    swept seed: ``random:N`` starts are drawn with the ``seed`` argument)."""
+    if SEED not in grid or len(grid[SEED]) < 2:
+        return False
+    batch_names = [name for name in grid if name.rsplit(".", 1)[-1] == "batch_size"]
+    if batch_names and landscape.n_samples > 1:
+        return False
+    return not optimizer.draws(landscape.n_samples)
