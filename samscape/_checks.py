@@ -17,6 +17,12 @@ def _bound(allow_zero: bool) -> str:
     return ">= 0" if allow_zero else "> 0"
 
 
+def _shown(value, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a message must not repeat pages of what it refuses."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _is_int(value) -> bool:
     # bool is an int subclass, but True as a count or a size is a mistake, not 1
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
@@ -75,7 +81,15 @@ def positive_int(value, name: str) -> int:
 def choice(value, name: str, allowed):
     """``value`` if it is one of ``allowed``."""
     if isinstance(value, np.ndarray) or value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {_shown(value)}")
+    return value
+
+
+def instance(value, name: str, kind, what: str):
+    """``value`` if it is an instance of ``kind`` (a class or a tuple of classes); ``what`` says what is expected,
+    e.g. ``"a samscape optimizer such as SAM(lr=0.1, rho=0.05)"``."""
+    if not isinstance(value, kind):
+        raise ValueError(f"{name} must be {what}, got {_shown(value)}")
     return value
 
 

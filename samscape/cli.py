@@ -14,58 +14,32 @@ import numpy as np
 
 from . import dynamics, landscapes
 from ._atomic import check_writable
+from ._checks import int_at_least
+from ._landscape_flags import add_landscape_flags, build_landscape, format_param
 from ._starts import parse_starts  # the --starts grammar, shared with `samscape sweep`
 from .sweep import cli as sweep_cli
 from ._tables import text_table
 from .explore import cli as explore_cli
 
-# every registered optimizer but the composite ones (Switch), which have no single-flag form
-OPTIMIZER_CHOICES = tuple(kind for kind, cls in dynamics.optimizers.OPTIMIZERS.items() if not cls.composite())
-
-
 class UsageError(ValueError):
     """Bad command-line input; printed as one line, exit code 2."""
 
 
-def parse_param(text: str) -> tuple[str, object]:
-    """``k=v`` -> (k, value) where value is a float, an int, or a comma-separated tuple of floats."""
-    if "=" not in text:
-        raise UsageError(f"--param must look like name=value, got {text!r}")
-    key, raw = text.split("=", 1)
-    key, raw = key.strip(), raw.strip()
-    try:
-        if "," in raw:
-            return key, tuple(float(v) for v in raw.split(",") if v.strip())
-        number = float(raw)
-        return key, int(number) if number.is_integer() and "." not in raw and "e" not in raw.lower() else number
-    except ValueError:
-        raise UsageError(f"--param {key} must be a number or comma-separated numbers, got {raw!r}") from None
-
-
-DEFAULT_RHO = 0.05
+def _kinds_taking(name: str) -> list[str]:
+    return [kind for kind in dynamics.plain_kinds() if dynamics.OPTIMIZERS[kind].takes(name)]
 
 
 def build_optimizer(args) -> dynamics.Optimizer:
-    """The optimizer the flags describe; which flags apply is read off the class (its ``rho`` field, its batch rule),
-    so a new optimizer in the registry needs nothing here."""
+    """The optimizer the flags describe (:func:`samscape.dynamics.optimizer_from_kind`); a flag that the chosen
+    optimizer does not take is refused, naming the ones that take it."""
     name = args.optimizer
-    cls = dynamics.optimizers.OPTIMIZERS[name]
-    def field_names(kind):
-        return {f.name for f in dataclasses.fields(dynamics.optimizers.OPTIMIZERS[kind])}
-
-    fields = field_names(name)
-    if "rho" not in fields and args.rho is not None:
-        takes_rho = [kind for kind in OPTIMIZER_CHOICES if "rho" in field_names(kind)]
-        raise UsageError(f"--rho applies to {', '.join(takes_rho)}, not to --optimizer {name}")
-    rule = cls.batch_rule()
-    if rule is None and args.batch_size is not None:
-        batched = [kind for kind in OPTIMIZER_CHOICES if dynamics.optimizers.OPTIMIZERS[kind].batch_rule()]
-        raise UsageError(f"--batch-size applies to {', '.join(batched)}; {name} always uses the full batch")
-    kwargs = {"batch_size": args.batch_size if args.batch_size is not None else 1} if rule == "required" else (
-        {"batch_size": args.batch_size} if rule == "optional" else {})
-    if "rho" in fields:
-        kwargs["rho"] = DEFAULT_RHO if args.rho is None else args.rho
-    return cls(args.lr, **kwargs)
+    cls = dynamics.OPTIMIZERS[name]
+    if args.rho is not None and not cls.takes("rho"):
+        raise UsageError(f"--rho applies to {', '.join(_kinds_taking('rho'))}, not to --optimizer {name}")
+    if args.batch_size is not None and not cls.takes("batch_size"):
+        raise UsageError(f"--batch-size applies to {', '.join(_kinds_taking('batch_size'))}; {name} always uses the "
+                         "full batch")
+    return dynamics.optimizer_from_kind(name, args.lr, rho=args.rho, batch_size=args.batch_size)
 
 
 def default_every(steps: int) -> int:
@@ -76,47 +50,6 @@ def default_every(steps: int) -> int:
         return 1
     stride = -(-steps // 100)
     return stride if stride % 2 else stride + 1
-
-
-def _catalog_params(name: str, items: list[str]) -> dict:
-    """``--param`` items for catalog entry ``name``; a number given where the entry takes a list is refused with
-    the spelling of a one-element list."""
-    defaults = landscapes.describe(name)["params"]
-    params = {}
-    for item in items:
-        key, value = parse_param(item)
-        if isinstance(defaults.get(key), (tuple, list)) and not isinstance(value, tuple):
-            raise UsageError(f"--param {key} takes a list, and a one-element list is written with a trailing "
-                             f"comma: {key}={format_param((value,))} (got {item!r})")
-        params[key] = value
-    return params
-
-
-def build_landscape(args):
-    if args.expr is not None:
-        if args.landscape is not None:
-            raise UsageError("give either --landscape NAME or --expr EXPR, not both")
-        if not args.vars:
-            raise UsageError("--expr needs --vars, e.g. --vars u,v")
-        samples = {}
-        for item in args.sample:
-            key, values = parse_param(item)
-            samples[key] = values if isinstance(values, tuple) else (values,)
-        return landscapes.from_expr(args.expr, args.vars, samples=samples or None)
-    if args.sample:
-        raise UsageError("--sample goes with --expr; catalog landscapes take their data through --param")
-    if args.landscape is None:
-        raise UsageError("give --landscape NAME (see `samscape list`) or --expr EXPR --vars u,v")
-    return landscapes.get(args.landscape, **_catalog_params(args.landscape, args.param))
-
-
-def format_param(value) -> str:
-    """A parameter value as ``--param`` spells it (the inverse of :func:`parse_param`): a list is comma-separated
-    and a one-element list keeps a trailing comma (``2,``)."""
-    if isinstance(value, (tuple, list)):
-        text = ",".join(f"{float(v):g}" for v in value)
-        return text + "," if len(value) == 1 else text
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _params_text(params: dict) -> str:
@@ -178,9 +111,9 @@ def _cmd_list(args) -> int:
         print(line)
         print(_field("", landscapes.describe(name)["description"], 4))
     print()
-    registry = dynamics.optimizers.OPTIMIZERS
+    registry = dynamics.OPTIMIZERS
     plain = ", ".join(f"{kind} ({cls.__name__}{', --batch-size' if cls.batch_rule() == 'required' else ''})"
-                      for kind, cls in registry.items() if not cls.composite())
+                      for kind, cls in ((kind, registry[kind]) for kind in dynamics.plain_kinds()))
     composite = ", ".join(f"{cls.__name__}({', '.join(f.name for f in dataclasses.fields(cls))})"
                           for cls in registry.values() if cls.composite())
     print(_field("optimizers:", f"{plain}; Python API adds {composite}", 12))
@@ -190,8 +123,8 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_simulate(args) -> int:
-    if args.seed is not None and args.seed < 0:
-        raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
+    if args.seed is not None:
+        int_at_least(args.seed, "--seed", 0)
     if args.out is not None:  # before a long run, not after it; an empty --out is a mistake, not "don't save"
         if not args.out.endswith(".npz"):
             raise UsageError(f"--out must be a path ending in .npz, got {args.out!r}")
@@ -340,17 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_list)
 
     p = sub.add_parser("simulate", help="run one optimizer from many starts and print a summary")
-    p.add_argument("--landscape", metavar="NAME", help="catalog name (see `samscape list`); or give --expr")
-    p.add_argument("--param", action="append", default=[], metavar="K=V",
-                   help="catalog parameter, repeatable; a list is comma-separated (xs=0.6,1.0; one element: xs=2,); "
-                        "default: the entry's own (see `samscape list NAME`)")
-    p.add_argument("--expr", help="a loss expression, e.g. '0.5*tanh(v*tanh(u))**2'; instead of --landscape")
-    p.add_argument("--vars", help="the variables of --expr, comma-separated, e.g. u,v")
-    p.add_argument("--sample", action="append", default=[], metavar="NAME=V1,V2,...",
-                   help="a data column of --expr (repeatable): the loss is the mean over the rows")
-    p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam", help="the update rule")
+    add_landscape_flags(p)
+    p.add_argument("--optimizer", choices=dynamics.plain_kinds(), default="sam", help="the update rule")
     p.add_argument("--lr", type=float, default=0.1, help="learning rate (step size)")
-    p.add_argument("--rho", type=float, default=None, help=f"perturbation radius (SAM variants; default {DEFAULT_RHO})")
+    p.add_argument("--rho", type=float, default=None, help=f"perturbation radius (SAM variants; default {dynamics.DEFAULT_RHO})")
     p.add_argument("--batch-size", type=int, default=None,
                    help="samples per stochastic gradient, drawn with replacement (default: 1 for sgd, the full "
                         "batch for the SAM variants)")
@@ -361,11 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--starts", default="random:16", help="point:2.5,0.001 | grid:umin:umax:vmin:vmax:NxM | random:N")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of random starts and batches (default: a fresh seed, printed and saved)")
-    p.add_argument("--bound", type=float, default=dynamics.integrate.DEFAULT_BOUND,
+    p.add_argument("--bound", type=float, default=dynamics.DEFAULT_BOUND,
                    help="a start leaving ||x|| <= bound is frozen as diverged (default %(default)g)")
-    p.add_argument("--backend", choices=("auto", *sorted(dynamics.BACKENDS)), default="auto",
+    p.add_argument("--backend", choices=dynamics.BACKEND_CHOICES, default="auto",
                    help="numpy (reference), compiled (numba) or auto (compiled when the run is long enough)")
-    p.add_argument("--dtype", choices=dynamics.integrate.DTYPES, default="float64", help="precision of the iterates")
+    p.add_argument("--dtype", choices=dynamics.DTYPES, default="float64", help="precision of the iterates")
     p.add_argument("--out", metavar="RUN.npz", help="write the run to this .npz (default: not saved)")
     p.set_defaults(func=_cmd_simulate)
 

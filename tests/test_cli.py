@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from samscape import cli, dynamics, landscapes
+from samscape._landscape_flags import format_param, parse_param
 
 
 def test_list_names_every_catalog_landscape_and_the_optimizers(capsys):
@@ -19,7 +20,7 @@ def test_list_names_every_catalog_landscape_and_the_optimizers(capsys):
     for name in landscapes.names():
         assert name in out
         assert landscapes.describe(name)["description"][:20] in out
-    for opt in cli.OPTIMIZER_CHOICES:
+    for opt in dynamics.plain_kinds():
         assert opt in out
 
 
@@ -210,9 +211,9 @@ def test_memory_error_is_one_line(monkeypatch, capsys):
 
 def test_the_memory_guard_reaches_the_command_line_as_one_line(monkeypatch, capsys):
     """simulate's refusal of a run that does not fit is printed as one line with exit 2."""
-    from samscape.dynamics import integrate
+    from samscape.dynamics import budget
 
-    monkeypatch.setattr(integrate, "available_memory", lambda: 1024)
+    monkeypatch.setattr(budget, "available_memory", lambda: 1024)
     assert cli.main(["simulate", "--landscape", "tanh", "--steps", "5", "--backend", "numpy"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("samscape simulate: error: this run needs about ") and err.count("\n") == 1
@@ -289,7 +290,7 @@ def test_list_shows_each_entrys_parameters_with_defaults_in_param_syntax(capsys)
     for name in landscapes.names():
         line = next(row for row in out.splitlines() if row.startswith(name + " "))
         for key, value in landscapes.describe(name)["params"].items():
-            assert f"{key}={cli.format_param(value)}" in line
+            assert f"{key}={format_param(value)}" in line
     assert "xs=1,  ys=0," in out
 
 
@@ -313,7 +314,7 @@ def test_format_param_is_the_inverse_of_parse_param():
     """Whatever format_param writes, parse_param reads back as the same value (floats, ints, one- and
     several-element lists)."""
     for value in (0.5, 3, (2.0,), (0.6, 1.0, 1.3)):
-        _, parsed = cli.parse_param(f"k={cli.format_param(value)}")
+        _, parsed = parse_param(f"k={format_param(value)}")
         assert parsed == value
 
 

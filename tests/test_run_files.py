@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from samscape import cli, dynamics, landscapes
-from samscape.dynamics import integrate
+from samscape.dynamics import budget, run as run_file
 
 STEPS, EVERY = 20, 5
 
@@ -63,7 +63,7 @@ CASES = {
                               "recipe's optimizer cannot be rebuilt .*bogus"),
     "5000 nested switches": (lambda a: _with_optimizer_text(a, _nested_switches(5000)), "nests JSON too deeply"),
     "100 nested switches": (lambda a: _with_optimizer_text(a, _nested_switches(100)),
-                            f"nests Switch deeper than {integrate.MAX_SWITCH_DEPTH} levels"),
+                            f"nests Switch deeper than {run_file.MAX_SWITCH_DEPTH} levels"),
     "meta not JSON": (lambda a: _replace(a, meta=np.array("not json {")), "not readable JSON"),
     "meta not an object": (lambda a: _replace(a, meta=np.array("[1, 2]")), "recipe must be a JSON object"),
     "bad landscape spec": (lambda a: _with_meta(a, lambda m: m.update(landscape={"kind": "nope"})),
@@ -114,7 +114,7 @@ def _write(case, arrays, tmp_path):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_load_run_refuses_a_broken_file_in_one_sentence_naming_it(case, good_arrays, tmp_path, monkeypatch):
     """load_run raises one ValueError that names the file and the problem, and never allocates a declared shape."""
-    monkeypatch.setattr(integrate, "available_memory", lambda: 2**30)  # a huge allocation would be refused too
+    monkeypatch.setattr(budget, "available_memory", lambda: 2**30)  # a huge allocation would be refused too
     path = _write(case, good_arrays, tmp_path)
     with pytest.raises(ValueError, match=CASES[case][1]) as info:
         dynamics.load_run(path)
@@ -162,10 +162,10 @@ def test_a_run_too_large_for_memory_is_refused_before_loading(good_arrays, tmp_p
     path = tmp_path / "run.npz"
     np.savez(path, **good_arrays)
     needed = sum(a.nbytes for a in good_arrays.values())
-    monkeypatch.setattr(integrate, "available_memory", lambda: needed - 1)
+    monkeypatch.setattr(budget, "available_memory", lambda: needed - 1)
     with pytest.raises(ValueError, match="iB of arrays but only .*iB of memory is available"):
         dynamics.load_run(path)
-    monkeypatch.setattr(integrate, "available_memory", lambda: needed)
+    monkeypatch.setattr(budget, "available_memory", lambda: needed)
     assert dynamics.load_run(path).n_starts == 2
 
 
@@ -224,3 +224,49 @@ def test_a_file_claiming_fewer_steps_asked_for_than_done_is_refused(good_arrays,
     np.savez(path, **_with_meta(good_arrays, lambda meta: meta.update(requested_steps=STEPS - 1)))
     with pytest.raises(ValueError, match=r"is not a samscape run: its recipe's requested_steps must be absent, or "):
         dynamics.load_run(path)
+
+
+# ------------------------------------------------------------------------------------- files of older versions
+
+OLD_FILES = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def _finite_sum():
+    return landscapes.from_expr("0.5*(tanh(v*tanh(u*a)) - y)**2", ["u", "v"],
+                                samples={"a": [0.6, 1.0, 1.3], "y": [0.0, 0.1, -0.1]})
+
+
+OLD_RUNS = {
+    # file: (landscape, optimizer, x0, steps, simulate's keywords), exactly as the old code was called
+    "run_fcb9bae_switch.npz": (
+        _finite_sum,
+        lambda: dynamics.Switch(dynamics.SGD(lr=0.3, batch_size=2),
+                                dynamics.SAM(lr=np.array([0.2, 0.5, 60.0]), rho=0.05), at=4),
+        [[0.5, -0.4], [1.0, 1.0], [2.0, -1.5]], 12, dict(every=3, seed=7, bound=3.0)),
+    "run_fcb9bae_catalog.npz": (
+        lambda: landscapes.get("double_well"), lambda: dynamics.USAM(lr=0.1, rho=0.2),
+        [[0.3], [-1.2]], 5, dict(seed=3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OLD_RUNS))
+def test_load_run_reads_the_files_that_fcb9bae_wrote(name):
+    """The run files in tests/data were written by samscape at commit fcb9bae (before Run and its file format
+    moved to dynamics/run.py), committed as written: the old tree was unpacked with ``git archive fcb9bae``, and
+    ``PYTHONPATH=<old tree> python -c ...`` ran ``dynamics.simulate(...).save(path)`` with the arguments of
+    OLD_RUNS and ``backend="numpy"`` (a Switch of mini-batch SGD and SAM with one lr per start on a finite sum,
+    one start diverging; USAM on a catalog landscape). Today's load_run reads each back whole, and it is the run
+    that today's simulate makes from the same arguments: same landscape, optimizer, seed, steps, iterates, loss,
+    statuses and stopping steps."""
+    make_landscape, make_optimizer, x0, steps, keywords = OLD_RUNS[name]
+    old = dynamics.load_run(OLD_FILES / name)
+    new = dynamics.simulate(make_landscape(), make_optimizer(), np.array(x0), steps, backend="numpy", **keywords)
+    assert old.landscape.spec == new.landscape.spec
+    assert old.optimizer.to_dict() == new.optimizer.to_dict()
+    assert (old.seed, old.every, old.bound, old.backend) == (new.seed, new.every, new.bound, "numpy")
+    np.testing.assert_array_equal(old.steps, new.steps)
+    np.testing.assert_array_equal(old.status, new.status)
+    np.testing.assert_array_equal(old.stopped_at, new.stopped_at)
+    np.testing.assert_array_equal(old.xs, new.xs)
+    np.testing.assert_array_equal(old.loss, new.loss)
+    assert not old.interrupted

@@ -1,10 +1,14 @@
 """Optimizers as small frozen objects and one vectorized integrator, :func:`simulate`."""
 
 from .draws import fresh_seed
-from .integrate import BACKENDS, Run, load_run, resolve_backend, saved_step_grid, simulate, write_npz_atomic
+from .budget import available_memory, memory_estimate, size_text
+from .contract import DEFAULT_BOUND, DTYPES, STATUS_NAMES, check_dtype, n_saved_steps, saved_step_grid
+from .integrate import BACKEND_CHOICES, BACKENDS, kernel_readiness, resolve_backend, simulate
+from .progress import Progress
+from .run import Run, load_run, write_npz_atomic
 from .optimizers import (
-    GD, SAM, SGD, USAM, Noise, Optimizer, PerSampleSAM, PerSampleUSAM, RandomSAM, Switch, optimizer_from_dict, sam_ascent,
-    unit, usam_ascent,
+    DEFAULT_RHO, GD, OPTIMIZERS, SAM, SGD, USAM, Noise, Optimizer, PerSampleSAM, PerSampleUSAM, RandomSAM, Switch,
+    check_optimizer, optimizer_from_dict, optimizer_from_kind, plain_kinds, sam_ascent, unit, usam_ascent,
 )
 from .stepping import iterate, step
 
@@ -12,5 +16,16 @@ __all__ = [
     "GD", "SGD", "SAM", "USAM", "RandomSAM", "PerSampleSAM", "PerSampleUSAM", "Switch", "Optimizer", "Noise", "unit",
     "sam_ascent", "usam_ascent",
     "simulate", "Run", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
-    "resolve_backend", "step", "iterate",
+    "resolve_backend", "step", "iterate", "DEFAULT_BOUND", "DTYPES", "STATUS_NAMES", "n_saved_steps", "Progress",
+    "memory_estimate", "available_memory", "size_text", "BACKEND_CHOICES", "check_dtype", "check_optimizer", "OPTIMIZERS",
+    "plain_kinds", "optimizer_from_kind", "DEFAULT_RHO", "kernel_readiness", "quiet_builds",
 ]
+
+
+def __getattr__(name):
+    # the compiled backend's module loads on first use (it is the kernel generator's, and numba's, door)
+    if name == "quiet_builds":
+        from .compiled import quiet_builds
+
+        return quiet_builds
+    raise AttributeError(f"module 'samscape.dynamics' has no attribute {name!r}")

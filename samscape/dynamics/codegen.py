@@ -47,6 +47,7 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -55,7 +56,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ..landscapes.core import PlaceholderPrinter
 from . import draws
 from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, lanes_for
-from .optimizers import squared_norm_range
+from .optimizers import GD, SGD, _PerSample, _Perturbed, squared_norm_range
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
 GENERATOR_VERSION = 9
@@ -330,6 +331,12 @@ def plan_depth(plan: list[list[int]]) -> int:
 
 # ------------------------------------------------------------------------------------ optimizer shapes
 
+# The updates a kernel writes: one descent step from the ascent point that the class's ``ascent`` names (see
+# Optimizer.ascent). A class with an update of its own (a user's plugin, an optimizer with state) has no kernel
+# until the generator learns it: it runs on NumPy (backend="auto" says so once).
+KERNEL_UPDATES = (GD.update, SGD.update, _Perturbed.update, _PerSample.update)
+
+
 @dataclass(frozen=True)
 class Leaf:
     """A plain optimizer in the tree, as the generator sees it: what it declares about itself (see
@@ -369,6 +376,9 @@ def optimizer_shape(optimizer, has_data: bool):
             first = walk(opt.first)
             second = walk(opt.second)
             return Fork(first, second, fork_index)
+        if type(opt).update not in KERNEL_UPDATES:
+            raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {opt.kind!r} (its "
+                                       "update is its own); use backend='numpy'")
         per_sample = bool(getattr(opt, "ascent_per_sample", False))
         known = ASCENT_POINT_EMITTERS if per_sample else ASCENT_EMITTERS
         if opt.ascent is not None and opt.ascent not in known:
@@ -388,6 +398,57 @@ def shape_signature(tree) -> str:
     if isinstance(tree, Fork):
         return f"switch({shape_signature(tree.first)},{shape_signature(tree.second)})"
     return f"{tree.kind}{'[batch]' if tree.batched else ''}"
+
+
+@dataclass(frozen=True)
+class KernelPlan:
+    """What one kernel is written for, worked out once from a (landscape, optimizer, dtype) and handed to every
+    question about that kernel (is it ready, is it on disk, build it, pack its arguments) instead of the optimizer.
+
+    ``tree`` is the optimizer's structure (:class:`Leaf` and :class:`Fork` nodes numbered in pre-order), ``leaves``
+    its leaves in that order, ``shape`` its signature (``switch(sgd[batch],sam)``), ``lanes`` the starts per block of
+    the lane kernel. The numbers (``lr``, ``rho``, batch sizes, switch steps) are runtime arguments, packed from
+    ``parts`` and ``switches`` (the optimizer's leaves and Switch nodes in the same order): every optimizer of one
+    structure calls the same kernel, so ``signature``, ``(shape, dtype)``, names the kernel among a landscape's.
+    """
+
+    landscape: Any = field(repr=False, compare=False)
+    dtype: str
+    dim: int
+    has_data: bool
+    tree: object
+    leaves: tuple
+    shape: str
+    lanes: int
+    parts: tuple = field(repr=False, compare=False)
+    switches: tuple = field(repr=False, compare=False)
+
+    @property
+    def signature(self) -> tuple[str, str]:
+        return self.shape, self.dtype
+
+
+def kernel_plan(landscape, optimizer, dtype: str = "float64") -> KernelPlan:
+    """The plan of the kernel that runs ``optimizer`` on ``landscape`` in ``dtype``; raises
+    :class:`UnsupportedLandscape` for an optimizer the generator cannot write (a gradient it cannot express is found
+    when the source is written)."""
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
+    has_data = bool(landscape.data_symbols)
+    tree, leaf_opts, fork_opts = optimizer_shape(optimizer, has_data)
+    leaves = []
+
+    def collect(node):  # pre-order, as the leaves were numbered
+        if isinstance(node, Fork):
+            collect(node.first)
+            collect(node.second)
+        else:
+            leaves.append(node)
+
+    collect(tree)
+    return KernelPlan(landscape=landscape, dtype=dtype, dim=landscape.dim, has_data=has_data, tree=tree,
+                      leaves=tuple(leaves), shape=shape_signature(tree), lanes=lanes_for(landscape.dim),
+                      parts=tuple(leaf_opts), switches=tuple(fork_opts))
 
 
 # -------------------------------------------------------------------------------------------- emitting
@@ -424,18 +485,12 @@ class _Emitter:
 
 @dataclass
 class Layout:
-    """Where each per-lane quantity lives, and how to pack the runtime arguments for a kernel."""
+    """What the written kernel expects beyond its plan: the per-start hyperparameter rows, in the order they are
+    packed, and the sizes of its scratch rows and data."""
 
-    dim: int
     n_data: int
-    dtype: str
-    leaves: list
     hp_rows: list[tuple[int, str]] = field(default_factory=list)  # (leaf index, hyperparameter), one per HP row
-    n_forks: int = 0
-    has_data: bool = False
     n_float_rows: int = 0
-    shape: str = ""
-    lanes: int = 0  # starts per block of the lane kernel (contract.lanes_for)
 
 
 def _decimal_ln2() -> decimal.Decimal:
@@ -578,31 +633,20 @@ class _KernelWriter:
     and runs one start at a time (the shortest dependency chain, for a single long run).
     """
 
-    def __init__(self, landscape, optimizer, dtype: str):
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
-        self.float32 = dtype == "float32"
-        self.dtype = dtype
-        self.dim = landscape.dim
-        self.has_data = bool(landscape.data_symbols)
-        self.program = gradient_program(landscape, self.float32)
+    def __init__(self, plan: KernelPlan):
+        self.plan = plan
+        self.float32 = plan.dtype == "float32"
+        self.dtype = plan.dtype
+        self.dim = plan.dim
+        self.has_data = plan.has_data
+        self.program = gradient_program(plan.landscape, self.float32)
         # the loss at the saved steps, where no data is summed (a finite sum's loss stays NumPy's)
-        self.value = None if self.has_data else value_program(landscape, self.float32)
-        self.tree, self.leaf_opts, self.fork_opts = optimizer_shape(optimizer, self.has_data)
-        self.leaves = []
-        self._collect(self.tree)
-        self.leaves.sort(key=lambda leaf: leaf.index)
+        self.value = None if self.has_data else value_program(plan.landscape, self.float32)
+        self.tree, self.leaves = plan.tree, list(plan.leaves)
         self._assign_rows()
-        self.width = lanes_for(self.dim)  # starts per block of the lane kernel
+        self.width = plan.lanes  # starts per block of the lane kernel
         self.scalar, self.W = False, self.width
         self.looped = self.dim >= LOOP_FROM_DIM
-
-    def _collect(self, node):
-        if isinstance(node, Fork):
-            self._collect(node.first)
-            self._collect(node.second)
-        else:
-            self.leaves.append(node)
 
     def _assign_rows(self):
         d = self.dim
@@ -1326,9 +1370,7 @@ class _KernelWriter:
             mix_b=int(draws.MIX_B), two53=float(2**53), two_pi=2.0 * np.pi, namespace=namespace,
             ok=OK, diverged=DIVERGED, nonfinite=NONFINITE,
         )
-        layout = Layout(dim=self.dim, n_data=self.program.n_data, dtype=self.dtype, leaves=self.leaves,
-                        hp_rows=self.hp_rows, n_forks=len(self.fork_opts), has_data=self.has_data,
-                        n_float_rows=self.n_rows, shape=shape_signature(self.tree), lanes=self.width)
+        layout = Layout(n_data=self.program.n_data, hp_rows=self.hp_rows, n_float_rows=self.n_rows)
         body = prelude + "\n" + self.layout_constants() + self.grad_constants() + _tanh_source(self.float32) + "\n\n" + em.text()
         return body, layout
 
@@ -1347,17 +1389,16 @@ ASCENT_POINT_EMITTERS = {
 }
 
 
-def kernel_source(landscape, optimizer, dtype: str = "float64") -> tuple[str, Layout, str]:
-    """Source text of the fused kernel for ``landscape`` and the structure of ``optimizer``.
+def kernel_source(plan: KernelPlan) -> tuple[str, Layout, str]:
+    """Source text of the fused kernel of ``plan`` (:func:`kernel_plan`).
 
     Returns ``(source, layout, key)``; ``key`` is a hash of the source and names the kernel on disk.
     Raises :class:`UnsupportedLandscape` when the gradient uses a function the kernel cannot call.
     """
-    writer = _KernelWriter(landscape, optimizer, dtype)
-    body, layout = writer.source()
+    body, layout = _KernelWriter(plan).source()
     # the key covers everything that shapes the code; the landscape's name is only a comment
     key = hashlib.sha256(f"{GENERATOR_VERSION}\n{body}".encode()).hexdigest()[:24]
     header = (f"# samscape fused kernel {key} (generated; do not edit)\n"
-              f"# first written for landscape {landscape.name!r}\n"
-              f"# optimizer: {layout.shape}  dtype: {dtype}  generator: {GENERATOR_VERSION}\n")
+              f"# first written for landscape {plan.landscape.name!r}\n"
+              f"# optimizer: {plan.shape}  dtype: {plan.dtype}  generator: {GENERATOR_VERSION}\n")
     return header + body, layout, key

@@ -115,15 +115,17 @@ class Kernel:
     path: Path | None
     lanes: object
     single: object
-    layout: codegen.Layout
+    layout: codegen.Layout  # the hyperparameter rows to pack (the rest of what the kernel expects is in its plan)
     loss: object = None  # the value at many points (see codegen's emit_loss_function); None for a finite sum
     ready: set = field(default_factory=set)
     failures: dict = field(default_factory=dict)  # id(function) -> the KernelBuildError of its compilation
     cache_folder: Path | None = None  # where numba writes this kernel's cache files (see _seal)
 
 
-def _shape(landscape, optimizer) -> str:
-    return codegen.shape_signature(codegen.optimizer_shape(optimizer, bool(landscape.data_symbols))[0])
+def plan(landscape, optimizer, dtype="float64") -> codegen.KernelPlan:
+    """The plan of the kernel that a run of ``optimizer`` on ``landscape`` in ``dtype`` calls
+    (:func:`codegen.kernel_plan`): worked out once per run and passed to every question below."""
+    return codegen.kernel_plan(landscape, optimizer, np.dtype(dtype).name)
 
 
 def _label(landscape) -> str:
@@ -132,7 +134,7 @@ def _label(landscape) -> str:
     return repr(name) if len(name) <= 80 else repr(name[:70] + "...")
 
 
-def _build_error(landscape, optimizer, dtype: str, err: BaseException) -> KernelBuildError:
+def _build_error(plan: codegen.KernelPlan, err: BaseException) -> KernelBuildError:
     """One sentence naming the landscape and why; the cause stays attached as ``__cause__``."""
     if isinstance(err, RecursionError):
         why = "numba's compiler ran out of recursion depth (the gradient is too deeply nested or too long)"
@@ -140,44 +142,57 @@ def _build_error(landscape, optimizer, dtype: str, err: BaseException) -> Kernel
         first_line = (str(err).strip().splitlines() or [""])[0]
         why = f"{type(err).__name__}: {first_line[:200]}" if first_line else type(err).__name__
     return KernelBuildError(
-        f"the compiled backend could not build a kernel for landscape {_label(landscape)} "
-        f"({_shape(landscape, optimizer)}, {dtype}): {why}; use backend='numpy'"
+        f"the compiled backend could not build a kernel for landscape {_label(plan.landscape)} "
+        f"({plan.shape}, {plan.dtype}): {why}; use backend='numpy'"
     )
 
 
-def _source_for(landscape, optimizer, dtype: str):
+def _source_for(plan: codegen.KernelPlan):
     """Generate (or recall) the kernel source; SymPy's cse and printing are too slow to repeat per call.
 
     A generation that failed is remembered too, so a fallback does not pay for it again.
     """
-    shape = _shape(landscape, optimizer)
     try:
-        per_landscape = _sources.setdefault(landscape, {})
+        per_landscape = _sources.setdefault(plan.landscape, {})
     except TypeError:  # not weak-referenceable: generate every time
         per_landscape = {}
-    entry = per_landscape.get((shape, dtype))
+    entry = per_landscape.get(plan.signature)
     if entry is None:
         try:
-            entry = codegen.kernel_source(landscape, optimizer, dtype)
+            entry = codegen.kernel_source(plan)
         except codegen.UnsupportedLandscape as err:
             entry = err
         except Exception as err:  # SymPy or the printer giving up: tell why, in one sentence
-            entry = _build_error(landscape, optimizer, dtype, err)
+            entry = _build_error(plan, err)
             entry.__cause__ = err
-        per_landscape[(shape, dtype)] = entry
+        per_landscape[plan.signature] = entry
     if isinstance(entry, Exception):
         raise entry
     return entry
 
 
-def kernel_ready(landscape, optimizer, dtype: str = "float64", n_starts: int = 2) -> bool:
-    """Whether a run of ``n_starts`` would call a kernel already compiled in this process (no build needed)."""
+# How far a run's kernel is from running (see readiness): reusing it, loading it from numba's disk cache, or
+# generating and compiling it.
+IN_MEMORY, ON_DISK, TO_BUILD = "in memory", "on disk", "to build"
+
+
+def readiness(plan: codegen.KernelPlan, n_starts: int = 2, *, look_on_disk: bool = True) -> str:
+    """How far the kernel that a run of ``n_starts`` calls is from running: :data:`IN_MEMORY` (compiled in this
+    process), :data:`ON_DISK` (an earlier process compiled it and numba cached it: this one loads it, a fraction
+    of a second) or :data:`TO_BUILD` (seconds of generation and compilation). ``look_on_disk=False`` leaves the
+    disk out (looking there generates the kernel's source when this process has not)."""
+    if _in_memory(plan, n_starts):
+        return IN_MEMORY
+    return ON_DISK if look_on_disk and _on_disk(plan, n_starts) else TO_BUILD
+
+
+def _in_memory(plan: codegen.KernelPlan, n_starts: int) -> bool:
     with _lock:
         try:
-            per_landscape = _sources.get(landscape)
+            per_landscape = _sources.get(plan.landscape)
         except TypeError:
             return False
-        entry = (per_landscape or {}).get((_shape(landscape, optimizer), dtype))
+        entry = (per_landscape or {}).get(plan.signature)
         kernel = _kernels.get(entry[2]) if isinstance(entry, tuple) else None
         return kernel is not None and id(_variant(kernel, n_starts)) in kernel.ready
 
@@ -187,9 +202,8 @@ def kernel_ready(landscape, optimizer, dtype: str = "float64", n_starts: int = 2
 _FUNCTION_NAMES = {"lanes": "kernel", "single": "kernel1"}
 
 
-def kernel_on_disk(landscape, optimizer, dtype: str = "float64", n_starts: int = 2) -> bool:
-    """Whether an earlier process compiled the kernel a run of ``n_starts`` calls and numba cached it on disk,
-    so that this process would load it (a fraction of a second) rather than compile it (seconds).
+def _on_disk(plan: codegen.KernelPlan, n_starts: int) -> bool:
+    """Whether an earlier process compiled the kernel a run of ``n_starts`` calls and numba cached it on disk.
 
     A cheap look that imports nothing: the private cache folder holds the kernel's source with the very text
     generated now, and numba's index file for the kernel function sits where numba keeps it (``__pycache__``
@@ -203,7 +217,7 @@ def kernel_on_disk(landscape, optimizer, dtype: str = "float64", n_starts: int =
         return False
     directory, numba_folder = folders
     try:
-        source, _, key = _source_for(landscape, optimizer, dtype)
+        source, _, key = _source_for(plan)
     except (codegen.UnsupportedLandscape, KernelBuildError):
         return False
     path = directory / f"k_{key}.py"
@@ -467,15 +481,15 @@ def _load(key: str, source: str, layout) -> Kernel:
                   cache_folder=None if path is None else _numba_index_folder(path, numba_cache_dir()))
 
 
-def get_kernel(landscape, optimizer, dtype: str = "float64") -> Kernel:
-    """The kernel for ``landscape`` and the structure of ``optimizer``, from memory or generated and loaded now.
+def get_kernel(plan: codegen.KernelPlan) -> Kernel:
+    """The kernel of ``plan``, from memory or generated and loaded now.
 
     numba compiles a kernel's functions on their first call (see :func:`prepare`).
     """
     if not available():
         raise ImportError("backend='compiled' needs numba>=0.59, which is not installed; use backend='numpy' or 'auto'")
     with _lock:
-        source, layout, key = _source_for(landscape, optimizer, dtype)
+        source, layout, key = _source_for(plan)
         kernel = _kernels.get(key)
         if kernel is not None:
             _counters["memory_hits"] += 1
@@ -483,7 +497,7 @@ def get_kernel(landscape, optimizer, dtype: str = "float64") -> Kernel:
         try:
             kernel = _load(key, source, layout)
         except Exception as err:  # numba missing a feature at import, an unwritable module, ...
-            raise _build_error(landscape, optimizer, dtype, err) from err
+            raise _build_error(plan, err) from err
         _kernels[key] = kernel
         return kernel
 
@@ -493,35 +507,35 @@ def _variant(kernel: Kernel, n_starts: int):
     return kernel.single if n_starts == 1 else kernel.lanes
 
 
-def prepare(landscape, optimizer, dtype: str, n_starts: int) -> tuple[Kernel, object]:
-    """Build what a run of ``n_starts`` calls: generate, load and compile the kernel (or reuse it).
+def prepare(plan: codegen.KernelPlan, n_starts: int) -> tuple[Kernel, object]:
+    """Build what a run of ``plan`` from ``n_starts`` starts calls: generate, load and compile the kernel (or reuse
+    it).
 
     Returns ``(kernel, function)``. Raises :class:`codegen.UnsupportedLandscape` for a gradient the kernel
     cannot express and :class:`KernelBuildError` for any other failure; a failed compilation is remembered.
     """
-    if kernel_ready(landscape, optimizer, dtype, n_starts):  # the usual call: nothing to build, no timer
-        kernel = get_kernel(landscape, optimizer, dtype)
+    if _in_memory(plan, n_starts):  # the usual call: nothing to build, no timer
+        kernel = get_kernel(plan)
         return kernel, _variant(kernel, n_starts)
-    timer = threading.Timer(SLOW_BUILD_NOTE_SECONDS, _note_slow_build, (landscape, optimizer, dtype))
+    timer = threading.Timer(SLOW_BUILD_NOTE_SECONDS, _note_slow_build, (plan,))
     timer.daemon = True
     if not getattr(_quiet, "on", False):
         timer.start()
     try:
-        kernel = get_kernel(landscape, optimizer, dtype)
+        kernel = get_kernel(plan)
         function = _variant(kernel, n_starts)
         if id(function) in kernel.ready:
             return kernel, function
         failure = kernel.failures.get(id(function))
         if failure is not None:
             raise failure
-        dim = kernel.layout.dim
-        args, *_ = _arguments(kernel, landscape, optimizer, np.zeros((n_starts, dim), dtype=dtype),
-                              np.array([0, 1], dtype=np.int64), seed=0,
-                              start_ids=np.arange(n_starts), bound=1.0)
+        # compiled with the arguments of a stand-in run of this very structure, so numba compiles once
+        args, *_ = _arguments(kernel, plan, np.zeros((n_starts, plan.dim), dtype=plan.dtype),
+                              np.array([0, 1], dtype=np.int64), seed=0, start_ids=np.arange(n_starts), bound=1.0)
         try:
             _first_call(kernel, function, args)
         except Exception as err:
-            failure = _build_error(landscape, optimizer, dtype, err)
+            failure = _build_error(plan, err)
             kernel.failures[id(function)] = failure
             raise failure from err
         return kernel, function
@@ -544,9 +558,9 @@ def quiet_builds():
         _quiet.on = before
 
 
-def _note_slow_build(landscape, optimizer, dtype: str) -> None:
-    sys.stderr.write(f"samscape: building the compiled kernel for landscape {_label(landscape)} "
-                     f"({_shape(landscape, optimizer)}, {dtype}) is taking a while; it is built once and then "
+def _note_slow_build(plan: codegen.KernelPlan) -> None:
+    sys.stderr.write(f"samscape: building the compiled kernel for landscape {_label(plan.landscape)} "
+                     f"({plan.shape}, {plan.dtype}) is taking a while; it is built once and then "
                      "reused (backend='numpy' skips it)\n")
     sys.stderr.flush()
 
@@ -558,19 +572,18 @@ def _row(value, n_starts: int) -> np.ndarray:
     return np.broadcast_to(arr, (n_starts,)) if arr.size == 1 else arr
 
 
-def _pack(layout: codegen.Layout, optimizer, landscape, n_starts: int, dtype):
+def _pack(layout: codegen.Layout, plan: codegen.KernelPlan, n_starts: int, dtype):
     """Runtime arguments for a kernel: per-start hyperparameters, data, switch steps, batch plans."""
-    _, leaf_opts, fork_opts = codegen.optimizer_shape(optimizer, layout.has_data)
+    landscape, leaf_opts, fork_opts = plan.landscape, plan.parts, plan.switches
     hp = np.empty((max(1, len(layout.hp_rows)), n_starts), dtype=dtype)
     for h, (leaf_index, name) in enumerate(layout.hp_rows):
         hp[h] = _row(getattr(leaf_opts[leaf_index], name), n_starts)
     ats = np.array([f.at for f in fork_opts] or [0], dtype=np.int64)
     bsz = np.zeros(max(1, len(leaf_opts)), dtype=np.int64)
     # plan 0 sums over every sample; plan 1 + i over the batch of leaf i
-    plans = [codegen.pairwise_plan(landscape.n_samples) if layout.has_data else []]
+    plans = [codegen.pairwise_plan(landscape.n_samples) if plan.has_data else []]
     for i, opt in enumerate(leaf_opts):
-        leaf = layout.leaves[i]
-        if leaf.batched:
+        if plan.leaves[i].batched:
             bsz[i] = opt.batch_size
             plans.append(codegen.pairwise_plan(opt.batch_size))
         else:
@@ -579,7 +592,7 @@ def _pack(layout: codegen.Layout, optimizer, landscape, n_starts: int, dtype):
     offsets[1:] = np.cumsum([len(p) for p in plans])
     rows = [row for p in plans for row in p] or [[0, 0, 0]]
     depth = max([codegen.plan_depth(p) for p in plans if p] or [1])
-    data = landscape.data if layout.has_data else np.zeros((1, 1))
+    data = landscape.data if plan.has_data else np.zeros((1, 1))
     return dict(
         HP=hp, DATA=np.ascontiguousarray(data, dtype=dtype), ATS=ats, BSZ=bsz,
         PLANS=np.ascontiguousarray(rows, dtype=np.int64), POFF=offsets, NSTK=int(depth),
@@ -627,7 +640,7 @@ def _first_call(kernel: Kernel, function, args: dict) -> None:
     _seal(kernel)
 
 
-def _arguments(kernel: Kernel, landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
+def _arguments(kernel: Kernel, plan: codegen.KernelPlan, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
                start_ids: np.ndarray, bound: float):
     """The kernel's arguments for a run, and the arrays it fills: ``(args, xs, status, stopped_at)``.
 
@@ -645,7 +658,7 @@ def _arguments(kernel: Kernel, landscape, optimizer, x0: np.ndarray, saved_steps
     args = dict(
         XST=state, STATUS=status, STOPPED=stopped_at, XS=xs, SAVED=saved, slot0=1, t0=0, t1=0,
         ZSEED=_seed_hash(seed), IDS=np.ascontiguousarray(start_ids, dtype=np.int64).view(np.uint64),
-        FAR2=far_threshold(bound, dtype), **_pack(kernel.layout, optimizer, landscape, n_starts, dtype),
+        FAR2=far_threshold(bound, dtype), **_pack(kernel.layout, plan, n_starts, dtype),
     )
     return args, xs, status, stopped_at
 
@@ -658,11 +671,12 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
     kernel cannot be built.
     """
     n_starts = x0.shape[0]
-    kernel, function = prepare(landscape, optimizer, x0.dtype.name, n_starts)
-    args, xs, status, stopped_at = _arguments(kernel, landscape, optimizer, x0, saved_steps, seed=seed,
-                                              start_ids=start_ids, bound=bound)
+    run_plan = plan(landscape, optimizer, x0.dtype)
+    kernel, function = prepare(run_plan, n_starts)
+    args, xs, status, stopped_at = _arguments(kernel, run_plan, x0, saved_steps, seed=seed, start_ids=start_ids,
+                                              bound=bound)
     saved = args["SAVED"]
-    width = 1 if function is kernel.single else kernel.layout.lanes
+    width = 1 if function is kernel.single else run_plan.lanes
     last = int(saved[-1])
     n_blocks = -(-n_starts // width)
     workers = min(_threads(), n_blocks)

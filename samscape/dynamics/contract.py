@@ -1,7 +1,7 @@
 """What every backend of :func:`samscape.dynamics.simulate` agrees on: dtypes, status codes, the divergence test
 and the kernel's lane geometry.
 
-This module sits at the bottom of :mod:`samscape.dynamics` and imports nothing from it, so the integrator,
+This module sits at the bottom of :mod:`samscape.dynamics` and imports nothing from it (only the shared checks), so the integrator,
 the kernel generator and the compiled backend can all import it without importing each other.
 """
 
@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import choice
+
 DTYPES = ("float64", "float32")
+# A start whose iterate leaves the ball ||x|| <= DEFAULT_BOUND is frozen as diverged (simulate's bound=).
+DEFAULT_BOUND = 1e6
 
 # A start's status, as stored per start by every backend (int8) and named in Run.status.
 STATUS_NAMES = ("ok", "diverged", "nonfinite")
@@ -57,3 +61,27 @@ def kept_so_far(xs: np.ndarray, filled: int, state: np.ndarray, done: int, saved
     if saved[filled - 1] == done:
         return xs[:filled].copy()
     return np.concatenate([xs[:filled], state[None]])
+
+
+def saved_step_grid(steps: int, every: int) -> np.ndarray:
+    """Steps that a run keeps: 0, every, 2*every, ..., and always the last step ``steps``."""
+    grid = np.arange(0, steps + 1, every, dtype=np.int64)
+    if grid[-1] != steps:
+        grid = np.append(grid, steps)
+    return grid
+
+
+def n_saved_steps(steps: int, every: int) -> int:
+    """``len(saved_step_grid(steps, every))``, without building the grid."""
+    return steps // every + 1 + (steps % every != 0)
+
+
+def check_dtype(dtype) -> np.dtype:
+    """``dtype`` as a NumPy dtype, one of :data:`DTYPES` (``float`` is float64)."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in DTYPES:
+        choice(dtype, "dtype", DTYPES)  # raises, naming what was given
+    return np.dtype(name)

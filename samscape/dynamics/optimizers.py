@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._checks import int_at_least, positive_array
+from .._checks import choice, instance, int_at_least, positive_array
 from . import draws
 
 
@@ -138,6 +138,13 @@ class Noise:
 
 # Every optimizer class with a ``kind``, registered when it is defined (Optimizer.__init_subclass__).
 OPTIMIZERS: dict[str, type["Optimizer"]] = {}
+# The perturbation radius that a menu or a set of flags gives an optimizer with a ``rho`` when none is chosen.
+DEFAULT_RHO = 0.05
+
+
+def check_optimizer(value, name: str = "optimizer") -> "Optimizer":
+    """``value`` if it is a samscape optimizer: the one check of that, for every layer that takes one."""
+    return instance(value, name, Optimizer, "a samscape optimizer such as SAM(lr=0.1, rho=0.05)")
 
 
 class Optimizer:
@@ -154,9 +161,14 @@ class Optimizer:
       and the descent averages the samples' gradients at their own ascent points (m-sharpness, m = 1),
       instead of one ascent from the batch gradient; the kernel generator has one emitter for it;
     * ``per_start``: the hyperparameters that may hold one value per start (one kernel row each);
-    * ``parts``: the fields holding other optimizers (a composite such as :class:`Switch`).
+    * ``parts``: the fields holding other optimizers (a composite such as :class:`Switch`);
+    * ``color``: how figures and the explorer draw it: a colour name of the plots' palette (``"vermillion"``,
+      see ``samscape.plots.style.OKABE_ITO``) or any matplotlib colour; ``None`` lets the plots pick one no
+      other class has.
 
-    Whether it takes a mini-batch is read off its ``batch_size`` field (see :meth:`batch_rule`).
+    Whether it takes a mini-batch or a ``rho`` is read off its fields (see :meth:`batch_rule`, :meth:`takes`); its
+    label in menus and legends is its class name. A class defined later (a user's plugin) is registered the same
+    way and appears in every menu, flag and legend: see :func:`plain_kinds` and :func:`optimizer_from_kind`.
     """
 
     kind: ClassVar[str] = ""
@@ -164,6 +176,7 @@ class Optimizer:
     ascent_per_sample: ClassVar[bool] = False
     per_start: ClassVar[tuple[str, ...]] = ("lr",)
     parts: ClassVar[tuple[str, ...]] = ()
+    color: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -186,6 +199,33 @@ class Optimizer:
             if field.name == "batch_size":
                 return "required" if field.default is dataclasses.MISSING else "optional"
         return None
+
+    @classmethod
+    def takes(cls, name: str) -> bool:
+        """Whether it has the hyperparameter ``name`` (a dataclass field: ``rho``, ``batch_size``, ...)."""
+        return any(field.name == name for field in dataclasses.fields(cls))
+
+    def leaves(self) -> list["Optimizer"]:
+        """The plain optimizers inside it in pre-order (a Switch's first part before its second); itself when plain."""
+        if not self.parts:
+            return [self]
+        return [leaf for name in self.parts for leaf in getattr(self, name).leaves()]
+
+    def batch_note(self, landscape) -> str | None:
+        """A sentence for a batch size of it that cannot do what it seems to on ``landscape`` (``None`` otherwise):
+        any batch of a one-sample loss is that sample (the gradients are full-batch), and a batch larger than the
+        data set only repeats samples (batches are drawn with replacement)."""
+        sizes = sorted({leaf.batch_size for leaf in self.leaves() if getattr(leaf, "batch_size", None) is not None})
+        n = landscape.n_samples
+        if not sizes or 1 < n >= sizes[-1]:
+            return None
+        if n == 1:
+            return (f"batch_size={sizes[-1]} on landscape {landscape.name!r}, which has one sample: every batch is "
+                    "that sample, so batch_size changes nothing and the gradients are full-batch; give the landscape "
+                    "data (samples=, or a catalog entry's data parameters) for stochastic gradients")
+        return (f"batch_size={sizes[-1]} exceeds the {n} samples of landscape {landscape.name!r}: batches are drawn "
+                "with replacement, so a batch repeats samples and is not the full batch; for the full batch use GD, "
+                "or batch_size=None in the SAM variants")
 
     def draws(self, n_samples: int) -> bool:
         """Whether its runs draw random numbers, so that the seed changes them: a random ascent direction, or
@@ -258,6 +298,7 @@ class GD(Optimizer):
 
     lr: Any
     kind: ClassVar[str] = "gd"
+    color: ClassVar[str | None] = "blue"
 
     def __post_init__(self):
         object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
@@ -273,6 +314,7 @@ class SGD(Optimizer):
     lr: Any
     batch_size: int
     kind: ClassVar[str] = "sgd"
+    color: ClassVar[str | None] = "sky"
 
     def __post_init__(self):
         object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
@@ -314,6 +356,7 @@ class SAM(_Perturbed):
     """
 
     kind: ClassVar[str] = "sam"
+    color: ClassVar[str | None] = "vermillion"
     ascent: ClassVar[str | None] = "normalized"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
@@ -325,6 +368,7 @@ class USAM(_Perturbed):
     """Unnormalized SAM: ``x <- x - lr grad L_xi(x + rho grad L_xi(x))`` (P3's simplified SAM)."""
 
     kind: ClassVar[str] = "usam"
+    color: ClassVar[str | None] = "orange"
     ascent: ClassVar[str | None] = "unnormalized"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
@@ -336,6 +380,7 @@ class RandomSAM(_Perturbed):
     """Random-direction SAM: ``x <- x - lr grad L_xi(x + rho g/||g||)``, ``g ~ N(0, I)`` fresh each step."""
 
     kind: ClassVar[str] = "randomsam"
+    color: ClassVar[str | None] = "purple"
     ascent: ClassVar[str | None] = "random"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
@@ -385,6 +430,7 @@ class PerSampleSAM(_PerSample):
     """
 
     kind: ClassVar[str] = "persamplesam"
+    color: ClassVar[str | None] = "green"
     ascent: ClassVar[str | None] = "normalized"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
@@ -399,6 +445,7 @@ class PerSampleUSAM(_PerSample):
     """
 
     kind: ClassVar[str] = "persampleusam"
+    color: ClassVar[str | None] = "black"
     ascent: ClassVar[str | None] = "unnormalized"
 
     def perturbed_point(self, landscape, x, step, batch, noise):
@@ -421,13 +468,9 @@ class Switch(Optimizer):
     parts: ClassVar[tuple[str, ...]] = ("first", "second")
 
     def __post_init__(self):
-        for label in ("first", "second"):
-            value = getattr(self, label)
-            if not isinstance(value, Optimizer):
-                raise ValueError(f"{label} must be an optimizer such as GD(lr=0.1), got {value!r}")
-        if isinstance(self.at, bool) or not isinstance(self.at, (int, np.integer)) or self.at < 0:
-            raise ValueError(f"at must be a non-negative integer step, got {self.at!r}")
-        object.__setattr__(self, "at", int(self.at))
+        for label in self.parts:
+            check_optimizer(getattr(self, label), label)
+        object.__setattr__(self, "at", int_at_least(self.at, "at", 0))
 
     def active(self, step: int) -> Optimizer:
         return self.first if step < self.at else self.second
@@ -436,13 +479,32 @@ class Switch(Optimizer):
         return self.active(step).update(landscape, x, step, noise)
 
 
+def plain_kinds() -> tuple[str, ...]:
+    """The kinds of the registered optimizers that are not built from others (every kind but a Switch's), in the
+    order they were registered: the choices of every menu and flag. Read when asked, so that a class defined after
+    samscape was imported is among them."""
+    return tuple(kind for kind, cls in OPTIMIZERS.items() if not cls.composite())
+
+
+def optimizer_from_kind(kind: str, lr, *, rho=None, batch_size=None) -> Optimizer:
+    """The plain optimizer ``kind`` from the values a menu, a link or a set of flags holds, each passed only to a
+    class that takes it: ``rho`` to one with a ``rho`` field (``None``: :data:`DEFAULT_RHO`), ``batch_size`` to one
+    with a ``batch_size`` field (``None``: the full batch, or one sample per step where a batch size is required).
+    Whether a value that the class does not take is a mistake is the caller's to say (a flag, say)."""
+    cls = OPTIMIZERS[choice(kind, "optimizer", plain_kinds())]
+    values = {}
+    if cls.takes("rho"):
+        values["rho"] = DEFAULT_RHO if rho is None else rho
+    rule = cls.batch_rule()
+    if rule is not None:
+        values["batch_size"] = 1 if rule == "required" and batch_size is None else batch_size
+    return cls(lr=lr, **values)
+
+
 def optimizer_from_dict(data: dict[str, Any]) -> Optimizer:
     """Rebuild an optimizer from :meth:`Optimizer.to_dict`."""
     data = dict(data)
-    kind = data.pop("kind", None)
-    if kind not in OPTIMIZERS:
-        raise ValueError(f"optimizer kind must be one of {sorted(OPTIMIZERS)}, got {kind!r}")
-    cls = OPTIMIZERS[kind]
+    cls = OPTIMIZERS[choice(data.pop("kind", None), "optimizer kind", sorted(OPTIMIZERS))]
     for name in cls.parts:
         data[name] = optimizer_from_dict(data[name])
     return cls(**data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import int_at_least
-from .optimizers import Noise, Optimizer
+from .optimizers import Noise, Optimizer, check_optimizer
 
 
 class Stepper:
@@ -25,8 +25,7 @@ class Stepper:
     """
 
     def __init__(self, landscape, optimizer: Optimizer, n_starts: int, dtype, *, seed: int, start_ids=None):
-        if not isinstance(optimizer, Optimizer):
-            raise ValueError(f"optimizer must be a samscape optimizer such as SAM(lr=0.1, rho=0.05), got {optimizer!r}")
+        check_optimizer(optimizer)
         ids = np.arange(n_starts, dtype=np.int64) if start_ids is None else np.asarray(start_ids, dtype=np.int64)
         if ids.shape != (n_starts,):
             raise ValueError(f"start_ids must hold one id per start ({n_starts}), got shape {ids.shape}")

@@ -16,10 +16,9 @@ from bokeh.events import Tap
 from bokeh.models import ColumnDataSource, LinearColorMapper, LogColorMapper, Range1d
 from bokeh.plotting import figure
 
-from .. import landscapes
-from ..dynamics.compiled import quiet_builds
+from .. import dynamics, landscapes
 from . import views
-from .state import (DEFAULT_MAX_WORK, OPTIMIZER_KINDS, READOUT_ROWS, ExplorerState, WorkCapExceeded, grid_points,
+from .state import (DEFAULT_MAX_WORK, READOUT_ROWS, ExplorerState, WorkCapExceeded, grid_points,
                     nearest_minimizer, random_points, round_point, stability_at, warm_kernels)
 
 CUSTOM = "custom expression"
@@ -38,28 +37,26 @@ PLAYER_FRAMES = 100
 
 def _palette():
     """The gallery's background colour map as 256 hex colours, so the page and the exported PNG match."""
-    from matplotlib.colors import to_hex
+    from ..plots import background_palette
 
-    from ..plots.style import BACKGROUND_CMAP
-
-    return [to_hex(BACKGROUND_CMAP(i / 255)) for i in range(256)]
+    return background_palette(256)
 
 
 def _colors():
-    from ..plots.style import CYCLE, FATE_COLORS, OKABE_ITO
+    from ..plots import CYCLE, FATE_COLORS, OKABE_ITO
 
     return CYCLE, FATE_COLORS, OKABE_ITO
 
 
 def _optimizer_look():
     """The gallery's colour and name of each optimizer kind (one table for figures and page alike)."""
-    from ..plots.style import optimizer_color, optimizer_label
+    from ..plots import optimizer_color, optimizer_label
 
     return optimizer_color, optimizer_label
 
 
 def _scale(style: str) -> dict[str, float]:
-    from ..plots.style import pixel_scale
+    from ..plots import pixel_scale
 
     return pixel_scale(style)
 
@@ -109,7 +106,7 @@ class Explorer:
         self.expr_message = pn.pane.HTML("", css_classes=["expr-message"], width=260,
                                          styles={"color": "#b00020"})
         self.custom_box = pn.Column(self.w_expr, self.w_vars, self.expr_message, visible=s.expr is not None)
-        opt_options = {self.label_of(k): k for k in OPTIMIZER_KINDS}
+        opt_options = {self.label_of(k): k for k in dynamics.plain_kinds()}
         self.w_opt = pn.widgets.Select(label="optimizer", options=opt_options, value=s.opt, width=125)
         self.w_then = pn.widgets.Select(label="then switch to", options={"(no switch)": None, **opt_options},
                                         value=s.then, width=125)
@@ -439,7 +436,7 @@ class Explorer:
         self.fig.visible, self.fig1.visible = L.dim >= 2, L.dim == 1
         self._draw_landscape()
         try:
-            with quiet_builds():  # the warming thread has said once that kernels are being built
+            with dynamics.quiet_builds():  # the warming thread has said once that kernels are being built
                 self.outcome = s.compute(L, self.max_work)
         except WorkCapExceeded as err:
             self.message.object = "<br>".join([*refused, f"<span class='cap'>{html.escape(str(err))}</span>"])
@@ -522,10 +519,10 @@ class Explorer:
     def _phases(self, run):
         """``[(kind, first saved index, last saved index)]``: which optimizer is in force over which saved steps
         (a Switch's two parts; one entry otherwise). Consecutive pieces share their boundary point."""
-        from ..theory.fates import run_phases
+        from .. import theory
 
         pieces = []
-        for optimizer, lo, hi in run_phases(run):
+        for optimizer, lo, hi in theory.run_phases(run):
             first = max(int(np.searchsorted(run.steps, lo, side="right")) - 1, 0)
             last = int(np.searchsorted(run.steps, hi, side="right"))
             pieces.append((optimizer.kind, first, max(last, first + 1)))
@@ -585,7 +582,7 @@ class Explorer:
         self.fig_loss.y_range.start, self.fig_loss.y_range.end = low, high
         self.src_loss.data = dict(zip(("xs", "ys", "color"), self._pieces(run, loss, shown)))
         self.src_sharp.data = dict(zip(("xs", "ys", "color"), self._pieces(run, self.outcome.lam, shown)))
-        self.src_edge.data = self._edges(run.steps.astype(float))
+        self.src_edge.data = self._edges(run)
         frames = min(len(run.steps) - 1, PLAYER_FRAMES)
         self._updating = True
         try:
@@ -594,24 +591,20 @@ class Explorer:
             self._updating = False
         self._draw_heads()
 
-    def _edges(self, steps):
-        """GD's edge 2/eta and USAM's, as dashed lines over the phases that use them, in the optimizer's colour and
-        named in the panel's legend."""
+    def _edges(self, run):
+        """The sharpness threshold of each phase's optimizer (``theory.sharpness_threshold``: GD's edge 2/eta, USAM's),
+        as dashed lines over the phases that have one, in the optimizer's colour and named in the panel's legend."""
         from .. import theory
 
-        s = self.state
         edges = {"xs": [], "ys": [], "color": [], "text": []}
-        phases = [(s.opt, 0, s.at if s.then else steps[-1])] + ([(s.then, s.at, steps[-1])] if s.then else [])
-        for kind, lo, hi in phases:
-            if kind in ("gd", "sgd"):
-                level, text = float(theory.gd_threshold(s.eta)), "GD edge 2/eta"
-            elif kind == "usam" and s.rho >= 0:
-                level, text = float(theory.usam_threshold(s.eta, s.rho)), "USAM edge"
-            else:
+        for optimizer, lo, hi in theory.run_phases(run):
+            found = theory.sharpness_threshold(optimizer)
+            if found is None:
                 continue
+            _, text, level = found
             edges["xs"].append([float(lo), float(hi)])
             edges["ys"].append([level, level])
-            edges["color"].append(self.color_of(kind))
+            edges["color"].append(self.color_of(optimizer.kind))
             edges["text"].append(f"{text} = {_fmt(level, 3)}")
         return edges
 

@@ -20,17 +20,16 @@ import sys
 import threading
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
 import numpy as np
 
 from .. import dynamics, landscapes
-from ..landscapes._parse import normalize_name
+from .._checks import choice, int_at_least, positive, real_number
+from ..landscapes import normalize_name
 
-# every plain optimizer of the registry; Switch is offered as "first -> second at step t"
-OPTIMIZER_KINDS = tuple(kind for kind, cls in dynamics.optimizers.OPTIMIZERS.items() if not cls.composite())
 # Work of one update, in gradient evaluations of one sample at one point ("sample gradients"): starts x steps x
 # gradients per step (SAM and USAM take two) x samples per gradient (the batch, or every sample of a finite sum).
 # 2e7 is about half a second on the NumPy path (SAM on tanh: 27 ns per sample gradient).
@@ -118,7 +117,7 @@ class ExplorerState:
             state.variables = given.get("vars", state.variables)
         elif "landscape" in given:
             try:
-                state.landscape = _choice(given["landscape"], "landscape", landscapes.names())
+                state.landscape = choice(given["landscape"], "landscape", landscapes.names())
             except ValueError as err:  # the rest of the link still applies, to the landscape it had
                 problems.append(f"landscape: {err}")
             else:
@@ -135,11 +134,12 @@ class ExplorerState:
                 state.params[key] = parse_value(value)
             except ValueError as err:
                 problems.append(f"p.{key[:40]}: {err}")
-        take("opt", lambda v: _choice(v, "opt", OPTIMIZER_KINDS))
-        take("then", lambda v: None if v in ("", "none") else _choice(v, "then", OPTIMIZER_KINDS))
+        # every plain optimizer of the registry (a Switch is "opt, then `then` at step `at`")
+        take("opt", lambda v: choice(v, "opt", dynamics.plain_kinds()))
+        take("then", lambda v: None if v in ("", "none") else choice(v, "then", dynamics.plain_kinds()))
         take("at", lambda v: _integer(v, "at", 0, MAX_STEPS))
-        take("eta", lambda v: _number(v, "eta", 0.0, strict=True))
-        take("rho", lambda v: _number(v, "rho", 0.0))
+        take("eta", lambda v: _number(v, "eta", "positive"))
+        take("rho", lambda v: _number(v, "rho", "nonnegative"))
         take("batch", lambda v: None if v in ("", "none", "full") else _integer(v, "batch", 1, 1_000_000))
         take("steps", lambda v: _integer(v, "steps", 1, MAX_STEPS))
         take("seed", lambda v: _integer(v, "seed", 0, 2**63 - 1))
@@ -169,16 +169,8 @@ class ExplorerState:
         return dynamics.Switch(first, self._one(self.then, landscape), at=int(self.at))
 
     def _one(self, kind: str, landscape):
-        cls = dynamics.optimizers.OPTIMIZERS[kind]
         batch = self.batch if landscape.n_samples > 1 else None
-        kwargs: dict[str, Any] = {}
-        if cls.batch_rule() == "required":
-            kwargs["batch_size"] = batch or 1
-        elif cls.batch_rule() == "optional":
-            kwargs["batch_size"] = batch
-        if "rho" in {f.name for f in fields(cls)}:
-            kwargs["rho"] = self.rho
-        return cls(self.eta, **kwargs)
+        return dynamics.optimizer_from_kind(kind, self.eta, rho=self.rho, batch_size=batch)
 
     def starts_array(self, landscape) -> np.ndarray:
         points = np.array(self.starts, dtype=float).reshape(-1, landscape.dim) if self.starts else np.zeros((0, landscape.dim))
@@ -382,33 +374,25 @@ def _text(value) -> str:
     return str(value)
 
 
-def _number(text, name: str, minimum: float | None = None, strict: bool = False) -> float:
-    """A finite float, at least ``minimum`` (above it when ``strict``)."""
+def _number(text, name: str, sign: str | None = None) -> float:
+    """A number read from the query string: any finite one, or ``> 0`` (``sign="positive"``) or ``>= 0``
+    (``"nonnegative"``), checked by :mod:`samscape._checks` once it is read."""
     try:
         number = float(text)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number, got {str(text)[:40]!r}") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {str(text)[:40]!r}")
-    if minimum is not None and (number < minimum or strict and number == minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum:g}, got {str(text)[:40]!r}")
-    return number
+    if sign is None:
+        return real_number(number, name)
+    return positive(number, name, allow_zero=sign == "nonnegative")
 
 
 def _integer(text, name: str, lo: int, hi: int) -> int:
+    """An integer read from the query string, in ``[lo, hi]`` (checked by :func:`samscape._checks.int_at_least`)."""
     try:
         number = int(str(text).strip())
     except ValueError:
         raise ValueError(f"{name} must be an integer, got {str(text)[:40]!r}") from None
-    if not lo <= number <= hi:
-        raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {number}")
-    return number
-
-
-def _choice(text: str, name: str, allowed) -> str:
-    if text not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {text[:40]!r}")
-    return text
+    return int_at_least(number, name, lo, maximum=hi)
 
 
 def _flag(text: str, name: str) -> bool:
@@ -447,25 +431,24 @@ _WARMED: set = set()
 _ANNOUNCED: set = set()  # landscapes (by spec) whose warming was announced on stderr
 
 
-def warm_kernels(landscape, state: ExplorerState):
+def warm_kernels(landscape, state: ExplorerState, kinds=None):
     """Compile, on one background thread, the kernels this landscape's runs will call: the current optimizer
-    first, then every other plain one, each for one start and for many (two kernel variants). Once a kernel is
+    first, then every other plain one (or those of ``kinds``), each for one start and for many (two kernel variants). Once a kernel is
     compiled, ``simulate(backend="auto")`` uses it for any run long enough to gain from it. Returns the future of
     the job (``None`` when numba is missing); a kernel that cannot be built is left to ``auto``'s NumPy fallback."""
     global _WARMER
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..dynamics import compiled
-
-    if not compiled.available():
-        return None
     optimizers = [state.build_optimizer(landscape)]
-    optimizers += [replace(state, opt=kind, then=None).build_optimizer(landscape) for kind in OPTIMIZER_KINDS]
+    if dynamics.kernel_readiness(landscape, optimizers[0], 1, look_on_disk=False) == "unavailable":
+        return None
+    optimizers += [replace(state, opt=kind, then=None).build_optimizer(landscape)
+                   for kind in (dynamics.plain_kinds() if kinds is None else kinds)]
 
     def job():
         todo = [(optimizer, n_starts) for optimizer in optimizers for n_starts in (1, 2)
                 if (id(landscape), repr(optimizer), n_starts) not in _WARMED
-                and not compiled.kernel_ready(landscape, optimizer, "float64", n_starts)]
+                and dynamics.kernel_readiness(landscape, optimizer, n_starts, look_on_disk=False) != "in memory"]
         named = json.dumps(landscape.spec, sort_keys=True, default=str)
         if todo and named not in _ANNOUNCED:  # one line per landscape, not one per kernel that takes a while
             _ANNOUNCED.add(named)
@@ -474,7 +457,7 @@ def warm_kernels(landscape, state: ExplorerState):
             sys.stderr.flush()
         for optimizer, n_starts in todo:
             try:
-                with warnings.catch_warnings(), compiled.quiet_builds():
+                with warnings.catch_warnings(), dynamics.quiet_builds():
                     warnings.simplefilter("ignore")
                     dynamics.simulate(landscape, optimizer, np.zeros((n_starts, landscape.dim)), 1,
                                       backend="compiled", seed=0, progress=False)

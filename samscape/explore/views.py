@@ -25,7 +25,7 @@ def plane_window(landscape) -> np.ndarray:
 def background(landscape, *, rho: float = 0.0, surrogate: bool = False, log: bool = False):
     """``(z (ny, nx), window, low, high)``: ``L`` (or SAM's surrogate ``f^SAM`` at ``rho``) on the plane, shifted
     to start at 0 and floored at ``1e-8`` of its range when ``log``, so a log colour scale can show it."""
-    from ..plots.landscape import plane_grid, surrogate_values
+    from ..plots import plane_grid, surrogate_values
 
     window = plane_window(landscape)
     _, _, points = plane_grid(landscape, window, BACKGROUND_RESOLUTION, (0, 1), np.zeros(landscape.dim))
@@ -70,7 +70,7 @@ def loss_for_display(loss: np.ndarray, decades: float = 30.0):
 
 def profile(landscape, *, rho: float = 0.0):
     """1-D: ``(z, f, f_sam)`` on the window; ``f_sam`` is ``None`` when ``rho`` is 0."""
-    from ..plots.landscape import surrogate_values
+    from ..plots import surrogate_values
 
     z = np.linspace(*landscape.window[0], CURVE_RESOLUTION)
     points = z[:, None]
@@ -83,7 +83,7 @@ def profile(landscape, *, rho: float = 0.0):
 def sam_field(landscape, optimizer):
     """Arrows of SAM's field ``-grad f(x+)`` on a coarse grid of the plane: ``(x0, y0, x1, y1)``, each arrow
     ``0.4`` of a grid cell long (directions only: the field's size varies by orders of magnitude)."""
-    from ..plots.landscape import plane_grid, update_field
+    from ..plots import plane_grid, update_field
 
     window = plane_window(landscape)
     u, v, points = plane_grid(landscape, window, FIELD_RESOLUTION, (0, 1), np.zeros(landscape.dim))

@@ -2,6 +2,7 @@
 
 from .core import Landscape, from_expr
 from .catalog import describe, from_spec, get, names
+from ._parse import normalize_name
 
 __all__ = ["Landscape", "from_expr"]
-__all__ += ["describe", "from_spec", "get", "names"]
+__all__ += ["describe", "from_spec", "get", "names", "normalize_name"]

@@ -29,7 +29,7 @@ DEFAULT_HALF_WIDTH = 2.0
 MAX_DERIVATIVE_SIZE = 1_000_000
 
 
-def _drop_distributions(expr: sp.Expr) -> sp.Expr:
+def drop_distributions(expr: sp.Expr) -> sp.Expr:
     # d/dz |z| = sign(z) and d/dz sign(z) = 2 DiracDelta(z): the delta is zero almost everywhere and
     # numpy cannot evaluate it, so the compiled Hessian of a kink uses the one-sided value 0 there.
     return expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
@@ -491,7 +491,7 @@ class Landscape:
 
         with self._compiling():
             self._check_size("gradient", _derivative_size(sample_expr, self.symbols, hessian=False))
-            self.grad_exprs = [_drop_distributions(sp.diff(sample_expr, s)) for s in self.symbols]
+            self.grad_exprs = [drop_distributions(sp.diff(sample_expr, s)) for s in self.symbols]
             _check_compilable(name, [("loss", [sample_expr]), ("gradient", self.grad_exprs)])
             self._grad_program = Program(self.symbols, self.data_symbols, self.grad_exprs)
         # Every program of this landscape reads the data in the order that suits the gradient's.
@@ -553,7 +553,7 @@ class Landscape:
             with self._compiling():
                 self._check_size("gradient and Hessian", _derivative_size(self.sample_expr, self.symbols))
                 upper = {
-                    (i, j): _drop_distributions(sp.diff(self.grad_exprs[i], self.symbols[j]))
+                    (i, j): drop_distributions(sp.diff(self.grad_exprs[i], self.symbols[j]))
                     for i in range(self.dim) for j in range(i, self.dim)
                 }
                 _check_compilable(self.name, [("Hessian", list(upper.values()))])

@@ -20,9 +20,14 @@ from .phase import phase
 from .runs import basins, curves, trajectories, valley
 from .style import (COLUMN, FULL, STYLES, detached, figure, figure_legend, legend_below, panel_labels, save,
                     set_style, use_style)
+# what the explorer's Bokeh drawings share with these figures: the colours, the names and the plane's grid
+from .landscape import plane_grid, surrogate_values, update_field
+from .style import CYCLE, FATE_COLORS, OKABE_ITO, optimizer_color, optimizer_label, pixel_scale, background_palette
 
 __all__ = [
     "contour", "vector_field", "surrogate", "trajectories", "basins", "stability_diagram", "curves", "valley",
     "animate", "phase", "save", "figure", "figure_legend", "legend_below", "panel_labels", "COLUMN", "FULL",
     "STYLES", "use_style", "set_style", "detached",
+    "plane_grid", "surrogate_values", "update_field", "background_palette", "CYCLE", "FATE_COLORS", "OKABE_ITO",
+    "optimizer_color", "optimizer_label", "pixel_scale",
 ]

@@ -7,7 +7,7 @@ import numpy as np
 
 # the generic checks, used by the plot functions as _checks.NAME beside the plot-specific ones below
 from .._checks import box, choice, has_attributes, increasing, int_at_least, point, positive  # noqa: F401
-from .._checks import positive_int  # noqa: F401
+from .._checks import positive_int, single_number  # noqa: F401
 
 
 def run(value):

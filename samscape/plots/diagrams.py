@@ -78,7 +78,8 @@ def stability_diagram(grid, *, boundaries=("gd", "usam", "p3", "mean_square"), a
             if np.isfinite(eta_gd):
                 handles.append(ax.axvline(eta_gd, color="black", linestyle=(0, (4, 2)), linewidth=1.1, gid="gd",
                                           label=rf"{prefix}GD edge $\eta = 2/\lambda$ = {eta_gd:.3g}"))
-        if "usam" in boundaries and grid.optimizer in ("usam", "sam"):
+        simulated = grid.linear_map  # GD's for GD and SGD, USAM's or SAM's; None for per-sample ascents
+        if "usam" in boundaries and simulated is not None and simulated.uses_rho:
             rho_usam = usam_boundary(lam, eta_fine, rho_e[-1])
             (line,) = ax.plot(eta_fine, rho_usam, color="black", linewidth=1.4, gid="usam",
                               label=prefix + r"USAM edge $\eta\lambda(1+\rho\lambda) = 2$")
@@ -87,7 +88,7 @@ def stability_diagram(grid, *, boundaries=("gd", "usam", "p3", "mean_square"), a
             line = _draw_p3(ax, grid, eta_fine, rho_e[-1])
             if line is not None:
                 handles.append(line)
-        if "mean_square" in boundaries and noisy and grid.optimizer in ("usam", "sgd"):
+        if "mean_square" in boundaries and noisy and simulated is not None and simulated.linear:
             handles.append(_draw_mean_square(ax, grid, eta_e, rho_e))
         finish_eta_rho_axes(ax, eta_e, rho_e, legend, handles)
     return ax

@@ -7,7 +7,7 @@ from matplotlib import colors, patheffects, ticker
 
 from ..dynamics import sam_ascent, step
 # the theory's rules for an optimizer with one deterministic update map, as the stability analysis applies them
-from ..theory.stability import deterministic_kind, scalar_hyper
+from .. import theory
 from . import _checks
 from .style import BACKGROUND_CMAP, OKABE_ITO, context, label_landscape_axes, new_axes, symbol
 
@@ -150,9 +150,9 @@ def contour(landscape, *, ax=None, window=None, levels=20, log=False, resolution
 def _field_optimizer(optimizer):
     """``optimizer`` if it has an update field: GD, SAM or USAM, full-batch, with scalar ``lr`` and ``rho``."""
     # n_samples=0: a field needs batch_size=None even on a one-sample landscape, where theory would let it pass
-    kind = deterministic_kind(optimizer, n_samples=0)
-    for name in ("lr",) if kind == "gd" else ("lr", "rho"):
-        scalar_hyper(optimizer, name, "a vector field")
+    found = theory.linear_map(optimizer, n_samples=0)
+    for name in ("lr", "rho") if found.uses_rho else ("lr",):
+        _checks.single_number(getattr(optimizer, name), f"optimizer {name}", "a vector field")
     return optimizer
 
 

@@ -269,15 +269,11 @@ def thresholds(optimizer) -> list[tuple[str, float]]:
     """Sharpness thresholds of linear stability for ``optimizer`` (scalar ``lr``/``rho``): ``[(label, lambda)]``.
 
     GD/SGD: ``2/eta`` (``theory.gd_threshold``); USAM: the root of ``eta*lam*(1 + rho*lam) = 2``
-    (``theory.usam_threshold``). Normalised SAM has no such threshold (it settles on a 2-cycle instead).
+    (``theory.usam_threshold``); read off the optimizer's map (``theory.sharpness_threshold``). Normalised SAM
+    has no such threshold (it settles on a 2-cycle instead).
     """
-    if np.ndim(getattr(optimizer, "lr", 0.0)) or np.ndim(getattr(optimizer, "rho", 0.0)):
-        return []
-    if optimizer.kind in ("gd", "sgd"):
-        return [(r"$2/\eta$", float(theory.gd_threshold(optimizer.lr)))]
-    if optimizer.kind == "usam":
-        return [("USAM edge", float(theory.usam_threshold(optimizer.lr, optimizer.rho)))]
-    return []
+    found = theory.sharpness_threshold(optimizer)
+    return [] if found is None else [(found[0], found[2])]
 
 
 def curves(run, quantity="loss", *, ax=None, starts=None, show_thresholds=True, log=None, legend=True,

@@ -40,16 +40,10 @@ OKABE_ITO = {
 }
 CYCLE = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky", "black")]
 
-# one colour per optimizer, used everywhere (legends, curves, trajectories, animations, the explorer)
-OPTIMIZER_COLORS = {
-    "gd": OKABE_ITO["blue"],
-    "sgd": OKABE_ITO["sky"],
-    "sam": OKABE_ITO["vermillion"],
-    "usam": OKABE_ITO["orange"],
-    "randomsam": OKABE_ITO["purple"],
-    "persamplesam": OKABE_ITO["green"],
-    "persampleusam": OKABE_ITO["black"],
-}
+# Each optimizer class names its colour (its ``color``: a name of OKABE_ITO, or any colour), used everywhere
+# (legends, curves, trajectories, animations, the explorer). A class that names none gets one of these in the
+# order of registration: Paul Tol's "muted" scheme, also readable under the common colour-vision deficiencies.
+SPARE_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499")
 
 # fates of a start (basin maps) and of a hyperparameter pair (stability diagrams)
 FATE_COLORS = {
@@ -74,6 +68,11 @@ def _light_surface():
 
 
 BACKGROUND_CMAP = _light_surface()
+
+
+def background_palette(n: int) -> list[str]:
+    """The background colour map as ``n`` hex colours, for a drawing outside matplotlib (the explorer's page)."""
+    return [mpl.colors.to_hex(BACKGROUND_CMAP(i / (n - 1))) for i in range(n)]
 COLUMN = 3.4
 FULL = 7.0
 DEFAULT_SIZE = (COLUMN, 2.8)
@@ -212,7 +211,7 @@ def scaled(size) -> tuple[float, float]:
 
 
 def _in_notebook() -> bool:
-    from ..dynamics.integrate import Progress  # the one test for "this process is a Jupyter kernel"
+    from ..dynamics import Progress  # the one test for "this process is a Jupyter kernel"
 
     return Progress.in_notebook()
 
@@ -320,14 +319,23 @@ def fit_width(fig, artist, *, pad: float = 0.1) -> None:
 
 
 def optimizer_color(kind: str) -> str:
-    """The colour of an optimizer kind in every figure and in the explorer (black for one without its own)."""
-    return OPTIMIZER_COLORS.get(kind, OKABE_ITO["black"])
+    """The colour of an optimizer kind in every figure and in the explorer, read off its class (``color``); a class
+    that names none gets a spare colour of its own (:data:`SPARE_COLORS`), a kind nobody registered black."""
+    from ..dynamics import OPTIMIZERS
+
+    cls = OPTIMIZERS.get(kind)
+    if cls is None:
+        return OKABE_ITO["black"]
+    if cls.color is not None:
+        return OKABE_ITO.get(cls.color, cls.color)
+    unnamed = [other for other, c in OPTIMIZERS.items() if c.color is None]
+    return SPARE_COLORS[unnamed.index(kind) % len(SPARE_COLORS)]
 
 
 def optimizer_label(kind: str) -> str:
     """An optimizer kind as menus and legends name it: its class's name (``persamplesam`` -> ``PerSampleSAM``),
     read from the registry, so a class defined later is named like the others."""
-    from ..dynamics.optimizers import OPTIMIZERS
+    from ..dynamics import OPTIMIZERS
 
     cls = OPTIMIZERS.get(kind)
     return cls.__name__ if cls is not None else str(kind)

@@ -16,8 +16,9 @@ import shutil
 
 import numpy as np
 
-from ..dynamics import integrate
-from ..dynamics.integrate import _size, memory_estimate
+from .. import dynamics
+from ..dynamics import memory_estimate
+from ..dynamics import size_text
 
 # Memory of this process per block of the store, measured with 5,000 and 20,000 blocks: dask's graph of the store's
 # chunks when it is created (about 9 KiB a block) and when its fates are summed for the closing line of
@@ -37,7 +38,7 @@ class DoesNotFit(ValueError):
 
 
 def _parts(parts: dict[str, float]) -> str:
-    return ", ".join(f"{name} {_size(value)}" for name, value in parts.items() if value)
+    return ", ".join(f"{name} {size_text(value)}" for name, value in parts.items() if value)
 
 
 def _largest(parts: dict[str, float]) -> str:
@@ -58,7 +59,7 @@ def driver_bytes(sizes: dict[str, int], n_starts: int, dim: int, n_kept: int, n_
 
 def check_driver(parts: dict[str, int], *, every: int | None) -> None:
     """Refuse a sweep whose driver estimate exceeds the memory available now."""
-    available = integrate.available_memory()
+    available = dynamics.available_memory()
     total = sum(parts.values())
     if available is None or total <= available:
         return
@@ -68,8 +69,8 @@ def check_driver(parts: dict[str, int], *, every: int | None) -> None:
         "kept-step coordinate": f"keep fewer iterates with a larger every= (now {every})",
         "block bookkeeping": "use a coarser grid (fewer values, fewer seeds) or larger blocks (block_points=)",
     }[_largest(parts)]
-    raise DoesNotFit(f"this sweep needs about {_size(total)} of memory in this process ({_parts(parts)}) but only "
-                     f"{_size(available)} is available; {remedy}")
+    raise DoesNotFit(f"this sweep needs about {size_text(total)} of memory in this process ({_parts(parts)}) but only "
+                     f"{size_text(available)} is available; {remedy}")
 
 
 # ---------------------------------------------------------------------------------------------- one block
@@ -85,11 +86,9 @@ def block_bytes(landscape, optimizer, points: int, *, steps: int, every: int | N
     """Memory one block of ``points`` needs on a worker, by part: its run (``dynamics.memory_estimate``: kept
     iterates and working arrays), the fates' extra iterates, the Hessians of the sharpness, and the block's
     values as written to the store."""
-    from ..dynamics.integrate import n_saved_steps
-
     dim = landscape.dim
     itemsize = np.dtype(dtype).itemsize
-    kept = n_saved_steps(steps, every if every is not None else max(steps, 1))
+    kept = dynamics.n_saved_steps(steps, every if every is not None else max(steps, 1))
     run = memory_estimate(landscape, optimizer, points, kept, dtype, backend)
     window = _fates_window()
     # the fates step every point window more times on the NumPy path, keeping them all (a cloud of window + 1
@@ -119,14 +118,14 @@ def check_block(parts: dict[str, int], budget: int | None, *, points: int, every
         return
     if points > 1:
         remedy = f"use smaller blocks (block_points= below {points:,}"
-        remedy += f", or a new store)" if where else ")"
+        remedy += ", or a new store)" if where else ")"
         if every is not None:
             remedy += f" or keep fewer iterates with a larger every= (now {every})"
     else:
         remedy = (f"keep fewer iterates with a larger every= (now {every})" if every is not None else
                   "use a machine with more memory")
-    raise DoesNotFit(f"one block of this sweep ({points:,} points) needs about {_size(total)} of memory "
-                     f"({_parts(parts)}) but {where or 'a worker'} has about {_size(budget)}; {remedy}")
+    raise DoesNotFit(f"one block of this sweep ({points:,} points) needs about {size_text(total)} of memory "
+                     f"({_parts(parts)}) but {where or 'a worker'} has about {size_text(budget)}; {remedy}")
 
 
 # ---------------------------------------------------------------------------------------------- disk
@@ -155,5 +154,5 @@ def check_disk(store: str, point_bytes_on_disk: dict[str, int], points: int, blo
     remedy = "use a coarser grid or fewer starts"
     if "xs" in parts and parts["xs"] > total / 2:
         remedy += f", keep fewer iterates with a larger every= (now {every})"
-    raise DoesNotFit(f"store {store!r} needs up to {_size(total)} of disk ({_parts(parts)}) but only "
-                     f"{_size(free)} is free there; {remedy}, or put the store on a larger disk")
+    raise DoesNotFit(f"store {store!r} needs up to {size_text(total)} of disk ({_parts(parts)}) but only "
+                     f"{size_text(free)} is free there; {remedy}, or put the store on a larger disk")

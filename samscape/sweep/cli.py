@@ -12,11 +12,9 @@ import sys
 
 import numpy as np
 
-from ..dynamics.optimizers import OPTIMIZERS
-from ..dynamics.integrate import DEFAULT_BOUND, DTYPES
-
-OPTIMIZER_CHOICES = tuple(kind for kind in OPTIMIZERS if kind != "switch")
-BACKEND_CHOICES = ("auto", "numpy", "compiled")
+from .._checks import int_at_least
+from .._landscape_flags import add_landscape_flags, build_landscape
+from ..dynamics import BACKEND_CHOICES, DEFAULT_BOUND, DTYPES, OPTIMIZERS, plain_kinds
 
 
 def parse_values(text: str, flag: str, *, integer: bool = False) -> list:
@@ -57,9 +55,7 @@ def build_grid(args) -> dict:
     if args.batch_size is not None:
         grid["batch_size"] = parse_values(args.batch_size, "--batch-size", integer=True)
     if args.seeds is not None:
-        if args.seeds < 1:
-            raise ValueError(f"--seeds must be a count >= 1, got {args.seeds}")
-        grid["seed"] = range(args.seeds)
+        grid["seed"] = range(int_at_least(args.seeds, "--seeds", 1))
     return grid
 
 
@@ -104,13 +100,12 @@ def _cmd_sweep(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .. import cli, dynamics
     from . import engine
 
     if not args.out.rstrip("/").endswith(".zarr"):
         raise ValueError(f"--out must be a path ending in .zarr, got {args.out!r}")
-    land = cli.build_landscape(args)
-    cls = dynamics.optimizers.OPTIMIZERS[args.optimizer]
+    land = build_landscape(args)
+    cls = OPTIMIZERS[args.optimizer]
     grid = build_grid(args)
     required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
     for flag, name in (("--lr", "lr"), ("--rho", "rho"), ("--batch-size", "batch_size")):
@@ -150,13 +145,8 @@ def add_parser(subparsers) -> None:
     """Register ``samscape sweep`` on the main parser's subcommands."""
     p = subparsers.add_parser("sweep", help="run one optimizer over a grid of (lr, rho, batch size) x seeds x starts "
                                             "on Dask, into an xarray/zarr store (resumable)")
-    p.add_argument("--landscape", help="catalog name (see `samscape list`)")
-    p.add_argument("--param", action="append", default=[], metavar="K=V", help="catalog parameter, repeatable")
-    p.add_argument("--expr", help="a loss expression, e.g. '0.5*tanh(v*tanh(u))**2'")
-    p.add_argument("--vars", help="its variables, comma-separated, e.g. u,v")
-    p.add_argument("--sample", action="append", default=[], metavar="NAME=V1,V2,...",
-                   help="a data column of --expr (repeatable)")
-    p.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default="sam", help="the optimizer every block runs")
+    add_landscape_flags(p)
+    p.add_argument("--optimizer", choices=plain_kinds(), default="sam", help="the optimizer every block runs")
     p.add_argument("--lr", metavar="A:B:N", help="learning rates: N values from A to B, a,b,c, one value, or a "
                                                  "list mixing both (A:B:N,c,d appends c, d to a store's range)")
     p.add_argument("--rho", metavar="A:B:N", help="perturbation radii (SAM variants), same forms as --lr")

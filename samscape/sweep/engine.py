@@ -37,11 +37,10 @@ import numpy as np
 
 from .. import dynamics, landscapes
 from .._atomic import TEMP_PREFIX, atomic_output, check_writable
-from .._checks import int_at_least, points, positive
+from .._checks import choice, has_attributes, int_at_least, points, positive
 from .._starts import count_starts, parse_starts
-from ..dynamics.integrate import DEFAULT_BOUND, DTYPES, STATUS_NAMES, Progress
-from ..theory.sharpness import hessian_curvature
-from ..dynamics import integrate
+from ..dynamics import DEFAULT_BOUND, STATUS_NAMES, Progress
+from ..theory import hessian_curvature
 from . import budget
 from . import recipe as recipes
 
@@ -65,9 +64,7 @@ def _fates() -> tuple[str, ...]:
 
 # ---------------------------------------------------------------------------------------------- input
 def _check_landscape(landscape):
-    if not hasattr(landscape, "spec") or not hasattr(landscape, "grad"):
-        raise ValueError(f"landscape must be a samscape Landscape such as landscapes.get('tanh'), "
-                         f"got {type(landscape).__name__}")
+    has_attributes(landscape, "landscape", ("spec", "grad"), "a samscape Landscape such as landscapes.get('tanh')")
     try:
         landscapes.from_spec(json.loads(json.dumps(landscape.spec)))
     except Exception as err:  # noqa: BLE001 -- any failure means the workers could not rebuild it
@@ -96,13 +93,6 @@ def _check_store(store) -> str:
     if not isinstance(store, (str, os.PathLike)) or not os.fspath(store):
         raise ValueError(f"store must be a path such as 'tanh_sam.zarr', got {store!r}")
     return os.path.abspath(os.fspath(store))
-
-
-def _check_backend(backend: str) -> str:
-    allowed = ("auto", *sorted(dynamics.BACKENDS))
-    if backend not in allowed:
-        raise ValueError(f"backend must be one of {', '.join(map(repr, allowed))}, got {backend!r}")
-    return backend
 
 
 # ---------------------------------------------------------------------------------------------- the plan
@@ -273,7 +263,7 @@ def compute_block(plan: dict, index: tuple[int, ...], copies=()) -> list[dict]:
     then one completion marker per piece; returns the markers' records.
 
     ``copies``: blocks that differ from ``index`` in the seed only, when the seed changes nothing (the optimizer
-    draws no random numbers, :func:`seed_changes_nothing`): their points are simulated once, together, and the
+    draws no random numbers, :func:`recipe.seed_changes_nothing`): their points are simulated once, together, and the
     results written into each block, bit for bit what separate simulations would write.
     """
     import zarr
@@ -412,18 +402,6 @@ def _coordinates_problem(ds, recipe: dict) -> str | None:
     if recipes.starts_digest(np.asarray(ds["x0"].values)) != recipe["starts_sha256"]:
         return "its coordinate 'x0' no longer holds the starts of its recipe"
     return None
-
-
-def seed_changes_nothing(landscape, optimizer, grid: dict) -> bool:
-    """Whether the swept seeds all give the same runs: the seed only keys the draws (batches, random directions),
-    and the optimizer, with every value the grid gives its batch sizes, draws none (the starts do not depend on a
-    swept seed: ``random:N`` starts are drawn with the ``seed`` argument)."""
-    if recipes.SEED not in grid or len(grid[recipes.SEED]) < 2:
-        return False
-    batch_names = [name for name in grid if name.rsplit(".", 1)[-1] == "batch_size"]
-    if batch_names and landscape.n_samples > 1:
-        return False
-    return not optimizer.draws(landscape.n_samples)
 
 
 def _seed_groups(todo: list, names: list[str], copy_seeds: bool) -> list[list[tuple[int, ...]]]:
@@ -777,7 +755,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         Points (combinations x starts) per block of a new store, instead of the rule of
         :func:`samscape.sweep.recipe.block_shape`; the results do not depend on it.
     reuse_seeds : bool
-        When the optimizer draws no random numbers (:func:`seed_changes_nothing`) every swept seed gives the same
+        When the optimizer draws no random numbers (:func:`recipe.seed_changes_nothing`) every swept seed gives the same
         runs: simulate each block once and write it for every seed (the default), or, with False, simulate each
         seed anyway (to time the work, as ``benchmarks/bench_sweep.py`` does). The results are the same.
 
@@ -793,10 +771,8 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     every = _check_every(every, steps)
     seed = int_at_least(seed, "seed", 0, maximum=2**64 - 1)
     bound = positive(bound, "bound")
-    dtype = np.dtype(dtype).name if isinstance(dtype, (type, np.dtype)) else dtype
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    backend = requested_backend = _check_backend(backend)
+    dtype = dynamics.check_dtype(dtype).name
+    backend = requested_backend = choice(backend, "backend", dynamics.BACKEND_CHOICES)
     path = _check_store(store)
     if n_workers is not None:
         n_workers = int_at_least(n_workers, "n_workers", 1)
@@ -830,12 +806,12 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         backend = existing.get("backend", backend)
     draft = recipes.make_recipe(landscape, optimizer, grid, x0, steps=steps, every=every, seed=seed, bound=bound,
                                 dtype=dtype, backend=backend)
+    copy_seeds = bool(reuse_seeds) and recipes.seed_changes_nothing(landscape, optimizer, grid)
     if existing is not None:
         existing = _join(path, store, existing, draft, stream)
     sizes = list(sizes_given.values())
     disk = functools.partial(budget.check_disk, path, bytes_per_point(dtype, dim, n_kept), every=every)
 
-    copy_seeds = bool(reuse_seeds) and seed_changes_nothing(landscape, optimizer, grid)
     if copy_seeds:
         n_seeds = len(grid[recipes.SEED])
         print(f"samscape sweep: {type(optimizer).__name__} here draws no random numbers (full batch, no random "
@@ -1099,12 +1075,12 @@ class _Session:
         """Memory one block may use: what this process has now (synchronous), else the smallest worker's limit,
         and for a cluster started here at most its share of what this machine has now (``None``: unknown)."""
         if self.synchronous:
-            return integrate.available_memory()
+            return dynamics.available_memory()
         workers = self.client.scheduler_info().get("workers", {}).values()
         limits = [int(w.get("memory_limit") or 0) for w in workers]
         limit = min(limits) if limits and min(limits) > 0 else None
         if self.cluster is not None:
-            available = integrate.available_memory()
+            available = dynamics.available_memory()
             if available is not None:
                 share = available // self.n_workers
                 limit = share if limit is None else min(limit, share)

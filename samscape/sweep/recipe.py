@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 from .. import __version__, dynamics
-from ..dynamics.optimizers import OPTIMIZERS, Optimizer
+from ..dynamics import OPTIMIZERS, Optimizer
 
 FORMAT = 1
 # the fields that simulate accepts as one value per start (see samscape.dynamics.Optimizer.for_starts)
@@ -198,9 +198,10 @@ def resolve_optimizer(optimizer, grid: dict) -> Optimizer:
     if isinstance(optimizer, Optimizer):
         return optimizer
     if isinstance(optimizer, type) and issubclass(optimizer, Optimizer) and optimizer.kind in OPTIMIZERS:
-        if optimizer.kind == "switch":
-            raise ValueError("optimizer must be a Switch instance such as Switch(SGD(0.1, 1), SAM(0.1, 0.05), at=100) "
-                             "(its parts cannot be filled in from a grid), got the class Switch")
+        if optimizer.composite():
+            raise ValueError(f"optimizer must be a {optimizer.__name__} instance such as Switch(SGD(0.1, 1), "
+                             f"SAM(0.1, 0.05), at=100) (its parts cannot be filled in from a grid), got the class "
+                             f"{optimizer.__name__}")
         fields = dataclasses.fields(optimizer)
         required = [f.name for f in fields
                     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
@@ -351,4 +352,16 @@ def block_shape(sizes: list[int], names: list[str], n_starts: int, steps: int, n
 
 def n_saved(steps: int, every: int | None) -> int:
     """Iterates kept per point (0 without ``every``), counted without building the steps."""
-    return dynamics.integrate.n_saved_steps(steps, every) if every is not None else 0
+    return dynamics.n_saved_steps(steps, every) if every is not None else 0
+
+
+def seed_changes_nothing(landscape, optimizer, grid: dict) -> bool:
+    """Whether the swept seeds all give the same runs: the seed only keys the draws (batches, random directions),
+    and the optimizer, with every value the grid gives its batch sizes, draws none (the starts do not depend on a
+    swept seed: ``random:N`` starts are drawn with the ``seed`` argument)."""
+    if SEED not in grid or len(grid[SEED]) < 2:
+        return False
+    batch_names = [name for name in grid if name.rsplit(".", 1)[-1] == "batch_size"]
+    if batch_names and landscape.n_samples > 1:
+        return False
+    return not optimizer.draws(landscape.n_samples)

@@ -17,7 +17,7 @@ the wider literature's edges, expansions, drifts and floors (:func:`sam_cycle_fa
 
 from .claims import PAPERS, Citation, ClaimResult, Paper, check, claim_names, format_table, run_claim
 from .cycles import CycleEdge, StabilityEdge, TwoCycle, polish_minimizer, sam_cycle, sam_cycle_edge, stability_edge
-from .fates import FATES, STABILITY_FATES, StabilityGrid, advance, classify_fates, stability_fates
+from .fates import FATES, STABILITY_FATES, StabilityGrid, advance, classify_fates, final_optimizer, run_phases, stability_fates
 from .hallucination import (
     CriticalPoints,
     HallucinatedPoint,
@@ -37,7 +37,13 @@ from .sharpness import (
     sharpness,
 )
 from .stability import (
+    LINEAR_MAPS,
     FixedPointStability,
+    LinearMap,
+    fixed_map_optimizers,
+    linear_map,
+    mean_map,
+    sharpness_threshold,
     fixed_point_stability,
     gd_lr_edge,
     gd_threshold,
@@ -72,7 +78,8 @@ from .floors import stochastic_limit
 
 __all__ = [
     "gd_threshold", "usam_threshold", "usam_factor", "gd_lr_edge", "usam_rho_edge", "sam_edge", "sam_two_cycle",
-    "fixed_point_stability", "update_jacobian", "FixedPointStability",
+    "fixed_point_stability", "update_jacobian", "FixedPointStability", "LinearMap", "LINEAR_MAPS", "linear_map",
+    "mean_map", "sharpness_threshold", "fixed_map_optimizers",
     "sam_cycle", "sam_cycle_edge", "stability_edge", "polish_minimizer", "TwoCycle", "CycleEdge", "StabilityEdge",
     "mean_square_radius", "mean_square_radius_grid", "usam_inequality_rho_edge", "lyapunov_exponent", "alignment_gamma", "batch_law",
     "sgd_stability_inequality", "usam_stability_inequality", "pl_conditions", "quadratic_finite_sum",
@@ -81,7 +88,8 @@ __all__ = [
     "find_hallucinated", "hallucination_window", "critical_points_1d",
     "HallucinationSearch", "HallucinatedPoint", "HallucinationWindow", "CriticalPoints",
     "sharpness", "hessian_curvature", "manifold_drift", "manifold_sharpness_limits", "predicted_drift_path", "Sharpness", "ManifoldDrift",
-    "classify_fates", "stability_fates", "advance", "StabilityGrid", "FATES", "STABILITY_FATES",
+    "classify_fates", "stability_fates", "advance", "StabilityGrid", "FATES", "STABILITY_FATES", "run_phases",
+    "final_optimizer",
     "sam_cycle_factors", "usam_stable_rho_interval", "dual_norm_ascent", "modified_loss_gradient",
     "smoothed_gradient_correction", "random_sam_drift", "balancedness_factor", "RandomDrift", "stochastic_limit",
     "check", "claim_names", "run_claim", "format_table", "ClaimResult", "PAPERS", "Paper", "Citation",

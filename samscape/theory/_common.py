@@ -1,7 +1,7 @@
 """Theory's own input checks (a Run, a Landscape, an optimizer the analysis can handle) and small numeric helpers.
 
-The generic checks (numbers, integers, choices, arrays, points, boxes) live in :mod:`samscape._checks`; the
-theory modules import them from there or, under the names they have always used, from here.
+The generic checks (numbers, integers, choices, arrays, points, boxes) live in :mod:`samscape._checks`, and the
+theory modules import them from there.
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ import math
 import numpy as np
 
 from .._checks import has_attributes, single_number
-# the generic checks under the names the theory modules import from here (one object each, from samscape._checks)
-from .._checks import box as check_box  # noqa: F401
-from .._checks import nonnegative, positive, positive_int, real_number  # noqa: F401
-from .._checks import points as check_point  # noqa: F401
-from ..dynamics.optimizers import OPTIMIZERS, Optimizer
+from ..dynamics.optimizers import Optimizer
 
 
 def check_run(value):
@@ -33,54 +29,6 @@ def check_landscape(landscape, name: str = "landscape", *, dim: int | None = Non
 
 def scalar_hyper(optimizer: Optimizer, field: str, purpose: str = "a stability analysis") -> float:
     return single_number(getattr(optimizer, field), f"optimizer {field}", purpose)
-
-
-def fixed_map_optimizers() -> dict[str, type[Optimizer]]:
-    """The registered optimizers whose update is a fixed map of ``x`` once the batch is fixed, by kind: plain
-    (not composite like Switch) and with an ascent that draws nothing. Their full-batch forms are the maps the
-    theory analyses."""
-    return {kind: cls for kind, cls in OPTIMIZERS.items() if not cls.composite() and cls.ascent != "random"}
-
-
-def _full_batch_maps() -> dict[str | None, type[Optimizer]]:
-    """``{ascent: the optimizer class whose full-batch map the theory calls by its kind}`` (gd, sam, usam): the first
-    registered with that ascent, so a later class with the same ascent has the same map and the same name."""
-    maps: dict[str | None, type[Optimizer]] = {}
-    for cls in fixed_map_optimizers().values():
-        if cls.batch_rule() != "required" and not cls.ascent_per_sample:
-            maps.setdefault(cls.ascent, cls)
-    return maps
-
-
-def deterministic_kind(optimizer, n_samples: int) -> str:
-    """``gd``, ``usam`` or ``sam`` for a deterministic optimizer; ``ValueError`` for anything stochastic."""
-    if not isinstance(optimizer, Optimizer):
-        raise ValueError(f"optimizer must be a samscape optimizer such as SAM(lr=0.1, rho=0.05), got {optimizer!r}")
-    cls = type(optimizer)
-    maps = _full_batch_maps()
-    # with one data point every batch is the full loss, so mini-batching changes nothing
-    full_batch = getattr(optimizer, "batch_size", None) is None or n_samples == 1
-    if cls.composite() or cls.kind not in fixed_map_optimizers() or not full_batch:
-        counterpart = maps.get(cls.ascent)
-        if cls.composite():
-            hint = f"a {cls.__name__} changes its map mid-run, so pass the phase you want, e.g. optimizer.{cls.parts[-1]}"
-        elif cls.kind not in fixed_map_optimizers():
-            names = " or ".join(c.__name__ for c in maps.values() if c.ascent is not None)
-            hint = f"{cls.__name__} perturbs in a random direction each step; {names} is its deterministic counterpart"
-        elif cls.batch_rule() == "required" and counterpart is not None:
-            hint = f"{cls.__name__}'s mini-batches make its map random; {counterpart.__name__} is its full-batch counterpart"
-        else:
-            hint = "its mini-batches make its map random; pass batch_size=None for the full-batch map"
-        names = [c.__name__ for c in maps.values()]
-        allowed = f"optimizer must be deterministic ({names[0]}, or {'/'.join(names[1:])} with batch_size=None)"
-        raise ValueError(f"{allowed}, got {optimizer.describe()}; {hint}")
-    if cls.ascent_per_sample and n_samples != 1:
-        counterpart = maps[cls.ascent].__name__
-        raise ValueError(f"optimizer must be one whose map the theory analyses, got {optimizer.describe()}: its per-sample "
-                         f"ascents make its map differ from {counterpart}'s on a finite sum (they agree on one sample)")
-    if maps.get(cls.ascent) is None:
-        raise ValueError(f"optimizer must be {', '.join(c.__name__ for c in maps.values())}, got {optimizer.describe()}")
-    return maps[cls.ascent].kind
 
 
 def null_space(matrix: np.ndarray, rel_tol: float = 1e-8) -> np.ndarray:

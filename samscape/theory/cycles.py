@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _checks
 from .._checks import int_at_least, point, positive
 from .._tables import html_table, numbers
-from ._common import check_landscape, check_point, deterministic_kind, null_space
-from .stability import gd_lr_edge, sam_ascent_jacobian, usam_rho_edge
+from ._common import check_landscape, null_space
+from .stability import gd_lr_edge, linear_map, sam_ascent_jacobian, usam_rho_edge
 
 # Newton's method on the pair (a, b): iterations, and the residual ||T(a) - b|| + ||T(b) - a|| accepted, relative
 # to the cycle's size plus a rounding floor on the scale of x*.
@@ -330,7 +331,7 @@ def polish_minimizer(landscape, x, *, iterations: int = 60, tol: float = 1e-10):
     is fine): the points ``(k, dim)`` and a mask of those that reached ``||grad L|| <= tol`` where the Hessian has
     no negative eigenvalue (a minimizer, not a saddle). For a run that ended bouncing around a minimizer."""
     check_landscape(landscape)
-    x = np.array(check_point(x, landscape.dim), dtype=float).reshape(-1, landscape.dim)
+    x = np.array(_checks.points(x, landscape.dim), dtype=float).reshape(-1, landscape.dim)
     with np.errstate(all="ignore"):
         for _ in range(iterations):
             grad = landscape.grad(x)
@@ -366,7 +367,7 @@ class StabilityEdge:
 def stability_edge(landscape, optimizer, x_star, lrs, *, rho_max: float) -> StabilityEdge:
     """The stability edge at ``x_star`` of the optimizer that was swept, over ``lrs`` and ``0 <= rho <= rho_max``.
 
-    Dispatched on the map the optimizer is (its ascent; see ``deterministic_kind``):
+    Dispatched on the map the optimizer is (its :func:`~samscape.theory.stability.linear_map`, by its ascent):
 
     * GD: ``eta = 2/lam`` (``gd_lr_edge``), ``lam`` the Hessian's largest eigenvalue at ``x_star``;
     * USAM: ``eta*lam*(1 + rho*lam) = 2`` (``usam_rho_edge``); ``x_star`` is a fixed point of USAM and the map is
@@ -380,29 +381,41 @@ def stability_edge(landscape, optimizer, x_star, lrs, *, rho_max: float) -> Stab
     check_landscape(landscape)
     x_star = point(x_star, landscape.dim, "x_star")
     rho_max = positive(rho_max, "rho_max")
-    kind = deterministic_kind(optimizer, landscape.n_samples)
+    found = linear_map(optimizer, landscape.n_samples)
     lrs = np.atleast_1d(np.asarray(lrs, dtype=float))
     lam = float(np.linalg.eigvalsh(landscape.hessian(x_star))[-1])
     if not lam > 0:
         raise ValueError(f"x_star must be a minimizer with positive curvature, got largest Hessian eigenvalue {lam:.3g}")
+    return EDGES[found.name](landscape, x_star, lrs, lam, rho_max)
+
+
+def _gd_edge(landscape, x_star, lrs, lam, rho_max) -> StabilityEdge:
+    vertical = float(gd_lr_edge(lam))
+    return StabilityEdge("gd", np.array([vertical, vertical]), np.array([0.0, rho_max]),
+                         f"GD edge η = 2/λ, λ = {lam:.3g}", x_star, lam)
+
+
+def _usam_edge(landscape, x_star, lrs, lam, rho_max) -> StabilityEdge:
+    return StabilityEdge("usam", lrs, np.asarray(usam_rho_edge(lrs, lam), dtype=float),
+                         f"USAM edge ηλ(1 + ρλ) = 2, λ = {lam:.3g}", x_star, lam)
+
+
+def _sam_edge(landscape, x_star, lrs, lam, rho_max) -> StabilityEdge:
     vertical = float(gd_lr_edge(lam))
     where = f"λ = {lam:.3g}"
-    if kind == "usam":
-        return StabilityEdge("usam", lrs, np.asarray(usam_rho_edge(lrs, lam), dtype=float),
-                             f"USAM edge ηλ(1 + ρλ) = 2, {where}", x_star, lam)
-    if kind == "sam":
-        try:
-            found = sam_cycle_edge(landscape, x_star, lrs, rho_max=rho_max)
-        except ValueError:  # a manifold of minimizers: no isolated cycle
-            return StabilityEdge("sam", np.array([vertical, vertical]), np.array([0.0, rho_max]),
-                                 f"SAM 2-cycle edge of the quadratic approximation, η = 2/λ, {where} "
-                                 "(minimizers form a manifold)", x_star, lam, exact=False)
-        rho = np.where(np.isfinite(found.rho_edge), found.rho_edge, np.nan)
-        # the curve meets rho = 0 at GD's edge, where even the quadratic cycle stops existing
-        eta = np.append(lrs, vertical) if lrs[-1] > vertical else lrs
-        rho = np.append(rho, 0.0) if lrs[-1] > vertical else rho
-        order = np.argsort(eta, kind="stable")
-        return StabilityEdge("sam", eta[order], rho[order],
-                             f"SAM 2-cycle edge on the landscape, {where}", x_star, lam)
-    return StabilityEdge("gd", np.array([vertical, vertical]), np.array([0.0, rho_max]),
-                         f"GD edge η = 2/λ, {where}", x_star, lam)
+    try:
+        found = sam_cycle_edge(landscape, x_star, lrs, rho_max=rho_max)
+    except ValueError:  # a manifold of minimizers: no isolated cycle
+        return StabilityEdge("sam", np.array([vertical, vertical]), np.array([0.0, rho_max]),
+                             f"SAM 2-cycle edge of the quadratic approximation, η = 2/λ, {where} "
+                             "(minimizers form a manifold)", x_star, lam, exact=False)
+    rho = np.where(np.isfinite(found.rho_edge), found.rho_edge, np.nan)
+    # the curve meets rho = 0 at GD's edge, where even the quadratic cycle stops existing
+    eta = np.append(lrs, vertical) if lrs[-1] > vertical else lrs
+    rho = np.append(rho, 0.0) if lrs[-1] > vertical else rho
+    order = np.argsort(eta, kind="stable")
+    return StabilityEdge("sam", eta[order], rho[order], f"SAM 2-cycle edge on the landscape, {where}", x_star, lam)
+
+
+# LinearMap.name -> how its edge in the (eta, rho) plane is computed (every map of LINEAR_MAPS has one)
+EDGES = {"gd": _gd_edge, "usam": _usam_edge, "sam": _sam_edge}

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import points as check_points
-from .._checks import real_number
-from ._common import check_landscape, check_point, deterministic_kind, null_space, positive, scalar_hyper
+from .._checks import positive, real_number
+from ._common import check_landscape, null_space, scalar_hyper
 from .sharpness import _third_derivative_fns
-from .stability import gd_threshold
+from .stability import gd_threshold, linear_map
 
 # Relative size below which a Hessian eigenvalue counts as a tangent (zero) direction of the manifold.
 TANGENT_TOL = 1e-9
@@ -62,7 +62,7 @@ def random_sam_drift(landscape, x, lr, rho, *, finite_lr: bool = True) -> Random
     ``-(lr rho^2/(2d)) grad_Gamma tr(hess L)``. Needs ``lr lam_k < 2`` for every ``k`` (``ValueError`` otherwise).
     """
     check_landscape(landscape)
-    x = check_point(x, landscape.dim)
+    x = check_points(x, landscape.dim)
     if x.ndim != 1:
         raise ValueError(f"x must be one point of shape ({landscape.dim},), got shape {x.shape}")
     lr, rho = positive(lr, "lr"), positive(rho, "rho")
@@ -103,22 +103,14 @@ def balancedness_factor(optimizer, u, v, target=1.0):
     -------
     ndarray (...)
     """
-    kind = deterministic_kind(optimizer, 1)
+    found = linear_map(optimizer, 1)
     u = check_points(u, np.shape(u)[-1] if np.ndim(u) else 0, "u")
     v = check_points(v, u.shape[-1], "v")
     target = real_number(target, "target")
     lr = scalar_hyper(optimizer, "lr", "a balancedness factor")
     r = np.sum(u * v, axis=-1) - target
-    if kind == "gd":
-        scale = np.zeros_like(r)
-    else:
-        rho = scalar_hyper(optimizer, "rho", "a balancedness factor")
-        if kind == "usam":
-            scale = np.full_like(r, rho)
-        else:
-            grad_norm = np.abs(r) * np.sqrt(np.sum(u * u + v * v, axis=-1))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scale = np.where(grad_norm > 0, rho / np.where(grad_norm > 0, grad_norm, 1.0), 0.0)
+    rho = scalar_hyper(optimizer, "rho", "a balancedness factor") if found.uses_rho else 0.0
+    scale = found.ascent_scale(rho, np.abs(r) * np.sqrt(np.sum(u * u + v * v, axis=-1)))
     sr = (scale * r)[..., None]
     r_plus = np.sum((u + sr * v) * (v + sr * u), axis=-1) - target
     return 1.0 - 2 * lr * scale * r * r_plus - lr**2 * r_plus**2 * (1.0 - (scale * r) ** 2)

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import positive_array
-from ._common import positive
+from .._checks import int_at_least, positive, positive_array
 
 
 def sam_cycle_factors(lr, eigenvalues, *, cycle=None):
@@ -45,9 +44,8 @@ def sam_cycle_factors(lr, eigenvalues, *, cycle=None):
     if cycle is None:
         index = np.argmax(lam, axis=-1)[..., None]
     else:
-        if isinstance(cycle, bool) or not isinstance(cycle, (int, np.integer)) or not 0 <= cycle < lam.shape[-1]:
-            raise ValueError(f"cycle must be an index in [0, {lam.shape[-1] - 1}], got {cycle!r}")
-        index = np.full(lam.shape[:-1] + (1,), int(cycle))
+        cycle = int_at_least(cycle, "cycle", 0, maximum=lam.shape[-1] - 1)
+        index = np.full(lam.shape[:-1] + (1,), cycle)
     own = np.take_along_axis(lam, index, axis=-1)[..., 0]
     if np.any(own <= 0):
         raise ValueError(f"eigenvalues must be positive along the cycle's direction, got {np.min(own):g}")

@@ -14,7 +14,8 @@ import numpy as np
 from .. import dynamics
 from ..dynamics import Switch
 from .._checks import choice, increasing, int_at_least, point, positive
-from ._common import check_landscape, check_run, fixed_map_optimizers
+from ._common import check_landscape, check_run
+from .stability import fixed_map_optimizers, mean_map
 from .stochastic import alignment_gamma, mean_square_radius_grid, usam_inequality_rho_edge
 
 FATES = ("minimizer", "hallucinated", "moving", "diverged", "critical")
@@ -147,6 +148,12 @@ class StabilityGrid:
         return float(np.linalg.eigvalsh(self.hessian)[-1])
 
     @property
+    def linear_map(self):
+        """The map of the simulated optimizer's mean update (:func:`samscape.theory.stability.mean_map`), or
+        ``None`` where the theory has none (per-sample ascents): what the stability diagram's edges are drawn for."""
+        return mean_map(dynamics.OPTIMIZERS[self.optimizer])
+
+    @property
     def stochastic(self) -> bool:
         """Mini-batches smaller than the data set: the method is random and P3's stochastic theory applies."""
         return self.landscape is not None and self.batch_size is not None and self.batch_size < self.landscape.n_samples
@@ -165,7 +172,7 @@ class StabilityGrid:
         """Spectral radius of the linearized method's second-moment operator over ``(rho, lr)``: ``(n_rho, n_lr)``
         (:func:`mean_square_radius_grid`; ``rho`` enters only for USAM)."""
         rhos = np.asarray(rhos, dtype=float)
-        used = rhos if self.optimizer == "usam" else np.zeros_like(rhos)
+        used = rhos if self.linear_map is not None and self.linear_map.uses_rho else np.zeros_like(rhos)
         return mean_square_radius_grid(self.sample_hessians, lrs, used, self.batch_size)
 
     def p3_rho_edge(self, lrs):
@@ -208,13 +215,9 @@ def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_siz
     hessian = landscape.hessian(x_star)
     top = np.linalg.eigh(hessian)[1][:, -1]
     eta, rho = (g.ravel() for g in np.meshgrid(lrs, rhos))
-    cls = kinds[optimizer]
-    hyper = {"rho": rho} if "rho" in cls.per_start else {}
-    if cls.batch_rule() == "required" and batch_size is None:
+    if kinds[optimizer].batch_rule() == "required" and batch_size is None:
         raise ValueError(f"batch_size must be a positive integer for optimizer={optimizer!r}, got None")
-    if cls.batch_rule() is not None:  # GD has no batch_size: it always takes the full batch
-        hyper["batch_size"] = batch_size
-    opt = cls(eta, **hyper)
+    opt = dynamics.optimizer_from_kind(optimizer, eta, rho=rho, batch_size=batch_size)
     x0 = np.broadcast_to(x_star + delta * top, (eta.size, landscape.dim))
     run = dynamics.simulate(landscape, opt, x0, steps, every=steps, seed=seed, progress=False)
     distance = np.linalg.norm(run.x - x_star, axis=-1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dynamics.optimizers import Optimizer
+from ..dynamics import check_optimizer
 from ._common import scalar_hyper
 
 
@@ -49,8 +49,9 @@ def stochastic_limit(optimizer, centers, curvatures=None, weights=None) -> float
         the centers; the root is found interval by interval, and when the mean jumps across zero at a center
         ``a_j`` the answer is ``a_j``.
     """
-    if not isinstance(optimizer, Optimizer) or type(optimizer).composite():
-        raise ValueError(f"optimizer must be one samscape optimizer such as PerSampleSAM(lr=0.1, rho=0.1), got {optimizer!r}")
+    if type(check_optimizer(optimizer)).composite():
+        raise ValueError(f"optimizer must be one samscape optimizer such as PerSampleSAM(lr=0.1, rho=0.1), not a "
+                         f"composite, got {optimizer.describe()}")
     a = _column(centers, "centers")
     h = _column(curvatures if curvatures is not None else np.ones_like(a), "curvatures", a.size, positive=True)
     p = _column(weights if weights is not None else np.full_like(a, 1.0 / a.size), "weights", a.size, positive=True)

@@ -22,7 +22,9 @@ import sympy as sp
 from scipy.optimize import brentq
 
 from ..dynamics.optimizers import SAM, sam_ascent
-from ._common import check_box, check_landscape, positive, positive_int, real_number
+from .. import _checks
+from .._checks import positive, positive_int, real_number
+from ._common import check_landscape
 from .._tables import html_table, numbers
 from .stability import fixed_point_stability, gd_lr_edge, sam_ascent_jacobian
 
@@ -208,7 +210,7 @@ def find_hallucinated(landscape, rho, bounds, *, lr=None, seeds_per_axis: int | 
     """
     check_landscape(landscape)
     rho = positive(rho, "rho")
-    box = check_box(bounds, landscape.dim)
+    box = _checks.box(bounds, landscape.dim)
     if lr is not None:
         lr = positive(lr, "lr")
     if seeds_per_axis is not None:

@@ -24,7 +24,9 @@ from scipy.optimize import minimize
 from ..landscapes.core import compile_exprs
 from ..dynamics import draws
 from ..dynamics.optimizers import sam_ascent, unit
-from ._common import check_landscape, check_point, null_space, positive, positive_int
+from .. import _checks
+from .._checks import positive, positive_int
+from ._common import check_landscape, null_space
 from .stability import gd_threshold
 
 SHARPNESS_KINDS = ("max", "asc", "avg")
@@ -59,7 +61,7 @@ def sharpness(landscape, x, rho, kind: str, *, seed: int = 0) -> Sharpness:
       simulator's own uniform directions (``dynamics.draws.unit_directions``) with its standard error beyond 3-D.
     """
     check_landscape(landscape)
-    x = check_point(x, landscape.dim)
+    x = _checks.points(x, landscape.dim)
     if x.ndim != 1:
         raise ValueError(f"x must be one point of shape ({landscape.dim},), got shape {x.shape}")
     rho = positive(rho, "rho")
@@ -209,7 +211,7 @@ def manifold_drift(landscape, x, lr, rho, *, method: str = "sam", finite_lr: boo
     SymPy-exact, eigen-decompositions NumPy.
     """
     check_landscape(landscape)
-    x = check_point(x, landscape.dim)
+    x = _checks.points(x, landscape.dim)
     if x.ndim != 1:
         raise ValueError(f"x must be one point of shape ({landscape.dim},), got shape {x.shape}")
     lr, rho = positive(lr, "lr"), positive(rho, "rho")
@@ -273,7 +275,7 @@ def manifold_sharpness_limits(landscape, x, rho) -> dict[str, float]:
     Eigenvalues of the exact Hessian (NumPy).
     """
     check_landscape(landscape)
-    x = check_point(x, landscape.dim)
+    x = _checks.points(x, landscape.dim)
     rho = positive(rho, "rho")
     eig = np.linalg.eigvalsh(landscape.hessian(x))
     nonzero = eig[np.abs(eig) > 1e-9 * max(1.0, float(np.max(np.abs(eig))))]
@@ -287,7 +289,7 @@ def manifold_sharpness_limits(landscape, x, rho) -> dict[str, float]:
 def predicted_drift_path(landscape, x0, lr, rho, steps: int, *, method: str = "sam", substeps: int = 1) -> np.ndarray:
     """Integrate the predicted drift along ``Gamma`` from ``x0`` for ``steps`` optimizer steps (explicit Euler,
     ``substeps`` per optimizer step): returns ``(steps + 1, dim)``. Numeric."""
-    x0 = check_point(x0, getattr(landscape, "dim", 0))
+    x0 = _checks.points(x0, getattr(landscape, "dim", 0))
     steps = positive_int(steps, "steps")
     substeps = positive_int(substeps, "substeps")
     path = np.empty((steps + 1, landscape.dim))

@@ -20,8 +20,10 @@ import numpy as np
 import sympy as sp
 
 from ..landscapes.core import compile_exprs
+from .._checks import nonnegative
 from .._checks import points as check_points
-from ._common import check_landscape, deterministic_kind, nonnegative, scalar_hyper
+from ._common import check_landscape, scalar_hyper
+from .stability import linear_map
 
 
 def dual_norm_ascent(g, rho, p=2.0):
@@ -85,18 +87,15 @@ def modified_loss_gradient(landscape, optimizer, x):
     ndarray, the shape of ``x``
     """
     check_landscape(landscape)
-    kind = deterministic_kind(optimizer, landscape.n_samples)
+    found = linear_map(optimizer, landscape.n_samples)
     x = check_points(x, landscape.dim)
     grad = landscape.grad(x)
-    if kind == "gd":
+    if not found.uses_rho:
         return grad
     rho = scalar_hyper(optimizer, "rho", "a modified loss")
     pushed = np.einsum("...ij,...j->...i", landscape.hessian(x), grad)
-    if kind == "usam":
-        return grad + rho * pushed
-    norm = np.linalg.norm(grad, axis=-1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(norm > 0, grad + rho * pushed / np.where(norm > 0, norm, 1.0), grad)
+    # the ascent step is s g, so grad f(x + s g) = g + s H g + O(s^2)
+    return grad + found.ascent_scale(rho, np.linalg.norm(grad, axis=-1, keepdims=True)) * pushed
 
 
 _LAPLACIAN_GRADIENT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -14,15 +14,17 @@ The positive root of ``c lam^2 + lam - 2/lr = 0`` is written ``4 / (lr (1 + sqrt
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from .. import dynamics
 from ..dynamics.optimizers import sam_ascent, unit
-from .._checks import points as check_point
 from .._tables import html_table, numbers
+from .. import _checks
 from .._checks import positive_array
-from ._common import check_landscape, deterministic_kind, null_space, range_space, scalar_hyper
+from ..dynamics import OPTIMIZERS, Optimizer, check_optimizer, plain_kinds
+from ._common import check_landscape, null_space, range_space, scalar_hyper
 
 FD_STEP = 1e-6
 # Relative size below which a gradient counts as zero and a Hessian eigenvalue as a null (tangent) direction.
@@ -219,10 +221,153 @@ def sam_ascent_jacobian(landscape, x: np.ndarray, rho: float, hess: np.ndarray):
     eye = np.eye(x.shape[-1])
     projector = eye - direction[..., :, None] * direction[..., None, :]
     rho = np.asarray(rho, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(norm > 0, rho / np.where(norm > 0, norm, 1.0), 0.0)
+    scale = _sam_scale(rho, norm)
     inner = eye + scale[..., None, None] * (projector @ hess)
     return sam_ascent(landscape, x, rho[..., None] if rho.ndim else rho), inner, norm
+
+
+def _no_scale(rho, grad_norm):
+    return np.zeros_like(grad_norm, dtype=float)
+
+
+def _usam_scale(rho, grad_norm):
+    return np.broadcast_to(np.asarray(rho, dtype=float), np.shape(grad_norm)).copy()
+
+
+def _sam_scale(rho, grad_norm):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(grad_norm > 0, rho / np.where(grad_norm > 0, grad_norm, 1.0), 0.0)
+
+
+def _no_ascent(landscape, x, rho, hess):
+    return x, None, np.zeros(x.shape[:-1], dtype=bool)  # D x+ = I: the descent Hessian is H(x) itself
+
+
+def _usam_ascent(landscape, x, rho, hess):
+    return x + rho * landscape.grad(x), np.eye(x.shape[-1]) + rho * hess, np.zeros(x.shape[:-1], dtype=bool)
+
+
+def _sam_ascent(landscape, x, rho, hess):
+    ascent, inner, norm = sam_ascent_jacobian(landscape, x, rho, hess)
+    return ascent, inner, ~(norm > 0) & (rho > 0)
+
+
+@dataclass(frozen=True)
+class LinearMap:
+    """The full-batch update map ``T(x) = x - lr grad L(x+)`` of the optimizers with one ``ascent`` (their class's
+    tag, see :class:`samscape.dynamics.Optimizer`), as the theory linearizes it; :data:`LINEAR_MAPS` holds one per
+    ascent, and every analysis of an optimizer's map reads its row instead of branching on the optimizer's name.
+
+    ``name`` is what :class:`StabilityEdge` and messages call the map; ``uses_rho`` whether ``rho`` enters it;
+    ``linear`` whether it is linear in the gradient (the second-moment operator of its stochastic form is then
+    exact to first order, :func:`samscape.theory.mean_square_radius`; SAM's normalization is not);
+    ``threshold(lr, rho)`` the largest curvature at which a minimum is linearly stable, with ``threshold_label``
+    (mathtext, for a figure) and ``threshold_text`` (plain), or ``None`` where there is none (normalized SAM cannot
+    rest at a minimum: it settles on a 2-cycle); ``ascent(landscape, x, rho, H(x))`` gives the ascent point ``x+``,
+    its Jacobian ``D x+`` (``None``: the identity, no ascent) and where that is not differentiable (a finite
+    difference stands in there); ``ascent_scale(rho, grad_norm)`` the ``s`` of its ascent step ``x+ = x + s grad L(x)``
+    (0, ``rho``, ``rho/||grad L||`` with 0 where the gradient is 0), for an analysis that writes the step itself.
+    """
+
+    name: str
+    uses_rho: bool
+    linear: bool
+    threshold: Callable | None
+    threshold_label: str
+    threshold_text: str
+    ascent: Callable
+    ascent_scale: Callable
+
+
+def _gd_threshold(lr, rho):
+    return gd_threshold(lr)
+
+
+# Optimizer.ascent -> its map (as the kernel generator keys its emitters); a random ascent has none.
+LINEAR_MAPS: dict[str | None, LinearMap] = {
+    None: LinearMap(name="gd", uses_rho=False, linear=True, threshold=_gd_threshold, threshold_label=r"$2/\eta$",
+                    threshold_text="GD edge 2/eta", ascent=_no_ascent, ascent_scale=_no_scale),
+    "unnormalized": LinearMap(name="usam", uses_rho=True, linear=True, threshold=usam_threshold,
+                              threshold_label="USAM edge", threshold_text="USAM edge", ascent=_usam_ascent,
+                              ascent_scale=_usam_scale),
+    "normalized": LinearMap(name="sam", uses_rho=True, linear=False, threshold=None, threshold_label="",
+                            threshold_text="", ascent=_sam_ascent, ascent_scale=_sam_scale),
+}
+
+
+def fixed_map_optimizers() -> dict[str, type[Optimizer]]:
+    """The registered optimizers whose update is a fixed map of ``x`` once the batch is fixed, by kind: plain
+    (not composite like Switch) and with an ascent whose map the theory knows (:data:`LINEAR_MAPS`: not a random
+    one). Their full-batch forms are the maps the theory analyses."""
+    return {kind: OPTIMIZERS[kind] for kind in plain_kinds() if OPTIMIZERS[kind].ascent in LINEAR_MAPS}
+
+
+def _full_batch_maps() -> dict[str | None, type[Optimizer]]:
+    """``{ascent: the optimizer class whose full-batch map the theory calls by its kind}`` (gd, sam, usam): the first
+    registered with that ascent, so a later class with the same ascent has the same map and the same name."""
+    maps: dict[str | None, type[Optimizer]] = {}
+    for cls in fixed_map_optimizers().values():
+        if cls.batch_rule() != "required" and not cls.ascent_per_sample:
+            maps.setdefault(cls.ascent, cls)
+    return maps
+
+
+def check_deterministic(optimizer, n_samples: int) -> None:
+    """Refuse, naming its deterministic counterpart, an optimizer whose map is random on a landscape of
+    ``n_samples`` samples (mini-batches of a finite sum, a random ascent) or not one map (a Switch)."""
+    cls = type(check_optimizer(optimizer))
+    maps = _full_batch_maps()
+    # with one data point every batch is the full loss, so mini-batching changes nothing
+    full_batch = getattr(optimizer, "batch_size", None) is None or n_samples == 1
+    if cls.composite() or cls.kind not in fixed_map_optimizers() or not full_batch:
+        counterpart = maps.get(cls.ascent)
+        if cls.composite():
+            hint = f"a {cls.__name__} changes its map mid-run, so pass the phase you want, e.g. optimizer.{cls.parts[-1]}"
+        elif cls.kind not in fixed_map_optimizers():
+            names = " or ".join(c.__name__ for c in maps.values() if c.ascent is not None)
+            hint = f"{cls.__name__} perturbs in a random direction each step; {names} is its deterministic counterpart"
+        elif cls.batch_rule() == "required" and counterpart is not None:
+            hint = f"{cls.__name__}'s mini-batches make its map random; {counterpart.__name__} is its full-batch counterpart"
+        else:
+            hint = "its mini-batches make its map random; pass batch_size=None for the full-batch map"
+        names = [c.__name__ for c in maps.values()]
+        allowed = f"optimizer must be deterministic ({names[0]}, or {'/'.join(names[1:])} with batch_size=None)"
+        raise ValueError(f"{allowed}, got {optimizer.describe()}; {hint}")
+    if cls.ascent_per_sample and n_samples != 1:
+        counterpart = maps[cls.ascent].__name__
+        raise ValueError(f"optimizer must be one whose map the theory analyses, got {optimizer.describe()}: its per-sample "
+                         f"ascents make its map differ from {counterpart}'s on a finite sum (they agree on one sample)")
+    if maps.get(cls.ascent) is None:
+        raise ValueError(f"optimizer must be {', '.join(c.__name__ for c in maps.values())}, got {optimizer.describe()}")
+
+
+def mean_map(optimizer) -> LinearMap | None:
+    """The linear map of the mean update of ``optimizer`` (an instance or a class), where the theory has one: by its
+    ascent (SGD's mean map is GD's, a mini-batch USAM's is USAM's); ``None`` for a random ascent, per-sample ascents
+    (their map on a finite sum is their own) and a composite such as a Switch (one map per phase)."""
+    cls = optimizer if isinstance(optimizer, type) else type(optimizer)
+    if cls.composite() or cls.ascent_per_sample:
+        return None
+    return LINEAR_MAPS.get(cls.ascent)
+
+
+def linear_map(optimizer, n_samples: int) -> LinearMap:
+    """The map a deterministic analysis of ``optimizer`` linearizes on a landscape of ``n_samples`` samples;
+    ``ValueError`` (naming the deterministic counterpart) for an optimizer whose map is random there."""
+    check_deterministic(optimizer, n_samples)
+    return LINEAR_MAPS[type(optimizer).ascent]
+
+
+def sharpness_threshold(optimizer) -> tuple[str, str, float] | None:
+    """``(label, text, lambda)``: the curvature above which a minimum is linearly unstable for ``optimizer``'s mean
+    map (:func:`mean_map`: GD's ``2/lr`` for GD and SGD, USAM's edge for USAM), its mathtext label and its plain
+    text; ``None`` where there is none (SAM, a random or per-sample ascent) or ``lr``/``rho`` hold one value per
+    start."""
+    found = mean_map(optimizer)
+    lr, rho = getattr(optimizer, "lr", 0.0), getattr(optimizer, "rho", 0.0)
+    if found is None or found.threshold is None or np.ndim(lr) or np.ndim(rho):
+        return None
+    return found.threshold_label, found.threshold_text, float(found.threshold(lr, rho))
 
 
 def update_jacobian(landscape, optimizer, x):
@@ -230,25 +375,17 @@ def update_jacobian(landscape, optimizer, x):
     where a finite difference had to be used (SAM where ``grad L = 0``).
 
     GD: ``I - lr H(x)``. USAM: ``I - lr H(x+) (I + rho H(x))``. SAM with ``u = g/||g||``:
-    ``I - lr H(x+) (I + (rho/||g||)(I - u u^T) H(x))``.
+    ``I - lr H(x+) (I + (rho/||g||)(I - u u^T) H(x))``: ``I - lr H(x+) D x+`` with the map's ascent
+    (:class:`LinearMap`).
     """
     check_landscape(landscape)
-    kind = deterministic_kind(optimizer, landscape.n_samples)
-    x = check_point(x, landscape.dim)
+    found = linear_map(optimizer, landscape.n_samples)
+    x = _checks.points(x, landscape.dim)
     lr = scalar_hyper(optimizer, "lr")
-    eye = np.eye(landscape.dim)
     hess = landscape.hessian(x)
-    fallback = np.zeros(x.shape[:-1], dtype=bool)
-    if kind == "gd":
-        return eye - lr * hess, fallback
-    rho = scalar_hyper(optimizer, "rho")
-    if kind == "usam":
-        ascent = x + rho * landscape.grad(x)
-        inner = eye + rho * hess
-    else:
-        ascent, inner, norm = sam_ascent_jacobian(landscape, x, rho, hess)
-        fallback = ~(norm > 0) & (rho > 0)
-    jac = eye - lr * landscape.hessian(ascent) @ inner
+    rho = scalar_hyper(optimizer, "rho") if found.uses_rho else 0.0
+    ascent, inner, fallback = found.ascent(landscape, x, rho, hess)
+    jac = np.eye(landscape.dim) - lr * (hess if inner is None else landscape.hessian(ascent) @ inner)
     if fallback.any():
         jac[fallback] = _finite_difference_jacobian(landscape, optimizer, x[fallback])
     return jac, fallback
@@ -282,7 +419,7 @@ def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
     ``1e-6 * max(1, |x_j|)``, ``method`` says so, and entries of order ``rho / step`` mean the point repels
     any perturbation (SAM has no stable minimum with positive curvature).
     """
-    x = check_point(x, getattr(landscape, "dim", 0))
+    x = _checks.points(x, getattr(landscape, "dim", 0))
     jac, fallback = update_jacobian(landscape, optimizer, x)
     eig = np.linalg.eigvals(jac)
     order = np.argsort(-np.abs(eig), axis=-1)

@@ -25,7 +25,8 @@ import numpy as np
 import scipy.linalg
 
 from .._tables import html_table
-from ._common import nonnegative, null_space, positive, positive_int, range_space
+from .._checks import nonnegative, positive, positive_int
+from ._common import null_space, range_space
 
 MAX_EXACT_BATCHES = 20_000
 DEFAULT_DRAWS = 20_000

@@ -20,8 +20,9 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import minimize_scalar
 
-from ..landscapes.core import _drop_distributions
-from ._common import check_landscape, nonnegative, positive
+from ..landscapes.core import drop_distributions
+from .._checks import nonnegative, positive
+from ._common import check_landscape
 from .stability import usam_threshold
 
 GRID = 4001
@@ -31,7 +32,7 @@ NONSMOOTH = (sp.Piecewise, sp.Abs, sp.sign, sp.Heaviside, sp.Min, sp.Max)
 
 def _diff(expr, z, order: int = 1):
     """Derivative with DiracDelta terms dropped (the landscapes' own rule: numpy cannot evaluate them)."""
-    return _drop_distributions(sp.diff(expr, z, order))
+    return drop_distributions(sp.diff(expr, z, order))
 
 
 def _vectorized(z, expr):

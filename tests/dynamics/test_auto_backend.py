@@ -53,8 +53,13 @@ def bowl(coefficient: float):
 
 def compile_then_forget(landscape, optimizer, n_starts=N_STARTS):
     """Compile the kernel of a run of ``n_starts`` (written to the disk cache), then drop it from memory."""
-    compiled.prepare(landscape, optimizer, "float64", n_starts)
+    compiled.prepare(compiled.plan(landscape, optimizer, "float64"), n_starts)
     compiled.clear_memory_cache()
+
+
+def on_disk(landscape, optimizer, dtype: str, n_starts: int) -> bool:
+    """Whether the kernel of that run is on disk, as auto's readiness question looks there (memory aside)."""
+    return compiled._on_disk(compiled.plan(landscape, optimizer, dtype), n_starts)
 
 
 def test_the_rule_sits_between_load_and_compile():
@@ -68,17 +73,25 @@ def test_without_a_kernel_on_disk_auto_runs_numpy_and_compiles_nothing(fresh):
     """With an empty cache a run between the load and compile costs stays on NumPy, and nothing is compiled."""
     landscape, opt = bowl(0.31), dy.SAM(lr=0.1, rho=0.05)
     before = compiled.cache_info()
-    assert not compiled.kernel_on_disk(landscape, opt, "float64", N_STARTS)
+    assert not on_disk(landscape, opt, "float64", N_STARTS)
     assert integrate.resolve_backend("auto", landscape, opt, N_STARTS, BETWEEN) == "numpy"
     assert compiled.cache_info()["compiles"] == before["compiles"]
 
 
 def test_a_kernel_on_disk_is_loaded_not_compiled(fresh):
-    """After an earlier compile, the same run resolves to the compiled backend, and the kernel comes from
-    numba's disk cache (a disk hit), not from a new compilation."""
+    """One readiness question for auto: a kernel is to build, in memory once compiled here, and on disk once this
+    process has forgotten it (what a new process finds), for any lr and rho of the same structure (the disk is not
+    looked at unless asked). The run then resolves to the compiled backend, and the kernel comes from numba's disk
+    cache (a disk hit), not from a new compilation."""
     landscape, opt = bowl(0.32), dy.SAM(lr=0.1, rho=0.05)
-    compile_then_forget(landscape, opt)
-    assert compiled.kernel_on_disk(landscape, opt, "float64", N_STARTS)
+    plan = compiled.plan(landscape, opt, "float64")
+    assert compiled.readiness(plan, N_STARTS) == compiled.TO_BUILD
+    compiled.prepare(plan, N_STARTS)
+    assert compiled.readiness(plan, N_STARTS) == compiled.IN_MEMORY
+    compiled.clear_memory_cache()
+    other = compiled.plan(landscape, dy.SAM(lr=0.3, rho=0.2), "float64")
+    assert compiled.readiness(other, N_STARTS) == compiled.ON_DISK
+    assert compiled.readiness(other, N_STARTS, look_on_disk=False) == compiled.TO_BUILD
     before = compiled.cache_info()
     assert integrate.resolve_backend("auto", landscape, opt, N_STARTS, BETWEEN) == "compiled"
     after = compiled.cache_info()
@@ -98,12 +111,12 @@ def test_the_disk_check_is_per_kernel_function_and_per_source_text(fresh):
     and a source file whose text differs from the generated one does not count."""
     landscape, opt = bowl(0.34), dy.USAM(lr=0.1, rho=0.05)
     compile_then_forget(landscape, opt)
-    assert compiled.kernel_on_disk(landscape, opt, "float64", N_STARTS)
-    assert not compiled.kernel_on_disk(landscape, opt, "float64", 1)
-    assert not compiled.kernel_on_disk(landscape, opt, "float32", N_STARTS)
+    assert on_disk(landscape, opt, "float64", N_STARTS)
+    assert not on_disk(landscape, opt, "float64", 1)
+    assert not on_disk(landscape, opt, "float32", N_STARTS)
     (source,) = (fresh / "cache" / "kernels").glob("k_*.py")
     source.write_text(source.read_text() + "\n# edited\n")
-    assert not compiled.kernel_on_disk(landscape, opt, "float64", N_STARTS)
+    assert not on_disk(landscape, opt, "float64", N_STARTS)
 
 
 def test_the_disk_check_finds_numbas_files_under_numba_cache_dir(fresh, monkeypatch):
@@ -115,4 +128,4 @@ def test_the_disk_check_finds_numbas_files_under_numba_cache_dir(fresh, monkeypa
     compile_then_forget(landscape, opt)
     assert not list((fresh / "cache" / "kernels").glob("__pycache__/*.nbi"))
     assert list((fresh / "numba").rglob("*.nbi"))
-    assert compiled.kernel_on_disk(landscape, opt, "float64", N_STARTS)
+    assert on_disk(landscape, opt, "float64", N_STARTS)

@@ -106,7 +106,7 @@ def test_auto_compiles_before_the_run_and_the_run_does_not_compile_again(fresh):
     x0 = np.random.default_rng(1).uniform(-1, 1, size=(40, 2))
     resolved = opt.for_starts(len(x0))
     assert integrate.resolve_backend("auto", landscape, resolved, BIG_STARTS, BIG_STEPS) == "compiled"
-    kernel = compiled.get_kernel(landscape, resolved)
+    kernel = compiled.get_kernel(compiled.plan(landscape, resolved))
     before = compiled.cache_info()
     run = dy.simulate(landscape, opt, x0, 5, backend="compiled")
     after = compiled.cache_info()

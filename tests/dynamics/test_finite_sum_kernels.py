@@ -72,8 +72,8 @@ def test_the_mean_gradient_is_written_once_per_module(diagonal_net):
     """SAM needs two gradients a step and GD one, yet their kernel modules hold the same number of per-sample
     gradient lines: the mean over samples is one function (lane and scalar versions), called at each use."""
     land = diagonal_net(units=4, rows=N_ROWS, seed=4)
-    gd, _, _ = codegen.kernel_source(land, dy.GD(lr=0.1))
-    sam, _, _ = codegen.kernel_source(land, dy.SAM(lr=0.1, rho=0.1))
+    gd, _, _ = codegen.kernel_source(codegen.kernel_plan(land, dy.GD(lr=0.1)))
+    sam, _, _ = codegen.kernel_source(codegen.kernel_plan(land, dy.SAM(lr=0.1, rho=0.1)))
     assert _gradient_statements(gd) == _gradient_statements(sam) > 0
     assert gd.count("def grad_full(") == sam.count("def grad_full(") == 1
     calls = [line.strip() for line in sam.splitlines()]
@@ -86,6 +86,7 @@ def test_source_grows_linearly_with_the_gradient(diagonal_net):
     most as much (within 10%), so nothing in it grows with the square of the gradient or per sample."""
     sizes = {}
     for d in (10, 40):
-        source, _, _ = codegen.kernel_source(diagonal_net(units=d, rows=N_ROWS, seed=d), dy.USAM(lr=0.1, rho=0.1))
+        net = diagonal_net(units=d, rows=N_ROWS, seed=d)
+        source, _, _ = codegen.kernel_source(codegen.kernel_plan(net, dy.USAM(lr=0.1, rho=0.1)))
         sizes[d] = len(source)
     assert sizes[40] / sizes[10] <= 4.0 * 1.1

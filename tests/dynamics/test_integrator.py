@@ -273,7 +273,7 @@ def test_progress_bar_draws_to_the_stream_and_finishes_once():
     """A forced progress bar writes a bar ending at 100% exactly once, followed by one newline."""
     import io
 
-    from samscape.dynamics.integrate import Progress
+    from samscape.dynamics.progress import Progress
 
     stream = io.StringIO()
     bar = Progress(10, "run", enabled=True, stream=stream)
@@ -348,7 +348,7 @@ def test_loading_with_a_landscape_of_the_wrong_dimension_is_refused(tmp_path):
 def test_memory_estimate_counts_the_saved_arrays_exactly():
     """The saved iterates are n_saved*n_starts*dim*itemsize bytes and the saved loss n_saved*n_starts*itemsize;
     10**7 starts x 60 steps saved every step (the issue's run) needs more than 9 GiB for the iterates alone."""
-    from samscape.dynamics.integrate import memory_estimate
+    from samscape.dynamics.budget import memory_estimate
 
     land = landscapes.get("tanh")
     for dtype, size in (("float64", 8), ("float32", 4)):
@@ -362,12 +362,12 @@ def test_memory_estimate_counts_the_saved_arrays_exactly():
 def test_a_run_that_does_not_fit_is_refused_before_it_starts(monkeypatch):
     """simulate compares the estimate with available_memory(): one byte short is refused with the estimate and
     the remedy (every=, fewer starts) in one sentence; exactly enough runs."""
-    from samscape.dynamics import integrate
+    from samscape.dynamics import budget, integrate
 
     land = landscapes.from_expr("x**2 + y**2", "x,y")
     x0 = np.ones((50, 2))
-    need = integrate.memory_estimate(land, dy.GD(0.1), 50, 101, "float64", "numpy")["total"]
-    monkeypatch.setattr(integrate, "available_memory", lambda: need - 1)
+    need = budget.memory_estimate(land, dy.GD(0.1), 50, 101, "float64", "numpy")["total"]
+    monkeypatch.setattr(budget, "available_memory", lambda: need - 1)
     monkeypatch.setattr(integrate, "numpy_backend", None)  # a refused run must not reach the stepping loop
     monkeypatch.setitem(integrate.BACKENDS, "numpy", None)
     with pytest.raises(ValueError, match=r"^this run needs about [0-9.]+ [KMG]iB of memory \(saved iterates .*\) but only "
@@ -375,20 +375,20 @@ def test_a_run_that_does_not_fit_is_refused_before_it_starts(monkeypatch):
                                          r"or run fewer starts than 50 at once$"):
         dy.simulate(land, dy.GD(0.1), x0, 100, backend="numpy")
     monkeypatch.undo()
-    monkeypatch.setattr(integrate, "available_memory", lambda: need)
+    monkeypatch.setattr(budget, "available_memory", lambda: need)
     assert dy.simulate(land, dy.GD(0.1), x0, 100, backend="numpy").xs.shape == (101, 50, 2)
 
 
 def test_a_huge_batch_is_refused_by_the_memory_guard(monkeypatch):
     """A batch allowed by the optimizer (10**6) but too large for the starts and the memory is refused, and the
     message points at batch_size, before any draw is made."""
-    from samscape.dynamics import integrate
+    from samscape.dynamics import budget, integrate
 
     land = landscapes.get("tanh", xs=(0.6, 1.0, 1.3), ys=(0.0, 0.0, 0.0))
     opt = dy.SGD(0.1, 10**6)
-    est = integrate.memory_estimate(land, opt, 100, 2, "float64", "numpy")
+    est = budget.memory_estimate(land, opt, 100, 2, "float64", "numpy")
     assert est["working"] >= 100 * 10**6 * 8  # at least one 64-bit number per start and batch position
-    monkeypatch.setattr(integrate, "available_memory", lambda: 2**30)
+    monkeypatch.setattr(budget, "available_memory", lambda: 2**30)
     monkeypatch.setitem(integrate.BACKENDS, "numpy", None)
     with pytest.raises(ValueError, match="smaller batch_size"):
         dy.simulate(land, opt, land.random_points(100), 1, backend="numpy")
@@ -396,9 +396,9 @@ def test_a_huge_batch_is_refused_by_the_memory_guard(monkeypatch):
 
 def test_unknown_available_memory_disables_the_guard(monkeypatch):
     """When the available memory cannot be read (None), simulate runs rather than guessing."""
-    from samscape.dynamics import integrate
+    from samscape.dynamics import budget
 
-    monkeypatch.setattr(integrate, "available_memory", lambda: None)
+    monkeypatch.setattr(budget, "available_memory", lambda: None)
     run = dy.simulate(landscapes.from_expr("z**2", "z"), dy.GD(0.25), [[1.0]], 3, backend="numpy")
     np.testing.assert_allclose(run.x, [[0.5**3]])
 
@@ -408,13 +408,13 @@ def test_available_memory_reads_meminfo_or_falls_back_to_sysconf(monkeypatch, tm
     import builtins
     import os
 
-    from samscape.dynamics import integrate
+    from samscape.dynamics import budget
 
     fake = tmp_path / "meminfo"
     fake.write_text("MemTotal:       1000 kB\nMemAvailable:    123 kB\n")
     real_open = builtins.open
     monkeypatch.setattr(builtins, "open", lambda f, *a, **k: real_open(fake if f == "/proc/meminfo" else f, *a, **k))
-    assert integrate.available_memory() == 123 * 1024
+    assert budget.available_memory() == 123 * 1024
 
     def missing(f, *a, **k):
         if f == "/proc/meminfo":
@@ -424,20 +424,20 @@ def test_available_memory_reads_meminfo_or_falls_back_to_sysconf(monkeypatch, tm
     monkeypatch.setattr(builtins, "open", missing)
     pages = {"SC_AVPHYS_PAGES": 7, "SC_PAGE_SIZE": 4096}
     monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
-    assert integrate.available_memory() == 7 * 4096
+    assert budget.available_memory() == 7 * 4096
 
 
 @pytest.mark.parametrize("data", [None, TANH_DATA])
 def test_saved_loss_is_computed_in_bounded_chunks_with_the_same_values(monkeypatch, data):
     """With a tiny chunk, simulate evaluates the loss on at most CHUNK_ELEMENTS // n_samples points at a time,
     and the values equal one whole-array evaluation (plain function and finite sum)."""
-    from samscape.dynamics import integrate
+    from samscape.dynamics import budget
 
     if data is None:
         land = landscapes.from_expr("0.5*tanh(v*tanh(u))**2", "u,v")
     else:
         land = landscapes.from_expr("0.5*(tanh(v*tanh(u*a)) - y)**2", "u,v", samples=data)
-    monkeypatch.setattr(integrate, "CHUNK_ELEMENTS", 14)
+    monkeypatch.setattr(budget, "CHUNK_ELEMENTS", 14)
     calls = []
     value = land.value
     monkeypatch.setattr(land, "value", lambda x, batch=None: calls.append(np.shape(x)) or value(x, batch))

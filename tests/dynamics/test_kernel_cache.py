@@ -57,7 +57,7 @@ def cache_warnings(record) -> list[str]:
 
 def test_a_new_cache_folder_is_created_private(fresh):
     """The folder the loader creates is ours with mode 0700, and the kernel's source is written into it."""
-    kernel = compiled.get_kernel(quadratic(0.25), dy.GD(lr=0.1))
+    kernel = compiled.get_kernel(compiled.plan(quadratic(0.25), dy.GD(lr=0.1)))
     folder = fresh / "cache" / "kernels"
     info = os.stat(folder)
     assert stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == os.getuid()
@@ -70,7 +70,7 @@ def test_a_cache_folder_others_can_write_is_refused(fresh):
     folder.mkdir(parents=True)
     os.chmod(folder, 0o777)
     with pytest.warns(RuntimeWarning, match="can be written by other users") as record:
-        kernel = compiled.get_kernel(quadratic(0.26), dy.GD(lr=0.1))
+        kernel = compiled.get_kernel(compiled.plan(quadratic(0.26), dy.GD(lr=0.1)))
     assert len(cache_warnings(record)) == 1
     assert str(folder) in cache_warnings(record)[0] and compiled.CACHE_ENV in cache_warnings(record)[0]
     assert kernel.path is None
@@ -91,7 +91,7 @@ def test_a_cache_folder_owned_by_another_user_is_refused(fresh, monkeypatch):
     assert compiled.cache_problem(folder) == (
         f"belongs to uid {owner}, not to the current user (uid {compiled.os.getuid()})")
     with pytest.warns(RuntimeWarning, match=f"belongs to uid {owner}"):
-        kernel = compiled.get_kernel(quadratic(0.27), dy.GD(lr=0.1))
+        kernel = compiled.get_kernel(compiled.plan(quadratic(0.27), dy.GD(lr=0.1)))
     assert kernel.path is None
     assert os.listdir(folder) == []
 
@@ -124,7 +124,7 @@ def test_our_own_readable_folder_is_tightened_to_0700(fresh):
     folder = fresh / "cache" / "kernels"
     folder.mkdir(parents=True)
     os.chmod(folder, 0o755)
-    kernel = compiled.get_kernel(quadratic(0.28), dy.GD(lr=0.1))
+    kernel = compiled.get_kernel(compiled.plan(quadratic(0.28), dy.GD(lr=0.1)))
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
     assert kernel.path is not None and kernel.path.exists()
 
@@ -133,7 +133,7 @@ def test_a_planted_pyc_is_never_executed(fresh, monkeypatch):
     """A ``.pyc`` planted beside the kernel's source (one an import would run) never runs: the kernel is
     compiled from the text in memory."""
     landscape, optimizer = quadratic(0.29), dy.GD(lr=0.1)
-    source, _, key = codegen.kernel_source(landscape, optimizer)
+    source, _, key = codegen.kernel_source(codegen.kernel_plan(landscape, optimizer))
     folder = fresh / "cache" / "kernels"
     folder.mkdir(parents=True, mode=0o700)
     target = folder / f"k_{key}.py"
@@ -171,7 +171,7 @@ def test_an_unusable_cache_still_runs_kernels_without_a_disk_cache(fresh, monkey
             out = dy.simulate(landscape, dy.SAM(lr=0.1, rho=0.05), x0, 6, backend="compiled")
             ref = dy.simulate(landscape, dy.SAM(lr=0.1, rho=0.05), x0, 6, backend="numpy")
             np.testing.assert_array_equal(out.xs, ref.xs)
-            assert compiled.get_kernel(landscape, dy.SAM(lr=0.1, rho=0.05)).path is None
+            assert compiled.get_kernel(compiled.plan(landscape, dy.SAM(lr=0.1, rho=0.05))).path is None
     after = compiled.cache_info()
     assert after["loads"] == before["loads"] + 2 and after["compiles"] == before["compiles"] + 2
     assert len(cache_warnings(record)) == 1
@@ -189,7 +189,7 @@ def test_a_numba_cache_dir_others_can_write_is_refused(fresh, monkeypatch):
     os.chmod(planted, 0o777)
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(planted))
     with pytest.warns(RuntimeWarning, match="can be written by other users") as record:
-        kernel = compiled.get_kernel(quadratic(0.31), dy.GD(lr=0.1))
+        kernel = compiled.get_kernel(compiled.plan(quadratic(0.31), dy.GD(lr=0.1)))
     assert len(cache_warnings(record)) == 1
     assert str(planted) in cache_warnings(record)[0] and "NUMBA_CACHE_DIR" in cache_warnings(record)[0]
     assert kernel.path is None
@@ -204,7 +204,7 @@ def test_a_missing_numba_cache_dir_is_created_private(fresh, monkeypatch):
     monkeypatch.setattr(numba.config, "CACHE_DIR", str(wanted))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        kernel = compiled.get_kernel(quadratic(0.32), dy.GD(lr=0.1))
+        kernel = compiled.get_kernel(compiled.plan(quadratic(0.32), dy.GD(lr=0.1)))
     assert kernel.path is not None
     assert stat.S_IMODE(os.stat(wanted).st_mode) == 0o700 and os.stat(wanted).st_uid == os.getuid()
 
@@ -240,7 +240,7 @@ def plant_index(folder, landscape, optimizer, marker) -> list[str]:
     import pickle
     import sys
 
-    source, _, key = codegen.kernel_source(landscape, optimizer)
+    source, _, key = codegen.kernel_source(codegen.kernel_plan(landscape, optimizer))
     lines = source.splitlines()
     version = f"py{sys.version_info[0]}{sys.version_info[1]}{getattr(sys, 'abiflags', '')}"
     pycache = folder / "__pycache__"

@@ -77,7 +77,7 @@ def test_the_looped_kernel_is_the_unrolled_kernel_bit_for_bit(monkeypatch, diago
     for loop_from in (2, 1000):
         monkeypatch.setattr(codegen, "LOOP_FROM_DIM", loop_from)
         compiled.clear_memory_cache()  # the generated sources are remembered per landscape: generate anew
-        assert codegen._KernelWriter(land, _every_kind(many), "float64").looped == (loop_from == 2)
+        assert codegen._KernelWriter(codegen.kernel_plan(land, _every_kind(many))).looped == (loop_from == 2)
         for case, x0 in cases.items():
             runs[loop_from, case] = dy.simulate(land, _every_kind(x0), x0, 14, every=1, seed=11, backend="compiled")
     compiled.clear_memory_cache()
@@ -104,8 +104,9 @@ def test_a_looped_kernel_does_not_grow_with_the_dimension(diagonal_net):
     """With 20 and with 84 variables (both 4 past a multiple of 8, so their pairwise sums have the same loops)
     the looped SAM kernels, lane and one-start, have the same number of lines: only the gradient grows."""
     nets = {units: diagonal_net(units=units, rows=10, seed=units) for units in (10, 42)}
-    sources = {units: codegen.kernel_source(net, dy.SAM(0.1, 0.05))[0] for units, net in nets.items()}
-    assert all(codegen._KernelWriter(net, dy.SAM(0.1, 0.05), "float64").looped for net in nets.values())
+    sources = {units: codegen.kernel_source(codegen.kernel_plan(net, dy.SAM(0.1, 0.05)))[0]
+               for units, net in nets.items()}
+    assert all(codegen._KernelWriter(codegen.kernel_plan(net, dy.SAM(0.1, 0.05))).looped for net in nets.values())
     for name in ("kernel", "kernel1"):
         assert len(_function_body(sources[10], name)) == len(_function_body(sources[42], name))
 
@@ -114,7 +115,7 @@ def test_no_loop_over_the_lanes_holds_more_than_a_bounded_piece_of_the_gradient(
     """The lane version of the per-sample gradient ends its loop over the lanes every LANE_LOOP_STATEMENTS
     statements (numba's type inference grows with the square of a loop body's length: a 400-variable lane
     kernel took 167 s to build with one loop, 35 s split), so no such loop is longer in any kernel function."""
-    source = codegen.kernel_source(diagonal_net(units=40, rows=10, seed=40), dy.SAM(0.1, 0.05))[0]
+    source = codegen.kernel_source(codegen.kernel_plan(diagonal_net(units=40, rows=10, seed=40), dy.SAM(0.1, 0.05)))[0]
     lines = source.splitlines()
     longest = 0
     for i, line in enumerate(lines):

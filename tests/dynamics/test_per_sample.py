@@ -138,11 +138,10 @@ def test_compiled_per_sample_agrees_on_tanh_and_inside_a_switch(saturating, star
 
 
 def test_per_sample_variants_are_registered_for_the_cli_and_saved_runs():
-    """The registry (from which the CLI's --optimizer choices derive) holds both, and a description round-trips."""
-    from samscape import cli
-
+    """The registry holds both among its plain kinds (from which every menu and flag derives, see
+    tests/test_registry_views.py), and a description round-trips."""
     for kind, cls in (("persamplesam", dy.PerSampleSAM), ("persampleusam", dy.PerSampleUSAM)):
-        assert OPTIMIZERS[kind] is cls and kind in cli.OPTIMIZER_CHOICES
+        assert OPTIMIZERS[kind] is cls and kind in dy.plain_kinds()
         opt = cls(0.1, 0.05, batch_size=2)
         assert dy.optimizer_from_dict(opt.to_dict()) == opt
 

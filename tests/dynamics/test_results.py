@@ -12,7 +12,7 @@ from scipy.optimize import brentq
 
 from samscape import dynamics as dy
 from samscape import landscapes
-from samscape.dynamics.integrate import Progress, Run
+from samscape.dynamics import Progress, Run
 
 LOGCOSH = "2*log(cosh(z))"
 LR, RHO = 1.5, 0.1

@@ -1,4 +1,4 @@
-"""The structure of samscape.dynamics: an acyclic import graph with the contract at the bottom, one step
+"""The structure of samscape.dynamics: the contract at the bottom of its imports, one step
 primitive that every replay and map goes through, and one registry of optimizers that every table derives from."""
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ import numpy as np
 import pytest
 
 import samscape
-from samscape import cli, dynamics as dy, landscapes, theory
+from samscape import dynamics as dy, landscapes, theory
 from samscape.dynamics import codegen, optimizers
 from samscape.dynamics.contract import lanes_for
-from samscape.theory import _common
 
 DYNAMICS_DIR = os.path.dirname(dy.__file__)
 MODULES = sorted(name[:-3] for name in os.listdir(DYNAMICS_DIR) if name.endswith(".py") and name != "__init__.py")
@@ -39,23 +38,10 @@ def dynamics_imports(module: str) -> set[str]:
     return found & set(MODULES)
 
 
-def test_the_import_graph_of_dynamics_is_acyclic():
-    """No module of dynamics reaches itself through imports, counting imports inside functions too."""
+def test_the_contract_is_at_the_bottom_of_dynamics():
+    """The contract and the draws import no sibling, and the kernel generator neither integrate nor compiled
+    (no circle anywhere in the package: tests/test_layout.py)."""
     graph = {module: dynamics_imports(module) for module in MODULES}
-    state: dict[str, str] = {}
-
-    def visit(module, path):
-        if state.get(module) == "open":
-            raise AssertionError(f"import cycle: {' -> '.join(path + [module])}")
-        if state.get(module) == "done":
-            return
-        state[module] = "open"
-        for other in sorted(graph[module]):
-            visit(other, path + [module])
-        state[module] = "done"
-
-    for module in MODULES:
-        visit(module, [])
     assert graph["contract"] == set() and graph["draws"] == set()
     assert {"integrate", "compiled"}.isdisjoint(graph["codegen"]) and "integrate" not in graph["compiled"]
 
@@ -118,15 +104,12 @@ def test_resolving_per_start_hyperparameters_twice_changes_nothing():
 
 # ---------------------------------------------------------------------------------------------- the registry
 
-def plain_kinds() -> list[str]:
-    return [kind for kind, cls in optimizers.OPTIMIZERS.items() if not cls.composite()]
-
-
 def test_every_table_of_optimizers_derives_from_the_registry():
-    """The CLI's choices are the registry's plain optimizers, stability_fates accepts the fixed-map ones, and every
-    plain optimizer's ascent (whole-batch or per sample) is one the kernel generator can emit."""
-    assert list(cli.OPTIMIZER_CHOICES) == plain_kinds()
-    assert set(_common.fixed_map_optimizers()) == {"gd", "sgd", "sam", "usam", "persamplesam", "persampleusam"}
+    """The plain kinds are the registry's optimizers that are not composite, stability_fates accepts the fixed-map
+    ones, and every plain optimizer's ascent (whole-batch or per sample) is one the kernel generator can emit."""
+    plain_kinds = dy.plain_kinds
+    assert list(plain_kinds()) == [kind for kind, cls in optimizers.OPTIMIZERS.items() if not cls.composite()]
+    assert set(theory.fixed_map_optimizers()) == {"gd", "sgd", "sam", "usam", "persamplesam", "persampleusam"}
     for kind in plain_kinds():
         cls = optimizers.OPTIMIZERS[kind]
         emitters = codegen.ASCENT_POINT_EMITTERS if cls.ascent_per_sample else codegen.ASCENT_EMITTERS
@@ -167,8 +150,8 @@ def test_a_new_optimizer_class_reaches_the_registry_the_theory_and_the_kernel(ha
     opt = half_usam(lr=0.1, rho=0.05)
     assert optimizers.OPTIMIZERS["half_usam_test"] is half_usam
     assert dy.optimizer_from_dict(opt.to_dict()) == opt
-    assert theory._common.deterministic_kind(opt, n_samples=3) == "usam"
-    source, layout, _ = codegen.kernel_source(finite_sum, dy.Switch(dy.GD(lr=0.1), opt, at=2))
+    assert theory.linear_map(opt, n_samples=3).name == "usam"
+    source, layout, _ = codegen.kernel_source(codegen.kernel_plan(finite_sum, dy.Switch(dy.GD(lr=0.1), opt, at=2)))
     assert layout.hp_rows == [(0, "lr"), (1, "lr"), (1, "rho")]
     assert "half_usam_test (leaf 1): unnormalized ascent" in source
 
@@ -176,7 +159,8 @@ def test_a_new_optimizer_class_reaches_the_registry_the_theory_and_the_kernel(ha
 def test_the_kernel_names_its_rows(finite_sum):
     """The generated kernel addresses its scratch rows by module constants (X0, G0, LR_0, RHO_1, ...), never by bare
     numbers, and heads its blocks with comments."""
-    source, _, _ = codegen.kernel_source(finite_sum, dy.Switch(dy.SGD(lr=0.1, batch_size=2), dy.SAM(lr=0.1, rho=0.1), at=3))
+    switch = dy.Switch(dy.SGD(lr=0.1, batch_size=2), dy.SAM(lr=0.1, rho=0.1), at=3)
+    source, _, _ = codegen.kernel_source(codegen.kernel_plan(finite_sum, switch))
     for constant in ("X0 = 0", f"X1 = {lanes_for(finite_sum.dim)}", "RHO_1 = ", "LR_0 = ", "TMP0 = ", "R8 = ", "STACK = ", "IBATCH = "):
         assert f"\n{constant}" in source, constant
     assert "S[X0 + j]" in source and "S[RHO_1 + j]" in source and "s_RHO_1" in source

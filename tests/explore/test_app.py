@@ -195,11 +195,10 @@ def test_warming_the_kernels_says_so_once_per_landscape(monkeypatch, capfd):
     if not compiled.available():
         pytest.skip("numba is not installed")
     monkeypatch.setattr(compiled, "SLOW_BUILD_NOTE_SECONDS", 0.0)
-    monkeypatch.setattr(explore_state, "OPTIMIZER_KINDS", ("gd", "sam"))
     land = landscapes.from_expr("0.3*x**2 + 0.7*y**2 + 0.05*x**2*y**2", "x,y")
     base = ExplorerState(opt="gd")
-    explore_state.warm_kernels(land, base).result(timeout=600)
-    explore_state.warm_kernels(land, base).result(timeout=600)
+    explore_state.warm_kernels(land, base, kinds=("gd", "sam")).result(timeout=600)
+    explore_state.warm_kernels(land, base, kinds=("gd", "sam")).result(timeout=600)
     # other explorers of this module may still be warming their own landscapes in the background
     lines = [line for line in capfd.readouterr().err.splitlines() if line.strip() and repr(land.name) in line]
     assert lines == [f"samscape explore: compiling the kernels of landscape {land.name!r} for every optimizer in "

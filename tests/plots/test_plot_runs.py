@@ -14,7 +14,7 @@ from matplotlib.collections import QuadMesh
 from matplotlib.colors import to_rgb
 
 from samscape import dynamics, landscapes, plots, theory
-from samscape.plots.style import FATE_COLORS, OPTIMIZER_COLORS
+from samscape.plots.style import FATE_COLORS, optimizer_color
 
 
 def _sim(land, opt, x0, steps, every=1, **kw):
@@ -43,7 +43,7 @@ def test_trajectories_change_colour_at_the_switch(switch_run):
     """A Switch run is drawn in GD's colour up to the switch step and in SAM's colour from there on."""
     ax = plots.trajectories(switch_run, starts=[0], background=False)
     paths = [line for line in ax.lines if len(line.get_xdata()) > 1]
-    assert [line.get_color() for line in paths] == [OPTIMIZER_COLORS["gd"], OPTIMIZER_COLORS["sam"]]
+    assert [line.get_color() for line in paths] == [optimizer_color("gd"), optimizer_color("sam")]
     at = switch_run.optimizer.at
     np.testing.assert_allclose(np.column_stack(paths[0].get_data()), switch_run.xs[: at + 1, 0])
     np.testing.assert_allclose(np.column_stack(paths[1].get_data()), switch_run.xs[at:, 0])

@@ -91,7 +91,7 @@ def test_equals_direct_simulate_calls(client, tmp_path):
                 np.testing.assert_array_equal(cell["xs"].values, np.moveaxis(run.xs, 0, 1))
                 np.testing.assert_array_equal(cell["loss"].values, run.loss[-1])
                 np.testing.assert_array_equal(cell["stopped_at"].values, run.stopped_at)
-                assert [dynamics.integrate.STATUS_NAMES[c] for c in cell["status"].values] == run.status.tolist()
+                assert [dynamics.STATUS_NAMES[c] for c in cell["status"].values] == run.status.tolist()
                 expected_fates = theory.classify_fates(run, backend="compiled")
                 assert [fates[c] for c in cell["fate"].values] == expected_fates.tolist()
                 lam = np.linalg.eigvalsh(TANH.hessian(run.x))[:, -1]

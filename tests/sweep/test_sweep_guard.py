@@ -19,7 +19,6 @@ xr = pytest.importorskip("xarray")
 pytest.importorskip("zarr")
 
 from samscape import dynamics, landscapes, sweep  # noqa: E402
-from samscape.dynamics import integrate  # noqa: E402
 from samscape.sweep import budget, engine, recipe  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -59,7 +58,7 @@ def test_a_sweep_too_large_for_this_process_is_refused_before_anything_is_built(
     change = dict(change)
     if "available" in change:
         available = change.pop("available")
-        monkeypatch.setattr(integrate, "available_memory", lambda: available)
+        monkeypatch.setattr(dynamics, "available_memory", lambda: available)
     arguments = {**SMALL, "optimizer": dynamics.SAM, "grid": GRID, **change}
     store = tmp_path / "big.zarr"
     tracemalloc.start()
@@ -91,7 +90,7 @@ def test_the_block_rule_sizes_blocks_that_fit_and_a_block_too_large_is_refused(t
     assert sum(need.values()) <= recipe.MAX_BLOCK_BYTES
     assert int(np.prod(recipe.block_shape(sizes, names, n_starts, steps, 0, 2, 2))) > 4_000_000  # without it
 
-    monkeypatch.setattr(integrate, "available_memory", lambda: 2 * 2**30)
+    monkeypatch.setattr(dynamics, "available_memory", lambda: 2 * 2**30)
     grid = {"lr": np.linspace(0.05, 2.5, 3000), "rho": np.linspace(0.0, 3.0, 3000)}
     store = tmp_path / "wide.zarr"
     with pytest.raises(ValueError) as refused:

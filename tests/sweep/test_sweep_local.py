@@ -212,12 +212,12 @@ def test_the_time_left_comes_from_the_measured_throughput(monkeypatch):
     """The finding: ~201 s announced for a 49 s sweep. Eight equal blocks of 10 s on 2 workers that took 10 s to
     start: when the first block finishes (t = 20 s) the pace of the bar so far says 140 s are left; the sweep's bar
     says 35 s from the measured 10 s per block on each of 2 workers (the truth is about 30 s)."""
-    from samscape.dynamics import integrate
+    from samscape.dynamics import progress as progress_module
 
     clock = [0.0]
-    monkeypatch.setattr(integrate.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(progress_module.time, "perf_counter", lambda: clock[0])
     block = 1000 * 500  # points x steps
-    plain = integrate.Progress(8, "sweep", enabled=True, stream=io.StringIO())
+    plain = progress_module.Progress(8, "sweep", enabled=True, stream=io.StringIO())
     ours = engine.SweepProgress(8, "sweep", work=8 * block, workers=2, enabled=True, stream=io.StringIO())
     ours.tasks_left = 8
     clock[0] = 20.0

@@ -64,7 +64,7 @@ def test_sam_cycle_factors_of_a_cycle_along_a_flatter_direction_match_the_jacobi
     factors = theory.sam_cycle_factors(lr, eigenvalues, cycle=1)
     np.testing.assert_allclose(jacobian, np.diag(factors), atol=1e-12)
     assert factors[0] < -1
-    with pytest.raises(ValueError, match="cycle must be an index in"):
+    with pytest.raises(ValueError, match="cycle must be an integer from 0 to"):
         theory.sam_cycle_factors(lr, eigenvalues, cycle=3)
 
 
