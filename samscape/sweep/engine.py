@@ -37,8 +37,7 @@ import numpy as np
 
 from .. import dynamics, landscapes
 from .._atomic import TEMP_PREFIX, atomic_output, check_writable
-from .._checks import choice, has_attributes, int_at_least, points, positive
-from .._starts import count_starts, parse_starts
+from .._checks import choice, int_at_least, positive
 from ..dynamics import DEFAULT_BOUND, STATUS_NAMES, Progress
 from ..theory import hessian_curvature
 from . import budget
@@ -63,32 +62,6 @@ def _fates() -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------- input
-def _check_landscape(landscape):
-    has_attributes(landscape, "landscape", ("spec", "grad"), "a samscape Landscape such as landscapes.get('tanh')")
-    try:
-        landscapes.from_spec(json.loads(json.dumps(landscape.spec)))
-    except Exception as err:  # noqa: BLE001 -- any failure means the workers could not rebuild it
-        raise ValueError(f"landscape {landscape.name!r} cannot be rebuilt from its spec on the workers ({err}); "
-                         "use a catalog landscape or one made by landscapes.from_expr from text") from None
-    return landscape
-
-
-def _check_starts(starts, landscape, seed: int) -> np.ndarray:
-    if isinstance(starts, str):
-        return parse_starts(starts, landscape, seed, name="starts")
-    arr = points(starts, landscape.dim, "starts")
-    arr = arr.reshape(-1, landscape.dim) if arr.ndim != 1 else arr[None, :]
-    if arr.shape[0] == 0:
-        raise ValueError(f"starts must hold at least one point of dimension {landscape.dim}, got none")
-    return arr
-
-
-def _check_every(every, steps: int):
-    if every is None:
-        return None
-    return int_at_least(every, "every", 1, also=" or None (keep only the final iterate)")
-
-
 def _check_store(store) -> str:
     if not isinstance(store, (str, os.PathLike)) or not os.fspath(store):
         raise ValueError(f"store must be a path such as 'tanh_sam.zarr', got {store!r}")
@@ -765,10 +738,10 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         Lazy, from :func:`open`: ``x``, ``loss``, ``status``, ``stopped_at``, ``fate``, ``lambda_max`` (and ``xs``).
     """
     stream = sys.stderr if stream is None else stream
-    landscape = _check_landscape(landscape)
+    landscape = recipes._check_landscape(landscape)
     sizes_given = recipes.grid_sizes(grid)  # counted, not built: range(10**10) is refused below, not listed
     steps = int_at_least(steps, "steps", 1)
-    every = _check_every(every, steps)
+    every = recipes._check_every(every, steps)
     seed = int_at_least(seed, "seed", 0, maximum=2**64 - 1)
     bound = positive(bound, "bound")
     dtype = dynamics.check_dtype(dtype).name
@@ -782,7 +755,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         raise ValueError(f"client must be None, a distributed.Client, a scheduler address such as tcp://host:8786 "
                          f"or 'synchronous', got {client!r}")
     optimizer = recipes.resolve_optimizer(optimizer, grid)
-    n_starts = _count_starts(starts, landscape)
+    n_starts = recipes._count_starts(starts, landscape)
     names, dim = list(sizes_given), landscape.dim
     n_kept = recipes.n_saved(steps, every)
     existing = read_recipe(path) if os.path.exists(path) else None
@@ -800,7 +773,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     if existing is None:
         check_writable(path)  # an OSError naming the store, before any work
     grid = recipes.check_grid(grid, optimizer)
-    x0 = _check_starts(starts, landscape, seed)
+    x0 = recipes._check_starts(starts, landscape, seed)
 
     if existing is not None and backend == "auto":
         backend = existing.get("backend", backend)
@@ -906,13 +879,6 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         finally:
             ctrl_c.restore()
     return open_sweep(path)
-
-
-def _count_starts(starts, landscape) -> int:
-    """How many starts a sweep has, without building them from a SPEC (``random:100000000`` is sized first)."""
-    if isinstance(starts, str):
-        return count_starts(starts, landscape.dim, name="starts")
-    return len(_check_starts(starts, landscape, 0))
 
 
 def _join(path: str, store, existing: dict, draft: dict, stream) -> dict:

@@ -18,7 +18,9 @@ import numbers
 
 import numpy as np
 
-from .. import __version__, dynamics
+from .. import __version__, dynamics, landscapes
+from .._checks import has_attributes, int_at_least, points
+from .._starts import count_starts, parse_starts
 from ..dynamics import OPTIMIZERS, Optimizer
 
 FORMAT = 1
@@ -35,6 +37,40 @@ BLOCKS_PER_WORKER = 8
 # the memory one block of the rule's size needs on a worker (its kept iterates, every k steps, among the rest)
 # stays below this
 MAX_BLOCK_BYTES = 2**28
+
+
+# ---------------------------------------------------------------------------------------------- input
+def _check_landscape(landscape):
+    has_attributes(landscape, "landscape", ("spec", "grad"), "a samscape Landscape such as landscapes.get('tanh')")
+    try:
+        landscapes.from_spec(json.loads(json.dumps(landscape.spec)))
+    except Exception as err:  # noqa: BLE001 -- any failure means the workers could not rebuild it
+        raise ValueError(f"landscape {landscape.name!r} cannot be rebuilt from its spec on the workers ({err}); "
+                         "use a catalog landscape or one made by landscapes.from_expr from text") from None
+    return landscape
+
+
+def _check_starts(starts, landscape, seed: int) -> np.ndarray:
+    if isinstance(starts, str):
+        return parse_starts(starts, landscape, seed, name="starts")
+    arr = points(starts, landscape.dim, "starts")
+    arr = arr.reshape(-1, landscape.dim) if arr.ndim != 1 else arr[None, :]
+    if arr.shape[0] == 0:
+        raise ValueError(f"starts must hold at least one point of dimension {landscape.dim}, got none")
+    return arr
+
+
+def _check_every(every, steps: int):
+    if every is None:
+        return None
+    return int_at_least(every, "every", 1, also=" or None (keep only the final iterate)")
+
+
+def _count_starts(starts, landscape) -> int:
+    """How many starts a sweep has, without building them from a SPEC (``random:100000000`` is sized first)."""
+    if isinstance(starts, str):
+        return count_starts(starts, landscape.dim, name="starts")
+    return len(_check_starts(starts, landscape, 0))
 
 
 def _leaf_fields(cls) -> list[str]:
