@@ -16,6 +16,7 @@ import numpy as np
 
 from .contract import PAIRWISE_BLOCK, lanes_for
 from .optimizers import Optimizer
+from .runplan import RunPlan, plan_run
 
 # Points whose loss (or gradient) is evaluated at once when a run's saved iterates are reduced: the per-sample
 # temporaries of a finite sum scale with this times n_samples, so it is divided by n_samples.
@@ -56,10 +57,10 @@ def _evaluation_bytes(landscape, n_points: int, width: int) -> int:
     return n_points * width * (landscape.dim + columns + 4) * 8
 
 
-def _working_bytes(landscape, optimizer: Optimizer, n_starts: int, dtype: np.dtype, backend: str) -> int:
+def _working_bytes(plan: RunPlan, backend: str) -> int:
     """Peak temporaries of the stepping loop of ``backend`` (beyond the saved iterates)."""
+    landscape, n_starts, dtype, batches = plan.landscape, plan.n_starts, plan.dtype, plan.batch_sizes
     has_data = _samples_per_point(landscape) > 1
-    batches = [opt.batch_size for opt in optimizer.leaves() if getattr(opt, "batch_size", None) is not None]
     if backend == "compiled":
         largest = max(batches, default=0) if has_data else 0
         state = n_starts * (landscape.dim * dtype.itemsize + 9)  # iterates, status, stop step
@@ -71,7 +72,7 @@ def _working_bytes(landscape, optimizer: Optimizer, n_starts: int, dtype: np.dty
     widths = [1]
     if has_data:
         widths += batches
-        if len(batches) < len(optimizer.leaves()):  # a full-batch part evaluates every sample
+        if plan.full_batch_part:  # a full-batch part evaluates every sample
             widths.append(_samples_per_point(landscape))
     return step + draws + _evaluation_bytes(landscape, n_starts, max(widths))
 
@@ -85,15 +86,20 @@ def memory_estimate(landscape, optimizer: Optimizer, n_starts: int, n_saved: int
     the NumPy path holds a few ``(n_starts, dim)`` arrays plus ``(n_starts, batch)`` draws and per-sample
     values, the compiled one little more than the state) and those of the loss computed in chunks at the end.
     """
-    dtype = np.dtype(dtype)
-    saved = n_saved * n_starts * landscape.dim * dtype.itemsize
-    loss = n_saved * n_starts * dtype.itemsize
+    return plan_estimate(plan_run(landscape, optimizer, n_starts, dtype), n_saved, backend)
+
+
+def plan_estimate(plan: RunPlan, n_saved: int, backend: str = "numpy") -> dict[str, int]:
+    """:func:`memory_estimate` of the run that ``plan`` describes, keeping ``n_saved`` iterates per start."""
+    landscape, n_starts, itemsize = plan.landscape, plan.n_starts, plan.dtype.itemsize
+    saved = n_saved * n_starts * landscape.dim * itemsize
+    loss = n_saved * n_starts * itemsize
     width = _samples_per_point(landscape)
     points = min(n_saved * n_starts, max(1, CHUNK_ELEMENTS // width))
     in_flight = min(_usable_cores(), -(-n_saved * n_starts // points))  # chunks evaluated side by side
     loss_work = _evaluation_bytes(landscape, points, width) * in_flight
     backends = ("numpy", "compiled") if backend == "auto" else (backend,)
-    loop = min(_working_bytes(landscape, optimizer, n_starts, dtype, name) for name in backends)
+    loop = min(_working_bytes(plan, name) for name in backends)
     working = max(loop, loss_work)
     return {"saved iterates": saved, "saved loss": loss, "working": working, "total": saved + loss + working}
 
@@ -106,14 +112,15 @@ def size_text(n_bytes: float) -> str:
     return f"{n_bytes / 2**10:.2f} KiB"
 
 
-def check_fits(estimate: dict[str, int], optimizer: Optimizer, n_starts: int, every: int) -> None:
-    """Refuse a run whose estimate exceeds the available memory, naming the remedy for its largest part."""
+def check_fits(estimate: dict[str, int], plan: RunPlan, every: int) -> None:
+    """Refuse the run of ``plan`` when its estimate exceeds the available memory, naming the remedy for its largest
+    part."""
     available = available_memory()
     if available is None or estimate["total"] <= available:
         return
     parts = ", ".join(f"{name} {size_text(estimate[name])}" for name in ("saved iterates", "saved loss", "working"))
-    batched = any(getattr(opt, "batch_size", None) is not None for opt in optimizer.leaves())
-    if batched and estimate["working"] > estimate["saved iterates"] + estimate["saved loss"]:
+    n_starts = plan.n_starts
+    if plan.batched and estimate["working"] > estimate["saved iterates"] + estimate["saved loss"]:
         remedy = f"run fewer starts than {n_starts} at once or use a smaller batch_size"
     else:
         remedy = f"keep fewer iterates with a larger every= (now {every}) or run fewer starts than {n_starts} at once"

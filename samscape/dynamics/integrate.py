@@ -18,13 +18,14 @@ from typing import Callable
 import numpy as np
 
 from .._checks import choice, has_attributes, int_at_least, positive
-from .budget import check_fits, map_points, memory_estimate
+from .budget import check_fits, map_points, plan_estimate
 from .contract import (DEFAULT_BOUND, DIVERGED, NONFINITE, OK, STATUS_NAMES, check_dtype, far_threshold, kept_so_far,
                        n_saved_steps, saved_step_grid)
 from .draws import fresh_seed
-from .optimizers import Optimizer, check_optimizer
+from .optimizers import Optimizer
 from .progress import Progress, stop_on_interrupt
 from .run import Run
+from .runplan import RunPlan, plan_run
 from .stepping import Stepper
 
 
@@ -114,22 +115,29 @@ def resolve_backend(backend: str, landscape, optimizer: Optimizer, n_starts: int
     """
     if choice(backend, "backend", BACKEND_CHOICES) != "auto":
         return backend
+    return _resolve_auto(plan_run(landscape, optimizer, n_starts, dtype), steps)
+
+
+def _resolve_auto(run_plan: RunPlan, steps: int) -> str:
+    """What ``backend="auto"`` runs for the run of ``run_plan`` over ``steps`` steps (see :func:`resolve_backend`)."""
     from . import compiled
 
     if not compiled.available():
         return "numpy"
+    n_starts = run_plan.n_starts
     estimate = steps * (n_starts * _NUMPY_SECONDS_PER_POINT_STEP + _NUMPY_SECONDS_PER_STEP)
     if estimate < AUTO_REUSE_SECONDS:
         return "numpy"
     try:
-        plan = compiled.plan(landscape, optimizer, dtype)
+        kernel_plan = compiled.plan(run_plan.landscape, run_plan.optimizer, run_plan.dtype)
         # the disk is looked at only where loading would pay and compiling would not: it generates the source
-        ready = compiled.readiness(plan, n_starts, look_on_disk=AUTO_LOAD_SECONDS <= estimate < AUTO_COMPILE_SECONDS)
+        ready = compiled.readiness(kernel_plan, n_starts,
+                                   look_on_disk=AUTO_LOAD_SECONDS <= estimate < AUTO_COMPILE_SECONDS)
         cost = {compiled.IN_MEMORY: AUTO_REUSE_SECONDS, compiled.ON_DISK: AUTO_LOAD_SECONDS,
                 compiled.TO_BUILD: AUTO_COMPILE_SECONDS}[ready]
         if estimate < cost:
             return "numpy"
-        compiled.prepare(plan, n_starts)
+        compiled.prepare(kernel_plan, n_starts)
     except (compiled.codegen.UnsupportedLandscape, compiled.KernelBuildError) as err:
         warnings.warn(f"backend='auto' runs this on NumPy because {err}", RuntimeWarning, stacklevel=3)
         return "numpy"
@@ -195,7 +203,6 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         ``simulate`` runs in the main thread, the only one signals reach.
     """
     has_attributes(landscape, "landscape", ("grad", "dim"), "a samscape Landscape")
-    check_optimizer(optimizer)
     steps = int_at_least(steps, "steps", 0)
     every = int_at_least(every, "every", 1)
     choice(on_interrupt, "on_interrupt", ("raise", "return"))
@@ -224,25 +231,25 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         if start_ids.shape != (n_starts,) or start_ids.dtype.kind not in "iu" or (start_ids < 0).any():
             raise ValueError(f"start_ids must be {n_starts} non-negative integers, one per start, got shape {start_ids.shape}")
         start_ids = start_ids.astype(np.int64)
-    resolved = optimizer.for_starts(n_starts, dtype)
-    note = resolved.batch_note(landscape)
-    if note is not None:
-        warnings.warn(note, UserWarning, stacklevel=2)
+    run_plan = plan_run(landscape, optimizer, n_starts, dtype)
+    if run_plan.batch_note is not None:
+        warnings.warn(run_plan.batch_note, UserWarning, stacklevel=2)
     n_saved = n_saved_steps(steps, every)
-    if backend == "auto" or backend in BACKENDS:  # refused before `auto` spends seconds compiling a kernel
-        check_fits(memory_estimate(landscape, resolved, n_starts, n_saved, dtype, backend), resolved, n_starts, every)
-    requested, backend = backend, resolve_backend(backend, landscape, resolved, n_starts, steps, dtype)
+    requested = choice(backend, "backend", BACKEND_CHOICES)
+    # refused before `auto` spends seconds compiling a kernel, and again for the backend `auto` chose
+    check_fits(plan_estimate(run_plan, n_saved, requested), run_plan, every)
+    backend = _resolve_auto(run_plan, steps) if requested == "auto" else requested
     if requested == "auto":
-        check_fits(memory_estimate(landscape, resolved, n_starts, n_saved, dtype, backend), resolved, n_starts, every)
+        check_fits(plan_estimate(run_plan, n_saved, backend), run_plan, every)
     saved = saved_step_grid(steps, every)
     keeps = on_interrupt == "return"
-    bar = Progress(steps, f"{optimizer.describe()} on {landscape.name}",
+    bar = Progress(steps, f"{run_plan.label} on {landscape.name}",
                    enabled=progress if progress is not None else (None if steps * n_starts > 2_000_000 else False),
                    estimate=progress is not False,
                    hint="Ctrl-C stops it and keeps the steps done so far" if keeps else "")
     with stop_on_interrupt(bar, keeps):
         xs, status_codes, stopped_at, loss = BACKENDS[backend](
-            landscape, resolved, x0, saved, seed=seed, start_ids=start_ids, bound=float(bound), progress=bar
+            landscape, run_plan.optimizer, x0, saved, seed=seed, start_ids=start_ids, bound=float(bound), progress=bar
         )
     interrupted = len(xs) < len(saved)
     if interrupted:  # the backend stopped after step bar.done: its iterates are those of that many steps

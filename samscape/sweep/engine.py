@@ -37,8 +37,7 @@ import numpy as np
 
 from .. import dynamics, landscapes
 from .._atomic import TEMP_PREFIX, atomic_output, check_writable
-from .._checks import choice, has_attributes, int_at_least, points, positive
-from .._starts import count_starts, parse_starts
+from .._checks import int_at_least
 from ..dynamics import DEFAULT_BOUND, STATUS_NAMES, Progress
 from ..theory import hessian_curvature
 from . import budget
@@ -63,32 +62,6 @@ def _fates() -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------------------------- input
-def _check_landscape(landscape):
-    has_attributes(landscape, "landscape", ("spec", "grad"), "a samscape Landscape such as landscapes.get('tanh')")
-    try:
-        landscapes.from_spec(json.loads(json.dumps(landscape.spec)))
-    except Exception as err:  # noqa: BLE001 -- any failure means the workers could not rebuild it
-        raise ValueError(f"landscape {landscape.name!r} cannot be rebuilt from its spec on the workers ({err}); "
-                         "use a catalog landscape or one made by landscapes.from_expr from text") from None
-    return landscape
-
-
-def _check_starts(starts, landscape, seed: int) -> np.ndarray:
-    if isinstance(starts, str):
-        return parse_starts(starts, landscape, seed, name="starts")
-    arr = points(starts, landscape.dim, "starts")
-    arr = arr.reshape(-1, landscape.dim) if arr.ndim != 1 else arr[None, :]
-    if arr.shape[0] == 0:
-        raise ValueError(f"starts must hold at least one point of dimension {landscape.dim}, got none")
-    return arr
-
-
-def _check_every(every, steps: int):
-    if every is None:
-        return None
-    return int_at_least(every, "every", 1, also=" or None (keep only the final iterate)")
-
-
 def _check_store(store) -> str:
     if not isinstance(store, (str, os.PathLike)) or not os.fspath(store):
         raise ValueError(f"store must be a path such as 'tanh_sam.zarr', got {store!r}")
@@ -765,14 +738,11 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         Lazy, from :func:`open`: ``x``, ``loss``, ``status``, ``stopped_at``, ``fate``, ``lambda_max`` (and ``xs``).
     """
     stream = sys.stderr if stream is None else stream
-    landscape = _check_landscape(landscape)
-    sizes_given = recipes.grid_sizes(grid)  # counted, not built: range(10**10) is refused below, not listed
-    steps = int_at_least(steps, "steps", 1)
-    every = _check_every(every, steps)
-    seed = int_at_least(seed, "seed", 0, maximum=2**64 - 1)
-    bound = positive(bound, "bound")
-    dtype = dynamics.check_dtype(dtype).name
-    backend = requested_backend = choice(backend, "backend", dynamics.BACKEND_CHOICES)
+    sweep = recipes.plan_sweep(landscape, optimizer, starts=starts, steps=steps, grid=grid, every=every, seed=seed,
+                               bound=bound, dtype=dtype, backend=backend)
+    backend = requested_backend = sweep.backend
+    steps, every, dtype, n_starts, n_kept, dim = (sweep.steps, sweep.every, sweep.dtype, sweep.n_starts, sweep.n_kept,
+                                                  sweep.dim)
     path = _check_store(store)
     if n_workers is not None:
         n_workers = int_at_least(n_workers, "n_workers", 1)
@@ -781,40 +751,36 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     if isinstance(client, str) and client not in SCHEDULERS and "://" not in client and ":" not in client:
         raise ValueError(f"client must be None, a distributed.Client, a scheduler address such as tcp://host:8786 "
                          f"or 'synchronous', got {client!r}")
-    optimizer = recipes.resolve_optimizer(optimizer, grid)
-    n_starts = _count_starts(starts, landscape)
-    names, dim = list(sizes_given), landscape.dim
-    n_kept = recipes.n_saved(steps, every)
+    names = list(sweep.names)
     existing = read_recipe(path) if os.path.exists(path) else None
-    per_point = budget.point_bytes(landscape, optimizer, steps=steps, every=every, n_swept=len(names), dtype=dtype,
-                                   backend=existing.get("backend", backend) if existing else backend)
+    per_point = sweep.point_bytes(existing.get("backend", backend) if existing else backend)
     if existing is not None:
         planned = tuple(existing["_block_shape"])
     else:  # the most blocks this sweep can have: the rule with as many workers as it will have
         workers = 1 if client == "synchronous" else (n_workers or os.cpu_count() or 1) if client is None else 1
-        planned = recipes.block_shape(list(sizes_given.values()), names, n_starts, steps, n_kept, dim, workers,
+        planned = recipes.block_shape(list(sweep.sizes), names, n_starts, steps, n_kept, dim, workers,
                                       block_points, point_bytes=per_point)
-    n_blocks = math.prod(_block_count([*sizes_given.values(), n_starts], list(planned)))
+    n_blocks = math.prod(_block_count([*sweep.sizes, n_starts], list(planned)))
     # this process's memory, from the sizes alone: nothing of those sizes exists yet
-    budget.check_driver(budget.driver_bytes(sizes_given, n_starts, dim, n_kept, n_blocks), every=every)
+    budget.check_driver(budget.driver_bytes(dict(zip(names, sweep.sizes)), n_starts, dim, n_kept, n_blocks),
+                        every=every)
     if existing is None:
         check_writable(path)  # an OSError naming the store, before any work
-    grid = recipes.check_grid(grid, optimizer)
-    x0 = _check_starts(starts, landscape, seed)
+    grid = sweep.checked_grid(grid)
+    x0 = sweep.start_points()
 
     if existing is not None and backend == "auto":
         backend = existing.get("backend", backend)
-    draft = recipes.make_recipe(landscape, optimizer, grid, x0, steps=steps, every=every, seed=seed, bound=bound,
-                                dtype=dtype, backend=backend)
-    copy_seeds = bool(reuse_seeds) and recipes.seed_changes_nothing(landscape, optimizer, grid)
+    draft = sweep.recipe(grid, x0, backend)
+    copy_seeds = bool(reuse_seeds) and sweep.seeds_change_nothing
     if existing is not None:
         existing = _join(path, store, existing, draft, stream)
-    sizes = list(sizes_given.values())
+    sizes = list(sweep.sizes)
     disk = functools.partial(budget.check_disk, path, bytes_per_point(dtype, dim, n_kept), every=every)
 
     if copy_seeds:
         n_seeds = len(grid[recipes.SEED])
-        print(f"samscape sweep: {type(optimizer).__name__} here draws no random numbers (full batch, no random "
+        print(f"samscape sweep: {type(sweep.optimizer).__name__} here draws no random numbers (full batch, no random "
               f"direction), so its {n_seeds} seeds give identical runs: each block is computed once and written "
               f"for every seed ({n_seeds}x less work)", file=stream)
     session, plan, ctrl_c = None, None, _CtrlC()
@@ -829,20 +795,16 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
                                         block_points, point_bytes=per_point)
         points_per_block = math.prod(block)
         # one block on a worker; a block of the store the rule sized to fit, or one the user chose
-        budget.check_block(budget.block_bytes(landscape, optimizer, points_per_block, steps=steps, every=every,
-                                              n_swept=len(names), dtype=dtype, backend=backend),
-                           session.worker_memory(), points=points_per_block, every=every,
-                           where="this process" if session.synchronous else "")
+        budget.check_block(sweep.block_bytes(points_per_block, backend), session.worker_memory(),
+                           points=points_per_block, every=every, where="this process" if session.synchronous else "")
         if existing is None:
             disk(math.prod(sizes) * n_starts, math.prod(_block_count([*sizes, n_starts], list(block))),
                  n_starts * dim * 8 + sum(sizes) * 8 + n_kept * 8)
             if backend == "auto":
-                probe = recipes.with_values(optimizer, {n: np.full(points_per_block, grid[n][0])
-                                                        for n in names if recipes.per_start(n)})
-                backend = dynamics.resolve_backend("auto", landscape, probe, points_per_block, steps, dtype)
+                backend = sweep.auto_backend(grid, points_per_block)
             draft["backend"] = backend
             try:
-                create_store(path, draft, grid, x0, block, dim, _label(optimizer, names), landscape.name)
+                create_store(path, draft, grid, x0, block, dim, sweep.label, sweep.landscape.name)
                 recipe = draft
             except StoreExists:  # another sweep started on the same new store first: fill blocks beside it
                 print(f"samscape sweep: another sweep created {os.fspath(store)!r} meanwhile; filling its blocks "
@@ -858,13 +820,13 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         generations = recipe.get("_generations", [sizes])
         ctrl_c.check()
         if backend == "compiled":
-            _warm_kernels(landscape, optimizer, x0, dtype)
+            _warm_kernels(sweep, x0)
         ctrl_c.check()
         plan = {
             "store": path, "landscape": recipe["landscape"], "optimizer": recipe["optimizer"],
             "names": names, "sizes": sizes, "chunks": list(block[:-1]), "chunk_starts": int(block[-1]),
             "n_starts": len(x0), "grid": {n: grid[n].tolist() for n in names}, "steps": steps, "every": every,
-            "seed": seed, "bound": bound, "dtype": dtype, "backend": backend,
+            "seed": sweep.seed, "bound": sweep.bound, "dtype": dtype, "backend": backend,
             "counts": _block_count(sizes + [len(x0)], list(block)), "generations": generations,
         }
         pieces = done_blocks(path)
@@ -886,7 +848,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
             _check_store_writable(path, store)
             disk(len(todo) * points_per_block, len(todo), 0)
         total = math.prod(plan["counts"])
-        label = f"sweep {_label(optimizer, names)} on {landscape.name}: {total} blocks"
+        label = f"sweep {sweep.label} on {sweep.landscape.name}: {total} blocks"
         if finished:
             print(f"samscape sweep: {len(finished)} of {total} blocks already done in {os.fspath(store)!r}; "
                   f"computing the other {len(todo)}", file=stream)
@@ -906,13 +868,6 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         finally:
             ctrl_c.restore()
     return open_sweep(path)
-
-
-def _count_starts(starts, landscape) -> int:
-    """How many starts a sweep has, without building them from a SPEC (``random:100000000`` is sized first)."""
-    if isinstance(starts, str):
-        return count_starts(starts, landscape.dim, name="starts")
-    return len(_check_starts(starts, landscape, 0))
 
 
 def _join(path: str, store, existing: dict, draft: dict, stream) -> dict:
@@ -964,17 +919,13 @@ class SweepInterrupted(KeyboardInterrupt):
         super().__init__(text)
 
 
-def _label(optimizer, names) -> str:
-    """``SAM over lr, rho, seed``: the optimizer's first grid values would mislabel the whole sweep."""
-    return f"{type(optimizer).__name__} over {', '.join(names)}"
-
-
-def _warm_kernels(landscape, optimizer, x0, dtype) -> None:
+def _warm_kernels(sweep: recipes.SweepPlan, x0) -> None:
     """Compile the kernels in this process first, so that the workers load them from the disk cache instead of
     each compiling them (the fates' polish runs gradient descent at the run's learning rate)."""
     two = np.repeat(x0[:1], 2, axis=0)
-    dynamics.simulate(landscape, optimizer, two, 1, seed=0, backend="compiled", dtype=dtype, progress=False)
-    dynamics.simulate(landscape, dynamics.GD(0.1), two.astype(np.float64), 1, seed=0, backend="compiled",
+    dynamics.simulate(sweep.landscape, sweep.optimizer, two, 1, seed=0, backend="compiled", dtype=sweep.dtype,
+                      progress=False)
+    dynamics.simulate(sweep.landscape, dynamics.GD(0.1), two.astype(np.float64), 1, seed=0, backend="compiled",
                       progress=False)
 
 

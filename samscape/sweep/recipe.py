@@ -1,6 +1,10 @@
 """What a sweep is, before anything runs: the swept names and values, the optimizer they fill in, the starts,
 and how the work is cut into blocks. NumPy only (no Dask, no zarr), so the CLI can check its input cheaply.
 
+:func:`plan_sweep` checks what :func:`samscape.sweep.run` is given and returns a frozen :class:`SweepPlan`, which the
+rest of the run asks what the sweep needs (its starts, its checked grid, its recipe, its memory per point and per
+block, the backend ``auto`` picks) instead of asking the landscape and the optimizer again.
+
 A swept name is a field of the optimizer (``lr``, ``rho``, ``batch_size``, a Switch's ``at``; a Switch's parts as
 ``first.lr``, ``second.rho``, ...) or ``seed``, the key of the counter-based draws passed to
 :func:`samscape.dynamics.simulate` as ``seed=``. ``lr`` and ``rho`` vary inside one simulate call (one value per
@@ -18,8 +22,11 @@ import numbers
 
 import numpy as np
 
-from .. import __version__, dynamics
+from .. import __version__, dynamics, landscapes
+from .._checks import choice, has_attributes, int_at_least, points, positive
+from .._starts import count_starts, parse_starts
 from ..dynamics import OPTIMIZERS, Optimizer
+from . import budget
 
 FORMAT = 1
 # the fields that simulate accepts as one value per start (see samscape.dynamics.Optimizer.for_starts)
@@ -35,6 +42,40 @@ BLOCKS_PER_WORKER = 8
 # the memory one block of the rule's size needs on a worker (its kept iterates, every k steps, among the rest)
 # stays below this
 MAX_BLOCK_BYTES = 2**28
+
+
+# ---------------------------------------------------------------------------------------------- input
+def _check_landscape(landscape):
+    has_attributes(landscape, "landscape", ("spec", "grad"), "a samscape Landscape such as landscapes.get('tanh')")
+    try:
+        landscapes.from_spec(json.loads(json.dumps(landscape.spec)))
+    except Exception as err:  # noqa: BLE001 -- any failure means the workers could not rebuild it
+        raise ValueError(f"landscape {landscape.name!r} cannot be rebuilt from its spec on the workers ({err}); "
+                         "use a catalog landscape or one made by landscapes.from_expr from text") from None
+    return landscape
+
+
+def _check_starts(starts, landscape, seed: int) -> np.ndarray:
+    if isinstance(starts, str):
+        return parse_starts(starts, landscape, seed, name="starts")
+    arr = points(starts, landscape.dim, "starts")
+    arr = arr.reshape(-1, landscape.dim) if arr.ndim != 1 else arr[None, :]
+    if arr.shape[0] == 0:
+        raise ValueError(f"starts must hold at least one point of dimension {landscape.dim}, got none")
+    return arr
+
+
+def _check_every(every, steps: int):
+    if every is None:
+        return None
+    return int_at_least(every, "every", 1, also=" or None (keep only the final iterate)")
+
+
+def _count_starts(starts, landscape) -> int:
+    """How many starts a sweep has, without building them from a SPEC (``random:100000000`` is sized first)."""
+    if isinstance(starts, str):
+        return count_starts(starts, landscape.dim, name="starts")
+    return len(_check_starts(starts, landscape, 0))
 
 
 def _leaf_fields(cls) -> list[str]:
@@ -355,13 +396,100 @@ def n_saved(steps: int, every: int | None) -> int:
     return dynamics.n_saved_steps(steps, every) if every is not None else 0
 
 
-def seed_changes_nothing(landscape, optimizer, grid: dict) -> bool:
+def seed_changes_nothing(landscape, optimizer, sizes: dict[str, int]) -> bool:
     """Whether the swept seeds all give the same runs: the seed only keys the draws (batches, random directions),
     and the optimizer, with every value the grid gives its batch sizes, draws none (the starts do not depend on a
-    swept seed: ``random:N`` starts are drawn with the ``seed`` argument)."""
-    if SEED not in grid or len(grid[SEED]) < 2:
+    swept seed: ``random:N`` starts are drawn with the ``seed`` argument). ``sizes``: :func:`grid_sizes`."""
+    if sizes.get(SEED, 0) < 2:
         return False
-    batch_names = [name for name in grid if name.rsplit(".", 1)[-1] == "batch_size"]
+    batch_names = [name for name in sizes if name.rsplit(".", 1)[-1] == "batch_size"]
     if batch_names and landscape.n_samples > 1:
         return False
     return not optimizer.draws(landscape.n_samples)
+
+
+# ---------------------------------------------------------------------------------------------- the sweep's plan
+@dataclasses.dataclass(frozen=True)
+class SweepPlan:
+    """A sweep as :func:`samscape.sweep.run` understands it once its arguments are checked, before anything is built:
+    worked out once by :func:`plan_sweep` and handed to the rest of the run, which asks it (not the landscape or the
+    optimizer) what the sweep needs.
+
+    ``optimizer`` is an instance (a class given to ``run`` is filled in from the grid's first values); ``starts``
+    is as given (a SPEC or points; :meth:`start_points` builds them); ``names`` and ``sizes`` are the swept names and
+    their number of values, counted, not built; ``backend`` is the one asked for (``"auto"`` is resolved once the
+    block size is known); ``label`` names the sweep (``SAM over lr, rho, seed``); ``seeds_change_nothing`` is
+    :func:`seed_changes_nothing`.
+    """
+
+    landscape: object = dataclasses.field(repr=False)
+    optimizer: Optimizer
+    starts: object = dataclasses.field(repr=False)
+    names: tuple[str, ...]
+    sizes: tuple[int, ...]
+    n_starts: int
+    steps: int
+    every: int | None
+    n_kept: int
+    seed: int
+    bound: float
+    dtype: str
+    backend: str
+    label: str
+    seeds_change_nothing: bool
+
+    @property
+    def dim(self) -> int:
+        return self.landscape.dim
+
+    def start_points(self) -> np.ndarray:
+        """The starts as an array ``(n_starts, dim)`` (a ``random:N`` SPEC drawn with the sweep's seed)."""
+        return _check_starts(self.starts, self.landscape, self.seed)
+
+    def checked_grid(self, grid: dict) -> dict[str, np.ndarray]:
+        """The swept values as arrays, each checked by the optimizer (:func:`check_grid`)."""
+        return check_grid(grid, self.optimizer)
+
+    def recipe(self, grid: dict[str, np.ndarray], x0: np.ndarray, backend: str) -> dict:
+        """The store's recipe (:func:`make_recipe`) for the checked ``grid``, the starts ``x0`` and ``backend``."""
+        return make_recipe(self.landscape, self.optimizer, grid, x0, steps=self.steps, every=self.every,
+                           seed=self.seed, bound=self.bound, dtype=self.dtype, backend=backend)
+
+    def point_bytes(self, backend: str) -> int:
+        """Memory one point adds to a block on ``backend`` (:func:`samscape.sweep.budget.point_bytes`)."""
+        return budget.point_bytes(self.landscape, self.optimizer, steps=self.steps, every=self.every,
+                                  n_swept=len(self.names), dtype=self.dtype, backend=backend)
+
+    def block_bytes(self, points: int, backend: str) -> dict[str, int]:
+        """Memory one block of ``points`` needs on a worker (:func:`samscape.sweep.budget.block_bytes`)."""
+        return budget.block_bytes(self.landscape, self.optimizer, points, steps=self.steps, every=self.every,
+                                  n_swept=len(self.names), dtype=self.dtype, backend=backend)
+
+    def auto_backend(self, grid: dict[str, np.ndarray], points: int) -> str:
+        """What ``backend="auto"`` runs for blocks of ``points`` points: resolved once for a block of the grid's
+        first values (per-start ``lr``/``rho`` as the blocks pass them), so that every block runs the same one."""
+        probe = with_values(self.optimizer, {n: np.full(points, grid[n][0]) for n in self.names if per_start(n)})
+        return dynamics.resolve_backend("auto", self.landscape, probe, points, self.steps, self.dtype)
+
+
+def plan_sweep(landscape, optimizer, *, starts, steps, grid, every, seed, bound, dtype, backend) -> SweepPlan:
+    """Check the arguments of :func:`samscape.sweep.run` that describe the sweep (each refused in one sentence) and
+    return its :class:`SweepPlan`. Nothing of the grid's or the starts' size is built here: they are counted, so that
+    a sweep too large for memory is refused before it exists."""
+    landscape = _check_landscape(landscape)
+    sizes = grid_sizes(grid)  # counted, not built: range(10**10) is refused by the memory check, not listed
+    steps = int_at_least(steps, "steps", 1)
+    every = _check_every(every, steps)
+    seed = int_at_least(seed, "seed", 0, maximum=2**64 - 1)
+    bound = positive(bound, "bound")
+    dtype = dynamics.check_dtype(dtype).name
+    backend = choice(backend, "backend", dynamics.BACKEND_CHOICES)
+    optimizer = resolve_optimizer(optimizer, grid)
+    names = tuple(sizes)
+    copies = seed_changes_nothing(landscape, optimizer, sizes)
+    n_starts = _count_starts(starts, landscape)
+    return SweepPlan(landscape=landscape, optimizer=optimizer, starts=starts, names=names,
+                     sizes=tuple(sizes.values()), n_starts=n_starts, steps=steps, every=every,
+                     n_kept=n_saved(steps, every), seed=seed, bound=float(bound), dtype=dtype, backend=backend,
+                     # the class and the swept names: the optimizer's first grid values would mislabel the whole sweep
+                     label=f"{type(optimizer).__name__} over {', '.join(names)}", seeds_change_nothing=copies)
