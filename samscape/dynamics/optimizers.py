@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -161,6 +161,8 @@ class Optimizer:
       and the descent averages the samples' gradients at their own ascent points (m-sharpness, m = 1),
       instead of one ascent from the batch gradient; the kernel generator has one emitter for it;
     * ``per_start``: the hyperparameters that may hold one value per start (one kernel row each);
+    * ``kernel_constants``: the integer hyperparameters the generated kernel is written for (a loop count such as
+      ``steps_ascent``): one value for all starts, and one kernel per value;
     * ``parts``: the fields holding other optimizers (a composite such as :class:`Switch`);
     * ``color``: how figures and the explorer draw it: a colour name of the plots' palette (``"vermillion"``,
       see ``samscape.plots.style.OKABE_ITO``) or any matplotlib colour; ``None`` lets the plots pick one no
@@ -175,6 +177,7 @@ class Optimizer:
     ascent: ClassVar[str | None] = None
     ascent_per_sample: ClassVar[bool] = False
     per_start: ClassVar[tuple[str, ...]] = ("lr",)
+    kernel_constants: ClassVar[tuple[str, ...]] = ()
     parts: ClassVar[tuple[str, ...]] = ()
     color: ClassVar[str | None] = None
 
@@ -452,6 +455,148 @@ class PerSampleUSAM(_PerSample):
         return usam_ascent(landscape, x, _per_point(self.rho), batch)
 
 
+def _check_fraction(value, name: str):
+    """A number in ``[0, 1]`` or one per start (a mixing weight)."""
+    checked = _check_rate(value, name, allow_zero=True)
+    if np.any(np.asarray(checked) > 1):
+        raise ValueError(f"{name} must be in [0, 1] (a number or one per start), got {float(np.max(checked))!r}")
+    return checked
+
+
+def _projected_ascent(landscape, x, rho, alpha, steps: int, batch=None) -> np.ndarray:
+    """Multi-step normalized ascent projected onto the ball of radius ``rho`` around ``x``::
+
+        p = x;  K times:  q = p + alpha g(p)/||g(p)||,  d = q - x,  p = x + d min(1, rho/||d||)
+
+    with ``g = grad L_batch`` and no move where ``g(p)`` is zero (:func:`unit`). The kernel writes the same
+    operations in the same order (``codegen``'s ``emit_projected_ascent``).
+    """
+    p = x
+    for _ in range(steps):
+        q = p + alpha * unit(landscape.grad(p, batch=batch))
+        d = q - x
+        norm = np.sqrt(np.sum(d * d, axis=-1, keepdims=True))
+        with np.errstate(divide="ignore", invalid="ignore"):  # the branch taken where norm = 0 is q
+            p = np.where(norm > rho, x + d * (rho / norm), q)
+    return p
+
+
+@dataclass(frozen=True, eq=False)
+class MultiStepSAM(_Perturbed):
+    """SAM whose ascent is ``steps_ascent`` normalized steps of size ``alpha``, each projected back onto the ball
+    ``||x+ - x|| <= rho`` (projected gradient ascent on the inner maximization)::
+
+        p_0 = x,  p_k = x + Pi_rho(p_{k-1} + alpha g(p_{k-1})/||g(p_{k-1})|| - x),  x <- x - lr grad L(p_K)
+
+    as in the multi-step ascent studied by Andriushchenko & Flammarion, "Towards Understanding Sharpness-Aware
+    Minimization" (ICML 2022, arXiv:2206.06232) and by Kim et al., "Exploring the Effect of Multi-step Ascent in
+    Sharpness-Aware Minimization" (2023, arXiv:2302.10181). ``alpha=None`` is ``rho`` (each step may reach the
+    sphere); ``steps_ascent=1`` with ``alpha=rho`` is SAM (up to the rounding of the projection). Where ``g(p)`` is
+    zero the step does not move ``p`` (the zero-gradient convention). The same batch serves every gradient.
+    """
+
+    steps_ascent: int = field(default=2, kw_only=True)
+    alpha: Any = field(default=None, kw_only=True)
+    kind: ClassVar[str] = "multistepsam"
+    color: ClassVar[str | None] = "#882255"
+    ascent: ClassVar[str | None] = "projected"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "alpha")
+    kernel_constants: ClassVar[tuple[str, ...]] = ("steps_ascent",)
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "steps_ascent", int_at_least(self.steps_ascent, "steps_ascent", 1))
+        alpha = self.rho if self.alpha is None else self.alpha
+        object.__setattr__(self, "alpha", _check_rate(alpha, "alpha", allow_zero=False))
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return _projected_ascent(landscape, x, self.rho, self.alpha, self.steps_ascent, batch)
+
+
+@dataclass(frozen=True, eq=False)
+class MultiStepUSAM(_Perturbed):
+    """USAM whose ascent is ``steps_ascent`` unnormalized steps of size ``rho``, each from the last::
+
+        p_0 = x,  p_k = p_{k-1} + rho grad L(p_{k-1}),  x <- x - lr grad L(p_K)
+
+    The multi-step unnormalized ascent of Andriushchenko & Flammarion (ICML 2022, arXiv:2206.06232), which optax's
+    ``contrib.sam`` runs with ``sync_period = steps_ascent + 1``; the literature's step size alpha is ``rho``
+    here, so that ``steps_ascent=1`` is :class:`USAM` bit for bit. No projection: the ascent may go as far as
+    the gradient takes it.
+    """
+
+    steps_ascent: int = field(default=2, kw_only=True)
+    kind: ClassVar[str] = "multistepusam"
+    color: ClassVar[str | None] = "#DDCC77"
+    ascent: ClassVar[str | None] = "repeated"
+    kernel_constants: ClassVar[tuple[str, ...]] = ("steps_ascent",)
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "steps_ascent", int_at_least(self.steps_ascent, "steps_ascent", 1))
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        p = x
+        for _ in range(self.steps_ascent):
+            p = usam_ascent(landscape, p, self.rho, batch)
+        return p
+
+
+@dataclass(frozen=True, eq=False)
+class ASAM(_Perturbed):
+    """Adaptive SAM: the ascent is normalized in the metric of ``T = |x| + eta_a`` (elementwise)::
+
+        x+ = x + rho T (T g)/||T g||,   g = grad L_xi(x);   x <- x - lr grad L_xi(x+)
+
+    i.e. ``rho T^2 g/||T g||``, from Kwon, Kim, Park & Choi, "ASAM: Adaptive Sharpness-Aware Minimization for
+    Scale-Invariant Learning of Deep Neural Networks" (ICML 2021, arXiv:2102.11600), whose ``rho`` is a radius in
+    the rescaled coordinates (their experiments use values near 0.5 to 2). Where ``T g`` is zero there is no
+    perturbation (the zero-gradient convention); with ``eta_a = 0`` that is also where every coordinate of ``x``
+    with a non-zero partial derivative is itself zero (at ``x = 0``, say).
+    """
+
+    eta_a: Any = field(default=0.01, kw_only=True)
+    kind: ClassVar[str] = "asam"
+    color: ClassVar[str | None] = "#44AA99"
+    ascent: ClassVar[str | None] = "adaptive"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "eta_a")
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "eta_a", _check_rate(self.eta_a, "eta_a", allow_zero=True))
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        scale = np.abs(x) + self.eta_a
+        return x + self.rho * (scale * unit(scale * landscape.grad(x, batch=batch)))
+
+
+@dataclass(frozen=True, eq=False)
+class UnifiedSAM(_Perturbed):
+    """Unified SAM: an ascent between USAM's (``lam_u = 0``) and SAM's (``lam_u = 1``)::
+
+        x+ = x + rho ((1 - lam_u) g + lam_u g/||g||),   g = grad L_xi(x);   x <- x - lr grad L_xi(x+)
+
+    from Oikonomou & Loizou, "Sharpness-Aware Minimization: General Analysis and Improved Rates" (ICLR 2025,
+    arXiv:2503.02225). The weight is called ``lam_u`` (the paper's lambda) because ``lam`` is a curvature
+    throughout samscape's theory. Where ``g = 0`` there is no perturbation (the zero-gradient convention).
+    """
+
+    lam_u: Any = field(default=0.5, kw_only=True)
+    kind: ClassVar[str] = "unifiedsam"
+    color: ClassVar[str | None] = "#999933"
+    ascent: ClassVar[str | None] = "unified"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "lam_u")
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "lam_u", _check_fraction(self.lam_u, "lam_u"))
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        g = landscape.grad(x, batch=batch)
+        # (g - lam_u g), not (1 - lam_u) g: a product of two hyperparameters would round differently in float32
+        return x + self.rho * ((g - self.lam_u * g) + self.lam_u * unit(g))
+
+
 @dataclass(frozen=True, eq=False)
 class Switch(Optimizer):
     """Run ``first`` for steps ``[0, at)`` and ``second`` from step ``at`` on.
@@ -486,13 +631,15 @@ def plain_kinds() -> tuple[str, ...]:
     return tuple(kind for kind, cls in OPTIMIZERS.items() if not cls.composite())
 
 
-def optimizer_from_kind(kind: str, lr, *, rho=None, batch_size=None) -> Optimizer:
+def optimizer_from_kind(kind: str, lr, *, rho=None, batch_size=None, **hyperparameters) -> Optimizer:
     """The plain optimizer ``kind`` from the values a menu, a link or a set of flags holds, each passed only to a
     class that takes it: ``rho`` to one with a ``rho`` field (``None``: :data:`DEFAULT_RHO`), ``batch_size`` to one
-    with a ``batch_size`` field (``None``: the full batch, or one sample per step where a batch size is required).
+    with a ``batch_size`` field (``None``: the full batch, or one sample per step where a batch size is required),
+    and every other hyperparameter (``alpha``, ``steps_ascent``, ``eta_a``, ...) that is not ``None`` to a class
+    with that field (``None`` or absent: the class's default).
     Whether a value that the class does not take is a mistake is the caller's to say (a flag, say)."""
     cls = OPTIMIZERS[choice(kind, "optimizer", plain_kinds())]
-    values = {}
+    values = {name: value for name, value in hyperparameters.items() if value is not None and cls.takes(name)}
     if cls.takes("rho"):
         values["rho"] = DEFAULT_RHO if rho is None else rho
     rule = cls.batch_rule()
