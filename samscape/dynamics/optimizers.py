@@ -164,6 +164,8 @@ class Optimizer:
     * ``kernel_constants``: the integer hyperparameters the generated kernel is written for (a loop count such as
       ``steps_ascent``): one value for all starts, and one kernel per value;
     * ``parts``: the fields holding other optimizers (a composite such as :class:`Switch`);
+    * ``hyperparameter_help``: one sentence per hyperparameter of its own (beyond ``lr``, ``rho`` and
+      ``batch_size``), the help of the command line's flag for it (``steps_ascent`` -> ``--steps-ascent``);
     * ``color``: how figures and the explorer draw it: a colour name of the plots' palette (``"vermillion"``,
       see ``samscape.plots.style.OKABE_ITO``) or any matplotlib colour; ``None`` lets the plots pick one no
       other class has.
@@ -179,6 +181,7 @@ class Optimizer:
     per_start: ClassVar[tuple[str, ...]] = ("lr",)
     kernel_constants: ClassVar[tuple[str, ...]] = ()
     parts: ClassVar[tuple[str, ...]] = ()
+    hyperparameter_help: ClassVar[dict[str, str]] = {}
     color: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs):
@@ -463,22 +466,45 @@ def _check_fraction(value, name: str):
     return checked
 
 
-def _projected_ascent(landscape, x, rho, alpha, steps: int, batch=None) -> np.ndarray:
-    """Multi-step normalized ascent projected onto the ball of radius ``rho`` around ``x``::
+def projected_step(landscape, p, x, rho, alpha, batch=None) -> np.ndarray:
+    """One step of the projected ascent from ``p`` around ``x``: ``q = p + alpha g(p)/||g(p)||`` (no move where
+    ``g(p)`` is zero, :func:`unit`), ``d = q - x``, then ``x + d rho/||d||`` where ``||d|| > rho`` and ``q`` elsewhere.
+    The kernel writes the same operations in the same order (``codegen``'s ``emit_projected_ascent``)."""
+    q = p + alpha * unit(landscape.grad(p, batch=batch))
+    d = q - x
+    norm = np.sqrt(np.sum(d * d, axis=-1, keepdims=True))
+    with np.errstate(divide="ignore", invalid="ignore"):  # the branch taken where norm = 0 is q
+        return np.where(norm > rho, x + d * (rho / norm), q)
 
-        p = x;  K times:  q = p + alpha g(p)/||g(p)||,  d = q - x,  p = x + d min(1, rho/||d||)
 
-    with ``g = grad L_batch`` and no move where ``g(p)`` is zero (:func:`unit`). The kernel writes the same
-    operations in the same order (``codegen``'s ``emit_projected_ascent``).
-    """
+def projected_ascent(landscape, x, rho, alpha, steps: int, batch=None) -> np.ndarray:
+    """Multi-step normalized ascent projected onto the ball of radius ``rho`` around ``x``: ``steps`` times
+    :func:`projected_step` from ``p = x``."""
     p = x
     for _ in range(steps):
-        q = p + alpha * unit(landscape.grad(p, batch=batch))
-        d = q - x
-        norm = np.sqrt(np.sum(d * d, axis=-1, keepdims=True))
-        with np.errstate(divide="ignore", invalid="ignore"):  # the branch taken where norm = 0 is q
-            p = np.where(norm > rho, x + d * (rho / norm), q)
+        p = projected_step(landscape, p, x, rho, alpha, batch)
     return p
+
+
+def repeated_ascent(landscape, x, rho, steps: int, batch=None) -> np.ndarray:
+    """``steps`` USAM ascents, each from the last: ``p_k = p_{k-1} + rho grad L_batch(p_{k-1})``, ``p_0 = x``."""
+    p = x
+    for _ in range(steps):
+        p = usam_ascent(landscape, p, rho, batch)
+    return p
+
+
+def adaptive_ascent(landscape, x, rho, eta_a, batch=None) -> np.ndarray:
+    """ASAM's perturbed point ``x + rho T u``, ``u = T g/||T g||`` (0 where ``T g`` is zero), ``T = |x| + eta_a``."""
+    scale = np.abs(x) + eta_a
+    return x + rho * (scale * unit(scale * landscape.grad(x, batch=batch)))
+
+
+def unified_ascent(landscape, x, rho, lam_u, batch=None) -> np.ndarray:
+    """Unified SAM's perturbed point ``x + rho ((1 - lam_u) g + lam_u g/||g||)`` (no perturbation where ``g = 0``)."""
+    g = landscape.grad(x, batch=batch)
+    # (g - lam_u g), not (1 - lam_u) g: a product of two hyperparameters would round differently in float32
+    return x + rho * ((g - lam_u * g) + lam_u * unit(g))
 
 
 @dataclass(frozen=True, eq=False)
@@ -502,6 +528,10 @@ class MultiStepSAM(_Perturbed):
     ascent: ClassVar[str | None] = "projected"
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "alpha")
     kernel_constants: ClassVar[tuple[str, ...]] = ("steps_ascent",)
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "steps_ascent": "number of ascent steps before each descent (multi-step SAM and USAM; default 2)",
+        "alpha": "size of each normalized ascent step, projected back onto the rho-ball (multi-step SAM; default rho)",
+    }
 
     def __post_init__(self):
         super().__post_init__()
@@ -510,7 +540,7 @@ class MultiStepSAM(_Perturbed):
         object.__setattr__(self, "alpha", _check_rate(alpha, "alpha", allow_zero=False))
 
     def perturbed_point(self, landscape, x, step, batch, noise):
-        return _projected_ascent(landscape, x, self.rho, self.alpha, self.steps_ascent, batch)
+        return projected_ascent(landscape, x, self.rho, self.alpha, self.steps_ascent, batch)
 
 
 @dataclass(frozen=True, eq=False)
@@ -530,16 +560,14 @@ class MultiStepUSAM(_Perturbed):
     color: ClassVar[str | None] = "#DDCC77"
     ascent: ClassVar[str | None] = "repeated"
     kernel_constants: ClassVar[tuple[str, ...]] = ("steps_ascent",)
+    hyperparameter_help: ClassVar[dict[str, str]] = {"steps_ascent": MultiStepSAM.hyperparameter_help["steps_ascent"]}
 
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "steps_ascent", int_at_least(self.steps_ascent, "steps_ascent", 1))
 
     def perturbed_point(self, landscape, x, step, batch, noise):
-        p = x
-        for _ in range(self.steps_ascent):
-            p = usam_ascent(landscape, p, self.rho, batch)
-        return p
+        return repeated_ascent(landscape, x, self.rho, self.steps_ascent, batch)
 
 
 @dataclass(frozen=True, eq=False)
@@ -560,14 +588,15 @@ class ASAM(_Perturbed):
     color: ClassVar[str | None] = "#44AA99"
     ascent: ClassVar[str | None] = "adaptive"
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "eta_a")
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "eta_a": "ASAM's offset in the scale |x| + eta_a of its ascent (>= 0; default 0.01)"}
 
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "eta_a", _check_rate(self.eta_a, "eta_a", allow_zero=True))
 
     def perturbed_point(self, landscape, x, step, batch, noise):
-        scale = np.abs(x) + self.eta_a
-        return x + self.rho * (scale * unit(scale * landscape.grad(x, batch=batch)))
+        return adaptive_ascent(landscape, x, self.rho, self.eta_a, batch)
 
 
 @dataclass(frozen=True, eq=False)
@@ -586,15 +615,15 @@ class UnifiedSAM(_Perturbed):
     color: ClassVar[str | None] = "#999933"
     ascent: ClassVar[str | None] = "unified"
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "lam_u")
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "lam_u": "Unified SAM's weight of the normalized ascent, from 0 (USAM) to 1 (SAM; default 0.5)"}
 
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "lam_u", _check_fraction(self.lam_u, "lam_u"))
 
     def perturbed_point(self, landscape, x, step, batch, noise):
-        g = landscape.grad(x, batch=batch)
-        # (g - lam_u g), not (1 - lam_u) g: a product of two hyperparameters would round differently in float32
-        return x + self.rho * ((g - self.lam_u * g) + self.lam_u * unit(g))
+        return unified_ascent(landscape, x, self.rho, self.lam_u, batch)
 
 
 @dataclass(frozen=True, eq=False)
