@@ -7,7 +7,7 @@ from .integrate import BACKEND_CHOICES, BACKENDS, kernel_readiness, resolve_back
 from .progress import Progress
 from .run import Run, load_run, write_npz_atomic
 from .optimizers import (
-    ASAM, DEFAULT_RHO, GD, OPTIMIZERS, SAM, SGD, USAM, MultiStepSAM, MultiStepUSAM, Noise, Optimizer, PerSampleSAM,
+    ASAM, DEFAULT_RHO, GD, GSAM, OPTIMIZERS, SAM, SGD, USAM, MultiStepSAM, MultiStepUSAM, Noise, Optimizer, PerSampleSAM,
     PerSampleUSAM, RandomSAM, Switch, UnifiedSAM, check_optimizer, optimizer_from_dict, optimizer_from_kind, plain_kinds,
     sam_ascent, unit, usam_ascent,
 )
@@ -15,7 +15,7 @@ from .stepping import iterate, step
 
 __all__ = [
     "GD", "SGD", "SAM", "USAM", "RandomSAM", "PerSampleSAM", "PerSampleUSAM", "MultiStepSAM", "MultiStepUSAM", "ASAM",
-    "UnifiedSAM", "Switch", "Optimizer", "Noise", "unit",
+    "UnifiedSAM", "GSAM", "Switch", "Optimizer", "Noise", "unit",
     "sam_ascent", "usam_ascent",
     "simulate", "Run", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
     "resolve_backend", "step", "iterate", "DEFAULT_BOUND", "DTYPES", "STATUS_NAMES", "n_saved_steps", "Progress",

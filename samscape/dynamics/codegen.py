@@ -56,7 +56,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ..landscapes.core import PlaceholderPrinter
 from . import draws
 from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, lanes_for
-from .optimizers import GD, SGD, _PerSample, _Perturbed, squared_norm_range
+from .optimizers import GD, GSAM, SGD, _PerSample, _Perturbed, squared_norm_range
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
 GENERATOR_VERSION = 9
@@ -334,7 +334,7 @@ def plan_depth(plan: list[list[int]]) -> int:
 # The updates a kernel writes: one descent step from the ascent point that the class's ``ascent`` names (see
 # Optimizer.ascent). A class with an update of its own (a user's plugin, an optimizer with state) has no kernel
 # until the generator learns it: it runs on NumPy (backend="auto" says so once).
-KERNEL_UPDATES = (GD.update, SGD.update, _Perturbed.update, _PerSample.update)
+KERNEL_UPDATES = (GD.update, SGD.update, _Perturbed.update, _PerSample.update, GSAM.update)
 
 
 @dataclass(frozen=True)
@@ -1158,6 +1158,16 @@ class _KernelWriter:
         self.emit_normalized_point(em, leaf, point=lambda k, u: f"{X[k]} + {rho} * (({G[k]} - {lam} * {G[k]}) + "
                                                                  f"{lam} * ({u}))")
 
+    def emit_surrogate_gap_descent(self, em: _Emitter, leaf: Leaf) -> None:
+        """GSAM: ``H = H - alpha * (G - (G . u) * u)``, ``u`` the unit vector of ``H`` (kept in XN), as
+        :func:`samscape.dynamics.optimizers.surrogate_gap_direction` computes it."""
+        alpha = self.hp(leaf, "alpha")
+        self.emit_normalized_point(em, leaf, src=self.H, out=self.XN, point=lambda k, u: u)
+        G, H, U = (self.rows(r) for r in (self.G, self.H, self.XN))
+        along = pairwise_expr([f"{G[k]} * {U[k]}" for k in range(self.dim)])
+        self.lanes(em, [f"al_ = {along}"] + [f"{H[k]} = {H[k]} - {alpha} * ({G[k]} - al_ * {U[k]})"
+                                             for k in range(self.dim)])
+
     def emit_unnormalized_point(self, em: _Emitter, leaf: Leaf) -> None:
         """``P = X + rho * G``."""
         rho = self.hp(leaf, "rho")
@@ -1199,6 +1209,9 @@ class _KernelWriter:
             ASCENT_EMITTERS[leaf.ascent](self, em, leaf)
             em.line("# descent gradient at the ascent point: H = grad L(P)")
             self.emit_grad(em, self.P, self.H, leaf)
+            if leaf.ascent in DESCENT_EMITTERS:
+                em.line(f"# the descent direction of a {leaf.ascent} step, from H and the ascent gradient G")
+                DESCENT_EMITTERS[leaf.ascent](self, em, leaf)
         em.line("# descent: XN = X - lr * H")
         lr = self.hp(leaf, "lr")
         if self.looped:
@@ -1461,7 +1474,11 @@ ASCENT_EMITTERS = {
     "projected": _KernelWriter.emit_projected_ascent,
     "adaptive": _KernelWriter.emit_adaptive_ascent,
     "unified": _KernelWriter.emit_unified_ascent,
+    "surrogate_gap": _KernelWriter.emit_normalized_ascent,
 }
+# Optimizer.ascent -> the method that turns the descent gradient H into the step's direction, for the few whose
+# direction is not the gradient at the ascent point.
+DESCENT_EMITTERS = {"surrogate_gap": _KernelWriter.emit_surrogate_gap_descent}
 # Optimizer.ascent -> the method that writes the ascent point from the ascent gradient in G (the ascents that
 # can be taken per sample).
 ASCENT_POINT_EMITTERS = {

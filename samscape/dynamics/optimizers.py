@@ -156,7 +156,9 @@ class Optimizer:
     * ``kind``: its name in the registry, in saved runs and on the command line;
     * ``ascent``: the perturbation taken before the descent step: ``None`` (plain gradient step),
       ``"normalized"`` (``rho g/||g||``), ``"unnormalized"`` (``rho g``) or ``"random"`` (``rho`` times a
-      uniform unit direction); the kernel generator has one emitter per value;
+      uniform unit direction), or the name of a variant's own ascent (``"projected"``, ``"repeated"``,
+      ``"adaptive"``, ``"unified"``; ``"surrogate_gap"`` is SAM's ascent followed by GSAM's descent direction);
+      the kernel generator has one emitter per value and the theory one map;
     * ``ascent_per_sample``: whether each sample of the batch takes its own ascent (from its own gradient)
       and the descent averages the samples' gradients at their own ascent points (m-sharpness, m = 1),
       instead of one ascent from the batch gradient; the kernel generator has one emitter for it;
@@ -524,7 +526,6 @@ class MultiStepSAM(_Perturbed):
     steps_ascent: int = field(default=2, kw_only=True)
     alpha: Any = field(default=None, kw_only=True)
     kind: ClassVar[str] = "multistepsam"
-    color: ClassVar[str | None] = "#882255"
     ascent: ClassVar[str | None] = "projected"
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "alpha")
     kernel_constants: ClassVar[tuple[str, ...]] = ("steps_ascent",)
@@ -557,7 +558,6 @@ class MultiStepUSAM(_Perturbed):
 
     steps_ascent: int = field(default=2, kw_only=True)
     kind: ClassVar[str] = "multistepusam"
-    color: ClassVar[str | None] = "#DDCC77"
     ascent: ClassVar[str | None] = "repeated"
     kernel_constants: ClassVar[tuple[str, ...]] = ("steps_ascent",)
     hyperparameter_help: ClassVar[dict[str, str]] = {"steps_ascent": MultiStepSAM.hyperparameter_help["steps_ascent"]}
@@ -585,7 +585,6 @@ class ASAM(_Perturbed):
 
     eta_a: Any = field(default=0.01, kw_only=True)
     kind: ClassVar[str] = "asam"
-    color: ClassVar[str | None] = "#44AA99"
     ascent: ClassVar[str | None] = "adaptive"
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "eta_a")
     hyperparameter_help: ClassVar[dict[str, str]] = {
@@ -612,7 +611,6 @@ class UnifiedSAM(_Perturbed):
 
     lam_u: Any = field(default=0.5, kw_only=True)
     kind: ClassVar[str] = "unifiedsam"
-    color: ClassVar[str | None] = "#999933"
     ascent: ClassVar[str | None] = "unified"
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "lam_u")
     hyperparameter_help: ClassVar[dict[str, str]] = {
@@ -624,6 +622,51 @@ class UnifiedSAM(_Perturbed):
 
     def perturbed_point(self, landscape, x, step, batch, noise):
         return unified_ascent(landscape, x, self.rho, self.lam_u, batch)
+
+
+def surrogate_gap_direction(g, g_adv, alpha):
+    """GSAM's descent direction ``g_adv - alpha g_perp``: ``g_perp = g - (g . u) u`` is the part of ``g`` orthogonal
+    to ``u = g_adv/||g_adv||`` (``u = 0`` where ``g_adv`` is zero, :func:`unit`, so then ``g_perp = g``)."""
+    u = unit(g_adv)
+    along = np.sum(g * u, axis=-1, keepdims=True)
+    return g_adv - alpha * (g - along * u)
+
+
+@dataclass(frozen=True, eq=False)
+class GSAM(_Perturbed):
+    """Surrogate-gap guided SAM: SAM's ascent, then a descent along ``g_adv`` minus ``alpha`` times the part of the
+    gradient ``g`` orthogonal to it::
+
+        x+ = x + rho g/||g||,  g_adv = grad L_xi(x+),  g_perp = g - (g . u) u with u = g_adv/||g_adv||,
+        x <- x - lr (g_adv - alpha g_perp)
+
+    from Zhuang et al., "Surrogate Gap Minimization Improves Sharpness-Aware Training" (ICLR 2022,
+    arXiv:2203.08065); ``-g_perp`` descends the surrogate gap ``L(x+) - L(x)`` without changing the perturbed loss
+    to first order. ``alpha = 0`` is SAM; in one dimension ``g_perp = 0`` and it is SAM whatever ``alpha``. The
+    paper ties ``rho`` to the learning-rate schedule; here both are constant. Where ``g`` or ``g_adv`` is zero the
+    zero-gradient convention applies (no perturbation; ``u = 0``).
+    """
+
+    alpha: Any = field(default=0.1, kw_only=True)
+    kind: ClassVar[str] = "gsam"
+    ascent: ClassVar[str | None] = "surrogate_gap"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "alpha")
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "alpha": "GSAM's weight of the descent along the surrogate gap (>= 0, 0 is SAM; default 0.1)"}
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "alpha", _check_rate(self.alpha, "alpha", allow_zero=True))
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return sam_ascent(landscape, x, self.rho, batch)
+
+    def update(self, landscape, x, step, noise):
+        batch = noise.batch(step, self.batch_size)
+        g = landscape.grad(x, batch=batch)
+        # SAM's ascent from the g already at hand (sam_ascent would evaluate it again)
+        g_adv = landscape.grad(x + self.rho * unit(g), batch=batch)
+        return x - self.lr * surrogate_gap_direction(g, g_adv, self.alpha)
 
 
 @dataclass(frozen=True, eq=False)

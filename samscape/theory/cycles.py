@@ -456,4 +456,6 @@ EDGES = {
     # 1-D: SAM's cycle, which exists while eta lam < 2 whatever rho
     "multistepsam": _quadratic_cycle_edge("multistepsam", "multi-step SAM cycle edge ηλ = 2 (SAM's)",
                                           lambda eta, lam, alpha, steps_ascent: None),
+    # 1-D: GSAM is SAM, whose cycle exists while eta lam < 2
+    "gsam": _quadratic_cycle_edge("gsam", "GSAM cycle edge ηλ = 2 (SAM's)", lambda eta, lam, alpha: None),
 }

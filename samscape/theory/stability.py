@@ -298,6 +298,13 @@ def _adaptive_ascent(landscape, x, hess, rho, eta_a):
     return adaptive_ascent(landscape, x, rho, eta_a), inner, undefined & (rho > 0)
 
 
+def _surrogate_gap_ascent(landscape, x, hess, rho, alpha):
+    """GSAM's step is not ``x - lr grad L(x+)``, so ``I - lr H(x+) D x+`` is not its Jacobian: every point is marked
+    for the central finite difference of the update itself."""
+    ascent, inner, _ = _sam_ascent(landscape, x, hess, rho)
+    return ascent, inner, np.ones(x.shape[:-1], dtype=bool)
+
+
 def _unified_ascent(landscape, x, hess, rho, lam_u):
     """``D x+ = I + rho (1 - lam_u) H + (rho lam_u/||g||)(I - u u^T) H``: USAM's and SAM's, weighted."""
     _, sam_inner, norm = sam_ascent_jacobian(landscape, x, rho * lam_u, hess)
@@ -371,6 +378,11 @@ def _adaptive_edge(lr, grad_norm, rho, eta_a):
     return asam_threshold(lr, rho)
 
 
+def _surrogate_gap_edge(lr, grad_norm, rho, alpha):
+    # in 1-D g_perp = 0: GSAM is SAM
+    return _sam_edge(lr, grad_norm, rho)
+
+
 def _unified_edge(lr, grad_norm, rho, lam_u):
     return unified_sam_threshold(lr, rho, lam_u, grad_norm)
 
@@ -400,6 +412,9 @@ LINEAR_MAPS: dict[str | None, LinearMap] = {
     "unified": LinearMap(name="unifiedsam", uses_rho=True, linear=False, threshold=None, threshold_label="",
                          threshold_text="", ascent=_unified_ascent, ascent_scale=None, hypers=("rho", "lam_u"),
                          edge=_unified_edge),
+    "surrogate_gap": LinearMap(name="gsam", uses_rho=True, linear=False, threshold=None, threshold_label="",
+                               threshold_text="", ascent=_surrogate_gap_ascent, ascent_scale=None,
+                               hypers=("rho", "alpha"), edge=_surrogate_gap_edge),
 }
 
 
@@ -580,8 +595,8 @@ def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
     if fallback.any():
         method = "finite-difference" if fallback.all() else "exact + finite-difference"
         note = (
-            "a normalized ascent is not differentiable where its direction is undefined (SAM's where grad L = 0: the "
-            "direction jumps); the Jacobian there is a "
+            "where the map has no exact Jacobian here (a normalized ascent where its direction is undefined, as "
+            "SAM's where grad L = 0: the direction jumps; GSAM's step everywhere) the Jacobian is a "
             f"central finite difference with step {FD_STEP:g}*max(1,|x|), so large entries only mean 'repelling'"
         )
     else:

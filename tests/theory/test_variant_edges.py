@@ -29,6 +29,8 @@ CASES = [
     (dy.UnifiedSAM(LR, 0.05, lam_u=0.4), lambda lam: theory.unified_sam_two_cycle(LR, 0.05, 0.4, lam)),
     # three steps of 0.01 stop short of rho = 0.05: SAM's cycle with radius 0.03
     (dy.MultiStepSAM(LR, 0.05, steps_ascent=3, alpha=0.01), lambda lam: theory.sam_two_cycle(LR, 0.03, lam)),
+    # in 1-D the part of g orthogonal to g_adv is 0: SAM's cycle
+    (dy.GSAM(LR, 0.05, alpha=0.5), lambda lam: theory.sam_two_cycle(LR, 0.05, lam)),
 ]
 
 
@@ -103,7 +105,8 @@ def test_fixed_point_stability_and_fates_work_for_each_variant(bumpy):
     for opt, _ in CASES:
         run = dy.simulate(bowl, opt, starts, 300, backend="numpy")
         assert (theory.classify_fates(run, backend="numpy") == "minimizer").all()
-        assert theory.fixed_point_stability(bowl, opt, starts[0]).jacobian.shape == (2, 2)
+        found = theory.fixed_point_stability(bowl, opt, starts[0])
+        assert found.method == ("finite-difference" if isinstance(opt, dy.GSAM) else "exact")
 
 
 def test_analyses_of_a_one_step_ascent_refuse_the_others(bumpy):
