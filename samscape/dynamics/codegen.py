@@ -56,7 +56,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ..landscapes.core import PlaceholderPrinter
 from . import draws
 from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, lanes_for
-from .optimizers import GD, GSAM, SGD, _PerSample, _Perturbed, squared_norm_range
+from .optimizers import GD, SGD, _PerSample, _Perturbed, _Redirected, squared_norm_range
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
 GENERATOR_VERSION = 9
@@ -334,7 +334,7 @@ def plan_depth(plan: list[list[int]]) -> int:
 # The updates a kernel writes: one descent step from the ascent point that the class's ``ascent`` names (see
 # Optimizer.ascent). A class with an update of its own (a user's plugin, an optimizer with state) has no kernel
 # until the generator learns it: it runs on NumPy (backend="auto" says so once).
-KERNEL_UPDATES = (GD.update, SGD.update, _Perturbed.update, _PerSample.update, GSAM.update)
+KERNEL_UPDATES = (GD.update, SGD.update, _Perturbed.update, _PerSample.update, _Redirected.update)
 
 
 @dataclass(frozen=True)
@@ -1168,6 +1168,24 @@ class _KernelWriter:
         self.lanes(em, [f"al_ = {along}"] + [f"{H[k]} = {H[k]} - {alpha} * ({G[k]} - al_ * {U[k]})"
                                              for k in range(self.dim)])
 
+    def emit_stable_descent(self, em: _Emitter, leaf: Leaf) -> None:
+        """StableSAM: ``H = sqrt(sum G**2) * u``, ``u`` the unit vector of ``H`` (kept in XN)."""
+        self.emit_normalized_point(em, leaf, src=self.H, out=self.XN, point=lambda k, u: u)
+        G, H, U = (self.rows(r) for r in (self.G, self.H, self.XN))
+        norm = f"math.sqrt({pairwise_expr([f'{G[k]} * {G[k]}' for k in range(self.dim)])})"
+        self.lanes(em, [f"gn_ = {norm}"] + [f"{H[k]} = gn_ * {U[k]}" for k in range(self.dim)])
+
+    def emit_penalty_descent(self, em: _Emitter, leaf: Leaf) -> None:
+        """GNP: ``H = (G - alpha * G) + alpha * H``."""
+        alpha = self.hp(leaf, "alpha")
+        self.each_coordinate(em, lambda c: f"{c(self.H)} = ({c(self.G)} - {alpha} * {c(self.G)}) + {alpha} * {c(self.H)}")
+
+    def emit_sign_ascent(self, em: _Emitter, leaf: Leaf) -> None:
+        """SignSAM: ``P = X + rho * sign(G)``, ``G = grad L(X)``."""
+        rho = self.hp(leaf, "rho")
+        self.emit_grad(em, self.X, self.G, leaf)
+        self.each_coordinate(em, lambda c: f"{c(self.P)} = {c(self.X)} + {rho} * sign({c(self.G)})")
+
     def emit_unnormalized_point(self, em: _Emitter, leaf: Leaf) -> None:
         """``P = X + rho * G``."""
         rho = self.hp(leaf, "rho")
@@ -1474,11 +1492,16 @@ ASCENT_EMITTERS = {
     "projected": _KernelWriter.emit_projected_ascent,
     "adaptive": _KernelWriter.emit_adaptive_ascent,
     "unified": _KernelWriter.emit_unified_ascent,
+    "sign": _KernelWriter.emit_sign_ascent,
     "surrogate_gap": _KernelWriter.emit_normalized_ascent,
+    "stable": _KernelWriter.emit_normalized_ascent,
+    "penalty": _KernelWriter.emit_normalized_ascent,
 }
 # Optimizer.ascent -> the method that turns the descent gradient H into the step's direction, for the few whose
 # direction is not the gradient at the ascent point.
-DESCENT_EMITTERS = {"surrogate_gap": _KernelWriter.emit_surrogate_gap_descent}
+DESCENT_EMITTERS = {"surrogate_gap": _KernelWriter.emit_surrogate_gap_descent,
+                    "stable": _KernelWriter.emit_stable_descent,
+                    "penalty": _KernelWriter.emit_penalty_descent}
 # Optimizer.ascent -> the method that writes the ascent point from the ascent gradient in G (the ascents that
 # can be taken per sample).
 ASCENT_POINT_EMITTERS = {

@@ -157,7 +157,8 @@ class Optimizer:
     * ``ascent``: the perturbation taken before the descent step: ``None`` (plain gradient step),
       ``"normalized"`` (``rho g/||g||``), ``"unnormalized"`` (``rho g``) or ``"random"`` (``rho`` times a
       uniform unit direction), or the name of a variant's own ascent (``"projected"``, ``"repeated"``,
-      ``"adaptive"``, ``"unified"``; ``"surrogate_gap"`` is SAM's ascent followed by GSAM's descent direction);
+      ``"adaptive"``, ``"unified"``, ``"sign"``; ``"surrogate_gap"``, ``"stable"`` and ``"penalty"`` are SAM's
+      ascent followed by a descent direction of their own, see :class:`_Redirected`);
       the kernel generator has one emitter per value and the theory one map;
     * ``ascent_per_sample``: whether each sample of the batch takes its own ascent (from its own gradient)
       and the descent averages the samples' gradients at their own ascent points (m-sharpness, m = 1),
@@ -624,6 +625,11 @@ class UnifiedSAM(_Perturbed):
         return unified_ascent(landscape, x, self.rho, self.lam_u, batch)
 
 
+def sign_ascent(landscape, x, rho, batch=None) -> np.ndarray:
+    """The infinity-norm ascent ``x + rho sign(g)`` (a coordinate with a zero partial derivative is not moved)."""
+    return x + rho * np.sign(landscape.grad(x, batch=batch))
+
+
 def surrogate_gap_direction(g, g_adv, alpha):
     """GSAM's descent direction ``g_adv - alpha g_perp``: ``g_perp = g - (g . u) u`` is the part of ``g`` orthogonal
     to ``u = g_adv/||g_adv||`` (``u = 0`` where ``g_adv`` is zero, :func:`unit`, so then ``g_perp = g``)."""
@@ -633,7 +639,44 @@ def surrogate_gap_direction(g, g_adv, alpha):
 
 
 @dataclass(frozen=True, eq=False)
-class GSAM(_Perturbed):
+class SignSAM(_Perturbed):
+    """SAM in the infinity-norm ball: ``x+ = x + rho sign(g)``, ``g = grad L_xi(x)``; ``x <- x - lr grad L_xi(x+)``.
+
+    The maximizer of the linearized loss over ``||eps||_inf <= rho``, the ``p = inf`` case of the dual-norm formula
+    of Foret et al., "Sharpness-Aware Minimization for Efficiently Improving Generalization" (ICLR 2021,
+    arXiv:2010.01412). A coordinate whose partial derivative is zero is not perturbed (the zero-gradient
+    convention, coordinate by coordinate). In one dimension it is SAM.
+    """
+
+    kind: ClassVar[str] = "signsam"
+    ascent: ClassVar[str | None] = "sign"
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return sign_ascent(landscape, x, self.rho, batch)
+
+
+@dataclass(frozen=True, eq=False)
+class _Redirected(_Perturbed):
+    """The variants that take SAM's ascent and then descend along a direction of their own, made from the gradient
+    ``g`` at ``x`` and ``g_adv`` at the ascent point (:meth:`direction`); the kernel writer has one emitter per
+    ``ascent`` value for that direction."""
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return sam_ascent(landscape, x, self.rho, batch)
+
+    def direction(self, g, g_adv):
+        raise NotImplementedError
+
+    def update(self, landscape, x, step, noise):
+        batch = noise.batch(step, self.batch_size)
+        g = landscape.grad(x, batch=batch)
+        # SAM's ascent from the g already at hand (sam_ascent would evaluate it again)
+        g_adv = landscape.grad(x + self.rho * unit(g), batch=batch)
+        return x - self.lr * self.direction(g, g_adv)
+
+
+@dataclass(frozen=True, eq=False)
+class GSAM(_Redirected):
     """Surrogate-gap guided SAM: SAM's ascent, then a descent along ``g_adv`` minus ``alpha`` times the part of the
     gradient ``g`` orthogonal to it::
 
@@ -658,15 +701,48 @@ class GSAM(_Perturbed):
         super().__post_init__()
         object.__setattr__(self, "alpha", _check_rate(self.alpha, "alpha", allow_zero=True))
 
-    def perturbed_point(self, landscape, x, step, batch, noise):
-        return sam_ascent(landscape, x, self.rho, batch)
+    def direction(self, g, g_adv):
+        return surrogate_gap_direction(g, g_adv, self.alpha)
 
-    def update(self, landscape, x, step, noise):
-        batch = noise.batch(step, self.batch_size)
-        g = landscape.grad(x, batch=batch)
-        # SAM's ascent from the g already at hand (sam_ascent would evaluate it again)
-        g_adv = landscape.grad(x + self.rho * unit(g), batch=batch)
-        return x - self.lr * surrogate_gap_direction(g, g_adv, self.alpha)
+
+@dataclass(frozen=True, eq=False)
+class StableSAM(_Redirected):
+    """SAM whose descent step keeps the length of the plain gradient: ``x <- x - lr ||g|| g_adv/||g_adv||`` with
+    ``g_adv = grad L_xi(x + rho g/||g||)``, from Tan et al., "Stabilizing Sharpness-aware Minimization Through A
+    Simple Renormalization Strategy" (2024, arXiv:2401.07250). Where ``g_adv`` is zero its direction is undefined
+    and, by the zero-gradient convention, taken as zero: no step. In one dimension it is gradient descent.
+    ``||g||`` is ``sqrt(sum g**2)`` as written (no rescaling: a gradient of size 1e-160 gives a zero step).
+    """
+
+    kind: ClassVar[str] = "stablesam"
+    ascent: ClassVar[str | None] = "stable"
+
+    def direction(self, g, g_adv):
+        return np.sqrt(np.sum(g * g, axis=-1, keepdims=True)) * unit(g_adv)
+
+
+@dataclass(frozen=True, eq=False)
+class GNP(_Redirected):
+    """Gradient-norm penalty: ``x <- x - lr ((1 - alpha) g + alpha g_adv)`` with ``g_adv`` SAM's descent gradient
+    ``grad L_xi(x + rho g/||g||)``: the finite-difference gradient of ``L + alpha rho ||grad L||`` of Zhao, Zhang &
+    Hu, "Penalizing Gradient Norm for Efficiently Improving Generalization in Deep Learning" (ICML 2022,
+    arXiv:2202.03599; their ``r`` is ``rho``). ``alpha = 1`` is SAM, ``alpha = 0`` gradient descent.
+    """
+
+    alpha: Any = field(default=0.5, kw_only=True)
+    kind: ClassVar[str] = "gnp"
+    ascent: ClassVar[str | None] = "penalty"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "alpha")
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "alpha": "GNP's weight of the gradient at the ascent point, in [0, 1] (1 is SAM; default 0.5)"}
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "alpha", _check_fraction(self.alpha, "alpha"))
+
+    def direction(self, g, g_adv):
+        # (g - alpha g), not (1 - alpha) g: a product of two hyperparameters would round differently in float32
+        return (g - self.alpha * g) + self.alpha * g_adv
 
 
 @dataclass(frozen=True, eq=False)

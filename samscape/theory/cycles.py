@@ -458,4 +458,8 @@ EDGES = {
                                           lambda eta, lam, alpha, steps_ascent: None),
     # 1-D: GSAM is SAM, whose cycle exists while eta lam < 2
     "gsam": _quadratic_cycle_edge("gsam", "GSAM cycle edge ηλ = 2 (SAM's)", lambda eta, lam, alpha: None),
+    "signsam": _quadratic_cycle_edge("signsam", "sign-ascent SAM cycle edge ηλ = 2 (SAM's)", lambda eta, lam: None),
+    # 1-D: StableSAM is GD, whose edge does not depend on rho
+    "stablesam": _quadratic_cycle_edge("stablesam", "StableSAM edge ηλ = 2 (GD's)", lambda eta, lam: None),
+    "gnp": _quadratic_cycle_edge("gnp", "GNP cycle edge ηλ = 2 (SAM's with radius αρ)", lambda eta, lam, alpha: None),
 }

@@ -19,7 +19,8 @@ from typing import Callable
 import numpy as np
 
 from .. import dynamics
-from ..dynamics.optimizers import adaptive_ascent, projected_step, repeated_ascent, sam_ascent, unified_ascent, unit
+from ..dynamics.optimizers import (adaptive_ascent, projected_step, repeated_ascent, sam_ascent, sign_ascent,
+                                   unified_ascent, unit)
 from .._tables import html_table, numbers
 from .. import _checks
 from .._checks import positive_array
@@ -298,11 +299,17 @@ def _adaptive_ascent(landscape, x, hess, rho, eta_a):
     return adaptive_ascent(landscape, x, rho, eta_a), inner, undefined & (rho > 0)
 
 
-def _surrogate_gap_ascent(landscape, x, hess, rho, alpha):
-    """GSAM's step is not ``x - lr grad L(x+)``, so ``I - lr H(x+) D x+`` is not its Jacobian: every point is marked
-    for the central finite difference of the update itself."""
+def _redirected_ascent(landscape, x, hess, rho, **_):
+    """The steps of GSAM, StableSAM and GNP are not ``x - lr grad L(x+)``, so ``I - lr H(x+) D x+`` is not their
+    Jacobian: every point is marked for the central finite difference of the update itself."""
     ascent, inner, _ = _sam_ascent(landscape, x, hess, rho)
     return ascent, inner, np.ones(x.shape[:-1], dtype=bool)
+
+
+def _sign_ascent(landscape, x, hess, rho):
+    """``x + rho sign(g)`` is piecewise constant in ``g``: ``D x+ = I``, except where a partial derivative is 0."""
+    undefined = np.any(landscape.grad(x) == 0, axis=-1) & (rho > 0)
+    return sign_ascent(landscape, x, rho), np.broadcast_to(np.eye(x.shape[-1]), hess.shape), undefined
 
 
 def _unified_ascent(landscape, x, hess, rho, lam_u):
@@ -383,6 +390,21 @@ def _surrogate_gap_edge(lr, grad_norm, rho, alpha):
     return _sam_edge(lr, grad_norm, rho)
 
 
+def _sign_edge(lr, grad_norm, rho):
+    # in 1-D sign(g) = g/|g|: SAM
+    return _sam_edge(lr, grad_norm, rho)
+
+
+def _stable_edge(lr, grad_norm, rho):
+    # in 1-D ||g|| g_adv/||g_adv|| = g (g_adv has the sign of g at a convex minimum): GD
+    return gd_threshold(lr)
+
+
+def _penalty_edge(lr, grad_norm, rho, alpha):
+    # on a quadratic (1 - alpha) g + alpha g_adv = g + alpha rho H g/||g||: SAM with radius alpha rho
+    return _sam_edge(lr, grad_norm, alpha * rho)
+
+
 def _unified_edge(lr, grad_norm, rho, lam_u):
     return unified_sam_threshold(lr, rho, lam_u, grad_norm)
 
@@ -413,8 +435,16 @@ LINEAR_MAPS: dict[str | None, LinearMap] = {
                          threshold_text="", ascent=_unified_ascent, ascent_scale=None, hypers=("rho", "lam_u"),
                          edge=_unified_edge),
     "surrogate_gap": LinearMap(name="gsam", uses_rho=True, linear=False, threshold=None, threshold_label="",
-                               threshold_text="", ascent=_surrogate_gap_ascent, ascent_scale=None,
+                               threshold_text="", ascent=_redirected_ascent, ascent_scale=None,
                                hypers=("rho", "alpha"), edge=_surrogate_gap_edge),
+    "sign": LinearMap(name="signsam", uses_rho=True, linear=False, threshold=None, threshold_label="",
+                      threshold_text="", ascent=_sign_ascent, ascent_scale=None, hypers=("rho",), edge=_sign_edge),
+    "stable": LinearMap(name="stablesam", uses_rho=True, linear=False, threshold=None, threshold_label="",
+                        threshold_text="", ascent=_redirected_ascent, ascent_scale=None, hypers=("rho",),
+                        edge=_stable_edge),
+    "penalty": LinearMap(name="gnp", uses_rho=True, linear=False, threshold=None, threshold_label="",
+                         threshold_text="", ascent=_redirected_ascent, ascent_scale=None, hypers=("rho", "alpha"),
+                         edge=_penalty_edge),
 }
 
 
@@ -596,7 +626,7 @@ def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
         method = "finite-difference" if fallback.all() else "exact + finite-difference"
         note = (
             "where the map has no exact Jacobian here (a normalized ascent where its direction is undefined, as "
-            "SAM's where grad L = 0: the direction jumps; GSAM's step everywhere) the Jacobian is a "
+            "SAM's where grad L = 0: the direction jumps; the steps of GSAM, StableSAM and GNP everywhere) the Jacobian is a "
             f"central finite difference with step {FD_STEP:g}*max(1,|x|), so large entries only mean 'repelling'"
         )
     else:

@@ -1,4 +1,4 @@
-"""The stateless SAM variants: MultiStepSAM, MultiStepUSAM, ASAM, UnifiedSAM and GSAM.
+"""The stateless SAM variants: MultiStepSAM, MultiStepUSAM, ASAM, UnifiedSAM, GSAM, SignSAM, StableSAM and GNP.
 
 Each NumPy update is checked against its formula written out one start at a time (or against the variant it
 reduces to, bit for bit), and the compiled kernel against the NumPy update: bit for bit on a polynomial, to
@@ -53,6 +53,12 @@ def formula_step(opt, grad, x):
         g_adv = grad(x + opt.rho * _unit(g))
         u = _unit(g_adv)
         return x - opt.lr * (g_adv - opt.alpha * (g - np.dot(g, u) * u))
+    if isinstance(opt, dy.StableSAM):
+        g = grad(x)
+        return x - opt.lr * np.linalg.norm(g) * _unit(grad(x + opt.rho * _unit(g)))
+    if isinstance(opt, dy.GNP):
+        g = grad(x)
+        return x - opt.lr * ((1 - opt.alpha) * g + opt.alpha * grad(x + opt.rho * _unit(g)))
     return x - opt.lr * grad(formula_point(opt, grad, x))
 
 
@@ -73,6 +79,8 @@ def formula_point(opt, grad, x):
         t = np.abs(x) + opt.eta_a
         tg = t * grad(x)
         return x + opt.rho * t * t * grad(x) / np.linalg.norm(tg) if np.linalg.norm(tg) > 0 else x
+    if isinstance(opt, dy.SignSAM):
+        return x + opt.rho * np.sign(grad(x))
     if isinstance(opt, dy.UnifiedSAM):
         g = grad(x)
         return x + opt.rho * ((1 - opt.lam_u) * g + opt.lam_u * _unit(g))
@@ -87,6 +95,9 @@ VARIANTS = [
     dy.ASAM(0.1, 0.5, eta_a=0.0),
     dy.UnifiedSAM(0.1, 0.1, lam_u=0.3),
     dy.GSAM(0.1, 0.1, alpha=0.3),
+    dy.SignSAM(0.1, 0.1),
+    dy.StableSAM(0.1, 0.1),
+    dy.GNP(0.1, 0.1, alpha=0.7),
 ]
 
 
@@ -102,10 +113,12 @@ def test_each_variant_steps_by_its_formula(polynomial, starts, opt):
 
 def test_the_variants_reduce_to_sam_and_usam_bit_for_bit(polynomial, starts):
     """UnifiedSAM at lam_u = 0 is USAM and at lam_u = 1 is SAM; MultiStepUSAM with one step is USAM; GSAM with
-    alpha = 0 is SAM: bit for bit. In one dimension the projected ascent reaches min(rho, steps_ascent * alpha) along
-    the gradient, so MultiStepSAM is SAM of that radius, and GSAM's orthogonal part vanishes (to rounding)."""
+    alpha = 0 is SAM; GNP with alpha = 1 is SAM and with alpha = 0 GD: bit for bit. In one dimension the projected
+    ascent reaches min(rho, steps_ascent * alpha) along the gradient, so MultiStepSAM is SAM of that radius, GSAM's
+    orthogonal part vanishes and the sign is the unit vector (SAM), and StableSAM's step is GD's (to rounding)."""
     same = [(dy.UnifiedSAM(0.1, 0.2, lam_u=0.0), dy.USAM(0.1, 0.2)), (dy.UnifiedSAM(0.1, 0.2, lam_u=1.0), dy.SAM(0.1, 0.2)),
-            (dy.MultiStepUSAM(0.1, 0.2, steps_ascent=1), dy.USAM(0.1, 0.2)), (dy.GSAM(0.1, 0.2, alpha=0.0), dy.SAM(0.1, 0.2))]
+            (dy.MultiStepUSAM(0.1, 0.2, steps_ascent=1), dy.USAM(0.1, 0.2)), (dy.GSAM(0.1, 0.2, alpha=0.0), dy.SAM(0.1, 0.2)),
+            (dy.GNP(0.1, 0.2, alpha=1.0), dy.SAM(0.1, 0.2)), (dy.GNP(0.1, 0.2, alpha=0.0), dy.GD(0.1))]
     for variant, plain in same:
         a = dy.simulate(polynomial, variant, starts, 6, seed=SEED, backend="numpy")
         b = dy.simulate(polynomial, plain, starts, 6, seed=SEED, backend="numpy")
@@ -116,9 +129,11 @@ def test_the_variants_reduce_to_sam_and_usam_bit_for_bit(polynomial, starts):
         a = dy.simulate(line, dy.MultiStepSAM(0.05, 0.2, steps_ascent=3, alpha=alpha), x0, 30, backend="numpy")
         b = dy.simulate(line, dy.SAM(0.05, radius), x0, 30, backend="numpy")
         np.testing.assert_allclose(a.xs, b.xs, rtol=0, atol=1e-12)
-    a = dy.simulate(line, dy.GSAM(0.05, 0.2, alpha=0.5), x0, 30, backend="numpy")
-    b = dy.simulate(line, dy.SAM(0.05, 0.2), x0, 30, backend="numpy")
-    np.testing.assert_allclose(a.xs, b.xs, rtol=0, atol=1e-12)
+    for variant, plain in ((dy.GSAM(0.05, 0.2, alpha=0.5), dy.SAM(0.05, 0.2)), (dy.SignSAM(0.05, 0.2), dy.SAM(0.05, 0.2)),
+                           (dy.StableSAM(0.05, 0.2), dy.GD(0.05))):
+        a = dy.simulate(line, variant, x0, 30, backend="numpy")
+        b = dy.simulate(line, plain, x0, 30, backend="numpy")
+        np.testing.assert_allclose(a.xs, b.xs, rtol=0, atol=1e-12)
 
 
 def test_where_the_direction_is_undefined_there_is_no_perturbation():
@@ -143,6 +158,7 @@ def test_where_the_direction_is_undefined_there_is_no_perturbation():
     (lambda: dy.MultiStepSAM(0.1, 0.05, alpha=-1.0), "alpha must be a finite number > 0"),
     (lambda: dy.ASAM(0.1, 0.5, eta_a=-0.01), "eta_a must be a finite number >= 0"),
     (lambda: dy.GSAM(0.1, 0.5, alpha=-0.1), "alpha must be a finite number >= 0"),
+    (lambda: dy.GNP(0.1, 0.5, alpha=1.5), r"alpha must be in \[0, 1\]"),
     (lambda: dy.UnifiedSAM(0.1, 0.05, lam_u=1.5), r"lam_u must be in \[0, 1\]"),
     (lambda: dy.UnifiedSAM(0.1, 0.05, lam_u=[0.2, -0.1]), "lam_u must be finite and >= 0 everywhere"),
 ])
@@ -168,8 +184,16 @@ def _chain(n, batch_size=None):
         dy.Switch(dy.MultiStepUSAM(0.1, 0.05, steps_ascent=2, batch_size=batch_size),
                   dy.Switch(dy.ASAM(0.1, 0.5, eta_a=np.linspace(0.0, 0.1, n), batch_size=batch_size),
                             dy.Switch(dy.UnifiedSAM(0.1, 0.1, lam_u=np.linspace(0.0, 1.0, n)),
-                                      dy.GSAM(0.1, 0.1, alpha=np.linspace(0.0, 0.5, n), batch_size=batch_size), at=32),
+                                      _second_chain(n, batch_size), at=32),
                             at=24), at=16), at=8)
+
+
+def _second_chain(n, batch_size):
+    """GSAM, SignSAM, StableSAM and GNP, from step 32 on."""
+    return dy.Switch(dy.GSAM(0.1, 0.1, alpha=np.linspace(0.0, 0.5, n), batch_size=batch_size),
+                     dy.Switch(dy.SignSAM(0.1, np.linspace(0.0, 0.2, n)),
+                               dy.Switch(dy.StableSAM(0.1, 0.1, batch_size=batch_size),
+                                         dy.GNP(0.1, 0.1, alpha=np.linspace(0.0, 1.0, n)), at=56), at=48), at=40)
 
 
 @needs_numba
@@ -177,8 +201,8 @@ def test_compiled_variants_agree_bit_for_bit_on_a_polynomial(polynomial, starts)
     """Many starts (the lane kernel) and one (the scalar kernel), every step saved."""
     for x0 in (starts, starts[:1]):
         opt = _chain(len(x0))
-        ref = dy.simulate(polynomial, opt, x0, 40, every=1, seed=SEED, backend="numpy")
-        out = dy.simulate(polynomial, opt, x0, 40, every=1, seed=SEED, backend="compiled")
+        ref = dy.simulate(polynomial, opt, x0, 64, every=1, seed=SEED, backend="numpy")
+        out = dy.simulate(polynomial, opt, x0, 64, every=1, seed=SEED, backend="compiled")
         np.testing.assert_array_equal(out.xs, ref.xs)
         np.testing.assert_array_equal(out.status, ref.status)
 
@@ -188,7 +212,7 @@ def test_compiled_variants_follow_numpy_on_tanh_with_batches(saturating, starts)
     """On a tanh finite sum with mini-batches every saved step is within 1e-12 (relative, 1 near 0) of NumPy's."""
     for x0 in (starts, starts[:1]):
         opt = _chain(len(x0), batch_size=3)
-        ref = dy.simulate(saturating, opt, x0, 40, every=1, seed=SEED, backend="numpy")
-        out = dy.simulate(saturating, opt, x0, 40, every=1, seed=SEED, backend="compiled")
+        ref = dy.simulate(saturating, opt, x0, 64, every=1, seed=SEED, backend="numpy")
+        out = dy.simulate(saturating, opt, x0, 64, every=1, seed=SEED, backend="compiled")
         scale = np.maximum(np.abs(ref.xs), 1.0)
         assert np.max(np.abs(out.xs - ref.xs) / scale) <= 1e-12

@@ -31,6 +31,9 @@ CASES = [
     (dy.MultiStepSAM(LR, 0.05, steps_ascent=3, alpha=0.01), lambda lam: theory.sam_two_cycle(LR, 0.03, lam)),
     # in 1-D the part of g orthogonal to g_adv is 0: SAM's cycle
     (dy.GSAM(LR, 0.05, alpha=0.5), lambda lam: theory.sam_two_cycle(LR, 0.05, lam)),
+    (dy.SignSAM(LR, 0.05), lambda lam: theory.sam_two_cycle(LR, 0.05, lam)),
+    (dy.StableSAM(LR, 0.05), lambda lam: 0.0),  # gradient descent in 1-D
+    (dy.GNP(LR, 0.05, alpha=0.4), lambda lam: theory.sam_two_cycle(LR, 0.4 * 0.05, lam)),  # SAM with radius alpha rho
 ]
 
 
@@ -75,7 +78,8 @@ def bumpy():
 @pytest.mark.parametrize("opt", [dy.MultiStepUSAM(LR, 0.05, steps_ascent=3),
                                  dy.MultiStepSAM(LR, 0.2, steps_ascent=3, alpha=0.1),
                                  dy.MultiStepSAM(LR, 0.5, steps_ascent=2, alpha=0.1),
-                                 dy.ASAM(LR, 0.5, eta_a=0.05), dy.UnifiedSAM(LR, 0.05, lam_u=0.3)],
+                                 dy.ASAM(LR, 0.5, eta_a=0.05), dy.UnifiedSAM(LR, 0.05, lam_u=0.3),
+                                 dy.SignSAM(LR, 0.2)],
                          ids=lambda o: o.describe())
 def test_the_exact_jacobian_of_each_variant_matches_finite_differences(bumpy, opt):
     """update_jacobian's chain rule through each ascent equals central differences of the update (to 1e-8), away
@@ -106,7 +110,8 @@ def test_fixed_point_stability_and_fates_work_for_each_variant(bumpy):
         run = dy.simulate(bowl, opt, starts, 300, backend="numpy")
         assert (theory.classify_fates(run, backend="numpy") == "minimizer").all()
         found = theory.fixed_point_stability(bowl, opt, starts[0])
-        assert found.method == ("finite-difference" if isinstance(opt, dy.GSAM) else "exact")
+        differenced = isinstance(opt, (dy.GSAM, dy.StableSAM, dy.GNP))
+        assert found.method == ("finite-difference" if differenced else "exact")
 
 
 def test_analyses_of_a_one_step_ascent_refuse_the_others(bumpy):
