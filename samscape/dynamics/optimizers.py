@@ -339,11 +339,15 @@ class _Perturbed(Optimizer):
     rho: Any
     batch_size: int | None = None
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho")
+    # the hyperparameters a variant adds, each with the name of its check in HYPERPARAMETER_CHECKS
+    hyperparameter_checks: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self):
         object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
         object.__setattr__(self, "rho", _check_rate(self.rho, "rho", allow_zero=True))
         object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size, optional=True))
+        for name, check in self.hyperparameter_checks.items():
+            object.__setattr__(self, name, HYPERPARAMETER_CHECKS[check](getattr(self, name), name))
 
     def perturbed_point(self, landscape, x, step, batch, noise) -> np.ndarray:
         """The perturbed point ``x+`` at which the descent gradient is taken; each variant defines its own
@@ -469,6 +473,15 @@ def _check_fraction(value, name: str):
     return checked
 
 
+# The checks a variant names in ``_Perturbed.hyperparameter_checks``: (value, name) -> the cleaned value.
+HYPERPARAMETER_CHECKS = {
+    "positive": lambda value, name: _check_rate(value, name, allow_zero=False),
+    "nonnegative": lambda value, name: _check_rate(value, name, allow_zero=True),
+    "fraction": _check_fraction,
+    "count": lambda value, name: int_at_least(value, name, 1),
+}
+
+
 def projected_step(landscape, p, x, rho, alpha, batch=None) -> np.ndarray:
     """One step of the projected ascent from ``p`` around ``x``: ``q = p + alpha g(p)/||g(p)||`` (no move where
     ``g(p)`` is zero, :func:`unit`), ``d = q - x``, then ``x + d rho/||d||`` where ``||d|| > rho`` and ``q`` elsewhere.
@@ -535,11 +548,12 @@ class MultiStepSAM(_Perturbed):
         "alpha": "size of each normalized ascent step, projected back onto the rho-ball (multi-step SAM; default rho)",
     }
 
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"steps_ascent": "count", "alpha": "positive"}
+
     def __post_init__(self):
+        if self.alpha is None:  # rho is checked before alpha, so a bad rho is named as rho
+            object.__setattr__(self, "alpha", self.rho)
         super().__post_init__()
-        object.__setattr__(self, "steps_ascent", int_at_least(self.steps_ascent, "steps_ascent", 1))
-        alpha = self.rho if self.alpha is None else self.alpha
-        object.__setattr__(self, "alpha", _check_rate(alpha, "alpha", allow_zero=False))
 
     def perturbed_point(self, landscape, x, step, batch, noise):
         return projected_ascent(landscape, x, self.rho, self.alpha, self.steps_ascent, batch)
@@ -562,10 +576,7 @@ class MultiStepUSAM(_Perturbed):
     ascent: ClassVar[str | None] = "repeated"
     kernel_constants: ClassVar[tuple[str, ...]] = ("steps_ascent",)
     hyperparameter_help: ClassVar[dict[str, str]] = {"steps_ascent": MultiStepSAM.hyperparameter_help["steps_ascent"]}
-
-    def __post_init__(self):
-        super().__post_init__()
-        object.__setattr__(self, "steps_ascent", int_at_least(self.steps_ascent, "steps_ascent", 1))
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"steps_ascent": "count"}
 
     def perturbed_point(self, landscape, x, step, batch, noise):
         return repeated_ascent(landscape, x, self.rho, self.steps_ascent, batch)
@@ -590,10 +601,7 @@ class ASAM(_Perturbed):
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "eta_a")
     hyperparameter_help: ClassVar[dict[str, str]] = {
         "eta_a": "ASAM's offset in the scale |x| + eta_a of its ascent (>= 0; default 0.01)"}
-
-    def __post_init__(self):
-        super().__post_init__()
-        object.__setattr__(self, "eta_a", _check_rate(self.eta_a, "eta_a", allow_zero=True))
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"eta_a": "nonnegative"}
 
     def perturbed_point(self, landscape, x, step, batch, noise):
         return adaptive_ascent(landscape, x, self.rho, self.eta_a, batch)
@@ -616,10 +624,7 @@ class UnifiedSAM(_Perturbed):
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "lam_u")
     hyperparameter_help: ClassVar[dict[str, str]] = {
         "lam_u": "Unified SAM's weight of the normalized ascent, from 0 (USAM) to 1 (SAM; default 0.5)"}
-
-    def __post_init__(self):
-        super().__post_init__()
-        object.__setattr__(self, "lam_u", _check_fraction(self.lam_u, "lam_u"))
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"lam_u": "fraction"}
 
     def perturbed_point(self, landscape, x, step, batch, noise):
         return unified_ascent(landscape, x, self.rho, self.lam_u, batch)
@@ -696,10 +701,7 @@ class GSAM(_Redirected):
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "alpha")
     hyperparameter_help: ClassVar[dict[str, str]] = {
         "alpha": "GSAM's weight of the descent along the surrogate gap (>= 0, 0 is SAM; default 0.1)"}
-
-    def __post_init__(self):
-        super().__post_init__()
-        object.__setattr__(self, "alpha", _check_rate(self.alpha, "alpha", allow_zero=True))
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"alpha": "nonnegative"}
 
     def direction(self, g, g_adv):
         return surrogate_gap_direction(g, g_adv, self.alpha)
@@ -735,10 +737,7 @@ class GNP(_Redirected):
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "alpha")
     hyperparameter_help: ClassVar[dict[str, str]] = {
         "alpha": "GNP's weight of the gradient at the ascent point, in [0, 1] (1 is SAM; default 0.5)"}
-
-    def __post_init__(self):
-        super().__post_init__()
-        object.__setattr__(self, "alpha", _check_fraction(self.alpha, "alpha"))
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"alpha": "fraction"}
 
     def direction(self, g, g_adv):
         # (g - alpha g), not (1 - alpha) g: a product of two hyperparameters would round differently in float32
