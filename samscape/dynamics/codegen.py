@@ -1176,9 +1176,16 @@ class _KernelWriter:
         self.lanes(em, [f"gn_ = {norm}"] + [f"{H[k]} = gn_ * {U[k]}" for k in range(self.dim)])
 
     def emit_penalty_descent(self, em: _Emitter, leaf: Leaf) -> None:
-        """GNP: ``H = (G - alpha * G) + alpha * H``."""
-        alpha = self.hp(leaf, "alpha")
-        self.each_coordinate(em, lambda c: f"{c(self.H)} = ({c(self.G)} - {alpha} * {c(self.G)}) + {alpha} * {c(self.H)}")
+        """GNP: ``H = (G - alpha * G) + alpha * H`` (:func:`~samscape.dynamics.optimizers.mixed_direction`)."""
+        self._emit_mixed_descent(em, self.hp(leaf, "alpha"))
+
+    def emit_weighted_descent(self, em: _Emitter, leaf: Leaf) -> None:
+        """WSAM: the mixed direction of GNP with the weight ``gamma / (1 - gamma)``."""
+        gamma = self.hp(leaf, "gamma")
+        self._emit_mixed_descent(em, f"({gamma} / (ONE - {gamma}))")
+
+    def _emit_mixed_descent(self, em: _Emitter, weight: str) -> None:
+        self.each_coordinate(em, lambda c: f"{c(self.H)} = ({c(self.G)} - {weight} * {c(self.G)}) + {weight} * {c(self.H)}")
 
     def emit_sign_ascent(self, em: _Emitter, leaf: Leaf) -> None:
         """SignSAM: ``P = X + rho * sign(G)``, ``G = grad L(X)``."""
@@ -1496,12 +1503,14 @@ ASCENT_EMITTERS = {
     "surrogate_gap": _KernelWriter.emit_normalized_ascent,
     "stable": _KernelWriter.emit_normalized_ascent,
     "penalty": _KernelWriter.emit_normalized_ascent,
+    "weighted": _KernelWriter.emit_normalized_ascent,
 }
 # Optimizer.ascent -> the method that turns the descent gradient H into the step's direction, for the few whose
 # direction is not the gradient at the ascent point.
 DESCENT_EMITTERS = {"surrogate_gap": _KernelWriter.emit_surrogate_gap_descent,
                     "stable": _KernelWriter.emit_stable_descent,
-                    "penalty": _KernelWriter.emit_penalty_descent}
+                    "penalty": _KernelWriter.emit_penalty_descent,
+                    "weighted": _KernelWriter.emit_weighted_descent}
 # Optimizer.ascent -> the method that writes the ascent point from the ascent gradient in G (the ascents that
 # can be taken per sample).
 ASCENT_POINT_EMITTERS = {

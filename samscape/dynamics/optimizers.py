@@ -157,7 +157,7 @@ class Optimizer:
     * ``ascent``: the perturbation taken before the descent step: ``None`` (plain gradient step),
       ``"normalized"`` (``rho g/||g||``), ``"unnormalized"`` (``rho g``) or ``"random"`` (``rho`` times a
       uniform unit direction), or the name of a variant's own ascent (``"projected"``, ``"repeated"``,
-      ``"adaptive"``, ``"unified"``, ``"sign"``; ``"surrogate_gap"``, ``"stable"`` and ``"penalty"`` are SAM's
+      ``"adaptive"``, ``"unified"``, ``"sign"``; ``"surrogate_gap"``, ``"stable"``, ``"penalty"`` and ``"weighted"`` are SAM's
       ascent followed by a descent direction of their own, see :class:`_Redirected`);
       the kernel generator has one emitter per value and the theory one map;
     * ``ascent_per_sample``: whether each sample of the batch takes its own ascent (from its own gradient)
@@ -465,11 +465,12 @@ class PerSampleUSAM(_PerSample):
         return usam_ascent(landscape, x, _per_point(self.rho), batch)
 
 
-def _check_fraction(value, name: str):
-    """A number in ``[0, 1]`` or one per start (a mixing weight)."""
+def _check_fraction(value, name: str, *, below_one: bool = False):
+    """A number in ``[0, 1]`` (``[0, 1)`` with ``below_one``) or one per start (a mixing weight)."""
     checked = _check_rate(value, name, allow_zero=True)
-    if np.any(np.asarray(checked) > 1):
-        raise ValueError(f"{name} must be in [0, 1] (a number or one per start), got {float(np.max(checked))!r}")
+    if np.any(np.asarray(checked) >= 1 if below_one else np.asarray(checked) > 1):
+        interval = "[0, 1)" if below_one else "[0, 1]"
+        raise ValueError(f"{name} must be in {interval} (a number or one per start), got {float(np.max(checked))!r}")
     return checked
 
 
@@ -478,6 +479,7 @@ HYPERPARAMETER_CHECKS = {
     "positive": lambda value, name: _check_rate(value, name, allow_zero=False),
     "nonnegative": lambda value, name: _check_rate(value, name, allow_zero=True),
     "fraction": _check_fraction,
+    "below_one": lambda value, name: _check_fraction(value, name, below_one=True),
     "count": lambda value, name: int_at_least(value, name, 1),
 }
 
@@ -635,6 +637,12 @@ def sign_ascent(landscape, x, rho, batch=None) -> np.ndarray:
     return x + rho * np.sign(landscape.grad(x, batch=batch))
 
 
+def mixed_direction(g, g_adv, weight):
+    """``(1 - weight) g + weight g_adv``, written ``(g - weight g) + weight g_adv``: ``(1 - weight) g`` would round
+    ``1 - weight`` in float32 differently from the kernel, a product of two hyperparameters."""
+    return (g - weight * g) + weight * g_adv
+
+
 def surrogate_gap_direction(g, g_adv, alpha):
     """GSAM's descent direction ``g_adv - alpha g_perp``: ``g_perp = g - (g . u) u`` is the part of ``g`` orthogonal
     to ``u = g_adv/||g_adv||`` (``u = 0`` where ``g_adv`` is zero, :func:`unit`, so then ``g_perp = g``)."""
@@ -740,8 +748,28 @@ class GNP(_Redirected):
     hyperparameter_checks: ClassVar[dict[str, str]] = {"alpha": "fraction"}
 
     def direction(self, g, g_adv):
-        # (g - alpha g), not (1 - alpha) g: a product of two hyperparameters would round differently in float32
-        return (g - self.alpha * g) + self.alpha * g_adv
+        return mixed_direction(g, g_adv, self.alpha)
+
+
+@dataclass(frozen=True, eq=False)
+class WSAM(_Redirected):
+    """Weighted SAM: ``x <- x - lr (g + (gamma/(1 - gamma)) (g_adv - g))`` with ``g_adv`` SAM's descent gradient, the
+    gradient of ``L + (gamma/(1 - gamma))`` times SAM's sharpness ``L(x+) - L(x)``, from Yue et al., "Sharpness-Aware
+    Minimization Revisited: Weighted Sharpness as a Regularization Term" (KDD 2023, arXiv:2305.15817).
+    ``gamma = 1/2`` is SAM, ``gamma = 0`` gradient descent; it is :class:`GNP` with ``alpha = gamma/(1 - gamma)``,
+    which may exceed 1 here.
+    """
+
+    gamma: Any = field(default=0.9, kw_only=True)
+    kind: ClassVar[str] = "wsam"
+    ascent: ClassVar[str | None] = "weighted"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "gamma")
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "gamma": "WSAM's weight of the sharpness, in [0, 1) (1/2 is SAM; default 0.9)"}
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"gamma": "below_one"}
+
+    def direction(self, g, g_adv):
+        return mixed_direction(g, g_adv, self.gamma / (1 - self.gamma))
 
 
 @dataclass(frozen=True, eq=False)

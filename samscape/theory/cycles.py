@@ -462,4 +462,6 @@ EDGES = {
     # 1-D: StableSAM is GD, whose edge does not depend on rho
     "stablesam": _quadratic_cycle_edge("stablesam", "StableSAM edge ηλ = 2 (GD's)", lambda eta, lam: None),
     "gnp": _quadratic_cycle_edge("gnp", "GNP cycle edge ηλ = 2 (SAM's with radius αρ)", lambda eta, lam, alpha: None),
+    "wsam": _quadratic_cycle_edge("wsam", "WSAM cycle edge ηλ = 2 (SAM's with radius ργ/(1 - γ))",
+                                  lambda eta, lam, gamma: None),
 }

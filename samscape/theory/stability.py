@@ -405,6 +405,11 @@ def _penalty_edge(lr, grad_norm, rho, alpha):
     return _sam_edge(lr, grad_norm, alpha * rho)
 
 
+def _weighted_edge(lr, grad_norm, rho, gamma):
+    # GNP's with alpha = gamma / (1 - gamma)
+    return _penalty_edge(lr, grad_norm, rho, gamma / (1 - gamma))
+
+
 def _unified_edge(lr, grad_norm, rho, lam_u):
     return unified_sam_threshold(lr, rho, lam_u, grad_norm)
 
@@ -445,6 +450,9 @@ LINEAR_MAPS: dict[str | None, LinearMap] = {
     "penalty": LinearMap(name="gnp", uses_rho=True, linear=False, threshold=None, threshold_label="",
                          threshold_text="", ascent=_redirected_ascent, ascent_scale=None, hypers=("rho", "alpha"),
                          edge=_penalty_edge),
+    "weighted": LinearMap(name="wsam", uses_rho=True, linear=False, threshold=None, threshold_label="",
+                          threshold_text="", ascent=_redirected_ascent, ascent_scale=None, hypers=("rho", "gamma"),
+                          edge=_weighted_edge),
 }
 
 
@@ -626,7 +634,7 @@ def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
         method = "finite-difference" if fallback.all() else "exact + finite-difference"
         note = (
             "where the map has no exact Jacobian here (a normalized ascent where its direction is undefined, as "
-            "SAM's where grad L = 0: the direction jumps; the steps of GSAM, StableSAM and GNP everywhere) the Jacobian is a "
+            "SAM's where grad L = 0: the direction jumps; the steps of GSAM, StableSAM, GNP and WSAM everywhere) the Jacobian is a "
             f"central finite difference with step {FD_STEP:g}*max(1,|x|), so large entries only mean 'repelling'"
         )
     else:

@@ -1,4 +1,5 @@
-"""The stateless SAM variants: MultiStepSAM, MultiStepUSAM, ASAM, UnifiedSAM, GSAM, SignSAM, StableSAM and GNP.
+"""The stateless SAM variants: MultiStepSAM, MultiStepUSAM, ASAM, UnifiedSAM, GSAM, SignSAM, StableSAM, GNP and
+WSAM.
 
 Each NumPy update is checked against its formula written out one start at a time (or against the variant it
 reduces to, bit for bit), and the compiled kernel against the NumPy update: bit for bit on a polynomial, to
@@ -59,6 +60,9 @@ def formula_step(opt, grad, x):
     if isinstance(opt, dy.GNP):
         g = grad(x)
         return x - opt.lr * ((1 - opt.alpha) * g + opt.alpha * grad(x + opt.rho * _unit(g)))
+    if isinstance(opt, dy.WSAM):
+        g = grad(x)
+        return x - opt.lr * (g + opt.gamma / (1 - opt.gamma) * (grad(x + opt.rho * _unit(g)) - g))
     return x - opt.lr * grad(formula_point(opt, grad, x))
 
 
@@ -98,6 +102,7 @@ VARIANTS = [
     dy.SignSAM(0.1, 0.1),
     dy.StableSAM(0.1, 0.1),
     dy.GNP(0.1, 0.1, alpha=0.7),
+    dy.WSAM(0.1, 0.1, gamma=0.8),
 ]
 
 
@@ -113,12 +118,13 @@ def test_each_variant_steps_by_its_formula(polynomial, starts, opt):
 
 def test_the_variants_reduce_to_sam_and_usam_bit_for_bit(polynomial, starts):
     """UnifiedSAM at lam_u = 0 is USAM and at lam_u = 1 is SAM; MultiStepUSAM with one step is USAM; GSAM with
-    alpha = 0 is SAM; GNP with alpha = 1 is SAM and with alpha = 0 GD: bit for bit. In one dimension the projected
+    alpha = 0 is SAM; GNP with alpha = 1 and WSAM with gamma = 1/2 are SAM, with 0 GD: bit for bit. In one dimension the projected
     ascent reaches min(rho, steps_ascent * alpha) along the gradient, so MultiStepSAM is SAM of that radius, GSAM's
     orthogonal part vanishes and the sign is the unit vector (SAM), and StableSAM's step is GD's (to rounding)."""
     same = [(dy.UnifiedSAM(0.1, 0.2, lam_u=0.0), dy.USAM(0.1, 0.2)), (dy.UnifiedSAM(0.1, 0.2, lam_u=1.0), dy.SAM(0.1, 0.2)),
             (dy.MultiStepUSAM(0.1, 0.2, steps_ascent=1), dy.USAM(0.1, 0.2)), (dy.GSAM(0.1, 0.2, alpha=0.0), dy.SAM(0.1, 0.2)),
-            (dy.GNP(0.1, 0.2, alpha=1.0), dy.SAM(0.1, 0.2)), (dy.GNP(0.1, 0.2, alpha=0.0), dy.GD(0.1))]
+            (dy.GNP(0.1, 0.2, alpha=1.0), dy.SAM(0.1, 0.2)), (dy.GNP(0.1, 0.2, alpha=0.0), dy.GD(0.1)),
+            (dy.WSAM(0.1, 0.2, gamma=0.5), dy.SAM(0.1, 0.2)), (dy.WSAM(0.1, 0.2, gamma=0.0), dy.GD(0.1))]
     for variant, plain in same:
         a = dy.simulate(polynomial, variant, starts, 6, seed=SEED, backend="numpy")
         b = dy.simulate(polynomial, plain, starts, 6, seed=SEED, backend="numpy")
@@ -159,6 +165,7 @@ def test_where_the_direction_is_undefined_there_is_no_perturbation():
     (lambda: dy.ASAM(0.1, 0.5, eta_a=-0.01), "eta_a must be a finite number >= 0"),
     (lambda: dy.GSAM(0.1, 0.5, alpha=-0.1), "alpha must be a finite number >= 0"),
     (lambda: dy.GNP(0.1, 0.5, alpha=1.5), r"alpha must be in \[0, 1\]"),
+    (lambda: dy.WSAM(0.1, 0.5, gamma=1.0), r"gamma must be in \[0, 1\)"),
     (lambda: dy.UnifiedSAM(0.1, 0.05, lam_u=1.5), r"lam_u must be in \[0, 1\]"),
     (lambda: dy.UnifiedSAM(0.1, 0.05, lam_u=[0.2, -0.1]), "lam_u must be finite and >= 0 everywhere"),
 ])
@@ -189,11 +196,13 @@ def _chain(n, batch_size=None):
 
 
 def _second_chain(n, batch_size):
-    """GSAM, SignSAM, StableSAM and GNP, from step 32 on."""
+    """GSAM, SignSAM, StableSAM, GNP and WSAM, from step 32 on."""
     return dy.Switch(dy.GSAM(0.1, 0.1, alpha=np.linspace(0.0, 0.5, n), batch_size=batch_size),
                      dy.Switch(dy.SignSAM(0.1, np.linspace(0.0, 0.2, n)),
                                dy.Switch(dy.StableSAM(0.1, 0.1, batch_size=batch_size),
-                                         dy.GNP(0.1, 0.1, alpha=np.linspace(0.0, 1.0, n)), at=56), at=48), at=40)
+                                         dy.Switch(dy.GNP(0.1, 0.1, alpha=np.linspace(0.0, 1.0, n)),
+                                                   dy.WSAM(0.1, 0.05, gamma=np.linspace(0.0, 0.9, n)), at=64),
+                                         at=56), at=48), at=40)
 
 
 @needs_numba
@@ -201,8 +210,8 @@ def test_compiled_variants_agree_bit_for_bit_on_a_polynomial(polynomial, starts)
     """Many starts (the lane kernel) and one (the scalar kernel), every step saved."""
     for x0 in (starts, starts[:1]):
         opt = _chain(len(x0))
-        ref = dy.simulate(polynomial, opt, x0, 64, every=1, seed=SEED, backend="numpy")
-        out = dy.simulate(polynomial, opt, x0, 64, every=1, seed=SEED, backend="compiled")
+        ref = dy.simulate(polynomial, opt, x0, 72, every=1, seed=SEED, backend="numpy")
+        out = dy.simulate(polynomial, opt, x0, 72, every=1, seed=SEED, backend="compiled")
         np.testing.assert_array_equal(out.xs, ref.xs)
         np.testing.assert_array_equal(out.status, ref.status)
 
@@ -212,7 +221,7 @@ def test_compiled_variants_follow_numpy_on_tanh_with_batches(saturating, starts)
     """On a tanh finite sum with mini-batches every saved step is within 1e-12 (relative, 1 near 0) of NumPy's."""
     for x0 in (starts, starts[:1]):
         opt = _chain(len(x0), batch_size=3)
-        ref = dy.simulate(saturating, opt, x0, 64, every=1, seed=SEED, backend="numpy")
-        out = dy.simulate(saturating, opt, x0, 64, every=1, seed=SEED, backend="compiled")
+        ref = dy.simulate(saturating, opt, x0, 72, every=1, seed=SEED, backend="numpy")
+        out = dy.simulate(saturating, opt, x0, 72, every=1, seed=SEED, backend="compiled")
         scale = np.maximum(np.abs(ref.xs), 1.0)
         assert np.max(np.abs(out.xs - ref.xs) / scale) <= 1e-12

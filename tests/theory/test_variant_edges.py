@@ -34,6 +34,7 @@ CASES = [
     (dy.SignSAM(LR, 0.05), lambda lam: theory.sam_two_cycle(LR, 0.05, lam)),
     (dy.StableSAM(LR, 0.05), lambda lam: 0.0),  # gradient descent in 1-D
     (dy.GNP(LR, 0.05, alpha=0.4), lambda lam: theory.sam_two_cycle(LR, 0.4 * 0.05, lam)),  # SAM with radius alpha rho
+    (dy.WSAM(LR, 0.05, gamma=0.75), lambda lam: theory.sam_two_cycle(LR, 3 * 0.05, lam)),  # gamma/(1 - gamma) = 3
 ]
 
 
@@ -110,7 +111,7 @@ def test_fixed_point_stability_and_fates_work_for_each_variant(bumpy):
         run = dy.simulate(bowl, opt, starts, 300, backend="numpy")
         assert (theory.classify_fates(run, backend="numpy") == "minimizer").all()
         found = theory.fixed_point_stability(bowl, opt, starts[0])
-        differenced = isinstance(opt, (dy.GSAM, dy.StableSAM, dy.GNP))
+        differenced = isinstance(opt, (dy.GSAM, dy.StableSAM, dy.GNP, dy.WSAM))
         assert found.method == ("finite-difference" if differenced else "exact")
 
 
