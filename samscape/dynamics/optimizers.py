@@ -10,7 +10,10 @@ they arrive as floats or ``(n_starts, 1)`` columns (see :meth:`Optimizer.for_sta
 
 Zero-gradient convention (SAM and USAM's ascent): where the ascent gradient ``g`` is exactly zero (or not
 finite), there is no perturbation, ``x+ = x``. SAM's ``g/||g||`` is undefined there; this choice makes the
-step the plain gradient step, which is zero at a stationary point, and never produces NaN.
+step the plain gradient step, which is zero at a stationary point, and never produces NaN. Every normalized
+direction of the variants follows it through :func:`unit`: a multi-step ascent does not move where its gradient
+is zero, ASAM takes no perturbation where ``T g = 0``, GSAM takes ``u = 0`` and StableSAM no step where
+``g_adv = 0``; SignSAM leaves a coordinate with a zero partial derivative alone (``sign(0) = 0``).
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ def test_the_variants_reduce_to_sam_and_usam_bit_for_bit(polynomial, starts):
 
 def test_where_the_direction_is_undefined_there_is_no_perturbation():
     """At a stationary point (the origin of x^2 + y^2) no variant perturbs, so each stays put, with no NaN; ASAM with
-    eta_a = 0 does not move at a point where T g = 0 though g is not zero there."""
+    eta_a = 0 does not perturb where T g = 0 though g is not zero, and StableSAM takes no step where g_adv = 0."""
     bowl = landscapes.from_expr("u**2 + v**2 + u*v", ["u", "v"])
     origin = np.zeros((1, 2))
     for opt in VARIANTS:
@@ -155,6 +155,12 @@ def test_where_the_direction_is_undefined_there_is_no_perturbation():
     tilted = landscapes.from_expr("(u - 1)**2 + v**2", ["u", "v"])
     x = dy.ASAM(0.1, 0.5, eta_a=0.0).perturbed_point(tilted, origin, 0, None, None)
     np.testing.assert_array_equal(x, origin)
+    # StableSAM's g_adv/||g_adv|| where g_adv = 0: on cos(u) from 0.5 with rho = 0.5 the ascent lands on the maximum
+    # at 0, so the step is zero, though g = -sin(0.5) is not
+    crest = landscapes.from_expr("cos(u)", ["u"])
+    for backend in ("numpy", "compiled") if HAS_NUMBA else ("numpy",):
+        run = dy.simulate(crest, dy.StableSAM(0.1, 0.5), np.array([[0.5]]), 2, seed=SEED, backend=backend)
+        np.testing.assert_array_equal(run.x, [[0.5]])
 
 
 @pytest.mark.parametrize("make, message", [
