@@ -633,8 +633,9 @@ def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
     if fallback.any():
         method = "finite-difference" if fallback.all() else "exact + finite-difference"
         note = (
-            "where the map has no exact Jacobian here (a normalized ascent where its direction is undefined, as "
-            "SAM's where grad L = 0: the direction jumps; the steps of GSAM, StableSAM, GNP and WSAM everywhere) the Jacobian is a "
+            "where the map is not differentiable (a normalized ascent whose direction is undefined, as SAM's where "
+            "grad L = 0: the direction jumps) or has no exact Jacobian here (the steps of GSAM, StableSAM, GNP and "
+            "WSAM), the Jacobian is a "
             f"central finite difference with step {FD_STEP:g}*max(1,|x|), so large entries only mean 'repelling'"
         )
     else:
