@@ -147,10 +147,12 @@ def test_where_the_direction_is_undefined_there_is_no_perturbation():
     eta_a = 0 does not perturb where T g = 0 though g is not zero, and StableSAM takes no step where g_adv = 0."""
     bowl = landscapes.from_expr("u**2 + v**2 + u*v", ["u", "v"])
     origin = np.zeros((1, 2))
-    for opt in VARIANTS:
-        for backend in ("numpy", "compiled") if HAS_NUMBA else ("numpy",):
-            run = dy.simulate(bowl, opt, origin, 3, seed=SEED, backend=backend)
-            np.testing.assert_array_equal(run.x, origin)
+    every_variant = VARIANTS[-1]  # one step of each in turn, through one Switch chain (one kernel)
+    for at, opt in reversed(list(enumerate(VARIANTS[:-1], start=1))):
+        every_variant = dy.Switch(opt, every_variant, at=at)
+    for backend in ("numpy", "compiled") if HAS_NUMBA else ("numpy",):
+        run = dy.simulate(bowl, every_variant, origin, len(VARIANTS), every=1, seed=SEED, backend=backend)
+        np.testing.assert_array_equal(run.xs, np.broadcast_to(origin, run.xs.shape))
     # at the origin of (u - 1)^2 + v^2, g = (-2, 0) but T = |x| = 0, so T g = 0: its direction is undefined
     tilted = landscapes.from_expr("(u - 1)**2 + v**2", ["u", "v"])
     x = dy.ASAM(0.1, 0.5, eta_a=0.0).perturbed_point(tilted, origin, 0, None, None)
