@@ -414,6 +414,13 @@ def _unified_edge(lr, grad_norm, rho, lam_u):
     return unified_sam_threshold(lr, rho, lam_u, grad_norm)
 
 
+def _variant_map(name, ascent, hypers, edge) -> LinearMap:
+    """The map of a SAM variant whose minimum has no fixed-point threshold to draw and whose ascent is not one step
+    ``x + s grad L(x)``; its edge is derived here."""
+    return LinearMap(name=name, uses_rho=True, linear=False, threshold=None, threshold_label="", threshold_text="",
+                     ascent=ascent, ascent_scale=None, hypers=hypers, edge=edge)
+
+
 # Optimizer.ascent -> its map (as the kernel generator keys its emitters); a random ascent has none.
 LINEAR_MAPS: dict[str | None, LinearMap] = {
     None: LinearMap(name="gd", uses_rho=False, linear=True, threshold=_gd_threshold, threshold_label=r"$2/\eta$",
@@ -430,29 +437,14 @@ LINEAR_MAPS: dict[str | None, LinearMap] = {
                           threshold_label="multi-step USAM edge", threshold_text="multi-step USAM edge",
                           ascent=_repeated_ascent, ascent_scale=None, hypers=("rho", "steps_ascent"),
                           edge=_repeated_edge),
-    "projected": LinearMap(name="multistepsam", uses_rho=True, linear=False, threshold=None, threshold_label="",
-                           threshold_text="", ascent=_projected_ascent, ascent_scale=None,
-                           hypers=("rho", "alpha", "steps_ascent"), edge=_projected_edge),
-    "adaptive": LinearMap(name="asam", uses_rho=True, linear=False, threshold=None, threshold_label="",
-                          threshold_text="", ascent=_adaptive_ascent, ascent_scale=None, hypers=("rho", "eta_a"),
-                          edge=_adaptive_edge),
-    "unified": LinearMap(name="unifiedsam", uses_rho=True, linear=False, threshold=None, threshold_label="",
-                         threshold_text="", ascent=_unified_ascent, ascent_scale=None, hypers=("rho", "lam_u"),
-                         edge=_unified_edge),
-    "surrogate_gap": LinearMap(name="gsam", uses_rho=True, linear=False, threshold=None, threshold_label="",
-                               threshold_text="", ascent=_redirected_ascent, ascent_scale=None,
-                               hypers=("rho", "alpha"), edge=_surrogate_gap_edge),
-    "sign": LinearMap(name="signsam", uses_rho=True, linear=False, threshold=None, threshold_label="",
-                      threshold_text="", ascent=_sign_ascent, ascent_scale=None, hypers=("rho",), edge=_sign_edge),
-    "stable": LinearMap(name="stablesam", uses_rho=True, linear=False, threshold=None, threshold_label="",
-                        threshold_text="", ascent=_redirected_ascent, ascent_scale=None, hypers=("rho",),
-                        edge=_stable_edge),
-    "penalty": LinearMap(name="gnp", uses_rho=True, linear=False, threshold=None, threshold_label="",
-                         threshold_text="", ascent=_redirected_ascent, ascent_scale=None, hypers=("rho", "alpha"),
-                         edge=_penalty_edge),
-    "weighted": LinearMap(name="wsam", uses_rho=True, linear=False, threshold=None, threshold_label="",
-                          threshold_text="", ascent=_redirected_ascent, ascent_scale=None, hypers=("rho", "gamma"),
-                          edge=_weighted_edge),
+    "projected": _variant_map("multistepsam", _projected_ascent, ("rho", "alpha", "steps_ascent"), _projected_edge),
+    "adaptive": _variant_map("asam", _adaptive_ascent, ("rho", "eta_a"), _adaptive_edge),
+    "unified": _variant_map("unifiedsam", _unified_ascent, ("rho", "lam_u"), _unified_edge),
+    "surrogate_gap": _variant_map("gsam", _redirected_ascent, ("rho", "alpha"), _surrogate_gap_edge),
+    "sign": _variant_map("signsam", _sign_ascent, ("rho",), _sign_edge),
+    "stable": _variant_map("stablesam", _redirected_ascent, ("rho",), _stable_edge),
+    "penalty": _variant_map("gnp", _redirected_ascent, ("rho", "alpha"), _penalty_edge),
+    "weighted": _variant_map("wsam", _redirected_ascent, ("rho", "gamma"), _weighted_edge),
 }
 
 
