@@ -29,6 +29,23 @@ def _kinds_taking(name: str) -> list[str]:
     return [kind for kind in dynamics.plain_kinds() if dynamics.OPTIMIZERS[kind].takes(name)]
 
 
+def extra_hyperparameters() -> dict[str, tuple[type, str]]:
+    """``{name: (type, help)}``: the hyperparameters of the registered plain optimizers besides ``lr``, ``rho`` and
+    ``batch_size``, one flag each (``--steps-ascent``), typed by the field's default (an integer default makes an
+    integer flag) and helped by the classes' ``hyperparameter_help``."""
+    found: dict[str, tuple[type, str]] = {}
+    for kind in dynamics.plain_kinds():
+        cls = dynamics.OPTIMIZERS[kind]
+        for field in dataclasses.fields(cls):
+            if field.name in ("lr", "rho", "batch_size") or field.name in found:
+                continue
+            kind_of = int if isinstance(field.default, int) and not isinstance(field.default, bool) else float
+            helps = dict.fromkeys(c.hyperparameter_help.get(field.name, f"{field.name} of {c.__name__}")
+                                  for c in map(dynamics.OPTIMIZERS.get, _kinds_taking(field.name)))
+            found[field.name] = (kind_of, "; ".join(helps))
+    return found
+
+
 def build_optimizer(args) -> dynamics.Optimizer:
     """The optimizer the flags describe (:func:`samscape.dynamics.optimizer_from_kind`); a flag that the chosen
     optimizer does not take is refused, naming the ones that take it."""
@@ -39,7 +56,12 @@ def build_optimizer(args) -> dynamics.Optimizer:
     if args.batch_size is not None and not cls.takes("batch_size"):
         raise UsageError(f"--batch-size applies to {', '.join(_kinds_taking('batch_size'))}; {name} always uses the "
                          "full batch")
-    return dynamics.optimizer_from_kind(name, args.lr, rho=args.rho, batch_size=args.batch_size)
+    extras = {key: getattr(args, key, None) for key in extra_hyperparameters()}
+    for key, value in extras.items():
+        if value is not None and not cls.takes(key):
+            raise UsageError(f"--{key.replace('_', '-')} applies to {', '.join(_kinds_taking(key))}, not to "
+                             f"--optimizer {name}")
+    return dynamics.optimizer_from_kind(name, args.lr, rho=args.rho, batch_size=args.batch_size, **extras)
 
 
 def default_every(steps: int) -> int:
@@ -280,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=None,
                    help="samples per stochastic gradient, drawn with replacement (default: 1 for sgd, the full "
                         "batch for the SAM variants)")
+    for key, (kind_of, text) in extra_hyperparameters().items():
+        p.add_argument(f"--{key.replace('_', '-')}", dest=key, type=kind_of, default=None, help=text)
     p.add_argument("--steps", type=int, default=1000, help="number of optimizer steps")
     p.add_argument("--every", type=int, default=None, metavar="N",
                    help="keep every N-th iterate, plus step 0 and the last (default: every step up to 100 steps, "

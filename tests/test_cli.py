@@ -406,3 +406,21 @@ def test_list_and_check_fit_100_columns_and_check_says_what_each_field_means(cap
         assert f"\n  {label} " in out
     assert ":n " not in out and ":y " not in out
     assert "converges to the point for rho = " in " ".join(out.split())
+
+
+def test_the_variants_hyperparameters_have_flags_that_reach_the_optimizer(capsys):
+    """--steps-ascent, --alpha, --eta-a and --lam-u build the variant they belong to; on another optimizer a flag is
+    refused naming the kinds that take it, and a bad value gets the class's one sentence."""
+    parser = cli.build_parser()
+    base = ["simulate", "--expr", "u**2", "--vars", "u", "--rho", "0.2"]
+    built = cli.build_optimizer(parser.parse_args(base + ["--optimizer", "multistepsam", "--steps-ascent", "3",
+                                                          "--alpha", "0.05"]))
+    assert built == dynamics.MultiStepSAM(0.1, 0.2, steps_ascent=3, alpha=0.05)
+    built = cli.build_optimizer(parser.parse_args(base + ["--optimizer", "asam", "--eta-a", "0.0"]))
+    assert built == dynamics.ASAM(0.1, 0.2, eta_a=0.0)
+    built = cli.build_optimizer(parser.parse_args(base + ["--optimizer", "unifiedsam", "--lam-u", "0.25"]))
+    assert built == dynamics.UnifiedSAM(0.1, 0.2, lam_u=0.25)
+    assert cli.main(base + ["--optimizer", "sam", "--eta-a", "0.1"]) == 2
+    assert "--eta-a applies to asam, not to --optimizer sam" in capsys.readouterr().err
+    assert cli.main(base + ["--optimizer", "multistepusam", "--steps-ascent", "0"]) == 2
+    assert "steps_ascent must be a positive integer, got 0" in capsys.readouterr().err

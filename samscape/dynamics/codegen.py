@@ -56,7 +56,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ..landscapes.core import PlaceholderPrinter
 from . import draws
 from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, lanes_for
-from .optimizers import GD, SGD, _PerSample, _Perturbed, squared_norm_range
+from .optimizers import GD, SGD, _PerSample, _Perturbed, _Redirected, squared_norm_range
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
 GENERATOR_VERSION = 9
@@ -334,7 +334,7 @@ def plan_depth(plan: list[list[int]]) -> int:
 # The updates a kernel writes: one descent step from the ascent point that the class's ``ascent`` names (see
 # Optimizer.ascent). A class with an update of its own (a user's plugin, an optimizer with state) has no kernel
 # until the generator learns it: it runs on NumPy (backend="auto" says so once).
-KERNEL_UPDATES = (GD.update, SGD.update, _Perturbed.update, _PerSample.update)
+KERNEL_UPDATES = (GD.update, SGD.update, _Perturbed.update, _PerSample.update, _Redirected.update)
 
 
 @dataclass(frozen=True)
@@ -348,6 +348,11 @@ class Leaf:
     batched: bool
     index: int
     per_sample: bool = False
+    # (name, value) of the class's kernel_constants: loop counts the source is written for
+    constants: tuple = ()
+
+    def constant(self, name: str) -> int:
+        return dict(self.constants)[name]
 
 
 @dataclass(frozen=True)
@@ -386,7 +391,9 @@ def optimizer_shape(optimizer, has_data: bool):
                                        f"(ascent {opt.ascent!r}{' per sample' if per_sample else ''}); "
                                        "use backend='numpy'")
         batched = has_data and getattr(opt, "batch_size", None) is not None
-        leaf = Leaf(opt.kind, opt.ascent, tuple(opt.per_start), batched, len(leaves), per_sample and opt.ascent is not None)
+        constants = tuple((name, int(getattr(opt, name))) for name in getattr(opt, "kernel_constants", ()))
+        leaf = Leaf(opt.kind, opt.ascent, tuple(opt.per_start), batched, len(leaves), per_sample and opt.ascent is not None,
+                    constants)
         leaves.append(opt)
         return leaf
 
@@ -397,7 +404,8 @@ def optimizer_shape(optimizer, has_data: bool):
 def shape_signature(tree) -> str:
     if isinstance(tree, Fork):
         return f"switch({shape_signature(tree.first)},{shape_signature(tree.second)})"
-    return f"{tree.kind}{'[batch]' if tree.batched else ''}"
+    constants = "".join(f"[{name}={value}]" for name, value in tree.constants)
+    return f"{tree.kind}{constants}{'[batch]' if tree.batched else ''}"
 
 
 @dataclass(frozen=True)
@@ -1020,26 +1028,34 @@ class _KernelWriter:
 
     # The ascent point from an ascent gradient already in G, per ``Optimizer.ascent`` (ASCENT_POINT_EMITTERS):
     # the whole-batch ascents above and the per-sample ascent share them.
-    def emit_normalized_point(self, em: _Emitter, leaf: Leaf) -> None:
+    def emit_normalized_point(self, em: _Emitter, leaf: Leaf, *, src=None, base=None, out=None, scale=None,
+                              point=None) -> None:
         """``P = X + rho * G/||G||``, and ``P = X`` where ``G`` is exactly zero or not finite, as
         :func:`samscape.dynamics.unit` computes it: ``||G|| = sqrt(sum G**2)`` where that sum lies in
         :func:`~samscape.dynamics.optimizers.squared_norm_range`, else ``G`` is first divided by ``max |G_k|``.
 
         The rare rescaling runs in a second pass over the lanes, only when some lane needs it, so the common
         pass stays one division per coordinate and its range test stays off the dependency chain.
+
+        The other ascents reuse it: ``src``, ``base`` and ``out`` are other rows for ``G``, ``X`` and ``P``,
+        ``scale`` other source text for ``rho``, and ``point(k, u)`` the source text of coordinate ``k`` of the
+        point from coordinate ``k`` of the unit vector (``u``, source text): ``base_k + scale * (u)`` by default.
+        A ``point`` of its own is written out per coordinate also in a looped kernel.
         """
-        if self.looped:
-            return self._emit_normalized_point_looped(em, leaf)
+        if self.looped and point is None:
+            return self._emit_normalized_point_looped(em, leaf, src=src, base=base, out=out, scale=scale)
         d = self.dim
-        X, P, G = (self.rows(r) for r in (self.X, self.P, self.G))
-        rho = self.hp(leaf, "rho")
+        X, P, G = (self.rows(r) for r in (base or self.X, out or self.P, src or self.G))
+        rho = scale or self.hp(leaf, "rho")
+        if point is None:
+            point = lambda k, u: f"{X[k]} + {rho} * ({u})"  # noqa: E731
         low, high = (f"F({v!r})" for v in squared_norm_range(self.dtype))
         squared = pairwise_expr([f"{G[k]} * {G[k]}" for k in range(d)])
         em.line("# the norm from the sum of squares where that sum neither underflows nor overflows")
         em.line("rescale_ = 0")
         self.lanes(em, [f"ss_ = {squared}",
                         "nrm_ = math.sqrt(ss_)"]
-                   + [f"{P[k]} = {X[k]} + {rho} * ({G[k]} / nrm_)" for k in range(d)]
+                   + [f"{P[k]} = {point(k, f'{G[k]} / nrm_')}" for k in range(d)]
                    + [f"rescale_ += 0 if ((ss_ >= {low}) & (ss_ <= {high})) else 1"])
         em.line("# elsewhere divide by max |G_k| first; a zero or non-finite G gives no perturbation")
         with em.block("if rescale_ > 0:"):
@@ -1054,20 +1070,22 @@ class _KernelWriter:
                     em.line(f"nrm_ = math.sqrt({scaled})")
                     em.line("ok_ = (nrm_ > ZERO) & (nrm_ < INF)")
                     for k in range(d):
-                        em.line(f"{P[k]} = {X[k]} + {rho} * (h{k}_ / nrm_ if ok_ else ZERO)")
+                        em.line(f"{P[k]} = {point(k, f'h{k}_ / nrm_ if ok_ else ZERO')}")
 
-    def _emit_normalized_point_looped(self, em: _Emitter, leaf: Leaf) -> None:
+    def _emit_normalized_point_looped(self, em: _Emitter, leaf: Leaf, *, src=None, base=None, out=None,
+                                      scale=None) -> None:
         """:meth:`emit_normalized_point` as loops over the coordinates, one lane at a time (the sums of squares
         are sequential within a lane); the same operations in the same order."""
         d = self.dim
-        X, P, G = (self.coordinate(r) for r in (self.X, self.P, self.G))
-        rho = self.hp(leaf, "rho")
+        src, base, out = src or self.G, base or self.X, out or self.P
+        X, P, G = (self.coordinate(r) for r in (base, out, src))
+        rho = scale or self.hp(leaf, "rho")
         low, high = (f"F({v!r})" for v in squared_norm_range(self.dtype))
         in_range = f"((ss_ >= {low}) & (ss_ <= {high}))"
         em.line("# the norm from the sum of squares where that sum neither underflows nor overflows")
         em.line("rescale_ = 0")
         with self.lane_loop(em):
-            em.line(f"ss_ = sumsq({self.vector_at(self.G)})")
+            em.line(f"ss_ = sumsq({self.vector_at(src)})")
             em.line("nrm_ = math.sqrt(ss_)")
             with em.block(f"for k in range({d}):"):
                 em.line(f"{P} = {X} + {rho} * ({G} / nrm_)")
@@ -1075,11 +1093,105 @@ class _KernelWriter:
         em.line("# elsewhere divide by max |G_k| first; a zero or non-finite G gives no perturbation")
         with em.block("if rescale_ > 0:"):
             with self.lane_loop(em):
-                em.line(f"ss_ = sumsq({self.vector_at(self.G)})")
+                em.line(f"ss_ = sumsq({self.vector_at(src)})")
                 with em.block(f"if not {in_range}:"):
-                    arr, g_base, stride, lane = self.vector_address(self.G)
-                    x_base, p_base = self.vector_address(self.X)[1], self.vector_address(self.P)[1]
+                    arr, g_base, stride, lane = self.vector_address(src)
+                    x_base, p_base = self.vector_address(base)[1], self.vector_address(out)[1]
                     em.line(f"rescaled_point({arr}, {g_base}, {x_base}, {p_base}, {stride}, {lane}, {rho})")
+
+    # The ascents of several steps and the reweighted ones (MultiStepSAM, MultiStepUSAM, ASAM, UnifiedSAM): each
+    # follows its class's ``perturbed_point`` operation for operation.
+    def each_coordinate(self, em: _Emitter, statement) -> None:
+        """``statement(c)`` for every coordinate, ``c(rows)`` giving the source text of the coordinate of ``rows``:
+        a loop over the coordinates in a looped kernel, one statement per coordinate otherwise."""
+        if self.looped:
+            self.over_coordinates(em, [statement(self.coordinate)])
+        else:
+            self.lanes(em, [statement(lambda rows, k=k: self.at(rows[k])) for k in range(self.dim)])
+
+    def emit_repeated_ascent(self, em: _Emitter, leaf: Leaf) -> None:
+        """MultiStepUSAM: ``P = X``, then ``steps_ascent`` times ``P = P + rho * grad L(P)``."""
+        rho = self.hp(leaf, "rho")
+        self.each_coordinate(em, lambda c: f"{c(self.P)} = {c(self.X)}")
+        with em.block(f"for a_ in range({leaf.constant('steps_ascent')}):"):
+            self.emit_grad(em, self.P, self.G, leaf)
+            self.each_coordinate(em, lambda c: f"{c(self.P)} = {c(self.P)} + {rho} * {c(self.G)}")
+
+    def emit_projected_ascent(self, em: _Emitter, leaf: Leaf) -> None:
+        """MultiStepSAM: ``P = X``, then ``steps_ascent`` times ``XN = P + alpha * G/||G||`` (``G = grad L(P)``,
+        the normalized point's zero-gradient rule) and ``P = X + D * (rho/||D||)`` with ``D = XN - X`` (kept in
+        H) where ``||D|| > rho``, ``P = XN`` elsewhere."""
+        rho, alpha = self.hp(leaf, "rho"), self.hp(leaf, "alpha")
+        self.each_coordinate(em, lambda c: f"{c(self.P)} = {c(self.X)}")
+        with em.block(f"for a_ in range({leaf.constant('steps_ascent')}):"):
+            self.emit_grad(em, self.P, self.G, leaf)
+            self.emit_normalized_point(em, leaf, base=self.P, out=self.XN, scale=alpha)
+            self.each_coordinate(em, lambda c: f"{c(self.H)} = {c(self.XN)} - {c(self.X)}")
+            if self.looped:
+                X, XN, P, D = (self.coordinate(r) for r in (self.X, self.XN, self.P, self.H))
+                with self.lane_loop(em):
+                    em.line(f"dn_ = math.sqrt(sumsq({self.vector_at(self.H)}))")
+                    with em.block(f"for k in range({self.dim}):"):
+                        em.line(f"{P} = ({X} + {D} * ({rho} / dn_)) if dn_ > {rho} else {XN}")
+            else:
+                X, XN, P, D = (self.rows(r) for r in (self.X, self.XN, self.P, self.H))
+                squared = pairwise_expr([f"{D[k]} * {D[k]}" for k in range(self.dim)])
+                self.lanes(em, [f"dn_ = math.sqrt({squared})"]
+                           + [f"{P[k]} = ({X[k]} + {D[k]} * ({rho} / dn_)) if dn_ > {rho} else {XN[k]}"
+                              for k in range(self.dim)])
+
+    def emit_adaptive_ascent(self, em: _Emitter, leaf: Leaf) -> None:
+        """ASAM: ``P = X + rho * (T * u)``, ``u`` the unit vector of ``T * G`` (kept in H), ``T = |X| + eta_a``,
+        ``G = grad L(X)``."""
+        rho, eta = self.hp(leaf, "rho"), self.hp(leaf, "eta_a")
+        self.emit_grad(em, self.X, self.G, leaf)
+        self.each_coordinate(em, lambda c: f"{c(self.H)} = (abs({c(self.X)}) + {eta}) * {c(self.G)}")
+        X = self.rows(self.X)
+        self.emit_normalized_point(em, leaf, src=self.H,
+                                   point=lambda k, u: f"{X[k]} + {rho} * ((abs({X[k]}) + {eta}) * ({u}))")
+
+    def emit_unified_ascent(self, em: _Emitter, leaf: Leaf) -> None:
+        """UnifiedSAM: ``P = X + rho * ((G - lam_u * G) + lam_u * G/||G||)``, ``G = grad L(X)``."""
+        rho, lam = self.hp(leaf, "rho"), self.hp(leaf, "lam_u")
+        self.emit_grad(em, self.X, self.G, leaf)
+        X, G = self.rows(self.X), self.rows(self.G)
+        self.emit_normalized_point(em, leaf, point=lambda k, u: f"{X[k]} + {rho} * (({G[k]} - {lam} * {G[k]}) + "
+                                                                 f"{lam} * ({u}))")
+
+    def emit_surrogate_gap_descent(self, em: _Emitter, leaf: Leaf) -> None:
+        """GSAM: ``H = H - alpha * (G - (G . u) * u)``, ``u`` the unit vector of ``H`` (kept in XN), as
+        :func:`samscape.dynamics.optimizers.surrogate_gap_direction` computes it."""
+        alpha = self.hp(leaf, "alpha")
+        self.emit_normalized_point(em, leaf, src=self.H, out=self.XN, point=lambda k, u: u)
+        G, H, U = (self.rows(r) for r in (self.G, self.H, self.XN))
+        along = pairwise_expr([f"{G[k]} * {U[k]}" for k in range(self.dim)])
+        self.lanes(em, [f"al_ = {along}"] + [f"{H[k]} = {H[k]} - {alpha} * ({G[k]} - al_ * {U[k]})"
+                                             for k in range(self.dim)])
+
+    def emit_stable_descent(self, em: _Emitter, leaf: Leaf) -> None:
+        """StableSAM: ``H = sqrt(sum G**2) * u``, ``u`` the unit vector of ``H`` (kept in XN)."""
+        self.emit_normalized_point(em, leaf, src=self.H, out=self.XN, point=lambda k, u: u)
+        G, H, U = (self.rows(r) for r in (self.G, self.H, self.XN))
+        norm = f"math.sqrt({pairwise_expr([f'{G[k]} * {G[k]}' for k in range(self.dim)])})"
+        self.lanes(em, [f"gn_ = {norm}"] + [f"{H[k]} = gn_ * {U[k]}" for k in range(self.dim)])
+
+    def emit_penalty_descent(self, em: _Emitter, leaf: Leaf) -> None:
+        """GNP: ``H = (G - alpha * G) + alpha * H`` (:func:`~samscape.dynamics.optimizers.mixed_direction`)."""
+        self._emit_mixed_descent(em, self.hp(leaf, "alpha"))
+
+    def emit_weighted_descent(self, em: _Emitter, leaf: Leaf) -> None:
+        """WSAM: the mixed direction of GNP with the weight ``gamma / (1 - gamma)``."""
+        gamma = self.hp(leaf, "gamma")
+        self._emit_mixed_descent(em, f"({gamma} / (ONE - {gamma}))")
+
+    def _emit_mixed_descent(self, em: _Emitter, weight: str) -> None:
+        self.each_coordinate(em, lambda c: f"{c(self.H)} = ({c(self.G)} - {weight} * {c(self.G)}) + {weight} * {c(self.H)}")
+
+    def emit_sign_ascent(self, em: _Emitter, leaf: Leaf) -> None:
+        """SignSAM: ``P = X + rho * sign(G)``, ``G = grad L(X)``."""
+        rho = self.hp(leaf, "rho")
+        self.emit_grad(em, self.X, self.G, leaf)
+        self.each_coordinate(em, lambda c: f"{c(self.P)} = {c(self.X)} + {rho} * sign({c(self.G)})")
 
     def emit_unnormalized_point(self, em: _Emitter, leaf: Leaf) -> None:
         """``P = X + rho * G``."""
@@ -1122,6 +1234,9 @@ class _KernelWriter:
             ASCENT_EMITTERS[leaf.ascent](self, em, leaf)
             em.line("# descent gradient at the ascent point: H = grad L(P)")
             self.emit_grad(em, self.P, self.H, leaf)
+            if leaf.ascent in DESCENT_EMITTERS:
+                em.line(f"# the descent direction of a {leaf.ascent} step, from H and the ascent gradient G")
+                DESCENT_EMITTERS[leaf.ascent](self, em, leaf)
         em.line("# descent: XN = X - lr * H")
         lr = self.hp(leaf, "lr")
         if self.looped:
@@ -1380,7 +1495,22 @@ ASCENT_EMITTERS = {
     "normalized": _KernelWriter.emit_normalized_ascent,
     "unnormalized": _KernelWriter.emit_unnormalized_ascent,
     "random": _KernelWriter.emit_random_ascent,
+    "repeated": _KernelWriter.emit_repeated_ascent,
+    "projected": _KernelWriter.emit_projected_ascent,
+    "adaptive": _KernelWriter.emit_adaptive_ascent,
+    "unified": _KernelWriter.emit_unified_ascent,
+    "sign": _KernelWriter.emit_sign_ascent,
+    "surrogate_gap": _KernelWriter.emit_normalized_ascent,
+    "stable": _KernelWriter.emit_normalized_ascent,
+    "penalty": _KernelWriter.emit_normalized_ascent,
+    "weighted": _KernelWriter.emit_normalized_ascent,
 }
+# Optimizer.ascent -> the method that turns the descent gradient H into the step's direction, for the few whose
+# direction is not the gradient at the ascent point.
+DESCENT_EMITTERS = {"surrogate_gap": _KernelWriter.emit_surrogate_gap_descent,
+                    "stable": _KernelWriter.emit_stable_descent,
+                    "penalty": _KernelWriter.emit_penalty_descent,
+                    "weighted": _KernelWriter.emit_weighted_descent}
 # Optimizer.ascent -> the method that writes the ascent point from the ascent gradient in G (the ascents that
 # can be taken per sample).
 ASCENT_POINT_EMITTERS = {

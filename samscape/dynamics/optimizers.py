@@ -10,7 +10,10 @@ they arrive as floats or ``(n_starts, 1)`` columns (see :meth:`Optimizer.for_sta
 
 Zero-gradient convention (SAM and USAM's ascent): where the ascent gradient ``g`` is exactly zero (or not
 finite), there is no perturbation, ``x+ = x``. SAM's ``g/||g||`` is undefined there; this choice makes the
-step the plain gradient step, which is zero at a stationary point, and never produces NaN.
+step the plain gradient step, which is zero at a stationary point, and never produces NaN. Every normalized
+direction of the variants follows it through :func:`unit`: a multi-step ascent does not move where its gradient
+is zero, ASAM takes no perturbation where ``T g = 0``, GSAM takes ``u = 0`` and StableSAM no step where
+``g_adv = 0``; SignSAM leaves a coordinate with a zero partial derivative alone (``sign(0) = 0``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -156,12 +159,19 @@ class Optimizer:
     * ``kind``: its name in the registry, in saved runs and on the command line;
     * ``ascent``: the perturbation taken before the descent step: ``None`` (plain gradient step),
       ``"normalized"`` (``rho g/||g||``), ``"unnormalized"`` (``rho g``) or ``"random"`` (``rho`` times a
-      uniform unit direction); the kernel generator has one emitter per value;
+      uniform unit direction), or the name of a variant's own ascent (``"projected"``, ``"repeated"``,
+      ``"adaptive"``, ``"unified"``, ``"sign"``; ``"surrogate_gap"``, ``"stable"``, ``"penalty"`` and ``"weighted"`` are SAM's
+      ascent followed by a descent direction of their own, see :class:`_Redirected`);
+      the kernel generator has one emitter per value and the theory one map;
     * ``ascent_per_sample``: whether each sample of the batch takes its own ascent (from its own gradient)
       and the descent averages the samples' gradients at their own ascent points (m-sharpness, m = 1),
       instead of one ascent from the batch gradient; the kernel generator has one emitter for it;
     * ``per_start``: the hyperparameters that may hold one value per start (one kernel row each);
+    * ``kernel_constants``: the integer hyperparameters the generated kernel is written for (a loop count such as
+      ``steps_ascent``): one value for all starts, and one kernel per value;
     * ``parts``: the fields holding other optimizers (a composite such as :class:`Switch`);
+    * ``hyperparameter_help``: one sentence per hyperparameter of its own (beyond ``lr``, ``rho`` and
+      ``batch_size``), the help of the command line's flag for it (``steps_ascent`` -> ``--steps-ascent``);
     * ``color``: how figures and the explorer draw it: a colour name of the plots' palette (``"vermillion"``,
       see ``samscape.plots.style.OKABE_ITO``) or any matplotlib colour; ``None`` lets the plots pick one no
       other class has.
@@ -175,7 +185,9 @@ class Optimizer:
     ascent: ClassVar[str | None] = None
     ascent_per_sample: ClassVar[bool] = False
     per_start: ClassVar[tuple[str, ...]] = ("lr",)
+    kernel_constants: ClassVar[tuple[str, ...]] = ()
     parts: ClassVar[tuple[str, ...]] = ()
+    hyperparameter_help: ClassVar[dict[str, str]] = {}
     color: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs):
@@ -330,11 +342,15 @@ class _Perturbed(Optimizer):
     rho: Any
     batch_size: int | None = None
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho")
+    # the hyperparameters a variant adds, each with the name of its check in HYPERPARAMETER_CHECKS
+    hyperparameter_checks: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self):
         object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
         object.__setattr__(self, "rho", _check_rate(self.rho, "rho", allow_zero=True))
         object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size, optional=True))
+        for name, check in self.hyperparameter_checks.items():
+            object.__setattr__(self, name, HYPERPARAMETER_CHECKS[check](getattr(self, name), name))
 
     def perturbed_point(self, landscape, x, step, batch, noise) -> np.ndarray:
         """The perturbed point ``x+`` at which the descent gradient is taken; each variant defines its own
@@ -452,6 +468,313 @@ class PerSampleUSAM(_PerSample):
         return usam_ascent(landscape, x, _per_point(self.rho), batch)
 
 
+def _check_fraction(value, name: str, *, below_one: bool = False):
+    """A number in ``[0, 1]`` (``[0, 1)`` with ``below_one``) or one per start (a mixing weight)."""
+    checked = _check_rate(value, name, allow_zero=True)
+    if np.any(np.asarray(checked) >= 1 if below_one else np.asarray(checked) > 1):
+        interval = "[0, 1)" if below_one else "[0, 1]"
+        raise ValueError(f"{name} must be in {interval} (a number or one per start), got {float(np.max(checked))!r}")
+    return checked
+
+
+# The checks a variant names in ``_Perturbed.hyperparameter_checks``: (value, name) -> the cleaned value.
+HYPERPARAMETER_CHECKS = {
+    "positive": lambda value, name: _check_rate(value, name, allow_zero=False),
+    "nonnegative": lambda value, name: _check_rate(value, name, allow_zero=True),
+    "fraction": _check_fraction,
+    "below_one": lambda value, name: _check_fraction(value, name, below_one=True),
+    "count": lambda value, name: int_at_least(value, name, 1),
+}
+
+
+def projected_step(landscape, p, x, rho, alpha, batch=None) -> np.ndarray:
+    """One step of the projected ascent from ``p`` around ``x``: ``q = p + alpha g(p)/||g(p)||`` (no move where
+    ``g(p)`` is zero, :func:`unit`), ``d = q - x``, then ``x + d rho/||d||`` where ``||d|| > rho`` and ``q`` elsewhere.
+    The kernel writes the same operations in the same order (``codegen``'s ``emit_projected_ascent``)."""
+    q = p + alpha * unit(landscape.grad(p, batch=batch))
+    d = q - x
+    norm = np.sqrt(np.sum(d * d, axis=-1, keepdims=True))
+    with np.errstate(divide="ignore", invalid="ignore"):  # the branch taken where norm = 0 is q
+        return np.where(norm > rho, x + d * (rho / norm), q)
+
+
+def projected_ascent(landscape, x, rho, alpha, steps: int, batch=None) -> np.ndarray:
+    """Multi-step normalized ascent projected onto the ball of radius ``rho`` around ``x``: ``steps`` times
+    :func:`projected_step` from ``p = x``."""
+    p = x
+    for _ in range(steps):
+        p = projected_step(landscape, p, x, rho, alpha, batch)
+    return p
+
+
+def repeated_ascent(landscape, x, rho, steps: int, batch=None) -> np.ndarray:
+    """``steps`` USAM ascents, each from the last: ``p_k = p_{k-1} + rho grad L_batch(p_{k-1})``, ``p_0 = x``."""
+    p = x
+    for _ in range(steps):
+        p = usam_ascent(landscape, p, rho, batch)
+    return p
+
+
+def adaptive_ascent(landscape, x, rho, eta_a, batch=None) -> np.ndarray:
+    """ASAM's perturbed point ``x + rho T u``, ``u = T g/||T g||`` (0 where ``T g`` is zero), ``T = |x| + eta_a``."""
+    scale = np.abs(x) + eta_a
+    return x + rho * (scale * unit(scale * landscape.grad(x, batch=batch)))
+
+
+def unified_ascent(landscape, x, rho, lam_u, batch=None) -> np.ndarray:
+    """Unified SAM's perturbed point ``x + rho ((1 - lam_u) g + lam_u g/||g||)`` (no perturbation where ``g = 0``)."""
+    g = landscape.grad(x, batch=batch)
+    # (g - lam_u g), not (1 - lam_u) g: a product of two hyperparameters would round differently in float32
+    return x + rho * ((g - lam_u * g) + lam_u * unit(g))
+
+
+@dataclass(frozen=True, eq=False)
+class MultiStepSAM(_Perturbed):
+    """SAM whose ascent is ``steps_ascent`` normalized steps of size ``alpha``, each projected back onto the ball
+    ``||x+ - x|| <= rho`` (projected gradient ascent on the inner maximization)::
+
+        p_0 = x,  p_k = x + Pi_rho(p_{k-1} + alpha g(p_{k-1})/||g(p_{k-1})|| - x),  x <- x - lr grad L(p_K)
+
+    as in the multi-step ascent studied by Andriushchenko & Flammarion, "Towards Understanding Sharpness-Aware
+    Minimization" (ICML 2022, arXiv:2206.06232) and by Kim et al., "Exploring the Effect of Multi-step Ascent in
+    Sharpness-Aware Minimization" (2023, arXiv:2302.10181). ``alpha=None`` is ``rho`` (each step may reach the
+    sphere); ``steps_ascent=1`` with ``alpha=rho`` is SAM (up to the rounding of the projection). Where ``g(p)`` is
+    zero the step does not move ``p`` (the zero-gradient convention). The same batch serves every gradient.
+    """
+
+    steps_ascent: int = field(default=2, kw_only=True)
+    alpha: Any = field(default=None, kw_only=True)
+    kind: ClassVar[str] = "multistepsam"
+    ascent: ClassVar[str | None] = "projected"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "alpha")
+    kernel_constants: ClassVar[tuple[str, ...]] = ("steps_ascent",)
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "steps_ascent": "number of ascent steps before each descent (multi-step SAM and USAM; default 2)",
+        "alpha": "size of each normalized ascent step, projected back onto the rho-ball (multi-step SAM; default rho)",
+    }
+
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"steps_ascent": "count", "alpha": "positive"}
+
+    def __post_init__(self):
+        if self.alpha is None:  # rho is checked before alpha, so a bad rho is named as rho
+            object.__setattr__(self, "alpha", self.rho)
+        super().__post_init__()
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return projected_ascent(landscape, x, self.rho, self.alpha, self.steps_ascent, batch)
+
+
+@dataclass(frozen=True, eq=False)
+class MultiStepUSAM(_Perturbed):
+    """USAM whose ascent is ``steps_ascent`` unnormalized steps of size ``rho``, each from the last::
+
+        p_0 = x,  p_k = p_{k-1} + rho grad L(p_{k-1}),  x <- x - lr grad L(p_K)
+
+    The multi-step unnormalized ascent of Andriushchenko & Flammarion (ICML 2022, arXiv:2206.06232), which optax's
+    ``contrib.sam`` runs with ``sync_period = steps_ascent + 1``; the literature's step size alpha is ``rho``
+    here, so that ``steps_ascent=1`` is :class:`USAM` bit for bit. No projection: the ascent may go as far as
+    the gradient takes it.
+    """
+
+    steps_ascent: int = field(default=2, kw_only=True)
+    kind: ClassVar[str] = "multistepusam"
+    ascent: ClassVar[str | None] = "repeated"
+    kernel_constants: ClassVar[tuple[str, ...]] = ("steps_ascent",)
+    hyperparameter_help: ClassVar[dict[str, str]] = {"steps_ascent": MultiStepSAM.hyperparameter_help["steps_ascent"]}
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"steps_ascent": "count"}
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return repeated_ascent(landscape, x, self.rho, self.steps_ascent, batch)
+
+
+@dataclass(frozen=True, eq=False)
+class ASAM(_Perturbed):
+    """Adaptive SAM: the ascent is normalized in the metric of ``T = |x| + eta_a`` (elementwise)::
+
+        x+ = x + rho T (T g)/||T g||,   g = grad L_xi(x);   x <- x - lr grad L_xi(x+)
+
+    i.e. ``rho T^2 g/||T g||``, from Kwon, Kim, Park & Choi, "ASAM: Adaptive Sharpness-Aware Minimization for
+    Scale-Invariant Learning of Deep Neural Networks" (ICML 2021, arXiv:2102.11600), whose ``rho`` is a radius in
+    the rescaled coordinates (their experiments use values near 0.5 to 2). Where ``T g`` is zero there is no
+    perturbation (the zero-gradient convention); with ``eta_a = 0`` that is also where every coordinate of ``x``
+    with a non-zero partial derivative is itself zero (at ``x = 0``, say).
+    """
+
+    eta_a: Any = field(default=0.01, kw_only=True)
+    kind: ClassVar[str] = "asam"
+    ascent: ClassVar[str | None] = "adaptive"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "eta_a")
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "eta_a": "ASAM's offset in the scale |x| + eta_a of its ascent (>= 0; default 0.01)"}
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"eta_a": "nonnegative"}
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return adaptive_ascent(landscape, x, self.rho, self.eta_a, batch)
+
+
+@dataclass(frozen=True, eq=False)
+class UnifiedSAM(_Perturbed):
+    """Unified SAM: an ascent between USAM's (``lam_u = 0``) and SAM's (``lam_u = 1``)::
+
+        x+ = x + rho ((1 - lam_u) g + lam_u g/||g||),   g = grad L_xi(x);   x <- x - lr grad L_xi(x+)
+
+    from Oikonomou & Loizou, "Sharpness-Aware Minimization: General Analysis and Improved Rates" (ICLR 2025,
+    arXiv:2503.02225). The weight is called ``lam_u`` (the paper's lambda) because ``lam`` is a curvature
+    throughout samscape's theory. Where ``g = 0`` there is no perturbation (the zero-gradient convention).
+    """
+
+    lam_u: Any = field(default=0.5, kw_only=True)
+    kind: ClassVar[str] = "unifiedsam"
+    ascent: ClassVar[str | None] = "unified"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "lam_u")
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "lam_u": "Unified SAM's weight of the normalized ascent, from 0 (USAM) to 1 (SAM; default 0.5)"}
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"lam_u": "fraction"}
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return unified_ascent(landscape, x, self.rho, self.lam_u, batch)
+
+
+def sign_ascent(landscape, x, rho, batch=None) -> np.ndarray:
+    """The infinity-norm ascent ``x + rho sign(g)`` (a coordinate with a zero partial derivative is not moved)."""
+    return x + rho * np.sign(landscape.grad(x, batch=batch))
+
+
+def mixed_direction(g, g_adv, weight):
+    """``(1 - weight) g + weight g_adv``, written ``(g - weight g) + weight g_adv``: ``(1 - weight) g`` would round
+    ``1 - weight`` in float32 differently from the kernel, a product of two hyperparameters."""
+    return (g - weight * g) + weight * g_adv
+
+
+def surrogate_gap_direction(g, g_adv, alpha):
+    """GSAM's descent direction ``g_adv - alpha g_perp``: ``g_perp = g - (g . u) u`` is the part of ``g`` orthogonal
+    to ``u = g_adv/||g_adv||`` (``u = 0`` where ``g_adv`` is zero, :func:`unit`, so then ``g_perp = g``)."""
+    u = unit(g_adv)
+    along = np.sum(g * u, axis=-1, keepdims=True)
+    return g_adv - alpha * (g - along * u)
+
+
+@dataclass(frozen=True, eq=False)
+class SignSAM(_Perturbed):
+    """SAM in the infinity-norm ball: ``x+ = x + rho sign(g)``, ``g = grad L_xi(x)``; ``x <- x - lr grad L_xi(x+)``.
+
+    The maximizer of the linearized loss over ``||eps||_inf <= rho``, the ``p = inf`` case of the dual-norm formula
+    of Foret et al., "Sharpness-Aware Minimization for Efficiently Improving Generalization" (ICLR 2021,
+    arXiv:2010.01412). A coordinate whose partial derivative is zero is not perturbed (the zero-gradient
+    convention, coordinate by coordinate). In one dimension it is SAM.
+    """
+
+    kind: ClassVar[str] = "signsam"
+    ascent: ClassVar[str | None] = "sign"
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return sign_ascent(landscape, x, self.rho, batch)
+
+
+@dataclass(frozen=True, eq=False)
+class _Redirected(_Perturbed):
+    """The variants that take SAM's ascent and then descend along a direction of their own, made from the gradient
+    ``g`` at ``x`` and ``g_adv`` at the ascent point (:meth:`direction`); the kernel writer has one emitter per
+    ``ascent`` value for that direction."""
+
+    def perturbed_point(self, landscape, x, step, batch, noise):
+        return sam_ascent(landscape, x, self.rho, batch)
+
+    def direction(self, g, g_adv):
+        raise NotImplementedError
+
+    def update(self, landscape, x, step, noise):
+        batch = noise.batch(step, self.batch_size)
+        g = landscape.grad(x, batch=batch)
+        # SAM's ascent from the g already at hand (sam_ascent would evaluate it again)
+        g_adv = landscape.grad(x + self.rho * unit(g), batch=batch)
+        return x - self.lr * self.direction(g, g_adv)
+
+
+@dataclass(frozen=True, eq=False)
+class GSAM(_Redirected):
+    """Surrogate-gap guided SAM: SAM's ascent, then a descent along ``g_adv`` minus ``alpha`` times the part of the
+    gradient ``g`` orthogonal to it::
+
+        x+ = x + rho g/||g||,  g_adv = grad L_xi(x+),  g_perp = g - (g . u) u with u = g_adv/||g_adv||,
+        x <- x - lr (g_adv - alpha g_perp)
+
+    from Zhuang et al., "Surrogate Gap Minimization Improves Sharpness-Aware Training" (ICLR 2022,
+    arXiv:2203.08065); ``-g_perp`` descends the surrogate gap ``L(x+) - L(x)`` without changing the perturbed loss
+    to first order. ``alpha = 0`` is SAM; in one dimension ``g_perp = 0`` and it is SAM whatever ``alpha``. The
+    paper ties ``rho`` to the learning-rate schedule; here both are constant. Where ``g`` or ``g_adv`` is zero the
+    zero-gradient convention applies (no perturbation; ``u = 0``).
+    """
+
+    alpha: Any = field(default=0.1, kw_only=True)
+    kind: ClassVar[str] = "gsam"
+    ascent: ClassVar[str | None] = "surrogate_gap"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "alpha")
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "alpha": "GSAM's weight of the descent along the surrogate gap (>= 0, 0 is SAM; default 0.1)"}
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"alpha": "nonnegative"}
+
+    def direction(self, g, g_adv):
+        return surrogate_gap_direction(g, g_adv, self.alpha)
+
+
+@dataclass(frozen=True, eq=False)
+class StableSAM(_Redirected):
+    """SAM whose descent step keeps the length of the plain gradient: ``x <- x - lr ||g|| g_adv/||g_adv||`` with
+    ``g_adv = grad L_xi(x + rho g/||g||)``, from Tan et al., "Stabilizing Sharpness-aware Minimization Through A
+    Simple Renormalization Strategy" (2024, arXiv:2401.07250). Where ``g_adv`` is zero its direction is undefined
+    and, by the zero-gradient convention, taken as zero: no step. In one dimension it is gradient descent.
+    ``||g||`` is ``sqrt(sum g**2)`` as written (no rescaling: a gradient of size 1e-160 gives a zero step).
+    """
+
+    kind: ClassVar[str] = "stablesam"
+    ascent: ClassVar[str | None] = "stable"
+
+    def direction(self, g, g_adv):
+        return np.sqrt(np.sum(g * g, axis=-1, keepdims=True)) * unit(g_adv)
+
+
+@dataclass(frozen=True, eq=False)
+class GNP(_Redirected):
+    """Gradient-norm penalty: ``x <- x - lr ((1 - alpha) g + alpha g_adv)`` with ``g_adv`` SAM's descent gradient
+    ``grad L_xi(x + rho g/||g||)``: the finite-difference gradient of ``L + alpha rho ||grad L||`` of Zhao, Zhang &
+    Hu, "Penalizing Gradient Norm for Efficiently Improving Generalization in Deep Learning" (ICML 2022,
+    arXiv:2202.03599; their ``r`` is ``rho``). ``alpha = 1`` is SAM, ``alpha = 0`` gradient descent.
+    """
+
+    alpha: Any = field(default=0.5, kw_only=True)
+    kind: ClassVar[str] = "gnp"
+    ascent: ClassVar[str | None] = "penalty"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "alpha")
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "alpha": "GNP's weight of the gradient at the ascent point, in [0, 1] (1 is SAM; default 0.5)"}
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"alpha": "fraction"}
+
+    def direction(self, g, g_adv):
+        return mixed_direction(g, g_adv, self.alpha)
+
+
+@dataclass(frozen=True, eq=False)
+class WSAM(_Redirected):
+    """Weighted SAM: ``x <- x - lr (g + (gamma/(1 - gamma)) (g_adv - g))`` with ``g_adv`` SAM's descent gradient, the
+    gradient of ``L + (gamma/(1 - gamma))`` times SAM's sharpness ``L(x+) - L(x)``, from Yue et al., "Sharpness-Aware
+    Minimization Revisited: Weighted Sharpness as a Regularization Term" (KDD 2023, arXiv:2305.15817).
+    ``gamma = 1/2`` is SAM, ``gamma = 0`` gradient descent; it is :class:`GNP` with ``alpha = gamma/(1 - gamma)``,
+    which may exceed 1 here.
+    """
+
+    gamma: Any = field(default=0.9, kw_only=True)
+    kind: ClassVar[str] = "wsam"
+    ascent: ClassVar[str | None] = "weighted"
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "gamma")
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "gamma": "WSAM's weight of the sharpness, in [0, 1) (1/2 is SAM; default 0.9)"}
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"gamma": "below_one"}
+
+    def direction(self, g, g_adv):
+        return mixed_direction(g, g_adv, self.gamma / (1 - self.gamma))
+
+
 @dataclass(frozen=True, eq=False)
 class Switch(Optimizer):
     """Run ``first`` for steps ``[0, at)`` and ``second`` from step ``at`` on.
@@ -486,13 +809,15 @@ def plain_kinds() -> tuple[str, ...]:
     return tuple(kind for kind, cls in OPTIMIZERS.items() if not cls.composite())
 
 
-def optimizer_from_kind(kind: str, lr, *, rho=None, batch_size=None) -> Optimizer:
+def optimizer_from_kind(kind: str, lr, *, rho=None, batch_size=None, **hyperparameters) -> Optimizer:
     """The plain optimizer ``kind`` from the values a menu, a link or a set of flags holds, each passed only to a
     class that takes it: ``rho`` to one with a ``rho`` field (``None``: :data:`DEFAULT_RHO`), ``batch_size`` to one
-    with a ``batch_size`` field (``None``: the full batch, or one sample per step where a batch size is required).
+    with a ``batch_size`` field (``None``: the full batch, or one sample per step where a batch size is required),
+    and every other hyperparameter (``alpha``, ``steps_ascent``, ``eta_a``, ...) that is not ``None`` to a class
+    with that field (``None`` or absent: the class's default).
     Whether a value that the class does not take is a mistake is the caller's to say (a flag, say)."""
     cls = OPTIMIZERS[choice(kind, "optimizer", plain_kinds())]
-    values = {}
+    values = {name: value for name, value in hyperparameters.items() if value is not None and cls.takes(name)}
     if cls.takes("rho"):
         values["rho"] = DEFAULT_RHO if rho is None else rho
     rule = cls.batch_rule()

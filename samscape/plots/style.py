@@ -42,8 +42,10 @@ CYCLE = [OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "purple
 
 # Each optimizer class names its colour (its ``color``: a name of OKABE_ITO, or any colour), used everywhere
 # (legends, curves, trajectories, animations, the explorer). A class that names none gets one of these in the
-# order of registration: Paul Tol's "muted" scheme, also readable under the common colour-vision deficiencies.
-SPARE_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499")
+# order of registration: Paul Tol's "muted" scheme, then the darker colours of his "light" one, also readable under
+# the common colour-vision deficiencies (the SAM family alone names none of its own).
+SPARE_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#882255", "#AA4499",
+                "#77AADD", "#EE8866", "#BBCC33", "#AAAA00", "#FFAABB")
 
 # fates of a start (basin maps) and of a hyperparameter pair (stability diagrams)
 FATE_COLORS = {

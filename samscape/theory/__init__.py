@@ -40,6 +40,7 @@ from .stability import (
     LINEAR_MAPS,
     FixedPointStability,
     LinearMap,
+    edge,
     fixed_map_optimizers,
     linear_map,
     mean_map,
@@ -71,7 +72,17 @@ from .stochastic import (
     usam_stability_inequality,
 )
 from .valley import Extremum, ValleyConditions, valley_conditions
-from .edges import sam_cycle_factors, usam_stable_rho_interval
+from .edges import (
+    asam_threshold,
+    asam_two_cycle,
+    projected_ascent_radius,
+    repeated_ascent_rho_edge,
+    repeated_ascent_threshold,
+    sam_cycle_factors,
+    unified_sam_threshold,
+    unified_sam_two_cycle,
+    usam_stable_rho_interval,
+)
 from .smoothing import dual_norm_ascent, modified_loss_gradient, smoothed_gradient_correction
 from .drift import RandomDrift, balancedness_factor, random_sam_drift
 from .floors import stochastic_limit
@@ -79,7 +90,9 @@ from .floors import stochastic_limit
 __all__ = [
     "gd_threshold", "usam_threshold", "usam_factor", "gd_lr_edge", "usam_rho_edge", "sam_edge", "sam_two_cycle",
     "fixed_point_stability", "update_jacobian", "FixedPointStability", "LinearMap", "LINEAR_MAPS", "linear_map",
-    "mean_map", "sharpness_threshold", "fixed_map_optimizers",
+    "mean_map", "sharpness_threshold", "fixed_map_optimizers", "edge", "repeated_ascent_threshold",
+    "repeated_ascent_rho_edge", "asam_threshold", "asam_two_cycle", "unified_sam_threshold", "unified_sam_two_cycle",
+    "projected_ascent_radius",
     "sam_cycle", "sam_cycle_edge", "stability_edge", "polish_minimizer", "TwoCycle", "CycleEdge", "StabilityEdge",
     "mean_square_radius", "mean_square_radius_grid", "usam_inequality_rho_edge", "lyapunov_exponent", "alignment_gamma", "batch_law",
     "sgd_stability_inequality", "usam_stability_inequality", "pl_conditions", "quadratic_finite_sum",

@@ -26,7 +26,8 @@ from .. import _checks
 from .._checks import int_at_least, point, positive
 from .._tables import html_table, numbers
 from ._common import check_landscape, null_space
-from .stability import gd_lr_edge, linear_map, sam_ascent_jacobian, usam_rho_edge
+from .edges import repeated_ascent_rho_edge
+from .stability import gd_lr_edge, linear_map, map_hypers, sam_ascent_jacobian, usam_rho_edge
 
 # Newton's method on the pair (a, b): iterations, and the residual ||T(a) - b|| + ||T(b) - a|| accepted, relative
 # to the cycle's size plus a rounding floor on the scale of x*.
@@ -372,6 +373,9 @@ def stability_edge(landscape, optimizer, x_star, lrs, *, rho_max: float) -> Stab
     * GD: ``eta = 2/lam`` (``gd_lr_edge``), ``lam`` the Hessian's largest eigenvalue at ``x_star``;
     * USAM: ``eta*lam*(1 + rho*lam) = 2`` (``usam_rho_edge``); ``x_star`` is a fixed point of USAM and the map is
       smooth there, so this linearization is exact;
+    * multi-step USAM: ``eta*lam*(1 + rho*lam)^K = 2`` (``repeated_ascent_rho_edge``), exact as USAM's;
+    * Unified SAM and ASAM: their cycle edges of the quadratic approximation (``unified_sam_threshold``, ASAM's 1-D
+      ``asam_threshold``), multi-step SAM SAM's quadratic cycle edge ``eta = 2/lam`` (``exact`` is False);
     * SAM: :func:`sam_cycle_edge`, the edge of its 2-cycle computed on the landscape. Where ``x_star`` lies on a
       manifold of minimizers (singular Hessian) SAM drifts along it instead of cycling, and the edge of the
       quadratic approximation's cycle is drawn: GD's ``eta = 2/lam`` (``exact`` is False and the label says so).
@@ -386,7 +390,9 @@ def stability_edge(landscape, optimizer, x_star, lrs, *, rho_max: float) -> Stab
     lam = float(np.linalg.eigvalsh(landscape.hessian(x_star))[-1])
     if not lam > 0:
         raise ValueError(f"x_star must be a minimizer with positive curvature, got largest Hessian eigenvalue {lam:.3g}")
-    return EDGES[found.name](landscape, x_star, lrs, lam, rho_max)
+    # the map's other hyperparameters (steps_ascent, lam_u, ...) stay the optimizer's; rho is the plane's axis
+    others = {name: value for name, value in map_hypers(optimizer, found, "a stability edge").items() if name != "rho"}
+    return EDGES[found.name](landscape, x_star, lrs, lam, rho_max, **others)
 
 
 def _gd_edge(landscape, x_star, lrs, lam, rho_max) -> StabilityEdge:
@@ -417,5 +423,45 @@ def _sam_edge(landscape, x_star, lrs, lam, rho_max) -> StabilityEdge:
     return StabilityEdge("sam", eta[order], rho[order], f"SAM 2-cycle edge on the landscape, {where}", x_star, lam)
 
 
+def _repeated_edge(landscape, x_star, lrs, lam, rho_max, steps_ascent) -> StabilityEdge:
+    return StabilityEdge("multistepusam", lrs, np.asarray(repeated_ascent_rho_edge(lrs, lam, steps_ascent), dtype=float),
+                         f"multi-step USAM edge ηλ(1 + ρλ)^K = 2, K = {int(steps_ascent)}, λ = {lam:.3g}", x_star, lam)
+
+
+def _quadratic_cycle_edge(kind, label, rho):
+    """An edge of the quadratic approximation at ``x_star``, from ``rho(eta)`` (NaN where no ``rho >= 0`` is stable;
+    ``None`` from ``rho``: no bound on ``rho``, only GD's ``eta = 2/lam``, where the cycle stops existing)."""
+    def build(landscape, x_star, lrs, lam, rho_max, **hypers) -> StabilityEdge:
+        vertical = float(gd_lr_edge(lam))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = rho(lrs, lam, **hypers)
+        if values is None:
+            eta, values = np.array([vertical, vertical]), np.array([0.0, rho_max])
+        else:
+            eta, values = lrs, np.where(lrs * lam <= 2, values, np.nan)
+        return StabilityEdge(kind, eta, np.asarray(values, dtype=float),
+                             f"{label} of the quadratic approximation, λ = {lam:.3g}", x_star, lam, exact=False)
+    return build
+
+
 # LinearMap.name -> how its edge in the (eta, rho) plane is computed (every map of LINEAR_MAPS has one)
-EDGES = {"gd": _gd_edge, "usam": _usam_edge, "sam": _sam_edge}
+EDGES = {
+    "gd": _gd_edge, "usam": _usam_edge, "sam": _sam_edge, "multistepusam": _repeated_edge,
+    # eta lam (1 + rho (1 - lam_u) lam) = 2, solved for rho; lam_u = 1 leaves only eta lam < 2 (rho unbounded)
+    "unifiedsam": _quadratic_cycle_edge("unifiedsam", "Unified SAM cycle edge ηλ(1 + ρ(1 - λ_u)λ) = 2",
+                                        lambda eta, lam, lam_u: None if lam_u >= 1 else
+                                        (2 / (eta * lam) - 1) / ((1 - lam_u) * lam)),
+    # 1-D: eta lam (1 + rho) = 2
+    "asam": _quadratic_cycle_edge("asam", "ASAM 1-D edge ηλ(1 + ρ) = 2", lambda eta, lam, eta_a: 2 / (eta * lam) - 1),
+    # 1-D: SAM's cycle, which exists while eta lam < 2 whatever rho
+    "multistepsam": _quadratic_cycle_edge("multistepsam", "multi-step SAM cycle edge ηλ = 2 (SAM's)",
+                                          lambda eta, lam, alpha, steps_ascent: None),
+    # 1-D: GSAM is SAM, whose cycle exists while eta lam < 2
+    "gsam": _quadratic_cycle_edge("gsam", "GSAM cycle edge ηλ = 2 (SAM's)", lambda eta, lam, alpha: None),
+    "signsam": _quadratic_cycle_edge("signsam", "sign-ascent SAM cycle edge ηλ = 2 (SAM's)", lambda eta, lam: None),
+    # 1-D: StableSAM is GD, whose edge does not depend on rho
+    "stablesam": _quadratic_cycle_edge("stablesam", "StableSAM edge ηλ = 2 (GD's)", lambda eta, lam: None),
+    "gnp": _quadratic_cycle_edge("gnp", "GNP cycle edge ηλ = 2 (SAM's with radius αρ)", lambda eta, lam, alpha: None),
+    "wsam": _quadratic_cycle_edge("wsam", "WSAM cycle edge ηλ = 2 (SAM's with radius ργ/(1 - γ))",
+                                  lambda eta, lam, gamma: None),
+}

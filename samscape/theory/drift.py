@@ -17,7 +17,7 @@ from .._checks import points as check_points
 from .._checks import positive, real_number
 from ._common import check_landscape, null_space, scalar_hyper
 from .sharpness import _third_derivative_fns
-from .stability import gd_threshold, linear_map
+from .stability import gd_threshold, one_step_ascent_map
 
 # Relative size below which a Hessian eigenvalue counts as a tangent (zero) direction of the manifold.
 TANGENT_TOL = 1e-9
@@ -103,7 +103,7 @@ def balancedness_factor(optimizer, u, v, target=1.0):
     -------
     ndarray (...)
     """
-    found = linear_map(optimizer, 1)
+    found = one_step_ascent_map(optimizer, 1, "a balancedness factor")
     u = check_points(u, np.shape(u)[-1] if np.ndim(u) else 0, "u")
     v = check_points(v, u.shape[-1], "v")
     target = real_number(target, "target")

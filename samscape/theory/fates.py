@@ -6,6 +6,7 @@ grid of hyperparameters); :mod:`samscape.plots` draws them (basin maps, stabilit
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -184,7 +185,7 @@ class StabilityGrid:
 
 
 def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_size=None, steps=400, delta=1e-3,
-                    radius=None, seed=0) -> StabilityGrid:
+                    radius=None, seed=0, hyperparameters=None) -> StabilityGrid:
     """Simulate ``optimizer`` from ``x_star + delta * v_1`` for every ``(eta, rho)`` in one vectorized run.
 
     ``v_1`` is the top Hessian eigenvector at ``x_star`` (the direction that loses stability first). A start
@@ -197,9 +198,13 @@ def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_siz
         A minimizer.
     lrs, rhos : increasing 1-D sequences
         The grid axes; every pair is one start.
-    optimizer : ``"usam"``, ``"sam"``, ``"gd"`` or ``"sgd"``
+    optimizer : a kind of :func:`~samscape.theory.stability.fixed_map_optimizers` (``"usam"``, ``"sam"``, ``"gd"``,
+        ``"sgd"``, ``"asam"``, ...)
     batch_size : int, optional
         Mini-batch size (stochastic methods on a finite sum); ``sgd`` needs it.
+    hyperparameters : dict, optional
+        The optimizer's other hyperparameters, the same at every grid point (``{"steps_ascent": 3}``,
+        ``{"eta_a": 0.0}``, ...); the class's defaults otherwise.
     """
     check_landscape(landscape)
     kinds = fixed_map_optimizers()
@@ -217,7 +222,13 @@ def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_siz
     eta, rho = (g.ravel() for g in np.meshgrid(lrs, rhos))
     if kinds[optimizer].batch_rule() == "required" and batch_size is None:
         raise ValueError(f"batch_size must be a positive integer for optimizer={optimizer!r}, got None")
-    opt = dynamics.optimizer_from_kind(optimizer, eta, rho=rho, batch_size=batch_size)
+    hyperparameters = dict(hyperparameters or {})
+    for name in hyperparameters:
+        if name in ("lr", "rho", "batch_size") or not kinds[optimizer].takes(name):
+            taken = [f.name for f in dataclasses.fields(kinds[optimizer]) if f.name not in ("lr", "rho", "batch_size")]
+            raise ValueError(f"hyperparameters must name fields of {kinds[optimizer].__name__} other than lr, rho and "
+                             f"batch_size ({', '.join(taken) or 'it has none'}), got {name!r}")
+    opt = dynamics.optimizer_from_kind(optimizer, eta, rho=rho, batch_size=batch_size, **hyperparameters)
     x0 = np.broadcast_to(x_star + delta * top, (eta.size, landscape.dim))
     run = dynamics.simulate(landscape, opt, x0, steps, every=steps, seed=seed, progress=False)
     distance = np.linalg.norm(run.x - x_star, axis=-1)

@@ -23,7 +23,7 @@ from ..landscapes.core import compile_exprs
 from .._checks import nonnegative
 from .._checks import points as check_points
 from ._common import check_landscape, scalar_hyper
-from .stability import linear_map
+from .stability import one_step_ascent_map
 
 
 def dual_norm_ascent(g, rho, p=2.0):
@@ -87,7 +87,7 @@ def modified_loss_gradient(landscape, optimizer, x):
     ndarray, the shape of ``x``
     """
     check_landscape(landscape)
-    found = linear_map(optimizer, landscape.n_samples)
+    found = one_step_ascent_map(optimizer, landscape.n_samples, "a modified loss")
     x = check_points(x, landscape.dim)
     grad = landscape.grad(x)
     if not found.uses_rho:

@@ -19,12 +19,15 @@ from typing import Callable
 import numpy as np
 
 from .. import dynamics
-from ..dynamics.optimizers import sam_ascent, unit
+from ..dynamics.optimizers import (adaptive_ascent, projected_step, repeated_ascent, sam_ascent, sign_ascent,
+                                   unified_ascent, unit)
 from .._tables import html_table, numbers
 from .. import _checks
 from .._checks import positive_array
 from ..dynamics import OPTIMIZERS, Optimizer, check_optimizer, plain_kinds
 from ._common import check_landscape, null_space, range_space, scalar_hyper
+from .edges import (asam_threshold, positive_root, projected_ascent_radius, repeated_ascent_rho_edge,
+                    repeated_ascent_threshold, unified_sam_threshold)
 
 FD_STEP = 1e-6
 # Relative size below which a gradient counts as zero and a Hessian eigenvalue as a null (tangent) direction.
@@ -43,13 +46,6 @@ def gd_threshold(lr):
     return _as_output(2.0 / np.asarray(lr))
 
 
-def _positive_root(lr, c):
-    """Positive root ``lam`` of ``lr * lam * (1 + c * lam) = 2`` (``c >= 0``, ``c = inf`` gives 0)."""
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        root = 4.0 / (lr * (1.0 + np.sqrt(1.0 + 8.0 * c / lr)))
-    return root
-
-
 def usam_threshold(lr, rho):
     """Largest curvature at which USAM is stable at a minimum: the root of ``lr*lam*(1 + rho*lam) = 2``.
 
@@ -57,7 +53,7 @@ def usam_threshold(lr, rho):
     """
     lr = np.asarray(positive_array(lr, "lr"))
     rho = np.asarray(positive_array(rho, "rho", allow_zero=True))
-    return _as_output(_positive_root(lr, rho))
+    return _as_output(positive_root(lr, rho))
 
 
 def usam_factor(lr, rho, lam):
@@ -105,7 +101,7 @@ def sam_edge(lr, rho, grad_norm):
         # rho = 0 is plain GD whatever the gradient; otherwise rho/0 = inf gives an edge of 0
         c = np.where(rho == 0, 0.0, rho / np.where(grad_norm == 0, 0.0, grad_norm))
         c = np.where((rho > 0) & (grad_norm == 0), np.inf, c)
-    return _as_output(_positive_root(lr, c))
+    return _as_output(positive_root(lr, c))
 
 
 def sam_two_cycle(lr, rho, lam):
@@ -239,17 +235,88 @@ def _sam_scale(rho, grad_norm):
         return np.where(grad_norm > 0, rho / np.where(grad_norm > 0, grad_norm, 1.0), 0.0)
 
 
-def _no_ascent(landscape, x, rho, hess):
+def _no_ascent(landscape, x, hess):
     return x, None, np.zeros(x.shape[:-1], dtype=bool)  # D x+ = I: the descent Hessian is H(x) itself
 
 
-def _usam_ascent(landscape, x, rho, hess):
+def _usam_ascent(landscape, x, hess, rho):
     return x + rho * landscape.grad(x), np.eye(x.shape[-1]) + rho * hess, np.zeros(x.shape[:-1], dtype=bool)
 
 
-def _sam_ascent(landscape, x, rho, hess):
+def _sam_ascent(landscape, x, hess, rho):
     ascent, inner, norm = sam_ascent_jacobian(landscape, x, rho, hess)
     return ascent, inner, ~(norm > 0) & (rho > 0)
+
+
+def _repeated_ascent(landscape, x, hess, rho, steps_ascent):
+    """``D p_k = (I + rho H(p_{k-1})) D p_{k-1}``: the chain rule through the K USAM steps."""
+    inner, point = np.eye(x.shape[-1]), x
+    for k in range(int(steps_ascent)):
+        inner = (inner + rho * ((hess if k == 0 else landscape.hessian(point)) @ inner))
+        point = repeated_ascent(landscape, point, rho, 1)
+    return point, inner, np.zeros(x.shape[:-1], dtype=bool)
+
+
+def _tangent_part(v: np.ndarray) -> np.ndarray:
+    """``(I - v v^T/||v||^2) / ||v||``, the Jacobian of ``v/||v||`` in ``v`` (``(..., d, d)``; 0 where ``v = 0``)."""
+    u = unit(v)
+    norm = np.linalg.norm(v, axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(norm > 0, 1.0 / np.where(norm > 0, norm, 1.0), 0.0)
+    return scale[..., None, None] * (np.eye(v.shape[-1]) - u[..., :, None] * u[..., None, :])
+
+
+def _projected_ascent(landscape, x, hess, rho, alpha, steps_ascent):
+    """The chain rule through K normalized steps ``q = p + alpha g/||g||`` (``D q = D p + alpha P_g H(p) D p``) and
+    their projections ``p = x + rho d/||d||`` where ``||d|| > rho`` (``D p = I + rho P_d (D q - I)``), ``d = q - x``,
+    ``P_v`` the Jacobian of ``v/||v||``. Not differentiable where a step's gradient is zero."""
+    eye = np.eye(x.shape[-1])
+    point, inner = x, np.broadcast_to(eye, hess.shape)
+    undefined = np.zeros(x.shape[:-1], dtype=bool)
+    for k in range(int(steps_ascent)):
+        grad = landscape.grad(point)
+        undefined |= ~(np.linalg.norm(grad, axis=-1) > 0)
+        moved = inner + alpha * (_tangent_part(grad) @ (hess if k == 0 else landscape.hessian(point)) @ inner)
+        d = point + alpha * unit(grad) - x
+        outside = np.linalg.norm(d, axis=-1) > rho
+        inner = np.where(outside[..., None, None], eye + rho * (_tangent_part(d) @ (moved - eye)), moved)
+        point = projected_step(landscape, point, x, rho, alpha)
+    return point, inner, undefined & (rho > 0)
+
+
+def _adaptive_ascent(landscape, x, hess, rho, eta_a):
+    """``x+ = x + rho T u``, ``u = w/||w||``, ``w = T g``, ``T = |x| + eta_a``:
+    ``D x+ = I + rho (diag(sign(x) u) + diag(T) P_w (diag(sign(x) g) + diag(T) H))``. Not differentiable where
+    ``w = 0`` or a coordinate of ``x`` is 0 (the kink of ``|x|``)."""
+    grad = landscape.grad(x)
+    scale = np.abs(x) + eta_a
+    w = scale * grad
+    sign = np.sign(x)
+    dw = (sign * grad)[..., :, None] * np.eye(x.shape[-1]) + scale[..., :, None] * hess
+    inner = np.eye(x.shape[-1]) + rho * ((sign * unit(w))[..., :, None] * np.eye(x.shape[-1])
+                                         + scale[..., :, None] * (_tangent_part(w) @ dw))
+    undefined = ~(np.linalg.norm(w, axis=-1) > 0) | np.any(x == 0, axis=-1)
+    return adaptive_ascent(landscape, x, rho, eta_a), inner, undefined & (rho > 0)
+
+
+def _redirected_ascent(landscape, x, hess, rho, **_):
+    """The steps of GSAM, StableSAM and GNP are not ``x - lr grad L(x+)``, so ``I - lr H(x+) D x+`` is not their
+    Jacobian: every point is marked for the central finite difference of the update itself."""
+    ascent, inner, _ = _sam_ascent(landscape, x, hess, rho)
+    return ascent, inner, np.ones(x.shape[:-1], dtype=bool)
+
+
+def _sign_ascent(landscape, x, hess, rho):
+    """``x + rho sign(g)`` is piecewise constant in ``g``: ``D x+ = I``, except where a partial derivative is 0."""
+    undefined = np.any(landscape.grad(x) == 0, axis=-1) & (rho > 0)
+    return sign_ascent(landscape, x, rho), np.broadcast_to(np.eye(x.shape[-1]), hess.shape), undefined
+
+
+def _unified_ascent(landscape, x, hess, rho, lam_u):
+    """``D x+ = I + rho (1 - lam_u) H + (rho lam_u/||g||)(I - u u^T) H``: USAM's and SAM's, weighted."""
+    _, sam_inner, norm = sam_ascent_jacobian(landscape, x, rho * lam_u, hess)
+    inner = sam_inner + rho * (1.0 - lam_u) * hess
+    return unified_ascent(landscape, x, rho, lam_u), inner, ~(norm > 0) & (rho * lam_u > 0)
 
 
 @dataclass(frozen=True)
@@ -266,7 +333,13 @@ class LinearMap:
     rest at a minimum: it settles on a 2-cycle); ``ascent(landscape, x, rho, H(x))`` gives the ascent point ``x+``,
     its Jacobian ``D x+`` (``None``: the identity, no ascent) and where that is not differentiable (a finite
     difference stands in there); ``ascent_scale(rho, grad_norm)`` the ``s`` of its ascent step ``x+ = x + s grad L(x)``
-    (0, ``rho``, ``rho/||grad L||`` with 0 where the gradient is 0), for an analysis that writes the step itself.
+    (0, ``rho``, ``rho/||grad L||`` with 0 where the gradient is 0), for an analysis that writes the step itself,
+    or ``None`` where the ascent is not one such step (the multi-step and reweighted ascents).
+
+    ``hypers`` names the optimizer's fields besides ``lr`` that ``threshold``, ``ascent`` and ``edge`` take, by
+    keyword (``ascent(landscape, x, H(x), **hypers)``, ``threshold(lr, **hypers)``); ``edge(lr, grad_norm,
+    **hypers)`` is the map's edge on a quadratic, the largest curvature at which its fixed point or its 2-cycle
+    attracts (:func:`edge`); ``published`` says whether that edge is a published result or derived here.
     """
 
     name: str
@@ -276,23 +349,119 @@ class LinearMap:
     threshold_label: str
     threshold_text: str
     ascent: Callable
-    ascent_scale: Callable
+    ascent_scale: Callable | None
+    hypers: tuple[str, ...] = ()
+    edge: Callable | None = None
+    published: bool = False
 
 
-def _gd_threshold(lr, rho):
+def _gd_threshold(lr):
     return gd_threshold(lr)
+
+
+def _gd_edge(lr, grad_norm):
+    return gd_threshold(lr)
+
+
+def _usam_edge(lr, grad_norm, rho):
+    return usam_threshold(lr, rho)
+
+
+def _sam_edge(lr, grad_norm, rho):
+    # without a gradient norm: where SAM's 2-cycle exists and attracts, lr lam < 2 (sam_two_cycle)
+    return gd_threshold(lr) if grad_norm is None else sam_edge(lr, rho, grad_norm)
+
+
+def _repeated_edge(lr, grad_norm, rho, steps_ascent):
+    return repeated_ascent_threshold(lr, rho, steps_ascent)
+
+
+def _projected_edge(lr, grad_norm, rho, alpha, steps_ascent):
+    # in 1-D the ascent is SAM's with the radius the steps reach (edges.projected_ascent_radius)
+    return _sam_edge(lr, grad_norm, projected_ascent_radius(rho, alpha, steps_ascent))
+
+
+def _adaptive_edge(lr, grad_norm, rho, eta_a):
+    return asam_threshold(lr, rho)
+
+
+def _surrogate_gap_edge(lr, grad_norm, rho, alpha):
+    # in 1-D g_perp = 0: GSAM is SAM
+    return _sam_edge(lr, grad_norm, rho)
+
+
+def _sign_edge(lr, grad_norm, rho):
+    # in 1-D sign(g) = g/|g|: SAM
+    return _sam_edge(lr, grad_norm, rho)
+
+
+def _stable_edge(lr, grad_norm, rho):
+    # in 1-D ||g|| g_adv/||g_adv|| = g (g_adv has the sign of g at a convex minimum): GD
+    return gd_threshold(lr)
+
+
+def _penalty_edge(lr, grad_norm, rho, alpha):
+    # on a quadratic (1 - alpha) g + alpha g_adv = g + alpha rho H g/||g||: SAM with radius alpha rho
+    return _sam_edge(lr, grad_norm, alpha * rho)
+
+
+def _weighted_edge(lr, grad_norm, rho, gamma):
+    # GNP's with alpha = gamma / (1 - gamma)
+    return _penalty_edge(lr, grad_norm, rho, gamma / (1 - gamma))
+
+
+def _unified_edge(lr, grad_norm, rho, lam_u):
+    return unified_sam_threshold(lr, rho, lam_u, grad_norm)
+
+
+def _variant_map(name, ascent, hypers, edge) -> LinearMap:
+    """The map of a SAM variant whose minimum has no fixed-point threshold to draw and whose ascent is not one step
+    ``x + s grad L(x)``; its edge is derived here."""
+    return LinearMap(name=name, uses_rho=True, linear=False, threshold=None, threshold_label="", threshold_text="",
+                     ascent=ascent, ascent_scale=None, hypers=hypers, edge=edge)
 
 
 # Optimizer.ascent -> its map (as the kernel generator keys its emitters); a random ascent has none.
 LINEAR_MAPS: dict[str | None, LinearMap] = {
     None: LinearMap(name="gd", uses_rho=False, linear=True, threshold=_gd_threshold, threshold_label=r"$2/\eta$",
-                    threshold_text="GD edge 2/eta", ascent=_no_ascent, ascent_scale=_no_scale),
+                    threshold_text="GD edge 2/eta", ascent=_no_ascent, ascent_scale=_no_scale, edge=_gd_edge,
+                    published=True),
     "unnormalized": LinearMap(name="usam", uses_rho=True, linear=True, threshold=usam_threshold,
                               threshold_label="USAM edge", threshold_text="USAM edge", ascent=_usam_ascent,
-                              ascent_scale=_usam_scale),
+                              ascent_scale=_usam_scale, hypers=("rho",), edge=_usam_edge, published=True),
     "normalized": LinearMap(name="sam", uses_rho=True, linear=False, threshold=None, threshold_label="",
-                            threshold_text="", ascent=_sam_ascent, ascent_scale=_sam_scale),
+                            threshold_text="", ascent=_sam_ascent, ascent_scale=_sam_scale, hypers=("rho",),
+                            edge=_sam_edge, published=True),
+    # linear in the gradient, but the second-moment operator of mean_square_radius is one USAM step's
+    "repeated": LinearMap(name="multistepusam", uses_rho=True, linear=False, threshold=repeated_ascent_threshold,
+                          threshold_label="multi-step USAM edge", threshold_text="multi-step USAM edge",
+                          ascent=_repeated_ascent, ascent_scale=None, hypers=("rho", "steps_ascent"),
+                          edge=_repeated_edge),
+    "projected": _variant_map("multistepsam", _projected_ascent, ("rho", "alpha", "steps_ascent"), _projected_edge),
+    "adaptive": _variant_map("asam", _adaptive_ascent, ("rho", "eta_a"), _adaptive_edge),
+    "unified": _variant_map("unifiedsam", _unified_ascent, ("rho", "lam_u"), _unified_edge),
+    "surrogate_gap": _variant_map("gsam", _redirected_ascent, ("rho", "alpha"), _surrogate_gap_edge),
+    "sign": _variant_map("signsam", _sign_ascent, ("rho",), _sign_edge),
+    "stable": _variant_map("stablesam", _redirected_ascent, ("rho",), _stable_edge),
+    "penalty": _variant_map("gnp", _redirected_ascent, ("rho", "alpha"), _penalty_edge),
+    "weighted": _variant_map("wsam", _redirected_ascent, ("rho", "gamma"), _weighted_edge),
 }
+
+
+def map_hypers(optimizer, found: LinearMap, purpose: str = "a stability analysis") -> dict[str, float]:
+    """The optimizer's values of the map's ``hypers``, each a single number (one value for every start)."""
+    return {name: scalar_hyper(optimizer, name, purpose) for name in found.hypers}
+
+
+def one_step_ascent_map(optimizer, n_samples: int, purpose: str) -> LinearMap:
+    """:func:`linear_map`, for an analysis that writes the ascent as one step ``x + s grad L(x)`` (its
+    ``ascent_scale``): ``ValueError`` naming the maps that are, for one that is not."""
+    found = linear_map(optimizer, n_samples)
+    if found.ascent_scale is None:
+        names = ", ".join(m.name for m in LINEAR_MAPS.values() if m.ascent_scale is not None)
+        raise ValueError(f"optimizer must have a one-step ascent x + s grad L(x) ({names}) for {purpose}, got "
+                         f"{optimizer.describe()}")
+    return found
 
 
 def fixed_map_optimizers() -> dict[str, type[Optimizer]]:
@@ -364,10 +533,37 @@ def sharpness_threshold(optimizer) -> tuple[str, str, float] | None:
     text; ``None`` where there is none (SAM, a random or per-sample ascent) or ``lr``/``rho`` hold one value per
     start."""
     found = mean_map(optimizer)
-    lr, rho = getattr(optimizer, "lr", 0.0), getattr(optimizer, "rho", 0.0)
-    if found is None or found.threshold is None or np.ndim(lr) or np.ndim(rho):
+    if found is None or found.threshold is None:
         return None
-    return found.threshold_label, found.threshold_text, float(found.threshold(lr, rho))
+    lr, hypers = getattr(optimizer, "lr", 0.0), {name: getattr(optimizer, name) for name in found.hypers}
+    if np.ndim(lr) or any(np.ndim(value) for value in hypers.values()):
+        return None
+    return found.threshold_label, found.threshold_text, float(found.threshold(lr, **hypers))
+
+
+def edge(optimizer, *, grad_norm=None) -> float:
+    """The stability edge of ``optimizer`` on a quadratic: the largest curvature ``lam`` (the top Hessian eigenvalue
+    of a minimum) at which its mean full-batch map (:func:`mean_map`) stays near the minimum.
+
+    For the maps that can rest at a minimum (GD, USAM, multi-step USAM, ASAM with ``eta_a = 0``) the fixed point
+    is linearly stable below it; for those whose normalized ascent cannot rest there (SAM, multi-step SAM, ASAM with
+    ``eta_a > 0``, Unified SAM) it is where their 2-cycle around the minimum exists and attracts. With
+    ``grad_norm``, the normalized ascents' local edge at a point where ``||grad L|| = grad_norm`` instead (Long &
+    Bartlett's for SAM: ``lr lam (1 + rho lam / grad_norm) = 2``); the other maps ignore it.
+
+    Dispatched on the class's ``ascent`` through :data:`LINEAR_MAPS`, whose ``published`` says which edges are
+    published and which are derived here (docs/theory.md section 2.1). ASAM's and multi-step SAM's are the 1-D
+    results: in more dimensions their ascents mix the coordinates and the edge depends on the point.
+    ``lr`` and the map's hyperparameters must be single numbers; ``ValueError`` for an optimizer without a
+    deterministic mean map (a random or per-sample ascent, a Switch).
+    """
+    found = mean_map(check_optimizer(optimizer))
+    if found is None or found.edge is None:
+        names = ", ".join(cls.__name__ for cls in _full_batch_maps().values())
+        raise ValueError(f"optimizer must have a deterministic mean map ({names}, or one of their mini-batch forms) "
+                         f"for a stability edge, got {optimizer.describe()}")
+    lr = scalar_hyper(optimizer, "lr", "a stability edge")
+    return float(found.edge(lr, grad_norm, **map_hypers(optimizer, found, "a stability edge")))
 
 
 def update_jacobian(landscape, optimizer, x):
@@ -383,8 +579,7 @@ def update_jacobian(landscape, optimizer, x):
     x = _checks.points(x, landscape.dim)
     lr = scalar_hyper(optimizer, "lr")
     hess = landscape.hessian(x)
-    rho = scalar_hyper(optimizer, "rho") if found.uses_rho else 0.0
-    ascent, inner, fallback = found.ascent(landscape, x, rho, hess)
+    ascent, inner, fallback = found.ascent(landscape, x, hess, **map_hypers(optimizer, found))
     jac = np.eye(landscape.dim) - lr * (hess if inner is None else landscape.hessian(ascent) @ inner)
     if fallback.any():
         jac[fallback] = _finite_difference_jacobian(landscape, optimizer, x[fallback])
@@ -430,7 +625,9 @@ def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
     if fallback.any():
         method = "finite-difference" if fallback.all() else "exact + finite-difference"
         note = (
-            "SAM's map is not differentiable where grad L = 0 (the ascent direction jumps); the Jacobian there is a "
+            "where the map is not differentiable (a normalized ascent whose direction is undefined, as SAM's where "
+            "grad L = 0: the direction jumps) or has no exact Jacobian here (the steps of GSAM, StableSAM, GNP and "
+            "WSAM), the Jacobian is a "
             f"central finite difference with step {FD_STEP:g}*max(1,|x|), so large entries only mean 'repelling'"
         )
     else:

@@ -109,7 +109,9 @@ def test_every_table_of_optimizers_derives_from_the_registry():
     ones, and every plain optimizer's ascent (whole-batch or per sample) is one the kernel generator can emit."""
     plain_kinds = dy.plain_kinds
     assert list(plain_kinds()) == [kind for kind, cls in optimizers.OPTIMIZERS.items() if not cls.composite()]
-    assert set(theory.fixed_map_optimizers()) == {"gd", "sgd", "sam", "usam", "persamplesam", "persampleusam"}
+    assert set(theory.fixed_map_optimizers()) == {"gd", "sgd", "sam", "usam", "persamplesam", "persampleusam",
+                                                  "multistepsam", "multistepusam", "asam", "unifiedsam", "signsam",
+                                                  "gsam", "stablesam", "gnp", "wsam"}
     for kind in plain_kinds():
         cls = optimizers.OPTIMIZERS[kind]
         emitters = codegen.ASCENT_POINT_EMITTERS if cls.ascent_per_sample else codegen.ASCENT_EMITTERS

@@ -103,7 +103,7 @@ def test_vector_field_stream_and_quiver_artists(tanh):
 
 
 @pytest.mark.parametrize("optimizer, fragment", [
-    (dynamics.SGD(0.1, 1), r"optimizer must be deterministic \(GD, or SAM/USAM with batch_size=None\)"),
+    (dynamics.SGD(0.1, 1), r"optimizer must be deterministic \(GD, or SAM/USAM/MultiStepSAM/.*/WSAM with batch_size=None\)"),
     (dynamics.SAM(0.1, 0.1, batch_size=1), "pass batch_size=None for the full-batch map"),
     (dynamics.GD(np.array([0.1, 0.2])), "optimizer lr must be a single number"),
 ])
