@@ -18,8 +18,11 @@ demo: $(STAMP)
 	$(BIN)/samscape demo --out samscape-out
 	@echo "open $(CURDIR)/samscape-out/index.html"
 
+# test processes (pytest-xdist); TEST_JOBS=0 runs the suite in this one process
+TEST_JOBS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS)
 
 # BENCH_ARGS="--quick" for smaller sizes; BENCH_ARGS="--against OLD_CHECKOUT" times the kernels of both trees
 bench: $(STAMP)
