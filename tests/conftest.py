@@ -153,3 +153,21 @@ def listening_addresses():
         return found
 
     return addresses
+
+
+@pytest.fixture(scope="session")
+def switch_chain():
+    """``chain(parts, at)``: ``Switch(parts[0], Switch(parts[1], ...))`` running ``parts[k]`` for steps
+    ``[at[k-1], at[k])``, with ``at`` ascending, one step per boundary (``len(parts) - 1``), counted from the run's
+    start as every ``Switch`` counts them. One kernel holds all the parts: tests run several kinds through one compile."""
+    from samscape import dynamics
+
+    def chain(parts, at):
+        at = list(at)
+        assert len(at) == len(parts) - 1 and at == sorted(at), (len(parts), at)
+        optimizer = parts[-1]
+        for part, step in zip(reversed(parts[:-1]), reversed(at)):
+            optimizer = dynamics.Switch(part, optimizer, at=step)
+        return optimizer
+
+    return chain

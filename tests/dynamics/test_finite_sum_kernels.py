@@ -28,14 +28,11 @@ KINDS = ("gd", "sgd_batch_1", "sam", "usam")
 STEPS_EACH = 3
 
 
-def every_kind() -> dy.Switch:
+def every_kind(switch_chain) -> dy.Switch:
     """GD, SGD (batch 1), SAM and USAM, three steps each, in one switch: one kernel holds all four updates (a
     compile costs seconds; four kernels per start count cost a minute of every cold test run)."""
     parts = [dy.GD(lr=0.05), dy.SGD(lr=0.05, batch_size=1), dy.SAM(lr=0.05, rho=0.1), dy.USAM(lr=0.05, rho=0.1)]
-    optimizer = parts[-1]
-    for index in reversed(range(len(parts) - 1)):
-        optimizer = dy.Switch(parts[index], optimizer, at=STEPS_EACH)
-    return optimizer
+    return switch_chain(parts, [STEPS_EACH * k for k in range(1, len(parts))])
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +41,20 @@ def net(diagonal_net):
 
 
 @pytest.mark.parametrize("n_starts", [1, 40])  # the scalar kernel, and the lane kernel with a partial block
-def test_backends_agree_on_the_diagonal_net(net, n_starts):
+def test_backends_agree_on_the_diagonal_net(net, n_starts, switch_chain):
     """GD, SGD (batch 1), SAM and USAM in turn on the 12-variable diagonal network: the compiled backend's saved
     iterates are within 1e-12 of the NumPy path's at every step, with the same statuses, and every kind moved the
     iterates."""
     x0 = np.random.default_rng(3).uniform(-1.0, 1.0, size=(n_starts, net.dim))
     steps = STEPS_EACH * len(KINDS)
-    ref = dy.simulate(net, every_kind(), x0, steps, every=1, backend="numpy", seed=5)
-    out = dy.simulate(net, every_kind(), x0, steps, every=1, backend="compiled", seed=5)
+    optimizer = every_kind(switch_chain)
+    for kind, first in zip(KINDS, range(0, steps, STEPS_EACH)):  # each phase runs its own kind
+        active = optimizer
+        while isinstance(active, dy.Switch):
+            active = active.active(first)
+        assert active.kind == kind.split("_")[0], (first, active)
+    ref = dy.simulate(net, optimizer, x0, steps, every=1, backend="numpy", seed=5)
+    out = dy.simulate(net, optimizer, x0, steps, every=1, backend="compiled", seed=5)
     for kind, first in zip(KINDS, range(0, steps, STEPS_EACH)):
         assert not np.array_equal(ref.xs[first], ref.xs[first + STEPS_EACH]), kind
     scale = np.maximum(np.abs(ref.xs), 1.0)

@@ -142,14 +142,13 @@ def test_the_variants_reduce_to_sam_and_usam_bit_for_bit(polynomial, starts):
         np.testing.assert_allclose(a.xs, b.xs, rtol=0, atol=1e-12)
 
 
-def test_where_the_direction_is_undefined_there_is_no_perturbation():
+def test_where_the_direction_is_undefined_there_is_no_perturbation(switch_chain):
     """At a stationary point (the origin of x^2 + y^2) no variant perturbs, so each stays put, with no NaN; ASAM with
     eta_a = 0 does not perturb where T g = 0 though g is not zero, and StableSAM takes no step where g_adv = 0."""
     bowl = landscapes.from_expr("u**2 + v**2 + u*v", ["u", "v"])
     origin = np.zeros((1, 2))
-    every_variant = VARIANTS[-1]  # one step of each in turn, through one Switch chain (one kernel)
-    for at, opt in reversed(list(enumerate(VARIANTS[:-1], start=1))):
-        every_variant = dy.Switch(opt, every_variant, at=at)
+    # one step of each in turn, through one Switch chain (one kernel)
+    every_variant = switch_chain(list(VARIANTS), range(1, len(VARIANTS)))
     for backend in ("numpy", "compiled") if HAS_NUMBA else ("numpy",):
         run = dy.simulate(bowl, every_variant, origin, len(VARIANTS), every=1, seed=SEED, backend=backend)
         np.testing.assert_array_equal(run.xs, np.broadcast_to(origin, run.xs.shape))
@@ -192,32 +191,26 @@ def test_the_variants_are_registered_and_round_trip():
     assert built == dy.MultiStepSAM(0.1, 0.2, steps_ascent=4, alpha=0.07)
 
 
-def _chain(n, batch_size=None):
-    """Every variant in one Switch chain, with per-start hyperparameters: one kernel module per landscape."""
-    return dy.Switch(
-        dy.MultiStepSAM(0.1, np.linspace(0.0, 0.3, n), steps_ascent=3, alpha=np.linspace(0.01, 0.2, n)),
-        dy.Switch(dy.MultiStepUSAM(0.1, 0.05, steps_ascent=2, batch_size=batch_size),
-                  dy.Switch(dy.ASAM(0.1, 0.5, eta_a=np.linspace(0.0, 0.1, n), batch_size=batch_size),
-                            dy.Switch(dy.UnifiedSAM(0.1, 0.1, lam_u=np.linspace(0.0, 1.0, n)),
-                                      _second_chain(n, batch_size), at=32),
-                            at=24), at=16), at=8)
-
-
-def _second_chain(n, batch_size):
-    """GSAM, SignSAM, StableSAM, GNP and WSAM, from step 32 on."""
-    return dy.Switch(dy.GSAM(0.1, 0.1, alpha=np.linspace(0.0, 0.5, n), batch_size=batch_size),
-                     dy.Switch(dy.SignSAM(0.1, np.linspace(0.0, 0.2, n)),
-                               dy.Switch(dy.StableSAM(0.1, 0.1, batch_size=batch_size),
-                                         dy.Switch(dy.GNP(0.1, 0.1, alpha=np.linspace(0.0, 1.0, n)),
-                                                   dy.WSAM(0.1, 0.05, gamma=np.linspace(0.0, 0.9, n)), at=64),
-                                         at=56), at=48), at=40)
+def _chain(switch_chain, n, batch_size=None):
+    """Every variant in one Switch chain, eight steps each, with per-start hyperparameters: one kernel module per
+    landscape."""
+    parts = [dy.MultiStepSAM(0.1, np.linspace(0.0, 0.3, n), steps_ascent=3, alpha=np.linspace(0.01, 0.2, n)),
+             dy.MultiStepUSAM(0.1, 0.05, steps_ascent=2, batch_size=batch_size),
+             dy.ASAM(0.1, 0.5, eta_a=np.linspace(0.0, 0.1, n), batch_size=batch_size),
+             dy.UnifiedSAM(0.1, 0.1, lam_u=np.linspace(0.0, 1.0, n)),
+             dy.GSAM(0.1, 0.1, alpha=np.linspace(0.0, 0.5, n), batch_size=batch_size),
+             dy.SignSAM(0.1, np.linspace(0.0, 0.2, n)),
+             dy.StableSAM(0.1, 0.1, batch_size=batch_size),
+             dy.GNP(0.1, 0.1, alpha=np.linspace(0.0, 1.0, n)),
+             dy.WSAM(0.1, 0.05, gamma=np.linspace(0.0, 0.9, n))]
+    return switch_chain(parts, range(8, 8 * len(parts), 8))
 
 
 @needs_numba
-def test_compiled_variants_agree_bit_for_bit_on_a_polynomial(polynomial, starts):
+def test_compiled_variants_agree_bit_for_bit_on_a_polynomial(polynomial, starts, switch_chain):
     """Many starts (the lane kernel) and one (the scalar kernel), every step saved."""
     for x0 in (starts, starts[:1]):
-        opt = _chain(len(x0))
+        opt = _chain(switch_chain, len(x0))
         ref = dy.simulate(polynomial, opt, x0, 72, every=1, seed=SEED, backend="numpy")
         out = dy.simulate(polynomial, opt, x0, 72, every=1, seed=SEED, backend="compiled")
         np.testing.assert_array_equal(out.xs, ref.xs)
@@ -225,10 +218,10 @@ def test_compiled_variants_agree_bit_for_bit_on_a_polynomial(polynomial, starts)
 
 
 @needs_numba
-def test_compiled_variants_follow_numpy_on_tanh_with_batches(saturating, starts):
+def test_compiled_variants_follow_numpy_on_tanh_with_batches(saturating, starts, switch_chain):
     """On a tanh finite sum with mini-batches every saved step is within 1e-12 (relative, 1 near 0) of NumPy's."""
     for x0 in (starts, starts[:1]):
-        opt = _chain(len(x0), batch_size=3)
+        opt = _chain(switch_chain, len(x0), batch_size=3)
         ref = dy.simulate(saturating, opt, x0, 72, every=1, seed=SEED, backend="numpy")
         out = dy.simulate(saturating, opt, x0, 72, every=1, seed=SEED, backend="compiled")
         scale = np.maximum(np.abs(ref.xs), 1.0)

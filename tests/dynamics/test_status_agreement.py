@@ -74,40 +74,38 @@ def test_the_chosen_landscapes_cover_every_feature_of_the_catalog():
     assert len(COVERING) < len(landscapes.names())
 
 
-def only(kind: str, lr) -> dy.Switch:
+def only(switch_chain, kind: str, lr) -> dy.Switch:
     """Switch(GD, Switch(SGD, Switch(SAM, Switch(USAM, RandomSAM)))) that runs ``kind`` at every step."""
     parts = [dy.GD(lr=lr), dy.SGD(lr=lr, batch_size=1), dy.SAM(lr=lr, rho=0.5), dy.USAM(lr=lr, rho=0.5),
              dy.RandomSAM(lr=lr, rho=0.5)]
     assert [p.kind for p in parts] == list(KINDS)
     chosen = KINDS.index(kind)
-    optimizer = parts[-1]
-    for index in reversed(range(len(parts) - 1)):
-        # before the chosen kind: switch away at step 0; the chosen one: run to the end
-        optimizer = dy.Switch(parts[index], optimizer, at=0 if index < chosen else STEPS)
-    return optimizer
+    # before the chosen kind: switch away at step 0; the chosen one: run to the end
+    return switch_chain(parts, [0 if index < chosen else STEPS for index in range(len(parts) - 1)])
 
 
-def test_only_runs_exactly_the_chosen_kind():
+def test_only_runs_exactly_the_chosen_kind(switch_chain):
     """The chain with kind k's switch steps follows kind k alone (checked on the NumPy reference)."""
     landscape = landscapes.get("tanh")
     x0 = np.array([[0.4, -0.3], [1.1, 0.7]])
     for kind, alone in zip(KINDS, (dy.GD(lr=0.3), dy.SGD(lr=0.3, batch_size=1), dy.SAM(lr=0.3, rho=0.5),
                                    dy.USAM(lr=0.3, rho=0.5), dy.RandomSAM(lr=0.3, rho=0.5))):
-        chained = dy.simulate(landscape, only(kind, 0.3), x0, 4, seed=2, backend="numpy")
+        chained = dy.simulate(landscape, only(switch_chain, kind, 0.3), x0, 4, seed=2, backend="numpy")
         direct = dy.simulate(landscape, alone, x0, 4, seed=2, backend="numpy")
         np.testing.assert_array_equal(chained.xs, direct.xs)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", COVERING)
-def test_status_agrees_across_backends(name, dtype):
+def test_status_agrees_across_backends(name, dtype, switch_chain):
     """Same status and stop step per start on both backends, for each kind, lr from 0.1 to 1e3 across starts."""
     landscape = landscapes.get(name)
     window = np.asarray(landscape.window)
     x0 = np.random.default_rng(0).uniform(window[:, 0], window[:, 1], size=(N_STARTS, landscape.dim))
     lr = np.logspace(-1, 3, N_STARTS)
     for kind in KINDS:
-        runs = [dy.simulate(landscape, only(kind, lr), x0, STEPS, every=STEPS, seed=4, backend=backend, dtype=dtype)
+        optimizer = only(switch_chain, kind, lr)
+        runs = [dy.simulate(landscape, optimizer, x0, STEPS, every=STEPS, seed=4, backend=backend, dtype=dtype)
                 for backend in ("numpy", "compiled")]
         numpy_run, compiled_run = runs
         assert compiled_run.xs.dtype == numpy_run.xs.dtype == np.dtype(dtype)
@@ -115,14 +113,15 @@ def test_status_agrees_across_backends(name, dtype):
         assert numpy_run.stopped_at.tolist() == compiled_run.stopped_at.tolist(), kind
 
 
-def test_the_reported_case_reaches_every_outcome_it_compares():
+def test_the_reported_case_reaches_every_outcome_it_compares(switch_chain):
     """The grid is not vacuous: on logcosh_valley in float32 (where RandomSAM used to differ) the starts end
     ok and nonfinite, and elsewhere in the catalog starts diverge."""
     def statuses(name, dtype):
         landscape = landscapes.get(name)
         window = np.asarray(landscape.window)
         x0 = np.random.default_rng(0).uniform(window[:, 0], window[:, 1], size=(N_STARTS, landscape.dim))
-        return set(dy.simulate(landscape, only("randomsam", np.logspace(-1, 3, N_STARTS)), x0, STEPS, seed=4,
+        optimizer = only(switch_chain, "randomsam", np.logspace(-1, 3, N_STARTS))
+        return set(dy.simulate(landscape, optimizer, x0, STEPS, seed=4,
                                backend="numpy", dtype=dtype).status)
 
     assert statuses("logcosh_valley", "float32") == {"ok", "nonfinite"}
