@@ -27,6 +27,7 @@ test: $(STAMP)
 # BENCH_ARGS="--quick" for smaller sizes; BENCH_ARGS="--against OLD_CHECKOUT" times the kernels of both trees
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_integrator.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_variants.py $(if $(findstring --quick,$(BENCH_ARGS)),--quick,)
 
 clean:
 	rm -rf $(VENV) samscape-out .pytest_cache
