@@ -226,3 +226,15 @@ def test_compiled_variants_follow_numpy_on_tanh_with_batches(saturating, starts,
         out = dy.simulate(saturating, opt, x0, 72, every=1, seed=SEED, backend="compiled")
         scale = np.maximum(np.abs(ref.xs), 1.0)
         assert np.max(np.abs(out.xs - ref.xs) / scale) <= 1e-12
+
+
+@needs_numba
+def test_compiled_variants_agree_bit_for_bit_in_float32(polynomial, starts, switch_chain):
+    """The float32 kernel rounds every hyperparameter product as NumPy's float32 arithmetic does (the lane kernel;
+    the scalar kernel writes the same lines)."""
+    opt = _chain(switch_chain, len(starts))
+    ref = dy.simulate(polynomial, opt, starts, 72, every=1, seed=SEED, backend="numpy", dtype=np.float32)
+    out = dy.simulate(polynomial, opt, starts, 72, every=1, seed=SEED, backend="compiled", dtype=np.float32)
+    assert out.xs.dtype == np.float32
+    np.testing.assert_array_equal(out.xs, ref.xs)
+    np.testing.assert_array_equal(out.status, ref.status)
