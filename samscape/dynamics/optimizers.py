@@ -5,8 +5,9 @@ Every optimizer maps the iterates of all starts at step ``t`` to step ``t + 1``:
     x_next = optimizer.update(landscape, x, t, noise)     # x: (n_starts, dim)
 
 ``noise`` is a :class:`Noise` that hands out counter-based batches and directions for step ``t``.
-``lr`` and ``rho`` are scalars or one value per start (arrays of shape ``(n_starts,)``); inside ``update``
-they arrive as floats or ``(n_starts, 1)`` columns (see :meth:`Optimizer.for_starts`).
+``lr`` and ``rho`` are scalars or one value per start (arrays of shape ``(n_starts,)``), or a schedule of either
+(:mod:`samscape.dynamics.schedules`); inside ``update`` they arrive as floats or ``(n_starts, 1)`` columns, a
+schedule as its value at the step (see :meth:`Optimizer.for_starts` and :meth:`Optimizer.at_step`).
 
 Zero-gradient convention (SAM and USAM's ascent): where the ascent gradient ``g`` is exactly zero (or not
 finite), there is no perturbation, ``x+ = x``. SAM's ``g/||g||`` is undefined there; this choice makes the
@@ -301,9 +302,10 @@ class Optimizer:
                 changes[name] = stepped
         if not changes:
             return self
-        stepped = copy.copy(self)  # the values are checked already (as in for_starts)
-        for name, value in changes.items():
-            object.__setattr__(stepped, name, value)
+        # a shallow copy of the fields, without copy.copy's round trip through __reduce_ex__ (this runs every step);
+        # the values are checked already (as in for_starts)
+        stepped = object.__new__(type(self))
+        stepped.__dict__.update(self.__dict__, **changes)
         return stepped
 
     # Equality and hashing by value: the dataclass versions compare per-start arrays elementwise, which

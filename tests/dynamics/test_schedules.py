@@ -183,6 +183,12 @@ def test_p3s_late_switch_is_a_radius_schedule_and_switch_parts_use_the_absolute_
                        backend="numpy")
     switch = dy.simulate(POLY, dy.Switch(dy.GD(lr), dy.SAM(lr, rho), at=T), x0, 20, seed=0, backend="numpy")
     np.testing.assert_array_equal(late.xs, switch.xs)
+    data = landscapes.get("tanh", xs=(0.5, 1.0, 2.0), ys=(0.0, 0.0, 0.0))  # mini-batches: the same batch either way
+    late = dy.simulate(data, dy.SAM(lr, rho=PerStep(np.r_[np.zeros(T), 1.0], value=rho), batch_size=1), x0, 20,
+                       seed=4, backend="numpy")
+    switch = dy.simulate(data, dy.Switch(dy.SGD(lr, 1), dy.SAM(lr, rho, batch_size=1), at=T), x0, 20, seed=4,
+                         backend="numpy")
+    np.testing.assert_array_equal(late.xs, switch.xs)
 
     rates = np.linspace(0.02, 0.2, 12)
     run = dy.simulate(POLY, dy.Switch(dy.GD(0.1), dy.GD(PerStep(rates)), at=5), x0, 15, seed=0, backend="numpy")
