@@ -674,20 +674,19 @@ class _KernelWriter:
 
         self.X, self.XN, self.P, self.G, self.H, self.SG = (
             take([f"{label}{k}" for k in range(d)]) for label in ("X", "XN", "P", "G", "H", "SG"))
-        # one row per hyperparameter that each leaf declares per start, in the order HP is packed
+        # one row per hyperparameter that each leaf declares per start, in the order HP is packed, and after a
+        # scheduled one a row for its value at step t (the base value times SF's factor, see emit_schedules)
         self.hp_rows: list[tuple[int, str]] = []
         self.HP_ROW: dict[tuple[int, str], int] = {}
+        self.schedule_rows: list[tuple[int, str]] = []
+        self.AT_STEP_ROW: dict[tuple[int, str], int] = {}
         for leaf in self.leaves:
             for name in leaf.per_start:
                 self.HP_ROW[leaf.index, name] = take([f"{name.upper()}_{leaf.index}"])[0]
                 self.hp_rows.append((leaf.index, name))
-        # a scheduled hyperparameter's value at step t, the base value times SF's factor (see emit_schedules)
-        self.schedule_rows: list[tuple[int, str]] = []
-        self.AT_STEP_ROW: dict[tuple[int, str], int] = {}
-        for leaf in self.leaves:
-            for name in leaf.scheduled:
-                self.AT_STEP_ROW[leaf.index, name] = take([f"{name.upper()}_{leaf.index}_AT_T"])[0]
-                self.schedule_rows.append((leaf.index, name))
+                if name in leaf.scheduled:
+                    self.AT_STEP_ROW[leaf.index, name] = take([f"{name.upper()}_{leaf.index}_AT_T"])[0]
+                    self.schedule_rows.append((leaf.index, name))
         self.T = take([f"TMP{i}" for i in range(len(self.program.temps))])
         self.D = take([f"DAT{k}" for k in range(self.program.n_data)]) if any(leaf.batched for leaf in self.leaves) else []
         self.n_rows = len(self.names)

@@ -218,3 +218,17 @@ def test_the_kernel_equals_numpy_bit_for_bit_with_cosine_lr_and_step_decay_rho(d
     assert plan.shape == "sam[lr~schedule][rho~schedule]"
     plain_source = compiled.codegen.kernel_source(compiled.plan(POLY, dy.SAM(0.1, 0.05), dtype))[0]
     assert "SF" not in plain_source and "SF[" in compiled.codegen.kernel_source(plan)[0]
+
+
+@pytest.mark.skipif(not compiled.available(), reason="needs numba")
+def test_the_kernel_follows_schedules_in_both_parts_of_a_switch_with_mini_batches():
+    """Switch(SGD with a warmed-up lr, SAM with a late radius) on a polynomial finite sum with mini-batches: the
+    kernel reads each part's factors at the run's step and gives NumPy's iterates bit for bit."""
+    data = landscapes.from_expr("0.5*(u*v*a - y)**2 + 0.05*(u**2 + v**2)", ["u", "v"],
+                                samples={"a": [0.6, 1.0, 1.3, 0.8], "y": [0.5, -0.2, 0.3, 0.0]})
+    opt = dy.Switch(dy.SGD(WarmUp(0.3, 6), 2), dy.SAM(0.2, rho=PerStep(np.r_[np.zeros(15), 0.5, 1.0], value=0.1),
+                                                        batch_size=2), at=10)
+    x0 = np.random.default_rng(2).normal(size=(3, 2))
+    reference = dy.simulate(data, opt, x0, 30, seed=11, backend="numpy")
+    fused = dy.simulate(data, opt, x0, 30, seed=11, backend="compiled")
+    np.testing.assert_array_equal(fused.xs, reference.xs)
