@@ -90,12 +90,13 @@ class Schedule:
         return resolved
 
     def at(self, step: int):
-        """The hyperparameter at ``step``: ``value * factor(step)`` in the run's dtype (after :meth:`for_starts`)."""
-        start, block = self._block
+        """The hyperparameter at ``step``: ``value * factor(step)``, in the run's dtype and shape for a run's copy
+        (:meth:`for_starts`), in float64 with the value as given otherwise."""
+        start, block = getattr(self, "_block", (0, ()))
         if not start <= step < start + len(block):
             start = step - step % FACTOR_BLOCK
-            block = self.factor_table(start, start + FACTOR_BLOCK, self._dtype)
-            object.__setattr__(self, "_block", (start, block))
+            block = self.factor_table(start, start + FACTOR_BLOCK, getattr(self, "_dtype", np.float64))
+            object.__setattr__(self, "_block", (start, block))  # a cache, not a field: equality ignores it
         return self.value * block[step - start]
 
     # ------------------------------------------------------------------ describing
@@ -279,10 +280,14 @@ def schedule_from_dict(data, name: str = "schedule") -> Schedule:
         raise ValueError(f"{name} must be a schedule description (a JSON object), got {type(data).__name__}")
     data = dict(data)
     cls = SCHEDULES[choice(data.pop("schedule", None), f"{name}'s schedule", sorted(SCHEDULES))]
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
+    fields = dataclasses.fields(cls)
+    known = sorted(f.name for f in fields)
+    unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ValueError(f"{name}'s {cls.__name__} schedule takes {', '.join(sorted(known))}, got {unknown[0]!r}")
+        raise ValueError(f"{name}'s {cls.__name__} schedule takes {', '.join(known)}, got {unknown[0]!r}")
+    missing = [f.name for f in fields if f.default is dataclasses.MISSING and f.name not in data]
+    if missing:
+        raise ValueError(f"{name}'s {cls.__name__} schedule needs {', '.join(missing)}, got {', '.join(sorted(data))}")
     return cls(**data)
 
 

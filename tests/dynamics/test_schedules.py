@@ -91,6 +91,16 @@ def test_an_unscheduled_optimizer_steps_as_itself():
     assert stepped.second.rho == np.float64(0.05) * 0.5 ** 2
 
 
+def test_multi_step_sams_alpha_follows_a_scheduled_rho():
+    """MultiStepSAM without an alpha takes rho as its step, schedule included: at every step alpha is rho's value."""
+    opt = dy.MultiStepSAM(0.1, rho=StepDecay(0.2, 0.5, 3), steps_ascent=2)
+    resolved = opt.for_starts(2)
+    for t in (0, 4, 9):
+        stepped = resolved.at_step(t)
+        assert stepped.alpha == stepped.rho == 0.2 * 0.5 ** (t // 3)
+    assert dy.optimizer_from_dict(opt.to_dict()) == opt
+
+
 def test_describe_shows_the_schedules():
     opt = dy.SAM(lr=Cosine(0.1, steps=1000), rho=PerStep(np.r_[np.zeros(50), 1.0], value=0.05))
     assert opt.describe() == "SAM(lr=Cosine(0.1, steps=1000), rho=PerStep(51 values, value=0.05))"
@@ -134,6 +144,8 @@ def test_load_run_rebuilds_the_schedule_and_its_run(tmp_path):
     (lambda: schedule_from_dict({"schedule": "linear", "value": 1.0}, "lr"), "lr's schedule must be one of"),
     (lambda: schedule_from_dict({"schedule": "cosine", "value": 1.0, "steps": 3, "tau": 1}, "rho"),
      "rho's Cosine schedule takes final, steps, value, got 'tau'"),
+    (lambda: schedule_from_dict({"schedule": "step_decay", "value": 1.0, "factor": 0.5}, "lr"),
+     "lr's StepDecay schedule needs every, got factor, value"),
     (lambda: dy.simulate(POLY, dy.GD(Cosine([0.1, 0.2, 0.3], 5)), [[0.0, 1.0], [1.0, 0.0]], 3, backend="numpy"),
      "lr has 3 values but there are 2 starts"),
 ])
