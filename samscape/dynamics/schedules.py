@@ -226,9 +226,11 @@ class Cosine(Schedule):
     def factors(self, t0, t1):
         ratio = self._ratio
         out = np.full(max(0, t1 - t0), ratio)
-        # math.cos one step at a time: the same number for a step whichever chunk asks for it
-        for i, t in enumerate(range(t0, min(t1, self.steps))):
-            out[i] = ratio + (1.0 - ratio) * (0.5 * (1.0 + math.cos(math.pi * t / self.steps)))
+        angles = math.pi * _steps_range(t0, max(t0, min(t1, self.steps))) / self.steps
+        # math.cos one step at a time (NumPy's vectorized cosine may round a step differently at another place in
+        # an array, i.e. in another chunk); the rest is correctly rounded arithmetic
+        cosines = np.fromiter(map(math.cos, angles.tolist()), dtype=np.float64, count=len(angles))
+        out[: len(angles)] = ratio + (1.0 - ratio) * (0.5 * (1.0 + cosines))
         return out
 
 
