@@ -68,12 +68,12 @@ def _check_batch_size(value, name: str = "batch_size", *, optional: bool) -> int
 
 def _column(value, n_starts: int, name: str, dtype=np.float64):
     """A scalar stays a float; a per-start array becomes an ``(n_starts, 1)`` column in ``dtype``; a schedule, its
-    run's copy (:meth:`Schedule.for_starts`).
+    run's copy holding its value so resolved (:meth:`Schedule.in_run`).
 
     A column already resolved stays a column, so resolving twice (simulate, then the stepper) is harmless.
     """
     if isinstance(value, Schedule):
-        return value.for_starts(n_starts, name, dtype)
+        return value.in_run(_column(value.value, n_starts, name, dtype), dtype)
     if np.ndim(value) == 0:
         return float(value)
     if value.shape[0] != n_starts:

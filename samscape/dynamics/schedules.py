@@ -71,27 +71,19 @@ class Schedule:
         return self.factors(int(t0), int(t1)).astype(dtype)
 
     # ------------------------------------------------------------------ inside a run
-    def for_starts(self, n_starts: int, name: str, dtype=np.float64) -> "Schedule":
-        """A copy whose value is rounded to ``dtype`` (a per-start array as an ``(n_starts, 1)`` column, checked
-        against ``n_starts``) and that keeps the factors it has computed: what :meth:`at` multiplies."""
-        value = self.value
-        if np.ndim(value) == 0:
-            value = np.dtype(dtype).type(value)
-        else:
-            if value.shape[0] != n_starts:
-                raise ValueError(f"{name} has {value.shape[0]} values but there are {n_starts} starts; give one per "
-                                 "start or a scalar")
-            value = np.asarray(value, dtype=dtype)
-            value = value if value.ndim == 2 else value[:, None]
+    def in_run(self, value, dtype) -> "Schedule":
+        """A copy for one run: ``value`` is the run's own (a number, or an ``(n_starts, 1)`` column from
+        :meth:`Optimizer.for_starts`), kept in ``dtype``, and the copy keeps the factors it has computed, which
+        :meth:`at` multiplies."""
         resolved = copy.copy(self)
-        object.__setattr__(resolved, "value", value)
+        object.__setattr__(resolved, "value", np.dtype(dtype).type(value) if np.ndim(value) == 0 else value)
         object.__setattr__(resolved, "_dtype", np.dtype(dtype))
         object.__setattr__(resolved, "_block", (0, np.empty(0, dtype=dtype)))
         return resolved
 
     def at(self, step: int):
         """The hyperparameter at ``step``: ``value * factor(step)``, in the run's dtype and shape for a run's copy
-        (:meth:`for_starts`), in float64 with the value as given otherwise."""
+        (:meth:`in_run`), in float64 with the value as given otherwise."""
         start, block = getattr(self, "_block", (0, ()))
         if not start <= step < start + len(block):
             start = step - step % FACTOR_BLOCK
@@ -120,7 +112,7 @@ class Schedule:
             value = getattr(self, f.name)
             if isinstance(value, (int, float)) and value == f.default:
                 continue  # a default is not worth a word
-            if f.name == "value" and not isinstance(f.default, float):  # the first positional value
+            if f.name == "value" and f.default is dataclasses.MISSING:  # the first positional argument
                 parts.insert(0, shown(value))
             else:
                 parts.append(f"{len(value)} values" if f.name == "values" else f"{f.name}={shown(value)}")
@@ -220,7 +212,7 @@ class Cosine(Schedule):
         if final != 0 and self.value == 0:
             raise ValueError(f"final must be 0 when value is 0 (the schedule is value times a factor), got {final!r}")
         object.__setattr__(self, "final", final)
-        # from the value as given: a run's copy holds it rounded to the run's dtype (Schedule.for_starts)
+        # from the value as given: a run's copy holds it rounded to the run's dtype (Schedule.in_run)
         object.__setattr__(self, "_ratio", 0.0 if final == 0 else final / self.value)
 
     def factors(self, t0, t1):

@@ -57,12 +57,12 @@ def test_each_factor_follows_its_formula_whichever_chunk_asks(schedule):
 def test_the_ends_of_cosine_warm_up_and_per_step():
     """Cosine starts at its value and ends at its final value (then stays); the warm-up's first step is value/steps
     and it reaches value at t = steps - 1; PerStep keeps its last value past its end."""
-    cosine = Cosine(0.2, 10, final=0.02).for_starts(1, "lr")
+    cosine = dy.GD(Cosine(0.2, 10, final=0.02)).for_starts(1).lr
     assert cosine.at(0) == 0.2 and cosine.at(10) == pytest.approx(0.02, rel=1e-15) and cosine.at(500) == cosine.at(10)
     assert 0.02 < cosine.at(9) < cosine.at(1) < 0.2
-    warm = WarmUp(0.4, 4).for_starts(1, "lr")
+    warm = dy.GD(WarmUp(0.4, 4)).for_starts(1).lr
     assert [float(warm.at(t)) for t in range(6)] == [0.1, 0.2, 0.30000000000000004, 0.4, 0.4, 0.4]
-    assert PerStep([1.0, 3.0]).for_starts(1, "lr").at(10**6) == 3.0
+    assert dy.GD(PerStep([1.0, 3.0])).for_starts(1).lr.at(10**6) == 3.0
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -70,14 +70,14 @@ def test_per_start_values_are_a_column_times_one_factor_in_the_run_dtype(dtype):
     """A per-start value becomes an (n_starts, 1) column in the run's dtype; its value at step t is that column times
     the factor rounded to the dtype, a product in the dtype."""
     values = np.array([0.1, 0.2, 0.35])
-    resolved = Cosine(values, 20).for_starts(3, "lr", dtype)
+    resolved = dy.GD(Cosine(values, 20)).for_starts(3, dtype).lr
     for t in (0, 7, 19, 20, 31):
         got = resolved.at(t)
         factor = np.asarray(expected_factor(Cosine(1.0, 20), t)).astype(dtype)
         assert got.shape == (3, 1) and got.dtype == dtype
         np.testing.assert_array_equal(got, values.astype(dtype)[:, None] * factor)
     with pytest.raises(ValueError, match="lr has 3 values but there are 2 starts"):
-        Cosine(values, 20).for_starts(2, "lr")
+        dy.GD(Cosine(values, 20)).for_starts(2)
 
 
 def test_an_unscheduled_optimizer_steps_as_itself():
