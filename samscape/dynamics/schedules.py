@@ -97,7 +97,8 @@ class Schedule:
         out: dict[str, Any] = {"schedule": self.kind}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = value.tolist() if isinstance(value, np.ndarray) else value
+            # a run's copy holds NumPy numbers (Schedule.in_run): plain ones for JSON
+            out[f.name] = value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
         return out
 
     def describe(self) -> str:
