@@ -4,9 +4,10 @@ Layout, bottom to top: ``landscapes`` -> ``dynamics`` -> ``theory`` -> ``plots``
 """
 
 from . import dynamics, landscapes
+from .dynamics import schedules  # samscape.schedules.Cosine(0.1, steps=1000): lr and rho over the steps
 
 __version__ = "0.1.0"
-__all__ = ["landscapes", "dynamics", "theory", "plots", "__version__"]
+__all__ = ["landscapes", "dynamics", "schedules", "theory", "plots", "__version__"]
 
 
 def __getattr__(name):

@@ -123,7 +123,10 @@ def single_number(value, name: str, purpose: str) -> float:
     """One number where an array (one value per start) is also meaningful elsewhere, e.g. ``lr`` for a field."""
     if np.ndim(value) != 0:
         raise ValueError(f"{name} must be a single number for {purpose}, got an array of {np.size(value)} values")
-    return float(value)
+    number = _scalar_number(value)
+    if number is None:  # a schedule of lr, say: one number per step, not one for the whole run
+        raise ValueError(f"{name} must be a single number for {purpose}, got {_shown(value)}")
+    return number
 
 
 def points(value, dim: int, name: str = "x") -> np.ndarray:

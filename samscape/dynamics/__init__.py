@@ -11,6 +11,7 @@ from .optimizers import (
     PerSampleSAM, PerSampleUSAM, RandomSAM, SignSAM, StableSAM, Switch, UnifiedSAM, check_optimizer,
     optimizer_from_dict, optimizer_from_kind, plain_kinds, sam_ascent, unit, usam_ascent,
 )
+from .schedules import SCHEDULES, Constant, Cosine, InverseTime, PerStep, Schedule, StepDecay, WarmUp, schedule_from_dict
 from .stepping import iterate, step
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "resolve_backend", "step", "iterate", "DEFAULT_BOUND", "DTYPES", "STATUS_NAMES", "n_saved_steps", "Progress",
     "memory_estimate", "available_memory", "size_text", "BACKEND_CHOICES", "check_dtype", "check_optimizer", "OPTIMIZERS",
     "plain_kinds", "optimizer_from_kind", "DEFAULT_RHO", "kernel_readiness", "quiet_builds",
+    "Schedule", "Constant", "StepDecay", "InverseTime", "Cosine", "WarmUp", "PerStep", "SCHEDULES", "schedule_from_dict",
+    "schedules",
 ]
 
 

@@ -57,6 +57,7 @@ from ..landscapes.core import PlaceholderPrinter
 from . import draws
 from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, lanes_for
 from .optimizers import GD, SGD, _PerSample, _Perturbed, _Redirected, squared_norm_range
+from .schedules import Schedule
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
 GENERATOR_VERSION = 9
@@ -350,6 +351,8 @@ class Leaf:
     per_sample: bool = False
     # (name, value) of the class's kernel_constants: loop counts the source is written for
     constants: tuple = ()
+    # the per-start hyperparameters that follow a schedule: the kernel multiplies each by the host's factor of step t
+    scheduled: tuple[str, ...] = ()
 
     def constant(self, name: str) -> int:
         return dict(self.constants)[name]
@@ -392,8 +395,9 @@ def optimizer_shape(optimizer, has_data: bool):
                                        "use backend='numpy'")
         batched = has_data and getattr(opt, "batch_size", None) is not None
         constants = tuple((name, int(getattr(opt, name))) for name in getattr(opt, "kernel_constants", ()))
+        scheduled = tuple(name for name in opt.per_start if isinstance(getattr(opt, name, None), Schedule))
         leaf = Leaf(opt.kind, opt.ascent, tuple(opt.per_start), batched, len(leaves), per_sample and opt.ascent is not None,
-                    constants)
+                    constants, scheduled)
         leaves.append(opt)
         return leaf
 
@@ -405,7 +409,8 @@ def shape_signature(tree) -> str:
     if isinstance(tree, Fork):
         return f"switch({shape_signature(tree.first)},{shape_signature(tree.second)})"
     constants = "".join(f"[{name}={value}]" for name, value in tree.constants)
-    return f"{tree.kind}{constants}{'[batch]' if tree.batched else ''}"
+    scheduled = "".join(f"[{name}~schedule]" for name in tree.scheduled)
+    return f"{tree.kind}{constants}{scheduled}{'[batch]' if tree.batched else ''}"
 
 
 @dataclass(frozen=True)
@@ -499,6 +504,8 @@ class Layout:
     n_data: int
     hp_rows: list[tuple[int, str]] = field(default_factory=list)  # (leaf index, hyperparameter), one per HP row
     n_float_rows: int = 0
+    # (leaf index, hyperparameter) of each row of SF, the factors of the scheduled hyperparameters (none: no SF)
+    schedule_rows: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _decimal_ln2() -> decimal.Decimal:
@@ -667,13 +674,19 @@ class _KernelWriter:
 
         self.X, self.XN, self.P, self.G, self.H, self.SG = (
             take([f"{label}{k}" for k in range(d)]) for label in ("X", "XN", "P", "G", "H", "SG"))
-        # one row per hyperparameter that each leaf declares per start, in the order HP is packed
+        # one row per hyperparameter that each leaf declares per start, in the order HP is packed, and after a
+        # scheduled one a row for its value at step t (the base value times SF's factor, see emit_schedules)
         self.hp_rows: list[tuple[int, str]] = []
         self.HP_ROW: dict[tuple[int, str], int] = {}
+        self.schedule_rows: list[tuple[int, str]] = []
+        self.AT_STEP_ROW: dict[tuple[int, str], int] = {}
         for leaf in self.leaves:
             for name in leaf.per_start:
                 self.HP_ROW[leaf.index, name] = take([f"{name.upper()}_{leaf.index}"])[0]
                 self.hp_rows.append((leaf.index, name))
+                if name in leaf.scheduled:
+                    self.AT_STEP_ROW[leaf.index, name] = take([f"{name.upper()}_{leaf.index}_AT_T"])[0]
+                    self.schedule_rows.append((leaf.index, name))
         self.T = take([f"TMP{i}" for i in range(len(self.program.temps))])
         self.D = take([f"DAT{k}" for k in range(self.program.n_data)]) if any(leaf.batched for leaf in self.leaves) else []
         self.n_rows = len(self.names)
@@ -695,6 +708,8 @@ class _KernelWriter:
                "# offsets (the scalar kernel keeps each in a local s_<NAME> instead)."]
         out += [f"#   {label}<k>: {what}" for label, what in groups]
         out += ["#   <HYPERPARAMETER>_<i>: leaf i's per-start hyperparameter"]
+        if self.schedule_rows:
+            out += ["#   <HYPERPARAMETER>_<i>_AT_T: its value at step t, where it follows a schedule"]
         out += [f"{name} = {row * W}" for row, name in enumerate(self.names)]
         out += [
             "# then the eight partial sums of a pairwise summation (8 * dim rows) and the summation stack",
@@ -717,8 +732,8 @@ class _KernelWriter:
         return f"S[{self.names[row]} + j]"
 
     def hp(self, leaf: Leaf, name: str) -> str:
-        """Leaf ``leaf``'s per-start hyperparameter ``name`` for the current lane."""
-        return self.at(self.HP_ROW[leaf.index, name])
+        """Leaf ``leaf``'s per-start hyperparameter ``name`` for the current lane (at this step, when scheduled)."""
+        return self.at(self.AT_STEP_ROW.get((leaf.index, name), self.HP_ROW[leaf.index, name]))
 
     @property
     def status(self) -> str:
@@ -1220,6 +1235,8 @@ class _KernelWriter:
         X, H, XN = (self.rows(r) for r in (self.X, self.H, self.XN))
         em.line(f"# ---- {leaf.kind} (leaf {leaf.index}): {leaf.ascent or 'no'} ascent, "
                 f"{'a mini-batch' if leaf.batched else 'the full batch'}")
+        if leaf.scheduled:
+            self.emit_schedules(em, leaf)
         if leaf.batched:
             em.line(f"# this step's mini-batch: BSZ[{leaf.index}] sample indices per lane, into I from row IBATCH on")
             self.emit_batch_draw(em, leaf)
@@ -1244,6 +1261,13 @@ class _KernelWriter:
             self.over_coordinates(em, [f"{XN} = {X} - {lr} * {H}"])
         else:
             self.lanes(em, [f"{XN[k]} = {X[k]} - {lr} * {H[k]}" for k in range(d)])
+
+    def emit_schedules(self, em: _Emitter, leaf: Leaf) -> None:
+        """The scheduled hyperparameters of step t: each base value times its factor, which the host computed for
+        this call's steps (``Schedule.factor_table``, the NumPy backend's own) and passed in ``SF``."""
+        em.line(f"# this step's {', '.join(leaf.scheduled)}: the value times the schedule's factor of step t (host's SF)")
+        self.lanes(em, [f"{self.hp(leaf, name)} = {self.at(self.HP_ROW[leaf.index, name])} * "
+                        f"SF[{self.schedule_rows.index((leaf.index, name))}, t - t0]" for name in leaf.scheduled])
 
     def emit_tree(self, em: _Emitter, node) -> None:
         if isinstance(node, Fork):
@@ -1348,7 +1372,7 @@ class _KernelWriter:
         d, W = self.dim, self.W
         em.line("@njit(error_model=\"numpy\", nogil=True, cache=DISK_CACHE)")
         em.line(f"def {name}(XST, STATUS, STOPPED, XS, SAVED, slot0, t0, t1, blk0, blk1, HP, DATA, "
-                "ZSEED, IDS, FAR2, ATS, BSZ, PLANS, POFF, NSTK, BMAX):")
+                f"ZSEED, IDS, FAR2, ATS, BSZ, PLANS, POFF, NSTK, BMAX{', SF' if self.schedule_rows else ''}):")
         em.depth += 1
         em.line("n = XST.shape[0]")
         em.line("nsaved = SAVED.shape[0]")
@@ -1485,7 +1509,8 @@ class _KernelWriter:
             mix_b=int(draws.MIX_B), two53=float(2**53), two_pi=2.0 * np.pi, namespace=namespace,
             ok=OK, diverged=DIVERGED, nonfinite=NONFINITE,
         )
-        layout = Layout(n_data=self.program.n_data, hp_rows=self.hp_rows, n_float_rows=self.n_rows)
+        layout = Layout(n_data=self.program.n_data, hp_rows=self.hp_rows, n_float_rows=self.n_rows,
+                        schedule_rows=self.schedule_rows)
         body = prelude + "\n" + self.layout_constants() + self.grad_constants() + _tanh_source(self.float32) + "\n\n" + em.text()
         return body, layout
 

@@ -55,12 +55,16 @@ import numpy as np
 from .._atomic import atomic_output
 from . import codegen, draws
 from .contract import far_threshold, kept_so_far
+from .schedules import base_value
 
 CACHE_ENV = "SAMSCAPE_CACHE"
 # A kernel build (generation, loading, compilation) longer than this gets a note on stderr.
 SLOW_BUILD_NOTE_SECONDS = 2.0
 # Point-steps per kernel call between progress updates (about a second of work on one core).
 CHUNK_WORK = 1 << 27
+# At most this many steps per kernel call when a hyperparameter follows a schedule: the factors of a call's steps
+# are one array (SF) the host fills first, which must stay small for a long run of few starts.
+SCHEDULE_CHUNK_STEPS = 1 << 16
 # From this many saved points on, the loss at the saved steps is the kernel module's own (compiled on first use
 # and cached like the kernels): NumPy's tanh, say, is a scalar call per element where the kernels' is vectorized.
 LOSS_FROM_POINTS = 1 << 16
@@ -577,7 +581,7 @@ def _pack(layout: codegen.Layout, plan: codegen.KernelPlan, n_starts: int, dtype
     landscape, leaf_opts, fork_opts = plan.landscape, plan.parts, plan.switches
     hp = np.empty((max(1, len(layout.hp_rows)), n_starts), dtype=dtype)
     for h, (leaf_index, name) in enumerate(layout.hp_rows):
-        hp[h] = _row(getattr(leaf_opts[leaf_index], name), n_starts)
+        hp[h] = _row(base_value(getattr(leaf_opts[leaf_index], name)), n_starts)
     ats = np.array([f.at for f in fork_opts] or [0], dtype=np.int64)
     bsz = np.zeros(max(1, len(leaf_opts)), dtype=np.int64)
     # plan 0 sums over every sample; plan 1 + i over the batch of leaf i
@@ -598,6 +602,15 @@ def _pack(layout: codegen.Layout, plan: codegen.KernelPlan, n_starts: int, dtype
         PLANS=np.ascontiguousarray(rows, dtype=np.int64), POFF=offsets, NSTK=int(depth),
         BMAX=int(bsz.max()),
     )
+
+
+def _factors(layout: codegen.Layout, plan: codegen.KernelPlan, t0: int, t1: int, dtype) -> np.ndarray:
+    """``SF``: the factors of steps ``t0 .. t1 - 1`` of each scheduled hyperparameter, one row each, from the very
+    function the NumPy backend reads (``Schedule.factor_table``), so both backends multiply by the same numbers."""
+    table = np.empty((len(layout.schedule_rows), max(1, t1 - t0)), dtype=dtype)
+    for row, (leaf_index, name) in enumerate(layout.schedule_rows):
+        table[row, : t1 - t0] = getattr(plan.parts[leaf_index], name).factor_table(t0, t1, dtype)
+    return table
 
 
 def _seed_hash(seed: int) -> np.uint64:
@@ -660,6 +673,8 @@ def _arguments(kernel: Kernel, plan: codegen.KernelPlan, x0: np.ndarray, saved_s
         ZSEED=_seed_hash(seed), IDS=np.ascontiguousarray(start_ids, dtype=np.int64).view(np.uint64),
         FAR2=far_threshold(bound, dtype), **_pack(kernel.layout, plan, n_starts, dtype),
     )
+    if kernel.layout.schedule_rows:  # the factors of no step yet: each call gets its own (compiled_backend)
+        args["SF"] = _factors(kernel.layout, plan, 0, 0, dtype)
     return args, xs, status, stopped_at
 
 
@@ -684,10 +699,15 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
     n_pieces = 1 if workers == 1 else min(n_blocks, 8 * workers)
     edges = np.linspace(0, n_blocks, n_pieces + 1).round().astype(int)
     chunk = max(1, CHUNK_WORK // n_starts)
+    scheduled = bool(kernel.layout.schedule_rows)
+    if scheduled:
+        chunk = min(chunk, SCHEDULE_CHUNK_STEPS)
     t = 0
     while t < last:
         t1 = min(last, t + chunk)
         call = {**args, "t0": t, "t1": t1, "slot0": int(np.searchsorted(saved, t, side="right"))}
+        if scheduled:
+            call["SF"] = _factors(kernel.layout, run_plan, t, t1, x0.dtype)
         if n_pieces == 1:
             function(**{**call, "blk0": 0, "blk1": n_blocks})
         else:

@@ -169,7 +169,8 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
     landscape : Landscape
     optimizer : Optimizer
         ``GD``, ``SGD``, ``SAM``, ``USAM``, ``RandomSAM``, ``PerSampleSAM``, ``PerSampleUSAM`` or ``Switch``;
-        per-start ``lr``/``rho`` arrays must have one value per start.
+        per-start ``lr``/``rho`` arrays must have one value per start; either may follow a schedule of the step
+        (:mod:`samscape.dynamics.schedules`, counted from step 0).
     x0 : array (dim,) or (n_starts, dim)
         Starting points; must be finite.
     steps : int >= 0

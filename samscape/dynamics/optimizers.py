@@ -5,8 +5,9 @@ Every optimizer maps the iterates of all starts at step ``t`` to step ``t + 1``:
     x_next = optimizer.update(landscape, x, t, noise)     # x: (n_starts, dim)
 
 ``noise`` is a :class:`Noise` that hands out counter-based batches and directions for step ``t``.
-``lr`` and ``rho`` are scalars or one value per start (arrays of shape ``(n_starts,)``); inside ``update``
-they arrive as floats or ``(n_starts, 1)`` columns (see :meth:`Optimizer.for_starts`).
+``lr`` and ``rho`` are scalars or one value per start (arrays of shape ``(n_starts,)``), or a schedule of either
+(:mod:`samscape.dynamics.schedules`); inside ``update`` they arrive as floats or ``(n_starts, 1)`` columns, a
+schedule as its value at the step (see :meth:`Optimizer.for_starts` and :meth:`Optimizer.at_step`).
 
 Zero-gradient convention (SAM and USAM's ascent): where the ascent gradient ``g`` is exactly zero (or not
 finite), there is no perturbation, ``x+ = x``. SAM's ``g/||g||`` is undefined there; this choice makes the
@@ -28,10 +29,21 @@ import numpy as np
 
 from .._checks import choice, instance, int_at_least, positive_array
 from . import draws
+from .schedules import Schedule, schedule_from_dict
 
 
-def _check_rate(value, name: str, *, allow_zero: bool):
-    """A scalar or one-value-per-start hyperparameter; returns a float or a read-only float array."""
+def _check_rate(value, name: str, *, allow_zero: bool, schedulable: bool = False):
+    """A scalar or one-value-per-start hyperparameter; returns a float or a read-only float array.
+
+    With ``schedulable`` it may also be a :class:`~samscape.dynamics.schedules.Schedule`, whose value is checked
+    as the hyperparameter itself (``lr``'s must be > 0) and which is returned as it is.
+    """
+    if isinstance(value, Schedule):
+        if not schedulable:
+            raise ValueError(f"{name} must be a number or one per start (only lr and rho follow a schedule), "
+                             f"got {value.describe()}")
+        _check_rate(value.value, f"{name}'s schedule value", allow_zero=allow_zero)
+        return value
     checked = positive_array(value, name, allow_zero=allow_zero, per_start=True)
     if isinstance(checked, np.ndarray):
         # the optimizer is frozen and hashed by value: its arrays must not change under it
@@ -55,10 +67,13 @@ def _check_batch_size(value, name: str = "batch_size", *, optional: bool) -> int
 
 
 def _column(value, n_starts: int, name: str, dtype=np.float64):
-    """A scalar stays a float; a per-start array becomes an ``(n_starts, 1)`` column in ``dtype``.
+    """A scalar stays a float; a per-start array becomes an ``(n_starts, 1)`` column in ``dtype``; a schedule, its
+    run's copy holding its value so resolved (:meth:`Schedule.in_run`).
 
     A column already resolved stays a column, so resolving twice (simulate, then the stepper) is harmless.
     """
+    if isinstance(value, Schedule):
+        return value.in_run(_column(value.value, n_starts, name, dtype), dtype)
     if np.ndim(value) == 0:
         return float(value)
     if value.shape[0] != n_starts:
@@ -269,6 +284,30 @@ class Optimizer:
             object.__setattr__(resolved, name, value)
         return resolved
 
+    def scheduled(self) -> bool:
+        """Whether a hyperparameter of it (or of a part) follows a schedule (:mod:`samscape.dynamics.schedules`)."""
+        return (any(isinstance(getattr(self, name, None), Schedule) for name in self.per_start)
+                or any(getattr(self, name).scheduled() for name in self.parts))
+
+    def at_step(self, step: int) -> "Optimizer":
+        """The optimizer of step ``step``: a shallow copy whose scheduled hyperparameters hold their value at that
+        step (of a Switch, in each part), itself when nothing is scheduled. Call it on the optimizer of a run
+        (:meth:`for_starts`), whose schedules give values in the run's dtype and shape."""
+        changes = {name: getattr(self, name).at(step) for name in self.per_start
+                   if isinstance(getattr(self, name, None), Schedule)}
+        for name in self.parts:
+            part = getattr(self, name)
+            stepped = part.at_step(step)
+            if stepped is not part:
+                changes[name] = stepped
+        if not changes:
+            return self
+        # a shallow copy of the fields, without copy.copy's round trip through __reduce_ex__ (this runs every step);
+        # the values are checked already (as in for_starts)
+        stepped = object.__new__(type(self))
+        stepped.__dict__.update(self.__dict__, **changes)
+        return stepped
+
     # Equality and hashing by value: the dataclass versions compare per-start arrays elementwise, which
     # raises "truth value of an array is ambiguous".
     def __eq__(self, other) -> bool:
@@ -282,7 +321,7 @@ class Optimizer:
         out: dict[str, Any] = {"kind": self.kind}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if isinstance(value, Optimizer):
+            if isinstance(value, (Optimizer, Schedule)):
                 out[field.name] = value.to_dict()
             elif isinstance(value, np.ndarray):
                 out[field.name] = value.tolist()
@@ -297,6 +336,8 @@ class Optimizer:
             value = getattr(self, field.name)
             if isinstance(value, Optimizer):
                 parts.append(value.describe())
+            elif isinstance(value, Schedule):
+                parts.append(f"{field.name}={value.describe()}")
             elif isinstance(value, np.ndarray):
                 parts.append(f"{field.name}=[{value.min():g}..{value.max():g}]")
             elif value is not None:
@@ -313,7 +354,7 @@ class GD(Optimizer):
     color: ClassVar[str | None] = "blue"
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
+        object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False, schedulable=True))
 
     def update(self, landscape, x, step, noise):
         return x - self.lr * landscape.grad(x)
@@ -329,7 +370,7 @@ class SGD(Optimizer):
     color: ClassVar[str | None] = "sky"
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
+        object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False, schedulable=True))
         object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size, optional=False))
 
     def update(self, landscape, x, step, noise):
@@ -346,8 +387,8 @@ class _Perturbed(Optimizer):
     hyperparameter_checks: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
-        object.__setattr__(self, "rho", _check_rate(self.rho, "rho", allow_zero=True))
+        object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False, schedulable=True))
+        object.__setattr__(self, "rho", _check_rate(self.rho, "rho", allow_zero=True, schedulable=True))
         object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size, optional=True))
         for name, check in self.hyperparameter_checks.items():
             object.__setattr__(self, name, HYPERPARAMETER_CHECKS[check](getattr(self, name), name))
@@ -479,7 +520,8 @@ def _check_fraction(value, name: str, *, below_one: bool = False):
 
 # The checks a variant names in ``_Perturbed.hyperparameter_checks``: (value, name) -> the cleaned value.
 HYPERPARAMETER_CHECKS = {
-    "positive": lambda value, name: _check_rate(value, name, allow_zero=False),
+    # schedulable: MultiStepSAM's alpha is rho when not given, and follows rho's schedule then
+    "positive": lambda value, name: _check_rate(value, name, allow_zero=False, schedulable=True),
     "nonnegative": lambda value, name: _check_rate(value, name, allow_zero=True),
     "fraction": _check_fraction,
     "below_one": lambda value, name: _check_fraction(value, name, below_one=True),
@@ -832,4 +874,7 @@ def optimizer_from_dict(data: dict[str, Any]) -> Optimizer:
     cls = OPTIMIZERS[choice(data.pop("kind", None), "optimizer kind", sorted(OPTIMIZERS))]
     for name in cls.parts:
         data[name] = optimizer_from_dict(data[name])
+    for name, value in data.items():
+        if name not in cls.parts and isinstance(value, dict):  # a schedule's to_dict
+            data[name] = schedule_from_dict(value, name)
     return cls(**data)

@@ -1,4 +1,5 @@
-"""The one step primitive: key the step's draws, apply the optimizer's update, keep the iterates' dtype.
+"""The one step primitive: key the step's draws, apply the optimizer's update at its step's scheduled values (see
+:mod:`samscape.dynamics.schedules`), keep the iterates' dtype.
 
 The NumPy backend of :func:`~samscape.dynamics.simulate`, the replays of the theory (a run's own update
 applied further) and the maps that the theory and the plots differentiate or draw (one deterministic step
@@ -31,10 +32,13 @@ class Stepper:
             raise ValueError(f"start_ids must hold one id per start ({n_starts}), got shape {ids.shape}")
         self.landscape = landscape
         self.optimizer = optimizer.for_starts(n_starts, dtype)
+        # asked once: an optimizer without a schedule steps as it is, at no cost per step
+        self.scheduled = self.optimizer.scheduled()
         self.noise = Noise(seed, ids, landscape.n_samples, landscape.dim)
 
     def __call__(self, x: np.ndarray, t: int) -> np.ndarray:
-        return self.optimizer.update(self.landscape, x, t, self.noise).astype(x.dtype, copy=False)
+        optimizer = self.optimizer.at_step(t) if self.scheduled else self.optimizer
+        return optimizer.update(self.landscape, x, t, self.noise).astype(x.dtype, copy=False)
 
 
 def _as_starts(landscape, x) -> tuple[np.ndarray, bool]:
