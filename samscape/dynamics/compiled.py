@@ -654,9 +654,11 @@ def _first_call(kernel: Kernel, function, args: dict) -> None:
 
 
 def _arguments(kernel: Kernel, plan: codegen.KernelPlan, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
-               start_ids: np.ndarray, bound: float):
+               start_ids: np.ndarray, bound: float, initial=None):
     """The kernel's arguments for a run, and the arrays it fills: ``(args, xs, status, stopped_at)``.
 
+    ``initial`` is the optimizer's state at the start (name -> ``(n_starts, dim)``; zeros where absent); a kernel
+    with momentum loads and stores the velocity in ``args["VST"]`` block by block, as the iterates in ``XST``.
     :func:`prepare` compiles with the arguments of a stand-in run built here, so that their types are
     the very types of the real run and numba compiles once.
     """
@@ -675,11 +677,15 @@ def _arguments(kernel: Kernel, plan: codegen.KernelPlan, x0: np.ndarray, saved_s
     )
     if kernel.layout.schedule_rows:  # the factors of no step yet: each call gets its own (compiled_backend)
         args["SF"] = _factors(kernel.layout, plan, 0, 0, dtype)
+    if plan.stateful:
+        velocity = (initial or {}).get("velocity")
+        args["VST"] = (np.zeros((n_starts, dim), dtype=dtype) if velocity is None
+                       else np.array(velocity, dtype=dtype, order="C"))
     return args, xs, status, stopped_at
 
 
 def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
-                     start_ids: np.ndarray, bound: float, progress):
+                     start_ids: np.ndarray, bound: float, progress, state=None, first_step: int = 0):
     """Fused-kernel backend; same contract and results as :func:`integrate.numpy_backend`.
 
     Raises :class:`codegen.UnsupportedLandscape` or :class:`KernelBuildError` before any step when the
@@ -689,8 +695,10 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
     run_plan = plan(landscape, optimizer, x0.dtype)
     kernel, function = prepare(run_plan, n_starts)
     args, xs, status, stopped_at = _arguments(kernel, run_plan, x0, saved_steps, seed=seed, start_ids=start_ids,
-                                              bound=bound)
-    saved = args["SAVED"]
+                                              bound=bound, initial=state)
+    # the kernel counts the run's absolute steps (its draws and Switch steps are keyed by them): a continued run's
+    # saved steps are shifted to them, and its stop steps shifted back below
+    saved = args["SAVED"] = args["SAVED"] + first_step
     width = 1 if function is kernel.single else run_plan.lanes
     last = int(saved[-1])
     n_blocks = -(-n_starts // width)
@@ -702,7 +710,7 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
     scheduled = bool(kernel.layout.schedule_rows)
     if scheduled:
         chunk = min(chunk, SCHEDULE_CHUNK_STEPS)
-    t = 0
+    t = first_step
     while t < last:
         t1 = min(last, t + chunk)
         call = {**args, "t0": t, "t1": t1, "slot0": int(np.searchsorted(saved, t, side="right"))}
@@ -716,12 +724,15 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
             for job in jobs:
                 job.result()
         t = t1
-        progress.update(t)
+        progress.update(t - first_step)
         if progress.stop_requested:  # Ctrl-C under simulate(on_interrupt="return"): keep the steps done
-            xs = kept_so_far(xs, int(np.searchsorted(saved, t, side="right")), args["XST"], t, saved)
+            xs = kept_so_far(xs, int(np.searchsorted(saved, t, side="right")), args["XST"], t - first_step,
+                             saved - first_step)
             break
-    progress.update(t)
-    return xs, status, stopped_at, _saved_loss(kernel, xs, workers)
+    progress.update(t - first_step)
+    stopped_at[stopped_at >= 0] -= first_step
+    final_state = {"velocity": args["VST"]} if run_plan.stateful else {}
+    return xs, status, stopped_at, _saved_loss(kernel, xs, workers), final_state
 
 
 def _saved_loss(kernel: Kernel, xs: np.ndarray, workers: int) -> np.ndarray | None:

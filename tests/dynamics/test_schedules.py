@@ -234,11 +234,12 @@ def test_the_kernel_equals_numpy_bit_for_bit_with_cosine_lr_and_step_decay_rho(d
 
 @pytest.mark.skipif(not compiled.available(), reason="needs numba")
 def test_the_kernel_follows_schedules_in_both_parts_of_a_switch_with_mini_batches():
-    """Switch(SGD with a warmed-up lr, SAM with a late radius) on a polynomial finite sum with mini-batches: the
-    kernel reads each part's factors at the run's step and gives NumPy's iterates bit for bit."""
+    """Switch(SGD with a warmed-up lr and momentum, SAM with a late radius) on a polynomial finite sum with
+    mini-batches: the kernel reads each part's factors at the run's step, the velocity steps with the scheduled lr
+    and carries over the switch, and the iterates are NumPy's bit for bit."""
     data = landscapes.from_expr("0.5*(u*v*a - y)**2 + 0.05*(u**2 + v**2)", ["u", "v"],
                                 samples={"a": [0.6, 1.0, 1.3, 0.8], "y": [0.5, -0.2, 0.3, 0.0]})
-    opt = dy.Switch(dy.SGD(WarmUp(0.3, 6), 2), dy.SAM(0.2, rho=PerStep(np.r_[np.zeros(15), 0.5, 1.0], value=0.1),
+    opt = dy.Switch(dy.SGD(WarmUp(0.3, 6), 2, momentum=0.5), dy.SAM(0.2, rho=PerStep(np.r_[np.zeros(15), 0.5, 1.0], value=0.1),
                                                         batch_size=2), at=10)
     x0 = np.random.default_rng(2).normal(size=(3, 2))
     reference = dy.simulate(data, opt, x0, 30, seed=11, backend="numpy")
