@@ -1,0 +1,157 @@
+"""samscape against optax, code nobody here wrote: its ``contrib.sam`` is samscape's :class:`MultiStepUSAM`.
+
+How optax's ``contrib.sam`` (optax/contrib/_sam.py) reads, and why the configuration below is MultiStepUSAM:
+
+* it wraps an outer optimizer and an adversarial one, and every ``sync_period`` phases makes one outer step:
+  ``sync_period - 1`` adversarial phases, then the outer update;
+* an adversarial phase applies the adversarial optimizer's update *negated*: ``optax.sgd(rho)`` proposes
+  ``-rho g``, so the phase moves ``p`` to ``p + rho grad L(p)``, an unnormalized ascent step (no
+  ``contrib.normalize()`` in the chain: that would be the normalized SAM step);
+* the outer update is the outer optimizer's update for the gradient at the last adversarial point, applied to the
+  parameters of before the ascent (``optax.sgd(lr)``: ``x - lr grad L(p_K)``);
+* in opaque mode one ``update`` call runs the whole cycle, calling ``grad_fn(p, i)`` for each adversarial point;
+  in the default (transparent) mode each call is one phase, and the outer iterates are the parameters after every
+  ``sync_period``-th call.
+
+So ``sam(sgd(lr), sgd(rho), sync_period=K + 1)`` is ``MultiStepUSAM(lr, rho, steps_ascent=K)``. The starts are
+the rows of one ``(n_starts, dim)`` parameter array whose loss is the sum of the starts' losses: SGD is elementwise,
+so the rows do not interact.
+
+Tolerance: both sides run float64 (jax in x64 mode, switched on by a fixture and restored after) and the same
+arithmetic, ``p + rho g`` and ``x - lr g``, except the gradient itself (SymPy's formula against jax's reverse-mode
+derivative of the hand-written loss: a few units in the last place apart) and, in transparent mode, optax's detour
+``p + ((c - p) + u)`` for ``c + u``. Differences of ~1e-16 per step grow at most by the step map's Lipschitz
+constant, about ``1 + lr H (1 + rho H)^K``, close to 1 for these small steps; over 30 steps that stays far below
+``TOLERANCE = 1e-12``, while a change of the rule (one ascent step fewer, an ascent of the wrong sign) moves the
+iterates by more than 1e-4 (checked below, so the comparison can fail).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from samscape import dynamics as dy
+from samscape import landscapes
+
+optax = pytest.importorskip(
+    "optax", reason="optax is not installed (the test extra brings it: pip install -e '.[test]'); "
+                    "these tests compare samscape's SAM variants with optax's")
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+
+TOLERANCE = 1e-12
+STEPS = 30
+SEED = 5
+SAMPLES = {"a": [0.6, 1.0, 1.3, 0.8], "y": [0.0, 0.2, -0.1, 0.1]}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def float64_jax():
+    """jax in float64 (its default is float32) for this module only: the setting is global to the process."""
+    before = jax.config.read("jax_enable_x64")
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", before)
+
+
+def tanh_loss(x, batch=None):
+    """The catalog's ``tanh`` landscape, ``1/2 tanh(v tanh u)^2``, summed over the starts (rows of ``x``)."""
+    u, v = x[:, 0], x[:, 1]
+    return jnp.sum(0.5 * jnp.tanh(v * jnp.tanh(u)) ** 2)
+
+
+def regression_loss(x, batch):
+    """``mean_b 1/2 (tanh(v tanh(u a_b)) - y_b)^2`` over each start's batch ``batch[start]``, summed over starts."""
+    a, y = jnp.asarray(SAMPLES["a"])[batch], jnp.asarray(SAMPLES["y"])[batch]  # (n_starts, B)
+    u, v = x[:, :1], x[:, 1:]
+    return jnp.sum(jnp.mean(0.5 * (jnp.tanh(v * jnp.tanh(u * a)) - y) ** 2, axis=1))
+
+
+CASES = {
+    # name: (samscape landscape, the same loss written for jax, batch_size)
+    "tanh": (lambda: landscapes.get("tanh"), tanh_loss, None),
+    "regression-minibatch": (
+        lambda: landscapes.from_expr("0.5*(tanh(v*tanh(u*a)) - y)**2", ["u", "v"], samples=SAMPLES),
+        regression_loss, 2),
+}
+
+
+@pytest.fixture(scope="module")
+def starts():
+    return np.array([[2.5, 0.3], [-2.0, -0.5], [0.7, 1.2], [-0.4, 1.6]])
+
+
+def batches(landscape, batch_size, n_starts):
+    """The batch of every step, ``(STEPS, n_starts, B)``, as samscape's counter-based draws give them (or the full
+    batch for every start when ``batch_size`` is None)."""
+    if batch_size is None:
+        return np.broadcast_to(np.arange(landscape.n_samples), (STEPS, n_starts, landscape.n_samples))
+    noise = dy.Noise(SEED, np.arange(n_starts), landscape.n_samples, landscape.dim)
+    return np.stack([noise.batch(step, batch_size) for step in range(STEPS)])
+
+
+def optax_multistep_usam(loss, x0, step_batches, lr, rho, steps_ascent, *, opaque, sync_period=None):
+    """Iterates ``(STEPS + 1, n_starts, dim)`` of ``optax.contrib.sam(sgd(lr), sgd(rho), sync_period)``, by default
+    ``steps_ascent + 1``; every gradient of one outer step sees that step's batch, as in samscape."""
+    sync_period = steps_ascent + 1 if sync_period is None else sync_period
+    sam = optax.contrib.sam(optax.sgd(lr), optax.sgd(rho), sync_period=sync_period, opaque_mode=opaque)
+    grad = jax.grad(loss)
+
+    @jax.jit
+    def outer_step(params, state, batch):
+        if opaque:
+            updates, state = sam.update(grad(params, batch), state, params,
+                                        grad_fn=lambda point, _: grad(point, batch))
+            return optax.apply_updates(params, updates), state
+        for _ in range(sync_period):  # one phase per call
+            updates, state = sam.update(grad(params, batch), state, params)
+            params = optax.apply_updates(params, updates)
+        return params, state
+
+    params = jnp.asarray(x0)
+    state = sam.init(params)
+    iterates = [np.asarray(params)]
+    for batch in step_batches:
+        params, state = outer_step(params, state, jnp.asarray(batch))
+        iterates.append(np.asarray(params))
+    return np.stack(iterates)
+
+
+def per_step_difference(a, b):
+    """The largest coordinate difference of each step, ``(STEPS + 1,)``."""
+    return np.max(np.abs(a - b), axis=(1, 2))
+
+
+@pytest.mark.parametrize("opaque", [True, False], ids=["opaque", "transparent"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_optax_contrib_sam_is_multistep_usam(case, opaque, starts):
+    """``optax.contrib.sam(sgd(lr), sgd(rho), sync_period=K + 1)`` follows MultiStepUSAM(lr, rho, steps_ascent=K)
+    step for step, within TOLERANCE at every step, in both of optax's modes and with mini-batches."""
+    build, loss, batch_size = CASES[case]
+    landscape = build()
+    lr, rho, steps_ascent = 0.3, 0.2, 3
+    ours = dy.simulate(landscape, dy.MultiStepUSAM(lr, rho, steps_ascent=steps_ascent, batch_size=batch_size),
+                       starts, steps=STEPS, every=1, seed=SEED, backend="numpy")
+    theirs = optax_multistep_usam(loss, starts, batches(landscape, batch_size, len(starts)), lr, rho, steps_ascent,
+                                  opaque=opaque)
+    assert np.all(ours.status == "ok")
+    assert np.max(np.abs(ours.x - starts)) > 0.1  # the runs go somewhere: agreeing at rest would prove nothing
+    difference = per_step_difference(ours.xs, theirs)
+    worst = int(np.argmax(difference))
+    assert difference[worst] <= TOLERANCE, f"step {worst}: samscape and optax differ by {difference[worst]:.3g}"
+
+
+def test_the_comparison_tells_a_different_rule_apart(starts):
+    """The same comparison fails for a rule that differs: one ascent step fewer (sync_period = K) or an ascent of
+    the other sign (sgd(-rho)); so agreeing within TOLERANCE above says something."""
+    landscape = landscapes.get("tanh")
+    lr, rho, steps_ascent = 0.3, 0.2, 3
+    ours = dy.simulate(landscape, dy.MultiStepUSAM(lr, rho, steps_ascent=steps_ascent), starts, steps=STEPS,
+                       every=1, seed=SEED, backend="numpy").xs
+    full = batches(landscape, None, len(starts))
+    one_fewer = optax_multistep_usam(tanh_loss, starts, full, lr, rho, steps_ascent, opaque=True,
+                                     sync_period=steps_ascent)
+    descending = optax_multistep_usam(tanh_loss, starts, full, lr, -rho, steps_ascent, opaque=True)
+    assert np.max(per_step_difference(ours, one_fewer)) > 1e-4
+    assert np.max(per_step_difference(ours, descending)) > 1e-4
