@@ -13,9 +13,8 @@ How optax's ``contrib.sam`` (optax/contrib/_sam.py) reads, and why the configura
   in the default (transparent) mode each call is one phase, and the outer iterates are the parameters after every
   ``sync_period``-th call.
 
-So ``sam(sgd(lr), sgd(rho), sync_period=K + 1)`` is ``MultiStepUSAM(lr, rho, steps_ascent=K)``. The starts are
-the rows of one ``(n_starts, dim)`` parameter array whose loss is the sum of the starts' losses: SGD is elementwise,
-so the rows do not interact.
+So ``sam(sgd(lr), sgd(rho), sync_period=K + 1)`` is ``MultiStepUSAM(lr, rho, steps_ascent=K)``. Each start is its
+own optax run (``jax.vmap`` over the starts).
 
 Tolerance: both sides run float64 (jax in x64 mode, switched on by a fixture and restored after) and the same
 arithmetic, ``p + rho g`` and ``x - lr g``, except the gradient itself (SymPy's formula against jax's reverse-mode
@@ -55,17 +54,15 @@ def float64_jax():
     jax.config.update("jax_enable_x64", before)
 
 
-def tanh_loss(x, batch=None):
-    """The catalog's ``tanh`` landscape, ``1/2 tanh(v tanh u)^2``, summed over the starts (rows of ``x``)."""
-    u, v = x[:, 0], x[:, 1]
-    return jnp.sum(0.5 * jnp.tanh(v * jnp.tanh(u)) ** 2)
+def tanh_loss(x, batch):
+    """The catalog's ``tanh`` landscape, ``1/2 tanh(v tanh u)^2``, at one start ``x = (u, v)``."""
+    return 0.5 * jnp.tanh(x[1] * jnp.tanh(x[0])) ** 2
 
 
 def regression_loss(x, batch):
-    """``mean_b 1/2 (tanh(v tanh(u a_b)) - y_b)^2`` over each start's batch ``batch[start]``, summed over starts."""
-    a, y = jnp.asarray(SAMPLES["a"])[batch], jnp.asarray(SAMPLES["y"])[batch]  # (n_starts, B)
-    u, v = x[:, :1], x[:, 1:]
-    return jnp.sum(jnp.mean(0.5 * (jnp.tanh(v * jnp.tanh(u * a)) - y) ** 2, axis=1))
+    """``mean_b 1/2 (tanh(v tanh(u a_b)) - y_b)^2`` over the sample indices ``batch`` (one start ``x = (u, v)``)."""
+    a, y = jnp.asarray(SAMPLES["a"])[batch], jnp.asarray(SAMPLES["y"])[batch]
+    return jnp.mean(0.5 * (jnp.tanh(x[1] * jnp.tanh(x[0] * a)) - y) ** 2)
 
 
 CASES = {
@@ -91,14 +88,13 @@ def batches(landscape, batch_size, n_starts):
     return np.stack([noise.batch(step, batch_size) for step in range(STEPS)])
 
 
-def optax_multistep_usam(loss, x0, step_batches, lr, rho, steps_ascent, *, opaque, sync_period=None):
-    """Iterates ``(STEPS + 1, n_starts, dim)`` of ``optax.contrib.sam(sgd(lr), sgd(rho), sync_period)``, by default
-    ``steps_ascent + 1``; every gradient of one outer step sees that step's batch, as in samscape."""
-    sync_period = steps_ascent + 1 if sync_period is None else sync_period
-    sam = optax.contrib.sam(optax.sgd(lr), optax.sgd(rho), sync_period=sync_period, opaque_mode=opaque)
+def optax_run(loss, x0, step_batches, outer, adversarial, sync_period, *, opaque):
+    """Iterates ``(len(step_batches) + 1, n_starts, dim)`` of ``optax.contrib.sam(outer, adversarial, sync_period)``,
+    each start its own optax run (``jax.vmap``: a normalizing adversarial optimizer takes one start's norm), every
+    gradient of one outer step seeing that step's batch, as in samscape."""
+    sam = optax.contrib.sam(outer, adversarial, sync_period=sync_period, opaque_mode=opaque)
     grad = jax.grad(loss)
 
-    @jax.jit
     def outer_step(params, state, batch):
         if opaque:
             updates, state = sam.update(grad(params, batch), state, params,
@@ -109,13 +105,20 @@ def optax_multistep_usam(loss, x0, step_batches, lr, rho, steps_ascent, *, opaqu
             params = optax.apply_updates(params, updates)
         return params, state
 
+    step = jax.jit(jax.vmap(outer_step))
     params = jnp.asarray(x0)
-    state = sam.init(params)
+    state = jax.vmap(sam.init)(params)
     iterates = [np.asarray(params)]
     for batch in step_batches:
-        params, state = outer_step(params, state, jnp.asarray(batch))
+        params, state = step(params, state, jnp.asarray(batch))
         iterates.append(np.asarray(params))
     return np.stack(iterates)
+
+
+def optax_multistep_usam(loss, x0, step_batches, lr, rho, steps_ascent, *, opaque, sync_period=None):
+    """``optax.contrib.sam(sgd(lr), sgd(rho), sync_period)`` (by default ``steps_ascent + 1``): MultiStepUSAM."""
+    sync_period = steps_ascent + 1 if sync_period is None else sync_period
+    return optax_run(loss, x0, step_batches, optax.sgd(lr), optax.sgd(rho), sync_period, opaque=opaque)
 
 
 def per_step_difference(a, b):
