@@ -30,8 +30,8 @@ Where samscape differs by design (each shown, their detail as written against sa
 * ``perturb_eps = 1e-12`` (their default) in three denominators. In the perturbation it shortens ``e`` by the factor
   ``||g||/(||g|| + 1e-12)``: by a relative 1e-12 where ``||g||`` is near 1 (above float64 rounding, below anything a
   plot shows), by half where ``||g|| = 1e-12``; the cosine's eps matters where ``||g|| ||g_adv||`` is 1e-12 or
-  less: there their cosine tends to 0 and the whole of ``g`` counts as orthogonal. samscape divides by the norms alone (and takes no perturbation
-  where ``g = 0``, which their eps also gives);
+  less: there their cosine tends to 0 and the whole of ``g`` counts as orthogonal. samscape divides by the norms
+  alone (and takes no perturbation where ``g = 0``, which their eps also gives);
 * the schedule: samscape's schedules are functions of the step number ``t`` from 0, with no lag and no ``rho_min``
   at step 0; the row ``schedule by step number`` is their rule run with ``lr_t`` the cosine at ``t`` and ``rho_t``
   following it from ``t = 0``, against the sequence their loop produces.
