@@ -88,26 +88,23 @@ def batches(landscape, batch_size, n_starts):
     return np.stack([noise.batch(step, batch_size) for step in range(STEPS)])
 
 
-def optax_run(loss, x0, step_batches, outer, adversarial, sync_period, *, opaque):
-    """Iterates ``(len(step_batches) + 1, n_starts, dim)`` of ``optax.contrib.sam(outer, adversarial, sync_period)``,
-    each start its own optax run (``jax.vmap``: a normalizing adversarial optimizer takes one start's norm), every
-    gradient of one outer step seeing that step's batch, as in samscape."""
-    sam = optax.contrib.sam(outer, adversarial, sync_period=sync_period, opaque_mode=opaque)
+def optax_run(loss, x0, step_batches, optimizer, *, calls=1, opaque_sam=False):
+    """Iterates ``(len(step_batches) + 1, n_starts, dim)`` of the optax ``optimizer``, each start its own optax run
+    (``jax.vmap``: a normalizing transformation takes one start's norm), ``calls`` update calls per step, every
+    gradient of one step seeing that step's batch, as in samscape. ``opaque_sam``: the optimizer is a contrib.sam in
+    opaque mode, which takes the gradient function of the adversarial points as ``grad_fn``."""
     grad = jax.grad(loss)
 
-    def outer_step(params, state, batch):
-        if opaque:
-            updates, state = sam.update(grad(params, batch), state, params,
-                                        grad_fn=lambda point, _: grad(point, batch))
-            return optax.apply_updates(params, updates), state
-        for _ in range(sync_period):  # one phase per call
-            updates, state = sam.update(grad(params, batch), state, params)
+    def one_step(params, state, batch):
+        for _ in range(calls):
+            extra = {"grad_fn": lambda point, _: grad(point, batch)} if opaque_sam else {}
+            updates, state = optimizer.update(grad(params, batch), state, params, **extra)
             params = optax.apply_updates(params, updates)
         return params, state
 
-    step = jax.jit(jax.vmap(outer_step))
+    step = jax.jit(jax.vmap(one_step))
     params = jnp.asarray(x0)
-    state = jax.vmap(sam.init)(params)
+    state = jax.vmap(optimizer.init)(params)
     iterates = [np.asarray(params)]
     for batch in step_batches:
         params, state = step(params, state, jnp.asarray(batch))
@@ -115,10 +112,17 @@ def optax_run(loss, x0, step_batches, outer, adversarial, sync_period, *, opaque
     return np.stack(iterates)
 
 
+def optax_sam_run(loss, x0, step_batches, outer, adversarial, sync_period, *, opaque):
+    """``optax.contrib.sam(outer, adversarial, sync_period)``: in opaque mode one call per outer step, in transparent
+    mode one call per phase, ``sync_period`` of them."""
+    sam = optax.contrib.sam(outer, adversarial, sync_period=sync_period, opaque_mode=opaque)
+    return optax_run(loss, x0, step_batches, sam, calls=1 if opaque else sync_period, opaque_sam=opaque)
+
+
 def optax_multistep_usam(loss, x0, step_batches, lr, rho, steps_ascent, *, opaque, sync_period=None):
     """``optax.contrib.sam(sgd(lr), sgd(rho), sync_period)`` (by default ``steps_ascent + 1``): MultiStepUSAM."""
     sync_period = steps_ascent + 1 if sync_period is None else sync_period
-    return optax_run(loss, x0, step_batches, optax.sgd(lr), optax.sgd(rho), sync_period, opaque=opaque)
+    return optax_sam_run(loss, x0, step_batches, optax.sgd(lr), optax.sgd(rho), sync_period, opaque=opaque)
 
 
 def per_step_difference(a, b):
