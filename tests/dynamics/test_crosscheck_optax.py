@@ -1,4 +1,5 @@
-"""samscape against optax, code nobody here wrote: its ``contrib.sam`` is samscape's :class:`MultiStepUSAM`.
+"""samscape against optax, code nobody here wrote: its ``contrib.sam`` is samscape's :class:`MultiStepUSAM`, and its
+momentum (``optax.sgd(lr, momentum, nesterov)``) after SAM's ascent is ``SAM(..., momentum=..., nesterov=...)``.
 
 How optax's ``contrib.sam`` (optax/contrib/_sam.py) reads, and why the configuration below is MultiStepUSAM:
 
@@ -162,3 +163,69 @@ def test_the_comparison_tells_a_different_rule_apart(starts):
     descending = optax_multistep_usam(tanh_loss, starts, full, lr, -rho, steps_ascent, opaque=True)
     assert np.max(per_step_difference(ours, one_fewer)) > 1e-4
     assert np.max(per_step_difference(ours, descending)) > 1e-4
+
+
+# Momentum. optax.sgd(lr, momentum, nesterov) is trace(decay=momentum, nesterov) then a step of -lr: with d the
+# gradient it is handed, t <- d + momentum t and the update is -lr t (heavy ball) or -lr (d + momentum t)
+# (nesterov), samscape's convention for SAM(..., momentum=mu): d is SAM's descent gradient. As the outer optimizer
+# of contrib.sam it is handed the gradient at the ascent point; the adversarial optimizer chain(normalize(),
+# sgd(rho)) is SAM's normalized ascent (normalize divides by the global norm: one start's, under jax.vmap).
+MOMENTA = [(0.9, False), (0.9, True)]
+MOMENTUM_IDS = ["heavy-ball", "nesterov"]
+
+
+@pytest.mark.parametrize(("momentum", "nesterov"), MOMENTA, ids=MOMENTUM_IDS)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_optax_momentum_after_a_sam_ascent_is_sam_with_momentum(case, momentum, nesterov, starts):
+    """contrib.sam(sgd(lr, momentum, nesterov), chain(normalize(), sgd(rho)), sync_period=2) follows
+    SAM(lr, rho, momentum=momentum, nesterov=nesterov) within TOLERANCE at every step."""
+    build, loss, batch_size = CASES[case]
+    landscape = build()
+    lr, rho = 0.1, 0.1
+    ours = dy.simulate(landscape, dy.SAM(lr, rho, batch_size=batch_size, momentum=momentum, nesterov=nesterov),
+                       starts, steps=STEPS, every=1, seed=SEED, backend="numpy")
+    theirs = optax_sam_run(loss, starts, batches(landscape, batch_size, len(starts)),
+                       optax.sgd(lr, momentum=momentum, nesterov=nesterov),
+                       optax.chain(optax.contrib.normalize(), optax.sgd(rho)), 2, opaque=True)
+    assert np.all(ours.status == "ok")
+    difference = per_step_difference(ours.xs, theirs)
+    worst = int(np.argmax(difference))
+    assert difference[worst] <= TOLERANCE, f"step {worst}: samscape and optax differ by {difference[worst]:.3g}"
+    assert np.max(np.abs(ours.x - starts)) > 0.1
+
+
+@pytest.mark.parametrize(("momentum", "nesterov"), MOMENTA, ids=MOMENTUM_IDS)
+def test_optax_momentum_is_the_momentum_of_gd_and_of_multistep_usam(momentum, nesterov, starts):
+    """optax.sgd(lr, momentum, nesterov) alone is GD(lr, momentum=...), and as contrib.sam's outer optimizer around
+    sgd(rho) with sync_period = K + 1 it is MultiStepUSAM(lr, rho, steps_ascent=K, momentum=...)."""
+    landscape = landscapes.get("tanh")
+    lr, rho, steps_ascent = 0.1, 0.2, 2
+    full = batches(landscape, None, len(starts))
+    gd = dy.simulate(landscape, dy.GD(lr, momentum=momentum, nesterov=nesterov), starts, steps=STEPS, every=1,
+                     seed=SEED, backend="numpy").xs
+    plain = optax_run(tanh_loss, starts, full, optax.sgd(lr, momentum=momentum, nesterov=nesterov))
+    multistep = dy.simulate(landscape, dy.MultiStepUSAM(lr, rho, steps_ascent=steps_ascent, momentum=momentum,
+                                                        nesterov=nesterov),
+                            starts, steps=STEPS, every=1, seed=SEED, backend="numpy").xs
+    wrapped = optax_sam_run(tanh_loss, starts, full, optax.sgd(lr, momentum=momentum, nesterov=nesterov),
+                        optax.sgd(rho), steps_ascent + 1, opaque=True)
+    assert np.max(per_step_difference(gd, plain)) <= TOLERANCE
+    assert np.max(per_step_difference(multistep, wrapped)) <= TOLERANCE
+    # the comparison sees the momentum: without it the runs part
+    assert np.max(per_step_difference(gd, optax_run(tanh_loss, starts, full, optax.sgd(lr)))) > 1e-4
+
+
+def test_a_continued_run_carries_the_velocity_as_optax_does(starts):
+    """simulate(..., state=run.state) continues SAM with momentum exactly: two halves of samscape's run against one
+    optax run of the whole length, within TOLERANCE at every step."""
+    landscape = landscapes.get("tanh")
+    optimizer = dy.SAM(0.1, 0.1, momentum=0.9, nesterov=True)
+    half = STEPS // 2
+    first = dy.simulate(landscape, optimizer, starts, steps=half, every=1, seed=SEED, backend="numpy")
+    second = dy.simulate(landscape, optimizer, first.xs[-1], steps=STEPS - half, every=1, seed=SEED,
+                         backend="numpy", state=first.state)
+    ours = np.concatenate([first.xs, second.xs[1:]])
+    theirs = optax_sam_run(tanh_loss, starts, batches(landscape, None, len(starts)),
+                       optax.sgd(0.1, momentum=0.9, nesterov=True),
+                       optax.chain(optax.contrib.normalize(), optax.sgd(0.1)), 2, opaque=True)
+    assert np.max(per_step_difference(ours, theirs)) <= TOLERANCE
