@@ -3,7 +3,8 @@ cannot install: their rule is re-expressed here in NumPy, in our own words, and 
 
     .venv/bin/python scripts/crosscheck_asam.py [--steps 50]
 
-prints the largest coordinate difference of every step on four small landscapes and exits 1 if one exceeds
+prints the largest coordinate difference of every step on four small landscapes (and with momentum on two) and
+exits 1 if one exceeds
 ``TOLERANCE``. Their step, as their ``ascent_step`` / ``descent_step`` pair around a PyTorch SGD does it:
 
 1. ``g = grad L(w)``. Every parameter whose *name contains "weight"* is scaled by ``T = |w| + eta`` (so are the
@@ -11,8 +12,9 @@ prints the largest coordinate difference of every step on four small landscapes 
 2. ``e = (T (T g)) * (rho / (||T g|| + 1e-16))``, the norm taken over all parameters together (a norm of the
    per-parameter norms): ``rho T (T g)/||T g||``, samscape's ASAM ascent.
 3. ``w + e``; ``g_adv = grad L(w + e)``; ``w`` is restored by subtracting ``e``, ``(w + e) - e``, which may differ
-   from ``w`` in its last bit; then the base optimizer steps: ``w - lr g_adv`` for plain SGD (their example uses
-   momentum and weight decay; samscape's ASAM is the plain step).
+   from ``w`` in its last bit; then PyTorch's SGD steps with ``g_adv``: ``w - lr g_adv``, or with their example's
+   momentum 0.9 ``buf <- 0.9 buf + g_adv, w - lr buf``, samscape's ``ASAM(..., momentum=0.9)`` (their example's
+   weight decay has no counterpart in samscape and is left out).
 
 Tolerance: with their 1e-16 set to 0 and every coordinate a weight, both sides compute the same formula in
 float64 and differ only in the order of operations and the restoring subtraction: a few units in the last place
@@ -37,33 +39,38 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from crosscheck_common import (  # noqa: E402
-    CrossCheck, along, free_run, main_for, per_step_difference, relative_step_difference)
+    CrossCheck, compare, largest_along, main_for, relative_step_difference, torch_sgd_step)
 
 from samscape import dynamics, landscapes  # noqa: E402
 
 TOLERANCE = 1e-12
 THEIR_DENOMINATOR_EPS = 1e-16
-LR, RHO, ETA = 0.1, 0.5, 0.01  # their example's rho is 0.5
+LR, RHO, ETA, MOMENTUM = 0.1, 0.5, 0.01, 0.9  # their example's rho and momentum
 NEURON_SAMPLES = {"a": [0.5, -1.0, 1.5, 2.0], "y": [0.2, -0.4, 0.5, 0.6]}
 
 
-def their_step(landscape, lr, rho, eta, *, weight=None, denominator_eps=THEIR_DENOMINATOR_EPS, t_applied=2):
-    """Their update of one model, ``step(w, t) -> w_next``. ``weight``: a boolean mask of the coordinates that belong
-    to parameters named "weight" (default: all), each coordinate its own parameter tensor. ``t_applied=1`` is the
-    control: ``T`` applied once, a different rule."""
+def their_step(landscape, *, momentum=0.0, weight=None, denominator_eps=THEIR_DENOMINATOR_EPS, t_applied=2):
+    """Their update of one model, ``step(w, buf, t) -> (w_next, buf_next)``. ``weight``: a boolean mask of the
+    coordinates that belong to parameters named "weight" (default: all), each coordinate its own parameter tensor.
+    ``t_applied=1`` is the control: ``T`` applied once, a different rule."""
 
-    def step(w, t):
+    def step(w, buf, t):
         mask = np.ones(w.shape, bool) if weight is None else np.asarray(weight)
         g = landscape.grad(w)
-        scale = np.where(mask, np.abs(w) + eta, 1.0)
+        scale = np.where(mask, np.abs(w) + ETA, 1.0)
         scaled = np.where(mask, g * scale, g)  # p.grad.mul_(T) for the weights
         norm = np.sqrt(np.sum(np.abs(scaled) ** 2))  # the norm of the per-parameter norms |scaled_i|
         twice = np.where(mask, scaled * scale, scaled) if t_applied == 2 else scaled
-        e = twice * (rho / (norm + denominator_eps))
+        e = twice * (RHO / (norm + denominator_eps))
         g_adv = landscape.grad(w + e)
-        return ((w + e) - e) - lr * g_adv
+        return torch_sgd_step((w + e) - e, buf, g_adv, LR, momentum)
 
     return step
+
+
+def ours(steps, momentum=0.0):
+    """samscape's ASAM for each of ``steps`` steps."""
+    return [dynamics.ASAM(LR, RHO, eta_a=ETA, momentum=momentum)] * steps
 
 
 def neuron():
@@ -72,57 +79,48 @@ def neuron():
 
 
 def problems():
-    """(label, landscape, starts): small landscapes, starts away from stationary points (their rule with the 1e-16
+    """{label: (landscape, starts)}: small landscapes, starts away from stationary points (their rule with the 1e-16
     set to 0 divides by zero there)."""
     rng = np.random.default_rng(21)
-    return [
-        ("tanh", landscapes.get("tanh"), np.array([[2.5, 0.3], [-2.0, -0.5], [0.7, 1.2]])),
-        ("quadratic", landscapes.get("quadratic", eigenvalues=(1.0, 4.0), angle=0.5),
-         np.array([[1.0, -2.0], [0.3, 0.1], [-1.5, 0.5]])),
-        ("neuron", neuron(), np.array([[0.8, -0.3], [-1.2, 0.4]])),
-        ("diag_net", landscapes.get("diag_net"), rng.uniform(-1.0, 1.0, size=(2, 16))),
-    ]
-
-
-def samscape_run(landscape, x0, steps, **hyperparameters):
-    optimizer = dynamics.ASAM(LR, RHO, eta_a=ETA, **hyperparameters)
-    return dynamics.simulate(landscape, optimizer, x0, steps, every=1, seed=0, backend="numpy").xs
+    return {
+        "tanh": (landscapes.get("tanh"), np.array([[2.5, 0.3], [-2.0, -0.5], [0.7, 1.2]])),
+        "quadratic": (landscapes.get("quadratic", eigenvalues=(1.0, 4.0), angle=0.5),
+                      np.array([[1.0, -2.0], [0.3, 0.1], [-1.5, 0.5]])),
+        "neuron": (neuron(), np.array([[0.8, -0.3], [-1.2, 0.4]])),
+        "diag_net": (landscapes.get("diag_net"), rng.uniform(-1.0, 1.0, size=(2, 16))),
+    }
 
 
 def near_stationary_shortening(tg_norm: float = 1e-16) -> tuple[float, float]:
     """One step from a point of the quadratic where ``||T g|| = tg_norm``: the measured relative difference of the
-    steps, ``|x1_samscape - x1_theirs| / |x1_samscape - x0|``, and the prediction ``eps / (||T g|| + eps)`` (there
-    the step is ``-lr A e`` up to terms of the size of ``x0``, and their ``e`` is shorter by that fraction)."""
+    steps and the prediction ``eps / (||T g|| + eps)`` (there the step is ``-lr A e`` up to terms of the size of
+    ``x0``, and their ``e`` is shorter by that fraction)."""
     landscape = landscapes.get("quadratic", eigenvalues=(1.0, 4.0), angle=0.5)
-    direction = np.array([0.6, -0.8])
-    # x0 is tiny, so T = |x0| + eta is eta to 1e-12 relative; aim T g = tg_norm * direction
-    x0 = np.linalg.solve(landscape.hessian(np.zeros(2)), direction * tg_norm / ETA)
-    ours = samscape_run(landscape, x0[None], 1)[-1, 0]
-    theirs = their_step(landscape, LR, RHO, ETA)(x0, 0)
-    measured = relative_step_difference(ours, theirs, x0)
+    # x0 is tiny, so T = |x0| + eta is eta to 1e-12 relative; aim T g = tg_norm * a unit vector
+    x0 = np.linalg.solve(landscape.hessian(np.zeros(2)), np.array([0.6, -0.8]) * tg_norm / ETA)
+    measured = relative_step_difference(landscape, ours(1)[0], their_step(landscape), x0)
     actual_norm = float(np.linalg.norm((np.abs(x0) + ETA) * landscape.grad(x0)))
     return measured, THEIR_DENOMINATOR_EPS / (actual_norm + THEIR_DENOMINATOR_EPS)
 
 
 def crosscheck(steps: int) -> CrossCheck:
-    differences, free, as_written = {}, {}, 0.0
     cases = problems()
-    for label, landscape, x0 in cases:
-        ours = samscape_run(landscape, x0, steps)
-        rule = their_step(landscape, LR, RHO, ETA, denominator_eps=0.0)
-        differences[label] = per_step_difference(ours, along(rule, ours))
-        free[label] = float(np.max(per_step_difference(ours, free_run(rule, x0, steps))))
-        as_written = max(as_written, float(np.max(per_step_difference(
-            ours, along(their_step(landscape, LR, RHO, ETA), ours)))))
-    _, neuron_landscape, neuron_starts = cases[2]
-    neuron_run = samscape_run(neuron_landscape, neuron_starts, steps)
-    bias = float(np.max(per_step_difference(neuron_run, along(
-        their_step(neuron_landscape, LR, RHO, ETA, weight=[True, False], denominator_eps=0.0), neuron_run))))
+    runs = [(label, label, 0.0) for label in cases] + [
+        (f"{label} m={MOMENTUM}", label, MOMENTUM) for label in ("tanh", "diag_net")]
+    differences, free, as_written = {}, {}, 0.0
+    for run_label, label, momentum in runs:
+        landscape, x0 = cases[label]
+        differences[run_label], free[run_label] = compare(
+            their_step(landscape, momentum=momentum, denominator_eps=0.0), landscape, ours(steps, momentum), x0)
+        as_written = max(as_written, largest_along(their_step(landscape, momentum=momentum), landscape,
+                                                   ours(steps, momentum), x0))
+    neuron_landscape, neuron_starts = cases["neuron"]
+    bias = largest_along(their_step(neuron_landscape, weight=[True, False], denominator_eps=0.0), neuron_landscape,
+                         ours(steps), neuron_starts)
     measured, predicted = near_stationary_shortening()
-    _, tanh_landscape, tanh_starts = cases[0]
-    tanh_run = samscape_run(tanh_landscape, tanh_starts, steps)
-    once = float(np.max(per_step_difference(tanh_run, along(
-        their_step(tanh_landscape, LR, RHO, ETA, denominator_eps=0.0, t_applied=1), tanh_run))))
+    tanh_landscape, tanh_starts = cases["tanh"]
+    once = largest_along(their_step(tanh_landscape, denominator_eps=0.0, t_applied=1), tanh_landscape, ours(steps),
+                         tanh_starts)
     return CrossCheck(
         TOLERANCE, differences, free,
         design={
@@ -137,7 +135,7 @@ def crosscheck(steps: int) -> CrossCheck:
 
 def main(argv=None) -> int:
     title = (f"ASAM(lr={LR}, rho={RHO}, eta_a={ETA}) against SamsungLabs/ASAM's rule re-expressed in NumPy "
-             f"(their 1e-16 set to 0, every coordinate a weight)")
+             f"(their 1e-16 set to 0, every coordinate a weight); 'm={MOMENTUM}': their example's SGD momentum")
     return main_for(crosscheck, "samscape's ASAM against SamsungLabs/ASAM's step rule", 50, title, argv)
 
 

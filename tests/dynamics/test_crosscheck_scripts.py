@@ -13,6 +13,9 @@ import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 STEPS = 6
+# runs each script must report: plain, with their example's momentum, and (GSAM) under their cosine schedule
+RUNS = {"crosscheck_asam": {"tanh", "quadratic", "diag_net", "tanh m=0.9", "diag_net m=0.9"},
+        "crosscheck_gsam": {"tanh", "quadratic", "diag_net", "tanh cos", "tanh cos m=0.9"}}
 
 
 def load(name):
@@ -33,7 +36,7 @@ def result(script):
 
 
 def test_samscape_follows_the_reference_rule_at_every_step(script, result):
-    assert set(result.differences) >= {"tanh", "quadratic", "diag_net"}
+    assert set(result.differences) >= RUNS[script.__name__]
     for label, differences in result.differences.items():
         assert differences.shape == (STEPS + 1,)
         assert np.all(differences <= script.TOLERANCE), (label, differences)
@@ -67,16 +70,28 @@ def test_main_exits_one_when_the_tolerance_is_exceeded(script, monkeypatch, caps
 
 
 def test_asam_rescales_what_their_code_leaves_alone():
-    """Their code rescales only parameters named "weight": with the neuron's b a bias, the runs part by far more
-    than the tolerance, the design difference the ASAM script reports."""
+    """Their code rescales only parameters named "weight": with the neuron's b a bias, the first step already differs
+    by far more than the tolerance, the design difference the ASAM script reports."""
     asam = load("crosscheck_asam")
     landscape = asam.neuron()
-    x0 = np.array([[0.8, -0.3]])
-    ours = asam.samscape_run(landscape, x0, 1)
-    bias_rule = asam.their_step(landscape, asam.LR, asam.RHO, asam.ETA, weight=[True, False], denominator_eps=0.0)
-    weight_rule = asam.their_step(landscape, asam.LR, asam.RHO, asam.ETA, denominator_eps=0.0)
-    assert np.max(np.abs(ours[1, 0] - weight_rule(x0[0], 0))) <= asam.TOLERANCE
-    assert np.max(np.abs(ours[1, 0] - bias_rule(x0[0], 0))) > 1e-4
+    x0 = np.array([0.8, -0.3])
+    ours = load("crosscheck_common").samscape_path(landscape, asam.ours(1), x0[None])[0][1, 0]
+    all_weights = asam.their_step(landscape, denominator_eps=0.0)(x0, np.zeros(2), 0)[0]
+    with_bias = asam.their_step(landscape, weight=[True, False], denominator_eps=0.0)(x0, np.zeros(2), 0)[0]
+    assert np.max(np.abs(ours - all_weights)) <= asam.TOLERANCE
+    assert np.max(np.abs(ours - with_bias)) > 1e-4
+
+
+def test_their_momentum_is_pytorchs_and_samscapes():
+    """The runs with their example's momentum compare along samscape's velocity; without samscape's momentum their
+    rule with momentum 0.9 parts from samscape's path at once, so those columns check the momentum."""
+    asam = load("crosscheck_asam")
+    landscape, x0 = asam.problems()["tanh"]
+    common = load("crosscheck_common")
+    assert np.max(common.compare(asam.their_step(landscape, momentum=asam.MOMENTUM, denominator_eps=0.0), landscape,
+                               asam.ours(STEPS, asam.MOMENTUM), x0)[0]) <= asam.TOLERANCE
+    assert common.largest_along(asam.their_step(landscape, momentum=asam.MOMENTUM, denominator_eps=0.0), landscape,
+                              asam.ours(STEPS), x0) > 1e-4
 
 
 def test_gsam_schedule_follows_their_loop():
