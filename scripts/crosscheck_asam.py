@@ -4,8 +4,7 @@ cannot install: their rule is re-expressed here in NumPy, in our own words, and 
     .venv/bin/python scripts/crosscheck_asam.py [--steps 50]
 
 prints the largest coordinate difference of every step on four small landscapes (and with momentum on two) and
-exits 1 if one exceeds
-``TOLERANCE``. Their step, as their ``ascent_step`` / ``descent_step`` pair around a PyTorch SGD does it:
+exits 1 if one exceeds ``TOLERANCE``. Their step, as their ``ascent_step`` / ``descent_step`` pair around a PyTorch SGD does it:
 
 1. ``g = grad L(w)``. Every parameter whose *name contains "weight"* is scaled by ``T = |w| + eta`` (so are the
    weights of normalization layers); any other (a bias) is not, ``T = 1``.
@@ -18,8 +17,9 @@ exits 1 if one exceeds
 
 Tolerance: with their 1e-16 set to 0 and every coordinate a weight, both sides compute the same formula in
 float64 and differ only in the order of operations and the restoring subtraction: a few units in the last place
-per step, grown over the run at most by the step map's Lipschitz constant. ``TOLERANCE = 1e-12`` leaves three
-orders of magnitude for that; the control (ASAM with ``T`` applied once) shows a rule that differs fails it.
+per step. The verdict applies their rule to samscape's iterate (and velocity) at every step, so nothing compounds;
+``TOLERANCE = 1e-12`` leaves three orders of magnitude above that, and the control (ASAM with ``T`` applied once)
+shows that a rule which differs fails it.
 
 Where samscape differs by design (each shown, their detail as written against samscape):
 
