@@ -424,3 +424,18 @@ def test_the_variants_hyperparameters_have_flags_that_reach_the_optimizer(capsys
     assert "--eta-a applies to asam, not to --optimizer sam" in capsys.readouterr().err
     assert cli.main(base + ["--optimizer", "multistepusam", "--steps-ascent", "0"]) == 2
     assert "steps_ascent must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_every_hyperparameter_of_every_optimizer_has_a_flag_whose_help_says_what_it_is_and_for_which_kinds():
+    """The flags beyond --lr, --rho and --batch-size are read off the registered classes: each field of each class
+    has one, and its help holds the class's own sentence after the kinds that take it (alpha is a step size in
+    multistepsam and a weight in gsam and gnp: each meaning is named with its kinds)."""
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["simulate"]
+    helps = {flag: action.help for action in sub._actions for flag in action.option_strings}
+    for name, takers in dynamics.other_hyperparameters().items():
+        text = helps["--" + name.replace("_", "-")]
+        for kind, hyper in takers:
+            assert hyper.help in text and kind in text.split(hyper.help)[0], (name, kind)
+    assert helps["--alpha"].startswith("multistepsam: size of each normalized ascent step")
+    assert "; gsam: GSAM's weight" in helps["--alpha"] and "; gnp: GNP's weight" in helps["--alpha"]

@@ -12,6 +12,7 @@ from .optimizers import (
     optimizer_from_dict, optimizer_from_kind, plain_kinds, sam_ascent, unit, usam_ascent,
 )
 from .stepping import iterate, step
+from .hyperparams import Hyperparameter, hyperparameters, kinds_taking, other_hyperparameters
 
 __all__ = [
     "GD", "SGD", "SAM", "USAM", "RandomSAM", "PerSampleSAM", "PerSampleUSAM", "MultiStepSAM", "MultiStepUSAM", "ASAM",
@@ -21,6 +22,7 @@ __all__ = [
     "resolve_backend", "step", "iterate", "DEFAULT_BOUND", "DTYPES", "STATUS_NAMES", "n_saved_steps", "Progress",
     "memory_estimate", "available_memory", "size_text", "BACKEND_CHOICES", "check_dtype", "check_optimizer", "OPTIMIZERS",
     "plain_kinds", "optimizer_from_kind", "DEFAULT_RHO", "kernel_readiness", "quiet_builds",
+    "Hyperparameter", "hyperparameters", "kinds_taking", "other_hyperparameters",
 ]
 
 
