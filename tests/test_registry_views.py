@@ -77,7 +77,8 @@ def test_a_plugin_optimizer_is_offered_by_both_command_lines_and_runs_from_the_f
 
 def test_a_plugin_optimizer_is_in_the_explorer_menu_and_its_links(plugin, monkeypatch):
     """The explorer's optimizer menu lists the plugin under its class name, and a link naming it is read back
-    (before, a kind missing from a hand-made list was refused as `opt must be one of ...`)."""
+    (before, a kind missing from a hand-made list was refused as `opt must be one of ...`); its own hyperparameter
+    gets a control that changes the run, and goes into the link."""
     pytest.importorskip("panel")
     import importlib
 
@@ -92,6 +93,11 @@ def test_a_plugin_optimizer_is_in_the_explorer_menu_and_its_links(plugin, monkey
     explorer = app.Explorer(chosen)
     assert explorer.w_opt.options["HalfStep"] == KIND
     assert isinstance(explorer.outcome.run.optimizer, plugin)
+    # its own field has a control and a link parameter, with no list edited
+    assert list(explorer.w_hyper) == ["shrink"] and explorer.w_hyper["shrink"].value == 0.5
+    explorer.w_hyper["shrink"].value = 0.25
+    assert explorer.outcome.run.optimizer == plugin(lr=0.5, shrink=0.25)
+    assert state.ExplorerState.from_query(explorer.state.to_query())[0].hyper == {"shrink": 0.25}
 
 
 def test_a_plugin_optimizer_is_drawn_in_a_colour_of_its_own_and_named_in_the_legend(plugin):
