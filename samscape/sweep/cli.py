@@ -131,8 +131,11 @@ def _sweep(args) -> int:
         new = "; ".join(f"{name} {', '.join(f'{v:g}' for v in values)}" for name, values in added.items())
         print(f"extended {args.out} with new values: {new} (the stored ones were kept, not recomputed)")
     print(f"wrote {args.out} ({dims}); fates: {shares}")
-    print(f"open it with samscape.sweep.open({args.out!r}) or xarray.open_zarr; "
-          f"draw it with samscape plot {args.out} --kind phase --out phase.png")
+    # the phase diagram draws one (lr, rho) plane: offered only for a store that is one
+    plane = {"lr", "rho"} <= set(ds.sizes) and all(n == 1 for d, n in ds["fate"].sizes.items()
+                                                    if d not in ("lr", "rho", "seed", "start"))
+    draw = f"; draw it with samscape plot {args.out} --kind phase --out phase.png" if plane else ""
+    print(f"open it with samscape.sweep.open({args.out!r}) or xarray.open_zarr{draw}")
     return 0
 
 

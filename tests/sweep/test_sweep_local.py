@@ -289,7 +289,7 @@ def test_the_sweep_command_offers_every_kind_with_its_own_hyperparameters(tmp_pa
             "--scheduler", "synchronous", "--backend", "numpy"]
     assert cli.main([*base, "--optimizer", "asam", "--eta-a", "0,0.1", "--out", store]) == 0
     assert dict(sweep.open(store).sizes) == {"lr": 1, "rho": 1, "eta_a": 2, "start": 1, "dim": 2}
-    capsys.readouterr()
+    assert "--kind phase" not in capsys.readouterr().out  # not one (lr, rho) plane: no phase diagram offered
     assert cli.main([*base, "--optimizer", "sam", "--eta-a", "0.1", "--out", str(tmp_path / "no.zarr")]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "samscape sweep: error: --eta-a applies to asam, not to --optimizer sam"
