@@ -37,8 +37,8 @@ SHARED_HELP = {
 class Hyperparameter:
     """One field of an optimizer class as the menus see it.
 
-    ``type`` is ``float``, ``int`` or ``bool`` (what a flag, a control or a grid value is read as); ``default`` is the
-    class's (``None`` where there is none, ``required`` then, or where ``None`` means "follow another field", as
+    ``type`` is ``float``, ``int``, ``bool`` or ``str`` (what a flag, a control or a grid value is read as);
+    ``default`` is the class's (``None`` where there is none, ``required`` then, or where ``None`` means "follow another field", as
     :class:`~samscape.dynamics.MultiStepSAM`'s ``alpha`` follows ``rho``); ``per_start`` says whether it may hold one
     value per start (in the class's ``per_start``); ``kernel_constant`` whether the generated kernel is written for
     one value of it (a loop count).
@@ -66,6 +66,8 @@ def _class(optimizer) -> type[Optimizer]:
 
 def _type_of(field: dataclasses.Field) -> type:
     annotation = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", str(field.type))
+    if isinstance(field.default, str) or annotation == "str":  # a word, such as a Switch's state="keep"
+        return str
     if isinstance(field.default, bool) or annotation == "bool":
         return bool
     if isinstance(field.default, int) or annotation.split("|")[0].strip() == "int":

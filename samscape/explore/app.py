@@ -177,18 +177,18 @@ class Explorer:
         """One control per hyperparameter of the chosen optimizers beyond eta, rho and batch, read off their classes
         (:meth:`ExplorerState.own_hyperparameters`): a tick for a switch (nesterov), a box for a count or a number,
         showing the state's value or the class's default (empty where the default follows another field, as
-        MultiStepSAM's alpha follows rho), with the class's sentence as its tooltip."""
+        MultiStepSAM's alpha follows rho), with the class's sentence as a box's tooltip."""
         s = self.state
         self.w_hyper = {}
         for name, hyper in s.own_hyperparameters().items():
             value = s.hyper.get(name, hyper.default)
-            common = dict(label=name, description=hyper.help, css_classes=["hyper", f"hyper-{name}"])
-            if hyper.type is bool:
+            common = dict(label=name, css_classes=["hyper", f"hyper-{name}"])
+            if hyper.type is bool:  # a tick box has no tooltip: its name says it
                 widget = pn.widgets.Checkbox(value=bool(value), **common)
             elif hyper.type is int:
-                widget = pn.widgets.IntInput(value=value, width=125, **common)
+                widget = pn.widgets.IntInput(value=value, width=125, description=hyper.help, **common)
             else:
-                widget = pn.widgets.FloatInput(value=value, step=0.01, width=125,
+                widget = pn.widgets.FloatInput(value=value, step=0.01, width=125, description=hyper.help,
                                                placeholder="" if value is not None else "default", **common)
             widget.param.watch(lambda e, n=name: self._set_hyper(n, e.new), "value")
             self.w_hyper[name] = widget

@@ -2,10 +2,11 @@
 
 A block is one zarr chunk of every variable: a chunk of starts times a chunk of the axes of per-start fields
 (``lr``, ``rho``, a variant's ``alpha``, ...: :func:`samscape.sweep.recipe.per_start`; one value of every other swept
-name). Its task runs one :func:`samscape.dynamics.simulate` call with those fields as per-start arrays, ``seed=`` the block's seed and ``start_ids=`` the global start indices, so each point's path is the one a
-direct simulate call of its combination gives, whatever the block size, worker or order. The task writes its
-chunks, then records completion in a marker file written atomically; a block without a marker is (re)computed,
-one with a marker is never written again.
+name). Its task runs one :func:`samscape.dynamics.simulate` call with those fields as per-start arrays, ``seed=``
+the block's seed and ``start_ids=`` the global start indices, so each point's path is the one a direct simulate call
+of its combination gives, whatever the block size, worker or order. The task writes its chunks, then records
+completion in a marker file written atomically; a block without a marker is (re)computed, one with a marker is never
+written again.
 
 A store is extended by a rerun that appends values to swept dims (:func:`run`): its arrays grow along those dims
 and the new points are computed, generation by generation. The points a block gained in extension ``g`` are its

@@ -128,8 +128,7 @@ def _get(optimizer: Optimizer, path: str):
 
 
 def _typed(hyper: dynamics.Hyperparameter | None, value):
-    """A swept value as its field takes it: an array per start stays an array; a scalar becomes the field's type
-    (a switch is swept as 0 and 1)."""
+    """A swept value as its field takes it: an array per start stays an array; a scalar becomes the field's type."""
     if isinstance(value, np.ndarray) and value.ndim:
         return value
     value = value.item() if isinstance(value, np.generic) else value
@@ -169,12 +168,14 @@ def _require_entries(grid) -> None:
 
 
 def check_grid(grid, optimizer: Optimizer, *, spec: dict | None = None) -> dict[str, np.ndarray]:
-    """The swept names and their values as 1-D arrays (reals for a real field, integers for a count, the seed or a
-    switch). ``spec``: what the blocks build their optimizer from (:func:`base_spec`; default ``optimizer``'s).
+    """The swept names and their values as 1-D arrays (reals for a real field, integers for a count or the seed,
+    booleans for a switch). ``spec``: what the blocks build their optimizer from (:func:`base_spec`; default
+    ``optimizer``'s).
 
     Refuses, in one sentence each: a grid that is not a non-empty dict, an empty or repeated list of values, a
-    value that is not a number, a name no optimizer has, a name this optimizer lacks, and a value the
-    optimizer itself refuses (e.g. ``lr <= 0``).
+    value that is not a number, a name no optimizer has, a name this optimizer lacks, a value the optimizer itself
+    refuses (e.g. ``lr <= 0``), and a pair of values it refuses together where one of them is a name a block holds
+    one value of (``nesterov=True`` with ``momentum=0``).
     """
     _require_entries(grid)
     own = hyperparameter_names(optimizer)
@@ -192,14 +193,26 @@ def check_grid(grid, optimizer: Optimizer, *, spec: dict | None = None) -> dict[
             raise ValueError(f"grid name {name!r} is not a hyperparameter of {optimizer.describe()}, "
                              f"which takes {allowed}")
         out[name] = _grid_values(name, values, hyperparameter(optimizer, name) if name != SEED else None)
-        if name != SEED:
-            # each value alone, so that a bad one is named (the optimizer's own check says what is allowed)
-            for value in out[name]:
+    spec = optimizer.to_dict() if spec is None else spec
+    swept = [name for name in out if name != SEED]
+    for name in swept:
+        # each value alone, so that a bad one is named (the optimizer's own check says what is allowed)
+        for value in out[name]:
+            try:
+                with_values(spec, {name: value})
+            except ValueError as err:
+                raise ValueError(f"grid[{name!r}] holds {value.item()!r}, which the optimizer refuses: "
+                                 f"{err}") from None
+    # A value of a name a block holds one of (a switch, a count) meets every value of the others alone in some block,
+    # whatever its size: each such pair is checked too (nesterov=True refuses a block whose momentum is all 0).
+    for once in (name for name in swept if not per_start(name, optimizer)):
+        for other in (name for name in swept if name != once):
+            for value, paired in itertools.product(out[once], out[other]):
                 try:
-                    with_values(optimizer.to_dict() if spec is None else spec, {name: value})
+                    with_values(spec, {once: value, other: paired})
                 except ValueError as err:
-                    raise ValueError(f"grid[{name!r}] holds {value.item()!r}, which the optimizer refuses: "
-                                     f"{err}") from None
+                    raise ValueError(f"grid[{once!r}] holds {value.item()!r} and grid[{other!r}] "
+                                     f"{paired.item()!r}, which the optimizer refuses together: {err}") from None
     return out
 
 
@@ -238,8 +251,8 @@ def grid_sizes(grid) -> dict[str, int]:
 
 
 def _grid_values(name: str, values, hyper: dynamics.Hyperparameter | None) -> np.ndarray:
-    """The values of swept ``name`` as a 1-D array: reals for a real field (``hyper.type``), integers for a count,
-    the seed or a switch (0 or 1)."""
+    """The values of swept ``name`` as a 1-D array: reals for a real field (``hyper.type``), integers for a count or
+    the seed, booleans for a switch (given as False/True or 0/1)."""
     values = _sequence(name, values)
     if not isinstance(values, range) and np.ndim(values) == 0:
         raise ValueError(f"grid[{name!r}] must be a 1-D sequence of numbers, got {_shown(values)}")
@@ -257,7 +270,9 @@ def _grid_values(name: str, values, hyper: dynamics.Hyperparameter | None) -> np
         if not math.isfinite(float(item)):
             raise ValueError(f"grid[{name!r}] must hold finite numbers, got {item!r}")
     integral = hyper is None or hyper.type is not float
-    if integral:
+    if switch:
+        arr = np.array([bool(item) for item in items], dtype=bool)
+    elif integral:
         if any(float(item) != int(item) for item in items):
             bad = next(item for item in items if float(item) != int(item))
             raise ValueError(f"grid[{name!r}] must hold integers, got {bad!r}")

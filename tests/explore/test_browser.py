@@ -146,8 +146,10 @@ def test_a_variants_control_changes_the_run_and_the_link(page, server):
     readout's final point becomes dynamics.simulate's with ASAM(eta_a=0.5), not the default's) and the URL gets
     eta_a=0.5."""
     quadratic = landscapes.get("quadratic")
-    run = lambda eta_a: dynamics.simulate(quadratic, dynamics.ASAM(0.1, 0.3, eta_a=eta_a), [[1.5, 1.0]], 20,  # noqa: E731
-                                          seed=0).x[0]
+
+    def run(eta_a):
+        return dynamics.simulate(quadratic, dynamics.ASAM(0.1, 0.3, eta_a=eta_a), [[1.5, 1.0]], 20, seed=0).x[0]
+
     open_state(page, server, "landscape=quadratic&opt=asam&eta=0.1&rho=0.3&steps=20&starts=1.5,1")
     wait_for_final_point(page, run(0.01))
     assert not np.allclose(run(0.01), run(0.5))

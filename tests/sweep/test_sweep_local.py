@@ -35,6 +35,10 @@ VARIABLES = ("x", "loss", "status", "stopped_at", "fate", "lambda_max")
     (dynamics.SAM(0.1, 0.1), {"seed": [0, 1.5]}, "grid['seed'] must hold integers, got 1.5"),
     (dynamics.SAM(0.1, 0.1), {"lr": [0.1, 0.1]}, "grid['lr'] must not repeat a value"),
     (dynamics.SAM, {"lr": [0.1]}, "optimizer SAM needs lr, rho: sweep rho in grid"),
+    (dynamics.SAM(0.1, 0.1), {"nesterov": [0, 2]}, "grid['nesterov'] must hold False and True (or 0 and 1) only"),
+    # a block may hold momentum 0 alone, which Nesterov's form refuses: refused before any block, whatever their size
+    (dynamics.SAM, {"lr": [0.1], "rho": [0.1], "momentum": [0.5, 0.0], "nesterov": [False, True]},
+     "grid['nesterov'] holds True and grid['momentum'] 0.0, which the optimizer refuses together"),
 ])
 def test_bad_input_is_one_sentence_before_any_work(tmp_path, optimizer, grid, fragment):
     """An empty grid, a non-numeric value, an unknown name, a name the optimizer lacks, a value the optimizer
@@ -240,13 +244,17 @@ def test_the_time_left_comes_from_the_measured_throughput(monkeypatch):
      lambda lr, rho, eta_a: dynamics.ASAM(lr, rho, eta_a=eta_a)),
     (dynamics.GSAM(0.6, 0.2, batch_size=1), {"alpha": [0.0, 0.4], "seed": [0, 5]},
      lambda alpha, seed: dynamics.GSAM(0.6, 0.2, batch_size=1, alpha=alpha)),
+    # momentum per start, nesterov a switch
+    (dynamics.SAM, {"lr": [0.3], "rho": [0.1], "momentum": [0.5, 0.9], "nesterov": [False, True]},
+     lambda lr, rho, momentum, nesterov: dynamics.SAM(lr, rho, momentum=momentum, nesterov=nesterov)),
 ])
 def test_a_variants_own_hyperparameters_are_swept_as_lr_and_rho_are(tmp_path, optimizer, grid, direct):
     """The findings: a grid over ASAM's eta_a was refused ("must hold integers": every name but lr and rho was taken
     for a count), and a sweep of the class MultiStepSAM over rho ran every cell with alpha = the first rho (the
     instance built from the grid's first values fixed it). Now each cell is bit for bit the direct simulate call of
-    its combination, the per-start fields (eta_a, alpha) are cut into blocks as lr and rho are, a kernel constant
-    (steps_ascent) one value per block, and the recipe records the grid and the class's following default."""
+    its combination, the per-start fields (eta_a, alpha, momentum) are cut into blocks as lr and rho are, a kernel
+    constant (steps_ascent) and a switch (nesterov) one value per block, and the recipe records the grid and the
+    class's following default."""
     land = landscapes.get("tanh", xs=(0.5, 1.0, 2.0), ys=(0.0, 0.0, 0.0))
     ds = sweep.run(land, optimizer, grid=grid, store=tmp_path / "v.zarr", **SMALL).load()
     x0 = ds["x0"].values
@@ -257,7 +265,7 @@ def test_a_variants_own_hyperparameters_are_swept_as_lr_and_rho_are(tmp_path, op
     recipe_ = json.loads(ds.attrs["samscape_sweep"])
     assert recipe_["grid"] == {name: list(values) for name, values in grid.items()}
     for name, size, chunk in zip(grid, (len(v) for v in grid.values()), ds.attrs["samscape_block_shape"]):
-        assert chunk == (size if name in ("lr", "rho", "alpha", "eta_a") else 1), name
+        assert chunk == (size if name in ("lr", "rho", "alpha", "eta_a", "momentum") else 1), name
     if isinstance(optimizer, type) and optimizer is dynamics.MultiStepSAM:
         assert recipe_["optimizer"]["alpha"] is None  # rebuilt per cell: it follows the cell's rho
 
