@@ -84,8 +84,8 @@ def help_of(cls: type[Optimizer], name: str) -> str:
 
 
 def hyperparameters(optimizer) -> dict[str, Hyperparameter]:
-    """The hyperparameters of a plain optimizer (a kind, a class or an instance), in field order: name ->
-    :class:`Hyperparameter`. A composite (a Switch) has none of its own: its parts have them."""
+    """The hyperparameters of an optimizer (a kind, a class or an instance), in field order: name ->
+    :class:`Hyperparameter`. A composite lists its own fields only (a Switch's ``at`` and ``state``, not its parts)."""
     cls = _class(optimizer)
     found = {}
     for field in dataclasses.fields(cls):
