@@ -929,8 +929,10 @@ def _warm_kernels(sweep: recipes.SweepPlan, grid: dict, x0) -> None:
     two = np.repeat(x0[:1], 2, axis=0)
     constants = [name for name in sweep.names
                  if getattr(recipes.hyperparameter(sweep.optimizer, name), "kernel_constant", False)]
+    # per-start fields as the blocks pass them, arrays: a kernel may differ with them (a momentum row)
+    rows = {name: np.full(2, grid[name][0]) for name in sweep.names if recipes.per_start(name, sweep.optimizer)}
     for values in itertools.product(*(grid[name] for name in constants)):
-        optimizer = recipes.with_values(sweep.spec, dict(zip(constants, values)))
+        optimizer = recipes.with_values(sweep.spec, {**rows, **dict(zip(constants, values))})
         dynamics.simulate(sweep.landscape, optimizer, two, 1, seed=0, backend="compiled", dtype=sweep.dtype,
                           progress=False)
     dynamics.simulate(sweep.landscape, dynamics.GD(0.1), two.astype(np.float64), 1, seed=0, backend="compiled",
