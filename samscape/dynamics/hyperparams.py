@@ -13,6 +13,7 @@ else the sentence below for the fields many classes share.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,7 +87,12 @@ def help_of(cls: type[Optimizer], name: str) -> str:
 def hyperparameters(optimizer) -> dict[str, Hyperparameter]:
     """The hyperparameters of an optimizer (a kind, a class or an instance), in field order: name ->
     :class:`Hyperparameter`. A composite lists its own fields only (a Switch's ``at`` and ``state``, not its parts)."""
-    cls = _class(optimizer)
+    return dict(_of_class(_class(optimizer)))
+
+
+@functools.lru_cache(maxsize=None)
+def _of_class(cls: type[Optimizer]) -> dict[str, Hyperparameter]:
+    # a class's fields and class attributes are set when it is defined: read once (a sweep asks per value)
     found = {}
     for field in dataclasses.fields(cls):
         if field.name in cls.parts:

@@ -151,8 +151,13 @@ def with_values(optimizer, values: dict) -> Optimizer:
     (MultiStepSAM's ``alpha`` is the swept ``rho``), not the value it had for the grid's first one.
     """
     spec = optimizer.to_dict() if isinstance(optimizer, Optimizer) else optimizer
-    base = dynamics.optimizer_from_dict(spec)
-    typed = {path: _typed(hyperparameter(base, path), value) for path, value in values.items()}
+    typed = {}
+    for path, value in values.items():
+        head, _, leaf = path.rpartition(".")
+        owner = spec
+        for part in head.split(".") if head else ():
+            owner = owner[part]
+        typed[path] = _typed(dynamics.hyperparameters(owner["kind"]).get(leaf), value)
     return dynamics.optimizer_from_dict(_replaced(spec, typed))
 
 
