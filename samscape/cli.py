@@ -16,6 +16,7 @@ from . import dynamics, landscapes
 from ._atomic import check_writable
 from ._checks import int_at_least
 from ._landscape_flags import add_landscape_flags, build_landscape, format_param
+from ._optimizer_flags import add_optimizer_flags, refuse_flags_not_taken
 from ._starts import parse_starts  # the --starts grammar, shared with `samscape sweep`
 from .sweep import cli as sweep_cli
 from ._tables import text_table
@@ -25,42 +26,13 @@ class UsageError(ValueError):
     """Bad command-line input; printed as one line, exit code 2."""
 
 
-def _kinds_taking(name: str) -> list[str]:
-    return [kind for kind in dynamics.plain_kinds() if dynamics.OPTIMIZERS[kind].takes(name)]
-
-
-def extra_hyperparameters() -> dict[str, tuple[type, str]]:
-    """``{name: (type, help)}``: the hyperparameters of the registered plain optimizers besides ``lr``, ``rho`` and
-    ``batch_size``, one flag each (``--steps-ascent``), typed by the field's default (an integer default makes an
-    integer flag) and helped by the classes' ``hyperparameter_help``."""
-    found: dict[str, tuple[type, str]] = {}
-    for kind in dynamics.plain_kinds():
-        cls = dynamics.OPTIMIZERS[kind]
-        for field in dataclasses.fields(cls):
-            if field.name in ("lr", "rho", "batch_size") or field.name in found:
-                continue
-            kind_of = int if isinstance(field.default, int) and not isinstance(field.default, bool) else float
-            helps = dict.fromkeys(c.hyperparameter_help.get(field.name, f"{field.name} of {c.__name__}")
-                                  for c in map(dynamics.OPTIMIZERS.get, _kinds_taking(field.name)))
-            found[field.name] = (kind_of, "; ".join(helps))
-    return found
-
-
 def build_optimizer(args) -> dynamics.Optimizer:
     """The optimizer the flags describe (:func:`samscape.dynamics.optimizer_from_kind`); a flag that the chosen
     optimizer does not take is refused, naming the ones that take it."""
     name = args.optimizer
-    cls = dynamics.OPTIMIZERS[name]
-    if args.rho is not None and not cls.takes("rho"):
-        raise UsageError(f"--rho applies to {', '.join(_kinds_taking('rho'))}, not to --optimizer {name}")
-    if args.batch_size is not None and not cls.takes("batch_size"):
-        raise UsageError(f"--batch-size applies to {', '.join(_kinds_taking('batch_size'))}; {name} always uses the "
-                         "full batch")
-    extras = {key: getattr(args, key, None) for key in extra_hyperparameters()}
-    for key, value in extras.items():
-        if value is not None and not cls.takes(key):
-            raise UsageError(f"--{key.replace('_', '-')} applies to {', '.join(_kinds_taking(key))}, not to "
-                             f"--optimizer {name}")
+    others = list(dynamics.other_hyperparameters())
+    refuse_flags_not_taken(args, name, ["rho", "batch_size", *others])
+    extras = {key: getattr(args, key, None) for key in others}
     return dynamics.optimizer_from_kind(name, args.lr, rho=args.rho, batch_size=args.batch_size, **extras)
 
 
@@ -302,8 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=None,
                    help="samples per stochastic gradient, drawn with replacement (default: 1 for sgd, the full "
                         "batch for the SAM variants)")
-    for key, (kind_of, text) in extra_hyperparameters().items():
-        p.add_argument(f"--{key.replace('_', '-')}", dest=key, type=kind_of, default=None, help=text)
+    add_optimizer_flags(p)
     p.add_argument("--steps", type=int, default=1000, help="number of optimizer steps")
     p.add_argument("--every", type=int, default=None, metavar="N",
                    help="keep every N-th iterate, plus step 0 and the last (default: every step up to 100 steps, "

@@ -424,3 +424,37 @@ def test_the_variants_hyperparameters_have_flags_that_reach_the_optimizer(capsys
     assert "--eta-a applies to asam, not to --optimizer sam" in capsys.readouterr().err
     assert cli.main(base + ["--optimizer", "multistepusam", "--steps-ascent", "0"]) == 2
     assert "steps_ascent must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_every_hyperparameter_of_every_optimizer_has_a_flag_whose_help_says_what_it_is_and_for_which_kinds():
+    """The flags beyond --lr, --rho and --batch-size are read off the registered classes: each field of each class
+    has one, and its help holds the class's own sentence after the kinds that take it (alpha is a step size in
+    multistepsam and a weight in gsam and gnp: each meaning is named with its kinds)."""
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["simulate"]
+    helps = {flag: action.help for action in sub._actions for flag in action.option_strings}
+    for name, takers in dynamics.other_hyperparameters().items():
+        text = helps["--" + name.replace("_", "-")]
+        for kind, hyper in takers:
+            named = text.split(hyper.help)[0]
+            assert hyper.help in text and (kind in named or named == "every optimizer: "), (name, kind)
+    assert helps["--momentum"].startswith("every optimizer: heavy-ball momentum in [0, 1)")
+    assert helps["--alpha"].startswith("multistepsam: size of each normalized ascent step")
+    assert "; gsam: GSAM's weight" in helps["--alpha"] and "; gnp: GNP's weight" in helps["--alpha"]
+
+
+def test_momentum_and_nesterov_are_flags_of_every_optimizer(capsys):
+    """--momentum 0.9 and --nesterov build every plain optimizer with Nesterov momentum; the command runs one with
+    momentum (its summary names it); a bad momentum gets the class's one sentence."""
+    parser = cli.build_parser()
+    for kind in dynamics.plain_kinds():
+        batch = ["--batch-size", "1"] if kind == "sgd" else []
+        args = parser.parse_args(["simulate", "--optimizer", kind, *batch, "--momentum", "0.9", "--nesterov"])
+        built = cli.build_optimizer(args)
+        assert (built.kind, built.momentum, built.nesterov) == (kind, 0.9, True)
+    base = ["simulate", "--expr", "u**2", "--vars", "u", "--starts", "point:1", "--seed", "0", "--steps", "30",
+            "--lr", "0.1", "--backend", "numpy"]
+    assert cli.main(base + ["--optimizer", "gd", "--momentum", "0.5"]) == 0
+    assert "GD(lr=0.1, momentum=0.5)" in capsys.readouterr().out
+    assert cli.main(base + ["--optimizer", "sam", "--momentum", "1"]) == 2
+    assert "momentum must be in [0, 1)" in capsys.readouterr().err

@@ -5,7 +5,8 @@ name borrowed from another subpackage.
 The floors, from the ground up: the shared internals (``samscape/_checks.py``, ``_atomic.py``, ``_tables.py``,
 ``_browser.py``, ``_starts.py``: private *modules* that every layer may use, importing nothing of samscape),
 ``landscapes``, ``_landscape_flags.py`` (the two CLIs' landscape flags, built on landscapes), ``dynamics``, the
-package's face ``samscape/__init__.py`` (landscapes and dynamics), ``theory``, ``plots``, then ``sweep``,
+package's face ``samscape/__init__.py`` (landscapes and dynamics) and ``_optimizer_flags.py`` (the two CLIs'
+optimizer flags, built on dynamics) side by side, ``theory``, ``plots``, then ``sweep``,
 ``explore`` and ``gallery.py`` side by side (none imports another), then ``cli.py``.
 
 The private-name rule: a name that starts with ``_`` (a function, a constant, or a module such as
@@ -24,10 +25,10 @@ import pytest
 import samscape
 
 PACKAGE_DIR = os.path.dirname(samscape.__file__)
-SHARED_INTERNALS = {"_checks", "_atomic", "_tables", "_browser", "_starts", "_landscape_flags"}
+SHARED_INTERNALS = {"_checks", "_atomic", "_tables", "_browser", "_starts", "_landscape_flags", "_optimizer_flags"}
 FLOORS = {
     "_checks": 0, "_atomic": 0, "_tables": 0, "_browser": 0, "_starts": 0,
-    "landscapes": 1, "_landscape_flags": 2, "dynamics": 3, "": 4, "theory": 5, "plots": 6,
+    "landscapes": 1, "_landscape_flags": 2, "dynamics": 3, "": 4, "_optimizer_flags": 4, "theory": 5, "plots": 6,
     "sweep": 7, "explore": 7, "gallery": 7, "cli": 8,
 }
 FACE_ONLY = {"sweep", "explore"}  # import other subpackages through their __init__ only

@@ -21,16 +21,18 @@ KIND = "halfstep_plugin_test"
 
 @pytest.fixture
 def plugin():
-    """A user's optimizer: gradient descent with the step halved, its update its own (no kernel knows it), defined
-    after samscape was imported and taken out of the registry afterwards."""
+    """A user's optimizer: gradient descent with the step halved (``shrink``, a hyperparameter of its own), its update
+    its own (no kernel knows it), defined after samscape was imported and taken out of the registry afterwards."""
 
     @dataclasses.dataclass(frozen=True, eq=False)
     class HalfStep(dynamics.Optimizer):
         lr: Any
+        shrink: Any = dataclasses.field(default=0.5, kw_only=True)
         kind: ClassVar[str] = KIND
+        hyperparameter_help: ClassVar[dict[str, str]] = {"shrink": "the factor of the step (default 0.5)"}
 
         def update(self, landscape, x, step, noise):
-            return x - 0.5 * self.lr * landscape.grad(x)
+            return x - self.shrink * self.lr * landscape.grad(x)
 
     yield HalfStep
     del dynamics.OPTIMIZERS[KIND]
@@ -40,6 +42,11 @@ def _choices(parser: argparse.ArgumentParser, command: str, flag: str) -> list:
     """The choices that ``samscape COMMAND FLAG`` offers, as argparse holds them."""
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
     return list(next(a for a in sub._actions if flag in a.option_strings).choices)
+
+
+def _help(parser: argparse.ArgumentParser, command: str, flag: str) -> str:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    return next(a for a in sub._actions if flag in a.option_strings).help
 
 
 def test_a_plugin_optimizer_is_offered_by_both_command_lines_and_runs_from_the_flags(plugin, capsys):
@@ -54,15 +61,24 @@ def test_a_plugin_optimizer_is_offered_by_both_command_lines_and_runs_from_the_f
     assert cli.main(["simulate", "--expr", "u**2", "--vars", "u", "--optimizer", KIND, "--lr", "0.5", "--steps", "3",
                      "--starts", "point:1", "--backend", "numpy", "--seed", "0"]) == 0
     out = capsys.readouterr().out
-    assert "HalfStep(lr=0.5)" in out
+    assert "HalfStep(lr=0.5, shrink=0.5)" in out
     # a flag the plugin does not take is refused, naming the kinds that take it
     assert cli.main(["simulate", "--expr", "u**2", "--vars", "u", "--optimizer", KIND, "--rho", "0.1"]) == 2
     assert "--rho applies to sam" in capsys.readouterr().err
+    # its own field is a flag of both commands, helped by its sentence, and reaches the optimizer; others refuse it
+    for command in ("simulate", "sweep"):
+        assert _help(parser, command, "--shrink") == f"{KIND}: the factor of the step (default 0.5)" + (
+            "; values in the forms of --lr" if command == "sweep" else "")
+    args = parser.parse_args(["simulate", "--expr", "u**2", "--vars", "u", "--optimizer", KIND, "--shrink", "0.25"])
+    assert cli.build_optimizer(args) == plugin(lr=0.1, shrink=0.25)
+    assert cli.main(["simulate", "--expr", "u**2", "--vars", "u", "--optimizer", "gd", "--shrink", "0.25"]) == 2
+    assert f"--shrink applies to {KIND}, not to --optimizer gd" in capsys.readouterr().err
 
 
 def test_a_plugin_optimizer_is_in_the_explorer_menu_and_its_links(plugin, monkeypatch):
     """The explorer's optimizer menu lists the plugin under its class name, and a link naming it is read back
-    (before, a kind missing from a hand-made list was refused as `opt must be one of ...`)."""
+    (before, a kind missing from a hand-made list was refused as `opt must be one of ...`); its own hyperparameter
+    gets a control that changes the run, and goes into the link."""
     pytest.importorskip("panel")
     import importlib
 
@@ -77,6 +93,11 @@ def test_a_plugin_optimizer_is_in_the_explorer_menu_and_its_links(plugin, monkey
     explorer = app.Explorer(chosen)
     assert explorer.w_opt.options["HalfStep"] == KIND
     assert isinstance(explorer.outcome.run.optimizer, plugin)
+    # its own field has a control and a link parameter, with no list edited
+    assert list(explorer.w_hyper) == ["shrink"] and explorer.w_hyper["shrink"].value == 0.5
+    explorer.w_hyper["shrink"].value = 0.25
+    assert explorer.outcome.run.optimizer == plugin(lr=0.5, shrink=0.25)
+    assert state.ExplorerState.from_query(explorer.state.to_query())[0].hyper == {"shrink": 0.25}
 
 
 def test_a_plugin_optimizer_is_drawn_in_a_colour_of_its_own_and_named_in_the_legend(plugin):
@@ -86,8 +107,8 @@ def test_a_plugin_optimizer_is_drawn_in_a_colour_of_its_own_and_named_in_the_leg
     with plots.detached():
         ax = plots.trajectories(run)
         legend = {text.get_text() for text in ax.get_legend().get_texts()}
-        path = next(line for line in ax.get_lines() if line.get_label() == "HalfStep(lr=0.2)")
-    assert legend == {"HalfStep(lr=0.2)"}
+        path = next(line for line in ax.get_lines() if line.get_label() == "HalfStep(lr=0.2, shrink=0.5)")
+    assert legend == {"HalfStep(lr=0.2, shrink=0.5)"}
     others = {optimizer_color(kind) for kind in dynamics.OPTIMIZERS if kind != KIND}
     assert path.get_color() == optimizer_color(KIND) and optimizer_color(KIND) not in others
     assert optimizer_label(KIND) == "HalfStep"

@@ -13,6 +13,7 @@ from .optimizers import (
 )
 from .schedules import SCHEDULES, Constant, Cosine, InverseTime, PerStep, Schedule, StepDecay, WarmUp, schedule_from_dict
 from .stepping import iterate, step
+from .hyperparams import Hyperparameter, hyperparameters, kinds_taking, other_hyperparameters
 
 __all__ = [
     "GD", "SGD", "SAM", "USAM", "RandomSAM", "PerSampleSAM", "PerSampleUSAM", "MultiStepSAM", "MultiStepUSAM", "ASAM",
@@ -24,6 +25,7 @@ __all__ = [
     "plain_kinds", "optimizer_from_kind", "DEFAULT_RHO", "kernel_readiness", "quiet_builds",
     "Schedule", "Constant", "StepDecay", "InverseTime", "Cosine", "WarmUp", "PerStep", "SCHEDULES", "schedule_from_dict",
     "schedules",
+    "Hyperparameter", "hyperparameters", "kinds_taking", "other_hyperparameters",
 ]
 
 

@@ -117,6 +117,9 @@ class Explorer:
         self.w_rho = pn.widgets.EditableFloatSlider(label="rho (radius)", start=0.0, end=2.0, step=0.01,
                                                     value=s.rho, width=260, css_classes=["rho"])
         self.w_batch = pn.widgets.IntInput(label="batch (finite sums)", value=s.batch or 0, start=0, width=125)
+        self.hyper_box = pn.Column(width=270, css_classes=["hyperparameters"])  # the chosen optimizers' own
+        self.w_hyper: dict = {}
+        self._hyper_widgets()
         self.w_steps = pn.widgets.IntInput(label="steps", value=s.steps, start=1, width=125)
         self.w_seed = pn.widgets.IntInput(label="seed", value=s.seed, start=0, width=125)
         self.w_grid_n = pn.widgets.IntInput(label="n", value=5, start=1, end=50, width=60)
@@ -169,6 +172,39 @@ class Explorer:
             boxes.append(box)
         note = pn.pane.HTML(f"<span class='description'>{html.escape(info['description'])}</span>", width=260)
         self.params_box[:] = [note, pn.Row(*boxes[:2]), pn.Row(*boxes[2:4]), pn.Row(*boxes[4:])] if boxes else [note]
+
+    def _hyper_widgets(self):
+        """One control per hyperparameter of the chosen optimizers beyond eta, rho and batch, read off their classes
+        (:meth:`ExplorerState.own_hyperparameters`): a tick for a switch (nesterov), a box for a count or a number,
+        showing the state's value or the class's default (empty where the default follows another field, as
+        MultiStepSAM's alpha follows rho), with the class's sentence as a box's tooltip."""
+        s = self.state
+        self.w_hyper = {}
+        for name, hyper in s.own_hyperparameters().items():
+            value = s.hyper.get(name, hyper.default)
+            common = dict(label=name, css_classes=["hyper", f"hyper-{name}"])
+            if hyper.type is bool:  # a tick box has no tooltip: its name says it
+                widget = pn.widgets.Checkbox(value=bool(value), **common)
+            elif hyper.type is int:
+                widget = pn.widgets.IntInput(value=value, width=125, description=hyper.help, **common)
+            else:
+                widget = pn.widgets.FloatInput(value=value, step=0.01, width=125, description=hyper.help,
+                                               placeholder="" if value is not None else "default", **common)
+            widget.param.watch(lambda e, n=name: self._set_hyper(n, e.new), "value")
+            self.w_hyper[name] = widget
+        boxes = list(self.w_hyper.values())
+        self.hyper_box[:] = [pn.Row(*boxes[i:i + 2]) for i in range(0, len(boxes), 2)]
+
+    def _set_hyper(self, name, value):
+        """A control of a hyperparameter changed: a value its class refuses is shown as refused and not taken."""
+        if self._updating:
+            return
+        try:
+            self.state.set_hyper(name, value)
+        except ValueError as err:
+            self.message.object = f"<span class='refused'>{html.escape(str(err).splitlines()[0])}</span>"
+            return
+        self.refresh()
 
     # ------------------------------------------------------------------ figures
     def _build_figures(self):
@@ -253,7 +289,7 @@ class Explorer:
         self.controls = pn.Column(
             pn.pane.HTML("<b>samscape explore</b>"), self.w_slides, self.w_landscape, self.params_box,
             self.custom_box, pn.Row(self.w_opt, self.w_then), pn.Row(self.w_at, self.w_batch), self.w_eta,
-            self.w_rho, pn.Row(self.w_steps, self.w_seed),
+            self.w_rho, self.hyper_box, pn.Row(self.w_steps, self.w_seed),
             pn.pane.HTML("starts: click the landscape to add one", width=260), starts, self.w_log, self.w_field,
             self.w_surrogate, self.w_halluc, self.b_copy, pn.Row(self.d_png, self.d_npz), width=CONTROLS_PX,
         )
@@ -387,7 +423,10 @@ class Explorer:
         if self._updating:
             return
         s = self.state
-        s.opt, s.then, s.at = self.w_opt.value, self.w_then.value, int(self.w_at.value or 0)
+        if (self.w_opt.value, self.w_then.value) != (s.opt, s.then):
+            s.choose(self.w_opt.value, self.w_then.value)
+            self._hyper_widgets()
+        s.at = int(self.w_at.value or 0)
         s.eta, s.rho = float(self.w_eta.value), float(self.w_rho.value)
         s.batch = int(self.w_batch.value) if self.w_batch.value else None
         s.steps, s.seed = max(1, int(self.w_steps.value or 1)), max(0, int(self.w_seed.value or 0))

@@ -7,8 +7,10 @@ tested without a browser.
 The query string (every key optional; the README lists them):
 
 ``landscape`` catalog name; ``p.NAME`` a catalog parameter (a list comma-separated); ``expr`` + ``vars`` a custom
-loss instead; ``opt`` gd | sgd | sam | usam | randomsam; ``then`` + ``at`` switch to a second optimizer at step
-``at``; ``eta``, ``rho``, ``batch``, ``steps``, ``seed``; ``starts`` points ``x,y;x,y``; ``log``, ``field``,
+loss instead; ``opt`` any registered plain kind (gd, sgd, sam, usam, asam, ...); ``then`` + ``at`` switch to a second
+optimizer at step ``at``; ``eta``, ``rho``, ``batch``, ``steps``, ``seed``; the chosen optimizers' other
+hyperparameters by their field names (``eta_a``, ``steps_ascent``, ``alpha``, ``momentum``, ``nesterov``...: read
+off the classes, see :meth:`ExplorerState.own_hyperparameters`); ``starts`` points ``x,y;x,y``; ``log``, ``field``,
 ``surrogate``, ``halluc`` (1 or 0) the view toggles.
 """
 
@@ -60,6 +62,9 @@ class ExplorerState:
     eta: float = 0.1
     rho: float = 0.05
     batch: int | None = None
+    # the chosen optimizers' other hyperparameters (eta_a, steps_ascent, momentum, ...) set away from the class's
+    # default, by field name; passed to each part of a switch that takes them, as eta and rho are
+    hyper: dict = field(default_factory=dict)
     steps: int = 1000
     seed: int = 0
     starts: list = field(default_factory=list)  # tuples of floats, one per start
@@ -85,6 +90,8 @@ class ExplorerState:
         out["eta"], out["rho"] = format_value(self.eta), format_value(self.rho)
         if self.batch is not None:
             out["batch"] = str(self.batch)
+        for name, value in self.hyper.items():
+            out[name] = ("1" if value else "0") if isinstance(value, bool) else format_value(value)
         out["steps"], out["seed"] = str(self.steps), str(self.seed)
         if self.starts:
             out["starts"] = format_points(self.starts)
@@ -100,7 +107,8 @@ class ExplorerState:
     def from_query(cls, query: Mapping[str, Any], base: "ExplorerState | None" = None) -> tuple["ExplorerState", list[str]]:
         """A state from query parameters (``str`` or a list of ``str``/``bytes`` per key, as servers hand them
         over), starting from ``base``. A bad value keeps ``base``'s and adds one sentence to the returned list."""
-        state = replace(base or cls(), params=dict((base or cls()).params), starts=list((base or cls()).starts))
+        base = base or cls()
+        state = replace(base, params=dict(base.params), starts=list(base.starts), hyper=dict(base.hyper))
         problems: list[str] = []
         given = {key: _text(value) for key, value in query.items()}
 
@@ -146,6 +154,16 @@ class ExplorerState:
         take("starts", parse_points)
         for flag in FLAGS:
             take(flag, lambda v, f=flag: _flag(v, f))
+        # last: a class checks its values together with eta and rho
+        if "opt" in given or "then" in given:  # a value the new optimizers read otherwise is theirs no longer
+            state.choose(state.opt, state.then, previous=base)
+        for name in dynamics.other_hyperparameters():
+            if name in given and not hasattr(state, name):  # a field named like a key of the page is the page's
+                try:
+                    state.set_hyper(name, parse_hyperparameter(name, given[name], state.own_hyperparameters(),
+                                                               state.describe_kinds()))
+                except ValueError as err:
+                    problems.append(f"{name}: {err}")
         return state, problems
 
     # ------------------------------------------------------------------ what it builds
@@ -168,9 +186,52 @@ class ExplorerState:
             return first
         return dynamics.Switch(first, self._one(self.then, landscape), at=int(self.at))
 
-    def _one(self, kind: str, landscape):
-        batch = self.batch if landscape.n_samples > 1 else None
-        return dynamics.optimizer_from_kind(kind, self.eta, rho=self.rho, batch_size=batch)
+    def _one(self, kind: str, landscape=None):
+        batch = self.batch if landscape is not None and landscape.n_samples > 1 else None
+        return dynamics.optimizer_from_kind(kind, self.eta, rho=self.rho, batch_size=batch, **self.hyper)
+
+    def kinds(self) -> list[str]:
+        """The chosen plain kinds: ``opt``, and ``then`` for a switch."""
+        return [self.opt] if self.then is None else list(dict.fromkeys([self.opt, self.then]))
+
+    def describe_kinds(self) -> str:
+        """The chosen optimizers by class name, for a sentence (``ASAM``, ``SGD then SAM``)."""
+        return " then ".join(dynamics.OPTIMIZERS[kind].__name__ for kind in self.kinds())
+
+    def own_hyperparameters(self) -> dict[str, dynamics.Hyperparameter]:
+        """The chosen optimizers' hyperparameters beyond ``eta``, ``rho`` and ``batch`` (each read off its class,
+        :func:`samscape.dynamics.hyperparameters`), in field order, ``opt``'s first: the page has one control each,
+        and the link one parameter each."""
+        others = dynamics.other_hyperparameters()
+        found: dict[str, dynamics.Hyperparameter] = {}
+        for kind in self.kinds():
+            for name, hyper in dynamics.hyperparameters(kind).items():
+                if name in others:
+                    found.setdefault(name, hyper)
+        return found
+
+    def set_hyper(self, name: str, value) -> None:
+        """Set hyperparameter ``name`` of the chosen optimizers (``None`` or the class's default: back to the
+        default); a value a chosen class refuses raises its one-sentence ``ValueError`` and changes nothing."""
+        own = self.own_hyperparameters()
+        _check_taken(name, own, self.describe_kinds())
+        hyper = dict(self.hyper)
+        if value is None or value == own[name].default:
+            hyper.pop(name, None)
+        else:
+            hyper[name] = value
+        for kind in self.kinds():  # each class checks the values it takes
+            dynamics.optimizer_from_kind(kind, self.eta, rho=self.rho, **hyper)
+        self.hyper = hyper
+
+    def choose(self, opt: str, then: str | None, previous: "ExplorerState | None" = None) -> None:
+        """Choose the optimizers; a hyperparameter value set for the ones before is kept only where it means the
+        same for the new ones (the same field, default and help: momentum, or steps_ascent from MultiStepSAM to
+        MultiStepUSAM), not where only the name is shared (GSAM's alpha is a weight, MultiStepSAM's a step)."""
+        before = (previous or self).own_hyperparameters()
+        self.opt, self.then = opt, then
+        after = self.own_hyperparameters()
+        self.hyper = {name: value for name, value in self.hyper.items() if before.get(name) == after.get(name)}
 
     def starts_array(self, landscape) -> np.ndarray:
         points = np.array(self.starts, dtype=float).reshape(-1, landscape.dim) if self.starts else np.zeros((0, landscape.dim))
@@ -239,14 +300,16 @@ class Outcome:
 # ---------------------------------------------------------------------------------------------- helpers
 def sample_gradients(optimizer, landscape, steps: int) -> int:
     """Gradient evaluations of one sample at one point that ``steps`` steps of ``optimizer`` take per start:
-    per step, one gradient plus one for an ascent that needs it (SAM's and USAM's, read off the optimizer's
-    ``ascent`` tag; RandomSAM's is a random direction), each over the batch or, full-batch, over every sample of a
+    per step, one gradient plus one for an ascent that needs it (every ascent but RandomSAM's random direction, read
+    off the optimizer's ``ascent`` tag; ``steps_ascent`` of them for a multi-step ascent), each over the batch or, full-batch, over every sample of a
     finite sum; a Switch counts each part for the steps it runs."""
     if optimizer.parts:  # a Switch: `first` until step `at`, then `second`
         at = min(max(int(optimizer.at), 0), steps)
         return sample_gradients(optimizer.first, landscape, at) + sample_gradients(optimizer.second, landscape,
                                                                                    steps - at)
-    gradients = 2 if optimizer.ascent in ("normalized", "unnormalized") else 1
+    # the descent's gradient, and the ascent's unless it is a random direction (steps_ascent of them for a
+    # multi-step ascent)
+    gradients = 1 + (0 if optimizer.ascent in (None, "random") else int(getattr(optimizer, "steps_ascent", 1)))
     if landscape.n_samples <= 1:
         samples = 1
     else:
@@ -352,6 +415,23 @@ def parse_value(text: str):
     return _number(text, "value")
 
 
+def _check_taken(name: str, own: dict, chosen: str) -> None:
+    if name not in own:
+        raise ValueError(f"{chosen} takes no {name}; it is a hyperparameter of {', '.join(dynamics.kinds_taking(name))}")
+
+
+def parse_hyperparameter(name: str, text: str, own: dict, chosen: str):
+    """A hyperparameter's value from the query string, typed by its field (``own``: the chosen optimizers'
+    :meth:`ExplorerState.own_hyperparameters`; ``chosen`` names them): a switch ``1``/``0``, a count, or a number."""
+    _check_taken(name, own, chosen)
+    kind_of = own[name].type
+    if kind_of is bool:
+        return _flag(text, name)
+    if kind_of is int:
+        return _integer(text, name, 0, MAX_STEPS)
+    return _number(text, name)
+
+
 def format_points(points) -> str:
     return ";".join(",".join(repr(float(c)) for c in p) for p in points)
 
@@ -442,7 +522,8 @@ def warm_kernels(landscape, state: ExplorerState, kinds=None):
     optimizers = [state.build_optimizer(landscape)]
     if dynamics.kernel_readiness(landscape, optimizers[0], 1, look_on_disk=False) == "unavailable":
         return None
-    optimizers += [replace(state, opt=kind, then=None).build_optimizer(landscape)
+    # the others with their own defaults: a value set for the current one may be out of another's range
+    optimizers += [replace(state, opt=kind, then=None, hyper={}).build_optimizer(landscape)
                    for kind in (dynamics.plain_kinds() if kinds is None else kinds)]
 
     def job():

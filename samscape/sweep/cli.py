@@ -6,7 +6,6 @@ for a sweep store. Dask, xarray and matplotlib load only when a command runs.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 
@@ -14,7 +13,9 @@ import numpy as np
 
 from .._checks import int_at_least
 from .._landscape_flags import add_landscape_flags, build_landscape
-from ..dynamics import BACKEND_CHOICES, DEFAULT_BOUND, DTYPES, OPTIMIZERS, plain_kinds
+from .._optimizer_flags import add_optimizer_flags, refuse_flags_not_taken
+from ..dynamics import (BACKEND_CHOICES, DEFAULT_BOUND, DTYPES, OPTIMIZERS, hyperparameters, other_hyperparameters,
+                        plain_kinds)
 
 
 def parse_values(text: str, flag: str, *, integer: bool = False) -> list:
@@ -46,7 +47,8 @@ def parse_values(text: str, flag: str, *, integer: bool = False) -> list:
 
 
 def build_grid(args) -> dict:
-    """The grid of ``samscape sweep``'s flags: every given hyperparameter, and ``seed`` for ``--seeds N``."""
+    """The grid of ``samscape sweep``'s flags: every given hyperparameter (a dim of the store even with one value;
+    a switch such as ``--nesterov`` is the one value True), and ``seed`` for ``--seeds N``."""
     grid = {}
     if args.lr is not None:
         grid["lr"] = parse_values(args.lr, "--lr")
@@ -54,6 +56,10 @@ def build_grid(args) -> dict:
         grid["rho"] = parse_values(args.rho, "--rho")
     if args.batch_size is not None:
         grid["batch_size"] = parse_values(args.batch_size, "--batch-size", integer=True)
+    for name, takers in other_hyperparameters().items():
+        hyper, value = takers[0][1], getattr(args, name, None)
+        if value is not None:
+            grid[name] = [True] if hyper.type is bool else parse_values(value, hyper.flag, integer=hyper.type is int)
     if args.seeds is not None:
         grid["seed"] = range(int_at_least(args.seeds, "--seeds", 1))
     return grid
@@ -106,11 +112,11 @@ def _sweep(args) -> int:
         raise ValueError(f"--out must be a path ending in .zarr, got {args.out!r}")
     land = build_landscape(args)
     cls = OPTIMIZERS[args.optimizer]
+    refuse_flags_not_taken(args, args.optimizer, ["rho", "batch_size", *other_hyperparameters()])
     grid = build_grid(args)
-    required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
-    for flag, name in (("--lr", "lr"), ("--rho", "rho"), ("--batch-size", "batch_size")):
-        if name in required and name not in grid:
-            raise ValueError(f"{flag} is required for --optimizer {args.optimizer}")
+    for name, hyper in hyperparameters(cls).items():
+        if hyper.required and name not in grid:
+            raise ValueError(f"{hyper.flag} is required for --optimizer {args.optimizer}")
     client = args.scheduler
     before = _stored_sizes(args.out)
     ds = engine.run(land, cls, starts=args.starts, steps=args.steps, grid=grid, store=args.out, client=client,
@@ -125,8 +131,11 @@ def _sweep(args) -> int:
         new = "; ".join(f"{name} {', '.join(f'{v:g}' for v in values)}" for name, values in added.items())
         print(f"extended {args.out} with new values: {new} (the stored ones were kept, not recomputed)")
     print(f"wrote {args.out} ({dims}); fates: {shares}")
-    print(f"open it with samscape.sweep.open({args.out!r}) or xarray.open_zarr; "
-          f"draw it with samscape plot {args.out} --kind phase --out phase.png")
+    # the phase diagram draws one (lr, rho) plane: offered only for a store that is one
+    plane = {"lr", "rho"} <= set(ds.sizes) and all(n == 1 for d, n in ds["fate"].sizes.items()
+                                                    if d not in ("lr", "rho", "seed", "start"))
+    draw = f"; draw it with samscape plot {args.out} --kind phase --out phase.png" if plane else ""
+    print(f"open it with samscape.sweep.open({args.out!r}) or xarray.open_zarr{draw}")
     return 0
 
 
@@ -143,14 +152,16 @@ def _stored_sizes(out: str) -> dict[str, int] | None:
 
 def add_parser(subparsers) -> None:
     """Register ``samscape sweep`` on the main parser's subcommands."""
-    p = subparsers.add_parser("sweep", help="run one optimizer over a grid of (lr, rho, batch size) x seeds x starts "
-                                            "on Dask, into an xarray/zarr store (resumable)")
+    p = subparsers.add_parser("sweep", help="run one optimizer over a grid of its hyperparameters (lr, rho, a "
+                                            "variant's own, momentum, ...) x seeds x starts on Dask, into an "
+                                            "xarray/zarr store (resumable)")
     add_landscape_flags(p)
     p.add_argument("--optimizer", choices=plain_kinds(), default="sam", help="the optimizer every block runs")
     p.add_argument("--lr", metavar="A:B:N", help="learning rates: N values from A to B, a,b,c, one value, or a "
                                                  "list mixing both (A:B:N,c,d appends c, d to a store's range)")
     p.add_argument("--rho", metavar="A:B:N", help="perturbation radii (SAM variants), same forms as --lr")
     p.add_argument("--batch-size", metavar="B1,B2", help="batch sizes (integers), same forms as --lr")
+    add_optimizer_flags(p, grid=True)
     p.add_argument("--seeds", type=int, default=None, metavar="N", help="sweep the seeds 0..N-1 (a dim of the result)")
     p.add_argument("--seed", type=int, default=0, help="the seed when --seeds is not given")
     p.add_argument("--starts", default="random:16", help="point:2.5,0.001 | grid:umin:umax:vmin:vmax:NxM | random:N (the same starts for every combination)")

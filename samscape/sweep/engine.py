@@ -1,15 +1,16 @@
 """Run a sweep on Dask, one block per task, each writing its own region of an xarray/zarr store.
 
-A block is one zarr chunk of every variable: a chunk of starts times a chunk of the ``lr``/``rho`` axes (one value
-of every other swept name). Its task runs one :func:`samscape.dynamics.simulate` call with per-start ``lr``/``rho``
-arrays, ``seed=`` the block's seed and ``start_ids=`` the global start indices, so each point's path is the one a
-direct simulate call of its combination gives, whatever the block size, worker or order. The task writes its
-chunks, then records completion in a marker file written atomically; a block without a marker is (re)computed,
-one with a marker is never written again.
+A block is one zarr chunk of every variable: a chunk of starts times a chunk of the axes of per-start fields
+(``lr``, ``rho``, a variant's ``alpha``, ...: :func:`samscape.sweep.recipe.per_start`; one value of every other swept
+name). Its task runs one :func:`samscape.dynamics.simulate` call with those fields as per-start arrays, ``seed=``
+the block's seed and ``start_ids=`` the global start indices, so each point's path is the one a direct simulate call
+of its combination gives, whatever the block size, worker or order. The task writes its chunks, then records
+completion in a marker file written atomically; a block without a marker is (re)computed, one with a marker is never
+written again.
 
 A store is extended by a rerun that appends values to swept dims (:func:`run`): its arrays grow along those dims
 and the new points are computed, generation by generation. The points a block gained in extension ``g`` are its
-piece ``g``, with a marker of its own; so a block that straddles the old end of an ``lr``/``rho`` axis (the only
+piece ``g``, with a marker of its own; so a block that straddles the old end of a per-start axis (the only
 kind that holds old and new points) computes just its new points, merges them into its chunk (every zarr chunk
 write is atomic) and keeps its old marker.
 """
@@ -185,7 +186,7 @@ def simulate_block(plan: dict, index: tuple[int, ...], x0_all=None, mask=None):
     import zarr
 
     landscape = _landscape(json.dumps(plan["landscape"], sort_keys=True))
-    base = dynamics.optimizer_from_dict(plan["optimizer"])
+    base = dynamics.optimizer_from_dict(plan["optimizer"])  # what each swept name is; the values go into the spec
     slices, shape, values, start_ids = points_of_block(plan, index)
     if mask is not None:
         values = {name: v[mask] for name, v in values.items()}
@@ -199,11 +200,11 @@ def simulate_block(plan: dict, index: tuple[int, ...], x0_all=None, mask=None):
     for name, vals in values.items():
         if name == recipes.SEED:
             seed = int(vals[0])
-        elif recipes.per_start(name):
+        elif recipes.per_start(name, base):
             changes[name] = vals
         else:
-            changes[name] = int(vals[0])
-    optimizer = recipes.with_values(base, changes)
+            changes[name] = vals[0]
+    optimizer = recipes.with_values(plan["optimizer"], changes)
     every = plan["every"] if plan["every"] is not None else max(plan["steps"], 1)
     run = dynamics.simulate(landscape, optimizer, x0, plan["steps"], every=every, seed=seed, bound=plan["bound"],
                             start_ids=start_ids, backend=plan["backend"], dtype=plan["dtype"], progress=False)
@@ -704,8 +705,10 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         A starts SPEC (``grid:-3:3:-1:1:64x64``, ``point:...``, ``random:N`` seeded by ``seed``) or the points.
     steps : int >= 1
     grid : dict name -> 1-D sequence
-        Swept names: any hyperparameter of the optimizer (``lr``, ``rho``, ``batch_size``, a Switch's ``at``, its
-        parts' ``first.lr``...) and ``seed``. Each becomes a dim of the result, in this order, then ``start``.
+        Swept names: any hyperparameter of the optimizer (``lr``, ``rho``, ``batch_size``, a variant's ``alpha``,
+        ``eta_a``, ``steps_ascent``..., a Switch's ``at``, its parts' ``first.lr``...) and ``seed``. Each becomes a dim
+        of the result, in this order, then ``start``. A field that a class given here defaults to another
+        (MultiStepSAM's ``alpha`` to ``rho``) follows the swept values in every cell, as in a direct call.
     store : path
         The zarr store. A new path is created; an existing store of the same recipe is resumed (finished blocks
         are kept, the rest computed). An existing store is extended when this recipe equals its recipe except
@@ -759,7 +762,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
     else:  # the most blocks this sweep can have: the rule with as many workers as it will have
         workers = 1 if client == "synchronous" else (n_workers or os.cpu_count() or 1) if client is None else 1
         planned = recipes.block_shape(list(sweep.sizes), names, n_starts, steps, n_kept, dim, workers,
-                                      block_points, point_bytes=per_point)
+                                      block_points, optimizer=sweep.optimizer, point_bytes=per_point)
     n_blocks = math.prod(_block_count([*sweep.sizes, n_starts], list(planned)))
     # this process's memory, from the sizes alone: nothing of those sizes exists yet
     budget.check_driver(budget.driver_bytes(dict(zip(names, sweep.sizes)), n_starts, dim, n_kept, n_blocks),
@@ -792,7 +795,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
             # the block rule sizes blocks by the work actually done: copied seeds cost nothing
             work_sizes = [1 if copy_seeds and name == recipes.SEED else n for name, n in zip(names, sizes)]
             block = recipes.block_shape(work_sizes, names, n_starts, steps, n_kept, dim, session.n_workers,
-                                        block_points, point_bytes=per_point)
+                                        block_points, optimizer=sweep.optimizer, point_bytes=per_point)
         points_per_block = math.prod(block)
         # one block on a worker; a block of the store the rule sized to fit, or one the user chose
         budget.check_block(sweep.block_bytes(points_per_block, backend), session.worker_memory(),
@@ -820,7 +823,7 @@ def run(landscape, optimizer, *, starts, steps: int, grid: dict, store, client=N
         generations = recipe.get("_generations", [sizes])
         ctrl_c.check()
         if backend == "compiled":
-            _warm_kernels(sweep, x0)
+            _warm_kernels(sweep, grid, x0)
         ctrl_c.check()
         plan = {
             "store": path, "landscape": recipe["landscape"], "optimizer": recipe["optimizer"],
@@ -919,12 +922,19 @@ class SweepInterrupted(KeyboardInterrupt):
         super().__init__(text)
 
 
-def _warm_kernels(sweep: recipes.SweepPlan, x0) -> None:
+def _warm_kernels(sweep: recipes.SweepPlan, grid: dict, x0) -> None:
     """Compile the kernels in this process first, so that the workers load them from the disk cache instead of
-    each compiling them (the fates' polish runs gradient descent at the run's learning rate)."""
+    each compiling them (the fates' polish runs gradient descent at the run's learning rate). A swept kernel
+    constant (``steps_ascent``) is one kernel per value: each is compiled here."""
     two = np.repeat(x0[:1], 2, axis=0)
-    dynamics.simulate(sweep.landscape, sweep.optimizer, two, 1, seed=0, backend="compiled", dtype=sweep.dtype,
-                      progress=False)
+    constants = [name for name in sweep.names
+                 if getattr(recipes.hyperparameter(sweep.optimizer, name), "kernel_constant", False)]
+    # per-start fields as the blocks pass them, arrays: a kernel may differ with them (a momentum row)
+    rows = {name: np.full(2, grid[name][0]) for name in sweep.names if recipes.per_start(name, sweep.optimizer)}
+    for values in itertools.product(*(grid[name] for name in constants)):
+        optimizer = recipes.with_values(sweep.spec, {**rows, **dict(zip(constants, values))})
+        dynamics.simulate(sweep.landscape, optimizer, two, 1, seed=0, backend="compiled", dtype=sweep.dtype,
+                          progress=False)
     dynamics.simulate(sweep.landscape, dynamics.GD(0.1), two.astype(np.float64), 1, seed=0, backend="compiled",
                       progress=False)
 

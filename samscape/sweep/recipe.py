@@ -5,10 +5,13 @@ and how the work is cut into blocks. NumPy only (no Dask, no zarr), so the CLI c
 rest of the run asks what the sweep needs (its starts, its checked grid, its recipe, its memory per point and per
 block, the backend ``auto`` picks) instead of asking the landscape and the optimizer again.
 
-A swept name is a field of the optimizer (``lr``, ``rho``, ``batch_size``, a Switch's ``at``; a Switch's parts as
-``first.lr``, ``second.rho``, ...) or ``seed``, the key of the counter-based draws passed to
-:func:`samscape.dynamics.simulate` as ``seed=``. ``lr`` and ``rho`` vary inside one simulate call (one value per
-start); every other name is constant within a block, because simulate takes it as one value.
+A swept name is a field of the optimizer (``lr``, ``rho``, ``batch_size``, a variant's ``alpha``, ``eta_a`` or
+``steps_ascent``, ``momentum``, a Switch's ``at``; a Switch's parts as ``first.lr``, ``second.rho``, ...) or ``seed``,
+the key of the counter-based draws passed to :func:`samscape.dynamics.simulate` as ``seed=``. The fields a class
+takes one value per start of (its ``per_start``: ``lr``, ``rho``, ``alpha``, ...) vary inside one simulate call;
+every other name is constant within a block, because simulate takes it as one value (a kernel constant such as
+``steps_ascent`` is one compiled kernel per value). What a field is (per start or not, a real number, a count or a
+switch) is read off the class (:func:`samscape.dynamics.hyperparameters`), never listed here.
 """
 
 from __future__ import annotations
@@ -29,8 +32,6 @@ from ..dynamics import OPTIMIZERS, Optimizer
 from . import budget
 
 FORMAT = 1
-# the fields that simulate accepts as one value per start (see samscape.dynamics.Optimizer.for_starts)
-PER_START_FIELDS = ("lr", "rho")
 SWITCH_PARTS = ("first", "second")
 SEED = "seed"
 # Work of one block, in point-steps. Below MIN a task's fixed costs (scheduling, zarr writes, the fates'
@@ -98,9 +99,26 @@ def _known_leaf_names() -> set[str]:
     return {name for cls in OPTIMIZERS.values() for name in _leaf_fields(cls)}
 
 
-def per_start(name: str) -> bool:
-    """Whether ``name`` varies inside one simulate call (``lr``/``rho``, of any Switch part)."""
-    return name.rsplit(".", 1)[-1] in PER_START_FIELDS
+def _owner(optimizer, path: str):
+    """The optimizer (or class) that holds the field at dotted ``path`` and the field's name."""
+    head, _, leaf = path.rpartition(".")
+    for part in head.split(".") if head else ():
+        optimizer = getattr(optimizer, part)
+    return optimizer, leaf
+
+
+def hyperparameter(optimizer, path: str) -> dynamics.Hyperparameter | None:
+    """What the field at dotted ``path`` of ``optimizer`` (an instance, or a plain class) is
+    (:func:`samscape.dynamics.hyperparameters`); ``None`` for ``seed`` or a name it lacks."""
+    owner, leaf = _owner(optimizer, path)
+    return dynamics.hyperparameters(owner).get(leaf) if isinstance(owner, (Optimizer, type)) else None
+
+
+def per_start(name: str, optimizer) -> bool:
+    """Whether swept ``name`` varies inside one simulate call: a field its class takes one value per start of
+    (``lr``, ``rho``, ``alpha``, ... of any Switch part), read off the class."""
+    found = hyperparameter(optimizer, name) if name != SEED else None
+    return found is not None and found.per_start
 
 
 def _get(optimizer: Optimizer, path: str):
@@ -109,18 +127,38 @@ def _get(optimizer: Optimizer, path: str):
     return _get(value, rest) if rest else value
 
 
-def with_values(optimizer: Optimizer, values: dict) -> Optimizer:
-    """``optimizer`` with the fields at the dotted paths of ``values`` replaced (checked by the optimizer itself)."""
-    here, deeper = {}, {}
+def _typed(hyper: dynamics.Hyperparameter | None, value):
+    """A swept value as its field takes it: an array per start stays an array; a scalar becomes the field's type."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return value
+    value = value.item() if isinstance(value, np.generic) else value
+    return hyper.type(value) if hyper is not None else value
+
+
+def _replaced(spec: dict, values: dict) -> dict:
+    spec = dict(spec)
     for path, value in values.items():
         head, _, rest = path.partition(".")
-        if rest:
-            deeper.setdefault(head, {})[rest] = value
-        else:
-            here[head] = value
-    for part, sub in deeper.items():
-        here[part] = with_values(getattr(optimizer, part), sub)
-    return dataclasses.replace(optimizer, **here) if here else optimizer
+        spec[head] = _replaced(spec[head], {rest: value}) if rest else value
+    return spec
+
+
+def with_values(optimizer, values: dict) -> Optimizer:
+    """``optimizer`` with the fields at the dotted paths of ``values`` replaced, rebuilt (and so checked) by its class.
+
+    ``optimizer`` is an instance or its :meth:`~samscape.dynamics.Optimizer.to_dict` spec. A spec may leave a field
+    whose default follows another at ``None`` (:func:`base_spec`): the class then fills it in for every value
+    (MultiStepSAM's ``alpha`` is the swept ``rho``), not the value it had for the grid's first one.
+    """
+    spec = optimizer.to_dict() if isinstance(optimizer, Optimizer) else optimizer
+    typed = {}
+    for path, value in values.items():
+        head, _, leaf = path.rpartition(".")
+        owner = spec
+        for part in head.split(".") if head else ():
+            owner = owner[part]
+        typed[path] = _typed(dynamics.hyperparameters(owner["kind"]).get(leaf), value)
+    return dynamics.optimizer_from_dict(_replaced(spec, typed))
 
 
 def _shown(value) -> str:
@@ -134,12 +172,15 @@ def _require_entries(grid) -> None:
                          f"{{'lr': [0.1, 0.2], 'seed': range(4)}}, got {_shown(grid)}")
 
 
-def check_grid(grid, optimizer: Optimizer) -> dict[str, np.ndarray]:
-    """The swept names and their values as 1-D arrays (integers for every name but ``lr``/``rho``).
+def check_grid(grid, optimizer: Optimizer, *, spec: dict | None = None) -> dict[str, np.ndarray]:
+    """The swept names and their values as 1-D arrays (reals for a real field, integers for a count or the seed,
+    booleans for a switch). ``spec``: what the blocks build their optimizer from (:func:`base_spec`; default
+    ``optimizer``'s).
 
     Refuses, in one sentence each: a grid that is not a non-empty dict, an empty or repeated list of values, a
-    value that is not a number, a name no optimizer has, a name this optimizer lacks, and a value the
-    optimizer itself refuses (e.g. ``lr <= 0``).
+    value that is not a number, a name no optimizer has, a name this optimizer lacks, a value the optimizer itself
+    refuses (e.g. ``lr <= 0``), and a pair of values it refuses together where one of them is a name a block holds
+    one value of (``nesterov=True`` with ``momentum=0``).
     """
     _require_entries(grid)
     own = hyperparameter_names(optimizer)
@@ -156,15 +197,27 @@ def check_grid(grid, optimizer: Optimizer) -> dict[str, np.ndarray]:
                                  f"{optimizer.describe()} takes {allowed}")
             raise ValueError(f"grid name {name!r} is not a hyperparameter of {optimizer.describe()}, "
                              f"which takes {allowed}")
-        out[name] = _grid_values(name, values)
-        if name != SEED:
-            # each value alone, so that a bad one is named (the optimizer's own check says what is allowed)
-            for value in out[name]:
+        out[name] = _grid_values(name, values, hyperparameter(optimizer, name) if name != SEED else None)
+    spec = optimizer.to_dict() if spec is None else spec
+    swept = [name for name in out if name != SEED]
+    for name in swept:
+        # each value alone, so that a bad one is named (the optimizer's own check says what is allowed)
+        for value in out[name]:
+            try:
+                with_values(spec, {name: value})
+            except ValueError as err:
+                raise ValueError(f"grid[{name!r}] holds {value.item()!r}, which the optimizer refuses: "
+                                 f"{err}") from None
+    # A value of a name a block holds one of (a switch, a count) meets every value of the others alone in some block,
+    # whatever its size: each such pair is checked too (nesterov=True refuses a block whose momentum is all 0).
+    for once in (name for name in swept if not per_start(name, optimizer)):
+        for other in (name for name in swept if name != once):
+            for value, paired in itertools.product(out[once], out[other]):
                 try:
-                    with_values(optimizer, {name: value.item()})
+                    with_values(spec, {once: value, other: paired})
                 except ValueError as err:
-                    raise ValueError(f"grid[{name!r}] holds {value.item()!r}, which the optimizer refuses: "
-                                     f"{err}") from None
+                    raise ValueError(f"grid[{once!r}] holds {value.item()!r} and grid[{other!r}] "
+                                     f"{paired.item()!r}, which the optimizer refuses together: {err}") from None
     return out
 
 
@@ -202,20 +255,29 @@ def grid_sizes(grid) -> dict[str, int]:
     return sizes
 
 
-def _grid_values(name: str, values) -> np.ndarray:
+def _grid_values(name: str, values, hyper: dynamics.Hyperparameter | None) -> np.ndarray:
+    """The values of swept ``name`` as a 1-D array: reals for a real field (``hyper.type``), integers for a count or
+    the seed, booleans for a switch (given as False/True or 0/1)."""
     values = _sequence(name, values)
     if not isinstance(values, range) and np.ndim(values) == 0:
         raise ValueError(f"grid[{name!r}] must be a 1-D sequence of numbers, got {_shown(values)}")
     items = list(values)
     if not items:
         raise ValueError(f"grid[{name!r}] must hold at least one value, got an empty sequence")
+    switch = hyper is not None and hyper.type is bool
     for item in items:
-        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (numbers.Real, np.integer, np.floating)):
-            raise ValueError(f"grid[{name!r}] must hold numbers only, got {_shown(item)}")
+        if switch and item in (0, 1):  # False and True too
+            continue
+        if switch or isinstance(item, (bool, np.bool_)) or not isinstance(item, (numbers.Real, np.integer,
+                                                                                  np.floating)):
+            allowed = "False and True (or 0 and 1)" if switch else "numbers"
+            raise ValueError(f"grid[{name!r}] must hold {allowed} only, got {_shown(item)}")
         if not math.isfinite(float(item)):
             raise ValueError(f"grid[{name!r}] must hold finite numbers, got {item!r}")
-    integral = not per_start(name)
-    if integral:
+    integral = hyper is None or hyper.type is not float
+    if switch:
+        arr = np.array([bool(item) for item in items], dtype=bool)
+    elif integral:
         if any(float(item) != int(item) for item in items):
             bad = next(item for item in items if float(item) != int(item))
             raise ValueError(f"grid[{name!r}] must hold integers, got {bad!r}")
@@ -254,24 +316,39 @@ def resolve_optimizer(optimizer, grid: dict) -> Optimizer:
         first = {}
         for name in grid:
             if name in (f.name for f in fields):
-                values = _grid_values(name, _sequence(name, grid[name])[:1])  # the first value only: it may be long
-                first[name] = values[0].item()
+                # the first value only: the list may be long
+                values = _grid_values(name, _sequence(name, grid[name])[:1], hyperparameter(optimizer, name))
+                first[name] = _typed(hyperparameter(optimizer, name), values[0])
         return optimizer(**first)
     raise ValueError(f"optimizer must be a samscape optimizer or optimizer class such as dynamics.SAM, "
                      f"got {_shown(optimizer)}")
+
+
+def base_spec(optimizer, grid: dict) -> dict:
+    """The spec (:meth:`~samscape.dynamics.Optimizer.to_dict`) every block's optimizer is built from by
+    :func:`with_values`: :func:`resolve_optimizer`'s, except that a class given with a field whose default follows
+    another (``None``: MultiStepSAM's ``alpha`` is its ``rho``), not swept, keeps that default, so it follows the swept
+    values in every cell as it does in a direct call. An instance's fields stay as they are."""
+    spec = resolve_optimizer(optimizer, grid).to_dict()
+    if isinstance(optimizer, type):
+        for name, hyper in dynamics.hyperparameters(optimizer).items():
+            if hyper.default is None and not hyper.required and name not in grid:
+                spec[name] = None
+    return spec
 
 
 def starts_digest(x0: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(x0, dtype=np.float64).tobytes()).hexdigest()
 
 
-def make_recipe(landscape, optimizer: Optimizer, grid: dict[str, np.ndarray], x0: np.ndarray, *, steps: int,
-                every: int | None, seed: int, bound: float, dtype: str, backend: str) -> dict:
-    """The JSON-friendly description that a store carries and that a rerun must match."""
+def make_recipe(landscape, optimizer: Optimizer | dict, grid: dict[str, np.ndarray], x0: np.ndarray, *,
+                steps: int, every: int | None, seed: int, bound: float, dtype: str, backend: str) -> dict:
+    """The JSON-friendly description that a store carries and that a rerun must match (``optimizer``: an instance
+    or the spec of :func:`base_spec`)."""
     return {
         "samscape_sweep_format": FORMAT,
         "landscape": landscape.spec,
-        "optimizer": optimizer.to_dict(),
+        "optimizer": optimizer.to_dict() if isinstance(optimizer, Optimizer) else optimizer,
         "grid": {name: values.tolist() for name, values in grid.items()},
         "n_starts": int(len(x0)),
         "starts_sha256": starts_digest(x0),
@@ -363,14 +440,16 @@ def added_values(old: dict, new: dict) -> dict[str, list]:
 
 
 def block_shape(sizes: list[int], names: list[str], n_starts: int, steps: int, n_saved: int, dim: int,
-                n_workers: int, points: int | None = None, *, point_bytes: int | None = None) -> tuple[int, ...]:
+                n_workers: int, points: int | None = None, *, optimizer, point_bytes: int | None = None
+                ) -> tuple[int, ...]:
     """The chunk of each swept axis and of ``start`` that one task computes (and one zarr chunk holds).
 
     The rule: a block does ``W`` point-steps, ``W`` = total work / (:data:`BLOCKS_PER_WORKER` x workers), clipped to
     [:data:`MIN_BLOCK_WORK`, :data:`MAX_BLOCK_WORK`], and its memory fits :data:`MAX_BLOCK_BYTES` at ``point_bytes``
     a point (default: its kept iterates alone; :func:`samscape.sweep.budget.point_bytes` counts everything a block
-    holds). The points ``W / steps`` fill the start axis first, then the ``lr``/``rho`` axes from the last one back;
-    every other swept axis (seed, batch_size, at) has chunk 1, since one simulate call takes one value of it.
+    holds). The points ``W / steps`` fill the start axis first, then the axes of ``optimizer``'s per-start fields
+    (:func:`per_start`: ``lr``, ``rho``, ``alpha``, ...) from the last one back; every other swept axis (seed,
+    batch_size, steps_ascent, at) has chunk 1, since one simulate call takes one value of it.
     ``points`` replaces the rule's number of points per block (only its kept iterates are capped then: a block the
     workers cannot hold is refused by the sweep's memory check).
     """
@@ -385,7 +464,7 @@ def block_shape(sizes: list[int], names: list[str], n_starts: int, steps: int, n
     budget = max(1, points // start_chunk)
     chunks = [1] * len(sizes)
     for axis in reversed(range(len(sizes))):
-        if per_start(names[axis]):
+        if per_start(names[axis], optimizer):
             chunks[axis] = min(sizes[axis], budget)
             budget = max(1, budget // chunks[axis])
     return (*chunks, start_chunk)
@@ -415,7 +494,8 @@ class SweepPlan:
     worked out once by :func:`plan_sweep` and handed to the rest of the run, which asks it (not the landscape or the
     optimizer) what the sweep needs.
 
-    ``optimizer`` is an instance (a class given to ``run`` is filled in from the grid's first values); ``starts``
+    ``optimizer`` is an instance (a class given to ``run`` is filled in from the grid's first values) and ``spec`` what
+    every block's optimizer is built from (:func:`base_spec`, the store's recipe records it); ``starts``
     is as given (a SPEC or points; :meth:`start_points` builds them); ``names`` and ``sizes`` are the swept names and
     their number of values, counted, not built; ``backend`` is the one asked for (``"auto"`` is resolved once the
     block size is known); ``label`` names the sweep (``SAM over lr, rho, seed``); ``seeds_change_nothing`` is
@@ -424,6 +504,7 @@ class SweepPlan:
 
     landscape: object = dataclasses.field(repr=False)
     optimizer: Optimizer
+    spec: dict
     starts: object = dataclasses.field(repr=False)
     names: tuple[str, ...]
     sizes: tuple[int, ...]
@@ -448,11 +529,11 @@ class SweepPlan:
 
     def checked_grid(self, grid: dict) -> dict[str, np.ndarray]:
         """The swept values as arrays, each checked by the optimizer (:func:`check_grid`)."""
-        return check_grid(grid, self.optimizer)
+        return check_grid(grid, self.optimizer, spec=self.spec)
 
     def recipe(self, grid: dict[str, np.ndarray], x0: np.ndarray, backend: str) -> dict:
         """The store's recipe (:func:`make_recipe`) for the checked ``grid``, the starts ``x0`` and ``backend``."""
-        return make_recipe(self.landscape, self.optimizer, grid, x0, steps=self.steps, every=self.every,
+        return make_recipe(self.landscape, self.spec, grid, x0, steps=self.steps, every=self.every,
                            seed=self.seed, bound=self.bound, dtype=self.dtype, backend=backend)
 
     def point_bytes(self, backend: str) -> int:
@@ -468,7 +549,8 @@ class SweepPlan:
     def auto_backend(self, grid: dict[str, np.ndarray], points: int) -> str:
         """What ``backend="auto"`` runs for blocks of ``points`` points: resolved once for a block of the grid's
         first values (per-start ``lr``/``rho`` as the blocks pass them), so that every block runs the same one."""
-        probe = with_values(self.optimizer, {n: np.full(points, grid[n][0]) for n in self.names if per_start(n)})
+        probe = with_values(self.spec, {n: np.full(points, grid[n][0]) for n in self.names
+                                        if per_start(n, self.optimizer)})
         return dynamics.resolve_backend("auto", self.landscape, probe, points, self.steps, self.dtype)
 
 
@@ -484,11 +566,12 @@ def plan_sweep(landscape, optimizer, *, starts, steps, grid, every, seed, bound,
     bound = positive(bound, "bound")
     dtype = dynamics.check_dtype(dtype).name
     backend = choice(backend, "backend", dynamics.BACKEND_CHOICES)
+    spec = base_spec(optimizer, grid)
     optimizer = resolve_optimizer(optimizer, grid)
     names = tuple(sizes)
     copies = seed_changes_nothing(landscape, optimizer, sizes)
     n_starts = _count_starts(starts, landscape)
-    return SweepPlan(landscape=landscape, optimizer=optimizer, starts=starts, names=names,
+    return SweepPlan(landscape=landscape, optimizer=optimizer, spec=spec, starts=starts, names=names,
                      sizes=tuple(sizes.values()), n_starts=n_starts, steps=steps, every=every,
                      n_kept=n_saved(steps, every), seed=seed, bound=float(bound), dtype=dtype, backend=backend,
                      # the class and the swept names: the optimizer's first grid values would mislabel the whole sweep

@@ -214,3 +214,30 @@ def test_the_explorer_asks_to_warm_each_landscape_it_shows(warm_requests):
     ex.w_landscape.value = "himmelblau"
     assert [landscape.name for landscape, _ in warm_requests][-1] == ex.landscape.name == "himmelblau"
     assert len(warm_requests) == 2
+
+
+def test_the_chosen_variants_hyperparameters_have_controls_read_off_its_class_that_change_the_run():
+    """The controls under eta and rho are the chosen optimizer's other fields (dynamics.hyperparameters): momentum and
+    nesterov for SAM (a number and a tick), eta_a too for ASAM, steps_ascent and alpha for MultiStepSAM (alpha empty:
+    it follows rho); a change reruns with the new value and puts it in the link, momentum staying when the optimizer
+    changes; a value the class refuses is shown and not taken."""
+    ex = make(opt="sam")
+    assert list(ex.w_hyper) == ["momentum", "nesterov"] and ex.w_hyper["nesterov"].value is False
+    ex.w_hyper["momentum"].value = 0.5
+    ex.w_hyper["nesterov"].value = True
+    ex.w_opt.value = "asam"
+    assert list(ex.w_hyper) == [name for name in dynamics.hyperparameters("asam") if name not in ("lr", "rho",
+                                                                                                   "batch_size")]
+    assert ex.w_hyper["eta_a"].value == dynamics.ASAM.__dataclass_fields__["eta_a"].default
+    assert ex.w_hyper["momentum"].value == 0.5 and ex.w_hyper["nesterov"].value is True
+    ex.w_hyper["eta_a"].value = 0.5
+    expected = dynamics.simulate(ex.landscape, dynamics.ASAM(0.1, 0.05, eta_a=0.5, momentum=0.5, nesterov=True),
+                                 [[2.5, 0.3], [-2.0, -0.5]], 300, seed=0, backend=ex.outcome.run.backend)
+    np.testing.assert_array_equal(ex.outcome.run.x, expected.x)
+    query = ex.state.to_query()
+    assert (query["eta_a"], query["momentum"], query["nesterov"]) == ("0.5", "0.5", "1")
+    ex.w_opt.value = "multistepsam"
+    assert set(ex.w_hyper) == {"steps_ascent", "alpha", "momentum", "nesterov"} and ex.w_hyper["alpha"].value is None
+    ex.w_hyper["steps_ascent"].value = 0
+    assert "steps_ascent must be a positive integer" in ex.message.object
+    assert ex.outcome.run.optimizer.steps_ascent == 2

@@ -141,6 +141,25 @@ def test_moving_the_eta_slider_changes_the_readout_and_the_url(page, server):
     np.testing.assert_allclose(after, expected, rtol=0, atol=1e-9)
 
 
+def test_a_variants_control_changes_the_run_and_the_link(page, server):
+    """ASAM's eta_a, a control read off its class under eta and rho: typing 0.5 into it reruns with that value (the
+    readout's final point becomes dynamics.simulate's with ASAM(eta_a=0.5), not the default's) and the URL gets
+    eta_a=0.5."""
+    quadratic = landscapes.get("quadratic")
+
+    def run(eta_a):
+        return dynamics.simulate(quadratic, dynamics.ASAM(0.1, 0.3, eta_a=eta_a), [[1.5, 1.0]], 20, seed=0).x[0]
+
+    open_state(page, server, "landscape=quadratic&opt=asam&eta=0.1&rho=0.3&steps=20&starts=1.5,1")
+    wait_for_final_point(page, run(0.01))
+    assert not np.allclose(run(0.01), run(0.5))
+    box = page.locator(".hyper-eta_a input").first
+    box.fill("0.5")
+    box.press("Enter")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('eta_a') === '0.5'")
+    wait_for_final_point(page, run(0.5))
+
+
 def test_clicking_the_landscape_adds_a_start(page, server):
     """A click on the contour adds one start: the readout grows from two rows to three and the URL holds it."""
     open_state(page, server, TANH_QUERY)

@@ -14,7 +14,8 @@ from samscape.explore.state import (ExplorerState, WorkCapExceeded, grid_points,
 
 def test_the_query_string_round_trips_every_field():
     """from_query(to_query(s)) rebuilds s exactly, for a catalog entry with a list parameter, a switch, a batch
-    size, starts and view toggles, and for a custom expression."""
+    size, starts and view toggles, for a custom expression, and for a variant's own hyperparameters (ASAM's eta_a,
+    a switch of multi-step ascents sharing steps_ascent)."""
     states = [
         ExplorerState(landscape="tanh", params={"xs": (0.6, 1.0, 1.3), "ys": (0.0, 0.0, 0.0)}, opt="sgd", then="sam",
                       at=300, eta=0.25, rho=0.07, batch=2, steps=1500, seed=7,
@@ -22,6 +23,8 @@ def test_the_query_string_round_trips_every_field():
         ExplorerState(expr="0.5*tanh(v*tanh(u))**2", variables="u,v", opt="usam", eta=0.1 + 0.2, rho=0.0,
                       starts=[(1 / 3, -0.1)]),
         ExplorerState(landscape="double_well", params={"c": 0.1}, starts=[(0.3,)]),
+        ExplorerState(opt="asam", eta=0.2, hyper={"eta_a": 0.25}, starts=[(1.0, 0.5)]),
+        ExplorerState(opt="multistepsam", then="multistepusam", at=10, hyper={"steps_ascent": 3, "alpha": 0.02}),
     ]
     for state in states:
         query = dict(pair.split("=", 1) for pair in state.query_string().split("&"))
@@ -179,8 +182,8 @@ def test_a_bad_landscape_in_a_link_is_refused_and_the_rest_is_kept(query, landsc
 
 
 def test_the_work_cap_counts_samples_and_gradients():
-    """The cap counts what an update evaluates: starts x steps x gradients per step (2 for SAM and USAM, 1 for GD,
-    SGD and RandomSAM) x samples per gradient (the batch, or every sample of a full-batch finite sum), in the unit of
+    """The cap counts what an update evaluates: starts x steps x gradients per step (2 for SAM, USAM and the
+    variants, steps_ascent + 1 for a multi-step ascent, 1 for GD, SGD and RandomSAM) x samples per gradient (the batch, or every sample of a full-batch finite sum), in the unit of
     --max-work. The issue's link, p.xs with 2,000 values x 2,500 starts x 4,000 steps of full-batch SAM, was counted
     as 10^7 point-steps and passed the 10^7 cap; it is 2 x 2,000 x 10^7 sample gradients."""
     from samscape.explore.state import DEFAULT_MAX_WORK, sample_gradients
@@ -193,7 +196,8 @@ def test_the_work_cap_counts_samples_and_gradients():
                                               r"gradients each = 40,000,000,000 sample gradients, over .*--max-work"):
         wide.check_work(DEFAULT_MAX_WORK, L)
     one = landscapes.get("tanh")
-    for opt, per_step in (("gd", 1), ("sgd", 1), ("randomsam", 1), ("sam", 2), ("usam", 2)):
+    for opt, per_step in (("gd", 1), ("sgd", 1), ("randomsam", 1), ("sam", 2), ("usam", 2), ("asam", 2), ("gsam", 2),
+                          ("multistepusam", 3)):
         state = ExplorerState(opt=opt)
         assert sample_gradients(state.build_optimizer(one), one, 10) == 10 * per_step, opt
         batched = ExplorerState(landscape="tanh", params=data, opt=opt, batch=8)
@@ -202,3 +206,34 @@ def test_the_work_cap_counts_samples_and_gradients():
         assert sample_gradients(optimizer, L, 10) == expected, opt
     switch = ExplorerState(landscape="tanh", params=data, opt="sgd", then="sam", at=3, batch=5).build_optimizer(L)
     assert sample_gradients(switch, L, 10) == 3 * 1 * 5 + 7 * 2 * 5
+    # the finding: every variant but SAM and USAM counted 1 gradient a step, so 100 ascent steps ran under the cap
+    deep = ExplorerState(opt="multistepsam", hyper={"steps_ascent": 100}).build_optimizer(one)
+    assert sample_gradients(deep, one, 10) == 10 * 101
+
+
+def test_a_link_sets_the_chosen_optimizers_own_hyperparameters_and_refuses_what_they_do_not_take():
+    """A link holds a variant's hyperparameters by field name, typed and checked by its class: ASAM's eta_a reaches
+    the run; a value the class refuses, a name the chosen optimizer does not take and a non-integer count each keep
+    the default and give one sentence naming the key."""
+    state, problems = ExplorerState.from_query({"opt": "asam", "eta_a": "0.25", "rho": "0.2"})
+    assert problems == [] and state.build_optimizer(landscapes.get("tanh")) == dynamics.ASAM(0.1, 0.2, eta_a=0.25)
+    for query, words in (({"opt": "asam", "eta_a": "-1"}, "eta_a: eta_a must be a finite number >= 0"),
+                         ({"opt": "sam", "eta_a": "0.1"}, "eta_a: SAM takes no eta_a; it is a hyperparameter of asam"),
+                         ({"opt": "multistepusam", "steps_ascent": "1.5"}, "steps_ascent: steps_ascent must be an "
+                                                                            "integer"),
+                         ({"opt": "wsam", "gamma": "1"}, "gamma: gamma must be in [0, 1)")):
+        state, problems = ExplorerState.from_query(query)
+        assert state.hyper == {} and len(problems) == 1 and problems[0].startswith(words), problems
+
+
+def test_choosing_another_optimizer_keeps_a_value_only_where_it_means_the_same():
+    """steps_ascent goes from MultiStepSAM to MultiStepUSAM (the same field); GSAM's alpha, a weight, does not become
+    MultiStepSAM's alpha, a step size; ASAM's eta_a goes when the optimizer is SAM."""
+    state = ExplorerState(opt="multistepsam", hyper={"steps_ascent": 3, "alpha": 0.02})
+    state.choose("multistepusam", None)
+    assert state.hyper == {"steps_ascent": 3}
+    state = ExplorerState(opt="gsam", hyper={"alpha": 0.3})
+    state.choose("multistepsam", None)
+    assert state.hyper == {}
+    state, _ = ExplorerState.from_query({"opt": "sam"}, ExplorerState(opt="asam", hyper={"eta_a": 0.2}))
+    assert state.hyper == {} and "eta_a" not in state.to_query()

@@ -3,6 +3,7 @@ killed worker or an interrupted or killed client, the CLI round trip, and plain 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -96,6 +97,22 @@ def test_equals_direct_simulate_calls(client, tmp_path):
                 assert [fates[c] for c in cell["fate"].values] == expected_fates.tolist()
                 lam = np.linalg.eigvalsh(TANH.hessian(run.x))[:, -1]
                 np.testing.assert_array_equal(cell["lambda_max"].values, lam)
+
+
+def test_a_variants_hyperparameters_swept_on_the_cluster_equal_direct_calls(client, tmp_path):
+    """MultiStepSAM swept over lr, rho, steps_ascent and momentum on 2 worker processes through the compiled kernel:
+    every cell is bit for bit the direct simulate call MultiStepSAM(lr, rho, steps_ascent=k, momentum=m) (alpha
+    following rho, the class's default; momentum per start, as the blocks pass it); steps_ascent, a kernel constant,
+    is one value per block and one kernel per value, compiled here first and loaded by the workers."""
+    grid = {"lr": [0.3, 1.1], "rho": [0.2, 0.7], "steps_ascent": [1, 3], "momentum": [0.0, 0.5]}
+    ds = sweep.run(TANH, dynamics.MultiStepSAM, starts="grid:-3:3:-1:1:3x2", steps=40, grid=grid,
+                   store=tmp_path / "v.zarr", client=client, backend="compiled", block_points=48, progress=False).load()
+    assert ds.attrs["samscape_block_shape"] == [2, 2, 1, 2, 6]  # two blocks: one per kernel
+    x0 = ds["x0"].values
+    for lr, rho, k, m in itertools.product(*grid.values()):
+        optimizer = dynamics.MultiStepSAM(lr, rho, steps_ascent=k, momentum=np.full(len(x0), m))
+        run = dynamics.simulate(TANH, optimizer, x0, 40, seed=0, backend="compiled")
+        np.testing.assert_array_equal(ds["x"].sel(lr=lr, rho=rho, steps_ascent=k, momentum=m).values, run.x)
 
 
 def test_killed_worker_then_identical_without_recomputing(client, reference, tmp_path):

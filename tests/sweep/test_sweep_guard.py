@@ -83,12 +83,12 @@ def test_the_block_rule_sizes_blocks_that_fit_and_a_block_too_large_is_refused(t
     optimizer = dynamics.SAM(0.1, 0.1)
     per_point = budget.point_bytes(TANH, optimizer, steps=steps, every=None, n_swept=2, dtype="float64",
                                    backend="numpy")
-    block = recipe.block_shape(sizes, names, n_starts, steps, 0, 2, 2, point_bytes=per_point)
+    block = recipe.block_shape(sizes, names, n_starts, steps, 0, 2, 2, optimizer=optimizer, point_bytes=per_point)
     points = int(np.prod(block))
     need = budget.block_bytes(TANH, optimizer, points, steps=steps, every=None, n_swept=2, dtype="float64",
                               backend="numpy")
     assert sum(need.values()) <= recipe.MAX_BLOCK_BYTES
-    assert int(np.prod(recipe.block_shape(sizes, names, n_starts, steps, 0, 2, 2))) > 4_000_000  # without it
+    assert int(np.prod(recipe.block_shape(sizes, names, n_starts, steps, 0, 2, 2, optimizer=optimizer))) > 4_000_000  # without it
 
     monkeypatch.setattr(dynamics, "available_memory", lambda: 2 * 2**30)
     grid = {"lr": np.linspace(0.05, 2.5, 3000), "rho": np.linspace(0.0, 3.0, 3000)}

@@ -4,6 +4,8 @@ refused untouched, results independent of the block size, the block-size rule, f
 from __future__ import annotations
 
 import io
+import itertools
+import json
 import math
 import os
 import subprocess
@@ -33,6 +35,10 @@ VARIABLES = ("x", "loss", "status", "stopped_at", "fate", "lambda_max")
     (dynamics.SAM(0.1, 0.1), {"seed": [0, 1.5]}, "grid['seed'] must hold integers, got 1.5"),
     (dynamics.SAM(0.1, 0.1), {"lr": [0.1, 0.1]}, "grid['lr'] must not repeat a value"),
     (dynamics.SAM, {"lr": [0.1]}, "optimizer SAM needs lr, rho: sweep rho in grid"),
+    (dynamics.SAM(0.1, 0.1), {"nesterov": [0, 2]}, "grid['nesterov'] must hold False and True (or 0 and 1) only"),
+    # a block may hold momentum 0 alone, which Nesterov's form refuses: refused before any block, whatever their size
+    (dynamics.SAM, {"lr": [0.1], "rho": [0.1], "momentum": [0.5, 0.0], "nesterov": [False, True]},
+     "grid['nesterov'] holds True and grid['momentum'] 0.0, which the optimizer refuses together"),
 ])
 def test_bad_input_is_one_sentence_before_any_work(tmp_path, optimizer, grid, fragment):
     """An empty grid, a non-numeric value, an unknown name, a name the optimizer lacks, a value the optimizer
@@ -108,15 +114,17 @@ def test_block_rule():
     BLOCKS_PER_WORKER blocks of a large one, capped at MAX_BLOCK_WORK."""
     names, sizes = ["lr", "rho", "seed"], [64, 64, 4]
     steps = 10_000
-    block = recipe.block_shape(sizes, names, 4096, steps, 0, 2, n_workers=2)
+    sam = dynamics.SAM(0.1, 0.1)
+    block = recipe.block_shape(sizes, names, 4096, steps, 0, 2, n_workers=2, optimizer=sam)
     assert block[2] == 1 and block[3] == 4096
     total = math.prod(sizes) * 4096 * steps
     target = min(recipe.MAX_BLOCK_WORK, max(recipe.MIN_BLOCK_WORK, total // (recipe.BLOCKS_PER_WORKER * 2)))
     points = target // steps
     assert math.prod(block) <= points and math.prod(block) * 2 > points // 64  # whole lr/rho cells only
-    small = recipe.block_shape([3, 2], ["lr", "rho"], 5, 10, 0, 2, n_workers=2)
+    small = recipe.block_shape([3, 2], ["lr", "rho"], 5, 10, 0, 2, n_workers=2, optimizer=sam)
     assert small == (3, 2, 5)  # everything in one block: MIN_BLOCK_WORK covers it
-    assert recipe.block_shape([3, 2], ["lr", "at"], 5, 10, 0, 2, n_workers=2) == (3, 1, 5)
+    switch = dynamics.Switch(dynamics.GD(0.1), sam, at=1)
+    assert recipe.block_shape([3, 2], ["first.lr", "at"], 5, 10, 0, 2, n_workers=2, optimizer=switch) == (3, 1, 5)
 
 
 def test_fractions_and_open(tmp_path):
@@ -226,3 +234,71 @@ def test_the_time_left_comes_from_the_measured_throughput(monkeypatch):
     assert ours.seconds_left(1 / 8, 20.0) == pytest.approx(35.0)
     ours.update(1)
     assert "~ 35.0s left" in ours.stream.getvalue()
+
+
+@pytest.mark.parametrize("optimizer, grid, direct", [
+    # alpha is not swept: it follows rho in every cell, as MultiStepSAM(lr, rho) has it
+    (dynamics.MultiStepSAM, {"lr": [0.3], "rho": [0.1, 0.5], "steps_ascent": [1, 3]},
+     lambda lr, rho, steps_ascent: dynamics.MultiStepSAM(lr, rho, steps_ascent=steps_ascent)),
+    (dynamics.ASAM, {"lr": [0.3, 0.9], "rho": [0.2], "eta_a": [0.0, 0.1]},
+     lambda lr, rho, eta_a: dynamics.ASAM(lr, rho, eta_a=eta_a)),
+    (dynamics.GSAM(0.6, 0.2, batch_size=1), {"alpha": [0.0, 0.4], "seed": [0, 5]},
+     lambda alpha, seed: dynamics.GSAM(0.6, 0.2, batch_size=1, alpha=alpha)),
+    # momentum per start, nesterov a switch
+    (dynamics.SAM, {"lr": [0.3], "rho": [0.1], "momentum": [0.5, 0.9], "nesterov": [False, True]},
+     lambda lr, rho, momentum, nesterov: dynamics.SAM(lr, rho, momentum=momentum, nesterov=nesterov)),
+])
+def test_a_variants_own_hyperparameters_are_swept_as_lr_and_rho_are(tmp_path, optimizer, grid, direct):
+    """The findings: a grid over ASAM's eta_a was refused ("must hold integers": every name but lr and rho was taken
+    for a count), and a sweep of the class MultiStepSAM over rho ran every cell with alpha = the first rho (the
+    instance built from the grid's first values fixed it). Now each cell is bit for bit the direct simulate call of
+    its combination, the per-start fields (eta_a, alpha, momentum) are cut into blocks as lr and rho are, a kernel
+    constant (steps_ascent) and a switch (nesterov) one value per block, and the recipe records the grid and the
+    class's following default."""
+    land = landscapes.get("tanh", xs=(0.5, 1.0, 2.0), ys=(0.0, 0.0, 0.0))
+    ds = sweep.run(land, optimizer, grid=grid, store=tmp_path / "v.zarr", **SMALL).load()
+    x0 = ds["x0"].values
+    for values in itertools.product(*grid.values()):
+        cell = dict(zip(grid, values))
+        run = dynamics.simulate(land, direct(**cell), x0, SMALL["steps"], seed=cell.get("seed", 0), backend="numpy")
+        np.testing.assert_array_equal(ds["x"].sel(**cell).values, run.x, err_msg=str(cell))
+    recipe_ = json.loads(ds.attrs["samscape_sweep"])
+    assert recipe_["grid"] == {name: list(values) for name, values in grid.items()}
+    for name, size, chunk in zip(grid, (len(v) for v in grid.values()), ds.attrs["samscape_block_shape"]):
+        assert chunk == (size if name in ("lr", "rho", "alpha", "eta_a", "momentum") else 1), name
+    if isinstance(optimizer, type) and optimizer is dynamics.MultiStepSAM:
+        assert recipe_["optimizer"]["alpha"] is None  # rebuilt per cell: it follows the cell's rho
+
+
+def test_the_sweep_command_offers_every_kind_with_its_own_hyperparameters(tmp_path, capsys):
+    """Every registered kind can be swept from the command line with its own flags (before, the variants ran with
+    their default hyperparameters only): the flags make the grid, a flag the kind does not take is refused in one
+    line naming it, and a run writes the variant's dims into the store."""
+    from samscape import cli
+    from samscape.sweep import cli as sweep_cli
+
+    parser = cli.build_parser()
+    for kind in dynamics.plain_kinds():
+        own = dynamics.hyperparameters(kind)
+        flags = ["--lr", "0.1,0.2"] + (["--rho", "0.1"] if "rho" in own else [])
+        flags += ["--batch-size", "1"] if own.get("batch_size") and own["batch_size"].required else []
+        others = {name: h for name, h in own.items() if name not in dynamics.hyperparameters("sam")}
+        for name, hyper in others.items():  # a value other than the default, where one is a number
+            flags += [hyper.flag] + ([] if hyper.type is bool else ["3" if hyper.type is int else "0.3"])
+        args = parser.parse_args(["sweep", "--landscape", "tanh", "--optimizer", kind, *flags, "--out", "x.zarr"])
+        grid = sweep_cli.build_grid(args)
+        plan = recipe.plan_sweep(TANH, dynamics.OPTIMIZERS[kind], starts="point:1,1", steps=2, grid=grid, every=None,
+                                 seed=0, bound=1e6, dtype="float64", backend="numpy")
+        assert set(grid) >= {"lr", *others}, kind
+        for name in others:
+            assert getattr(plan.optimizer, name) == grid[name][0], (kind, name)
+    store = str(tmp_path / "asam.zarr")
+    base = ["sweep", "--landscape", "tanh", "--lr", "0.3", "--rho", "0.2", "--starts", "point:1,1", "--steps", "5",
+            "--scheduler", "synchronous", "--backend", "numpy"]
+    assert cli.main([*base, "--optimizer", "asam", "--eta-a", "0,0.1", "--out", store]) == 0
+    assert dict(sweep.open(store).sizes) == {"lr": 1, "rho": 1, "eta_a": 2, "start": 1, "dim": 2}
+    assert "--kind phase" not in capsys.readouterr().out  # not one (lr, rho) plane: no phase diagram offered
+    assert cli.main([*base, "--optimizer", "sam", "--eta-a", "0.1", "--out", str(tmp_path / "no.zarr")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "samscape sweep: error: --eta-a applies to asam, not to --optimizer sam"
+    assert not os.path.exists(tmp_path / "no.zarr")
