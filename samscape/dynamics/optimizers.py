@@ -646,12 +646,18 @@ def mixed_direction(g, g_adv, weight):
     return (g - weight * g) + weight * g_adv
 
 
+def orthogonal_part(a, b):
+    """The part of ``a`` orthogonal to ``b``: ``a - (a . u) u`` with ``u = b/||b||`` (``u = 0`` where ``b`` is zero,
+    :func:`unit`, so then it is ``a``); along the last axis."""
+    u = unit(b)
+    along = np.sum(a * u, axis=-1, keepdims=True)
+    return a - along * u
+
+
 def surrogate_gap_direction(g, g_adv, alpha):
-    """GSAM's descent direction ``g_adv - alpha g_perp``: ``g_perp = g - (g . u) u`` is the part of ``g`` orthogonal
-    to ``u = g_adv/||g_adv||`` (``u = 0`` where ``g_adv`` is zero, :func:`unit`, so then ``g_perp = g``)."""
-    u = unit(g_adv)
-    along = np.sum(g * u, axis=-1, keepdims=True)
-    return g_adv - alpha * (g - along * u)
+    """GSAM's descent direction ``g_adv - alpha g_perp``, ``g_perp`` the part of ``g`` orthogonal to ``g_adv``
+    (:func:`orthogonal_part`: ``g_perp = g`` where ``g_adv`` is zero)."""
+    return g_adv - alpha * orthogonal_part(g, g_adv)
 
 
 @dataclass(frozen=True, eq=False)
