@@ -84,6 +84,18 @@ CASES = {
     "a last step of 10**18": (lambda a: _replace(a, steps=np.array([0, 5, 10, 15, 10**18])), "last saved step"),
     "per-start lr of the wrong length": (lambda a: _with_meta(a, lambda m: m["optimizer"].update(lr=[0.1, 0.2, 0.3])),
                                          "lr has 3 values but there are 2 starts"),
+    "state recipe not an object": (lambda a: _with_meta(a, lambda m: m.update(state=[1])), "recipe's state must be"),
+    "state step before the last step": (lambda a: _with_meta(a, lambda m: m["state"].update(step=3)),
+                                        "state step must be at least steps=20"),
+    "state array missing": (lambda a: _with_meta(a, lambda m: m["state"].update(arrays=["velocity"])),
+                            "has no array 'state.velocity'"),
+    "state the optimizer does not carry": (
+        lambda a: {**_with_meta(a, lambda m: m["state"].update(arrays=["velocity"])),
+                   "state.velocity": np.zeros((2, 2))}, "which optimizer SAM.* does not carry"),
+    "state array of the wrong shape": (
+        lambda a: {**_with_meta(a, lambda m: (m["state"].update(arrays=["velocity"]),
+                                              m["optimizer"].update(momentum=0.5))),
+                   "state.velocity": np.zeros((3, 2))}, r"state array 'velocity' must be float64 of shape \(2, 2\)"),
 }
 
 
@@ -270,3 +282,6 @@ def test_load_run_reads_the_files_that_fcb9bae_wrote(name):
     np.testing.assert_array_equal(old.xs, new.xs)
     np.testing.assert_array_equal(old.loss, new.loss)
     assert not old.interrupted
+    # a file from before run states continues as a stateless run from its last step
+    assert (old.state.step, old.state.seed, old.state.arrays) == (new.state.step, new.state.seed, {})
+    np.testing.assert_array_equal(old.state.start_ids, new.state.start_ids)

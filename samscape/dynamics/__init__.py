@@ -5,7 +5,7 @@ from .budget import available_memory, memory_estimate, size_text
 from .contract import DEFAULT_BOUND, DTYPES, STATUS_NAMES, check_dtype, n_saved_steps, saved_step_grid
 from .integrate import BACKEND_CHOICES, BACKENDS, kernel_readiness, resolve_backend, simulate
 from .progress import Progress
-from .run import Run, load_run, write_npz_atomic
+from .run import Run, RunState, load_run, write_npz_atomic
 from .optimizers import (
     ASAM, DEFAULT_RHO, GD, GNP, GSAM, OPTIMIZERS, SAM, SGD, USAM, WSAM, MultiStepSAM, MultiStepUSAM, Noise, Optimizer,
     PerSampleSAM, PerSampleUSAM, RandomSAM, SignSAM, StableSAM, Switch, UnifiedSAM, check_optimizer,
@@ -17,7 +17,7 @@ __all__ = [
     "GD", "SGD", "SAM", "USAM", "RandomSAM", "PerSampleSAM", "PerSampleUSAM", "MultiStepSAM", "MultiStepUSAM", "ASAM",
     "UnifiedSAM", "GSAM", "SignSAM", "StableSAM", "GNP", "WSAM", "Switch", "Optimizer", "Noise", "unit",
     "sam_ascent", "usam_ascent",
-    "simulate", "Run", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
+    "simulate", "Run", "RunState", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
     "resolve_backend", "step", "iterate", "DEFAULT_BOUND", "DTYPES", "STATUS_NAMES", "n_saved_steps", "Progress",
     "memory_estimate", "available_memory", "size_text", "BACKEND_CHOICES", "check_dtype", "check_optimizer", "OPTIMIZERS",
     "plain_kinds", "optimizer_from_kind", "DEFAULT_RHO", "kernel_readiness", "quiet_builds",

@@ -56,7 +56,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ..landscapes.core import PlaceholderPrinter
 from . import draws
 from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, lanes_for
-from .optimizers import GD, SGD, _PerSample, _Perturbed, _Redirected, squared_norm_range
+from .optimizers import GD, SGD, _PerSample, _Perturbed, _Plain, _Redirected, squared_norm_range
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
 GENERATOR_VERSION = 9
@@ -331,10 +331,10 @@ def plan_depth(plan: list[list[int]]) -> int:
 
 # ------------------------------------------------------------------------------------ optimizer shapes
 
-# The updates a kernel writes: one descent step from the ascent point that the class's ``ascent`` names (see
-# Optimizer.ascent). A class with an update of its own (a user's plugin, an optimizer with state) has no kernel
-# until the generator learns it: it runs on NumPy (backend="auto" says so once).
-KERNEL_UPDATES = (GD.update, SGD.update, _Perturbed.update, _PerSample.update, _Redirected.update)
+# The descent directions a kernel writes: the gradient at the ascent point that the class's ``ascent`` names (see
+# Optimizer.ascent). A class with a descent or a step of its own (a user's plugin) has no kernel until the generator
+# learns it: it runs on NumPy (backend="auto" says so once).
+KERNEL_DESCENTS = (GD.descent, SGD.descent, _Perturbed.descent, _PerSample.descent, _Redirected.descent)
 
 
 @dataclass(frozen=True)
@@ -381,9 +381,13 @@ def optimizer_shape(optimizer, has_data: bool):
             first = walk(opt.first)
             second = walk(opt.second)
             return Fork(first, second, fork_index)
-        if type(opt).update not in KERNEL_UPDATES:
+        if (getattr(type(opt), "descent", None) not in KERNEL_DESCENTS or type(opt).update is not _Plain.update
+                or type(opt).advance is not _Plain.advance):
             raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {opt.kind!r} (its "
-                                       "update is its own); use backend='numpy'")
+                                       "step is its own); use backend='numpy'")
+        if opt.has_momentum():
+            raise UnsupportedLandscape(f"the compiled backend has no kernel for momentum yet ({opt.describe()}); "
+                                       "use backend='numpy'")
         per_sample = bool(getattr(opt, "ascent_per_sample", False))
         known = ASCENT_POINT_EMITTERS if per_sample else ASCENT_EMITTERS
         if opt.ascent is not None and opt.ascent not in known:
@@ -392,7 +396,9 @@ def optimizer_shape(optimizer, has_data: bool):
                                        "use backend='numpy'")
         batched = has_data and getattr(opt, "batch_size", None) is not None
         constants = tuple((name, int(getattr(opt, name))) for name in getattr(opt, "kernel_constants", ()))
-        leaf = Leaf(opt.kind, opt.ascent, tuple(opt.per_start), batched, len(leaves), per_sample and opt.ascent is not None,
+        # momentum is a row (and a velocity) only where the leaf has it: a kernel without momentum is as it was
+        rows = tuple(name for name in opt.per_start if name != "momentum" or opt.has_momentum())
+        leaf = Leaf(opt.kind, opt.ascent, rows, batched, len(leaves), per_sample and opt.ascent is not None,
                     constants)
         leaves.append(opt)
         return leaf

@@ -664,7 +664,7 @@ def _arguments(kernel: Kernel, plan: codegen.KernelPlan, x0: np.ndarray, saved_s
 
 
 def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
-                     start_ids: np.ndarray, bound: float, progress):
+                     start_ids: np.ndarray, bound: float, progress, state=None, first_step: int = 0):
     """Fused-kernel backend; same contract and results as :func:`integrate.numpy_backend`.
 
     Raises :class:`codegen.UnsupportedLandscape` or :class:`KernelBuildError` before any step when the
@@ -675,7 +675,9 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
     kernel, function = prepare(run_plan, n_starts)
     args, xs, status, stopped_at = _arguments(kernel, run_plan, x0, saved_steps, seed=seed, start_ids=start_ids,
                                               bound=bound)
-    saved = args["SAVED"]
+    # the kernel counts the run's absolute steps (its draws and Switch steps are keyed by them): a continued run's
+    # saved steps are shifted to them, and its stop steps shifted back below
+    saved = args["SAVED"] = args["SAVED"] + first_step
     width = 1 if function is kernel.single else run_plan.lanes
     last = int(saved[-1])
     n_blocks = -(-n_starts // width)
@@ -684,7 +686,7 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
     n_pieces = 1 if workers == 1 else min(n_blocks, 8 * workers)
     edges = np.linspace(0, n_blocks, n_pieces + 1).round().astype(int)
     chunk = max(1, CHUNK_WORK // n_starts)
-    t = 0
+    t = first_step
     while t < last:
         t1 = min(last, t + chunk)
         call = {**args, "t0": t, "t1": t1, "slot0": int(np.searchsorted(saved, t, side="right"))}
@@ -696,12 +698,14 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
             for job in jobs:
                 job.result()
         t = t1
-        progress.update(t)
+        progress.update(t - first_step)
         if progress.stop_requested:  # Ctrl-C under simulate(on_interrupt="return"): keep the steps done
-            xs = kept_so_far(xs, int(np.searchsorted(saved, t, side="right")), args["XST"], t, saved)
+            xs = kept_so_far(xs, int(np.searchsorted(saved, t, side="right")), args["XST"], t - first_step,
+                             saved - first_step)
             break
-    progress.update(t)
-    return xs, status, stopped_at, _saved_loss(kernel, xs, workers)
+    progress.update(t - first_step)
+    stopped_at[stopped_at >= 0] -= first_step
+    return xs, status, stopped_at, _saved_loss(kernel, xs, workers), {}
 
 
 def _saved_loss(kernel: Kernel, xs: np.ndarray, workers: int) -> np.ndarray | None:

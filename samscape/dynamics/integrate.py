@@ -2,11 +2,14 @@
 
 The per-step work sits behind one seam, a *backend*: a function
 
-    backend(landscape, optimizer, x0, saved_steps, *, seed, start_ids, bound, progress)
-        -> (xs, status, stopped_at, loss)
+    backend(landscape, optimizer, x0, saved_steps, *, seed, start_ids, bound, progress, state, first_step)
+        -> (xs, status, stopped_at, loss, state)
 
 that advances every start from step 0 to ``saved_steps[-1]`` and returns the iterates at ``saved_steps``, and the
-loss there when it computed it on the way (else ``None``: :func:`simulate` evaluates the landscape).
+loss there when it computed it on the way (else ``None``: :func:`simulate` evaluates the landscape). The steps
+are numbered from ``first_step`` for the draws and for a Switch (a continued run's step), and the optimizer's state
+(name -> ``(n_starts, dim)``, every array of its ``state_names()``) starts from ``state`` and is returned as it is
+after the last step done (a frozen start's as it was when it froze).
 :func:`numpy_backend` is the reference; a compiled backend must return the same arrays.
 """
 
@@ -17,28 +20,30 @@ from typing import Callable
 
 import numpy as np
 
-from .._checks import choice, has_attributes, int_at_least, positive
+from .._checks import choice, has_attributes, instance, int_at_least, positive
 from .budget import check_fits, map_points, plan_estimate
 from .contract import (DEFAULT_BOUND, DIVERGED, NONFINITE, OK, STATUS_NAMES, check_dtype, far_threshold, kept_so_far,
                        n_saved_steps, saved_step_grid)
 from .draws import fresh_seed
-from .optimizers import Optimizer
+from .optimizers import Optimizer, check_optimizer
 from .progress import Progress, stop_on_interrupt
-from .run import Run
+from .run import Run, RunState
 from .runplan import RunPlan, plan_run
-from .stepping import Stepper
+from .stepping import Stepper, initial_state
 
 
 def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: np.ndarray, *,
-                  seed: int, start_ids: np.ndarray, bound: float, progress: Progress):
+                  seed: int, start_ids: np.ndarray, bound: float, progress: Progress, state=None, first_step: int = 0):
     """Reference backend: one NumPy-vectorized update per step over all starts.
 
     Returns ``xs`` ``(n_saved, n_starts, dim)``, ``status`` ``(n_starts,)`` int codes, ``stopped_at``
-    ``(n_starts,)``: the step at which a start was frozen, or -1, and the loss at ``xs`` ``(n_saved, n_starts)``
-    where the backend computed it on the way (``None`` here: :func:`simulate` evaluates the landscape).
+    ``(n_starts,)``: the step at which a start was frozen, or -1 (counted from this call's first step), the loss
+    at ``xs`` ``(n_saved, n_starts)`` where the backend computed it on the way (``None`` here: :func:`simulate`
+    evaluates the landscape), and the final state (name -> ``(n_starts, dim)``).
     """
     n_starts, dim = x0.shape
-    stepper = Stepper(landscape, optimizer, n_starts, x0.dtype, seed=seed, start_ids=start_ids)
+    stepper = Stepper(landscape, optimizer, n_starts, x0.dtype, seed=seed, start_ids=start_ids, state=state)
+    state = stepper.state
     xs = np.empty((len(saved_steps), n_starts, dim), dtype=x0.dtype)
     status = np.zeros(n_starts, dtype=np.int8)
     stopped_at = np.full(n_starts, -1, dtype=np.int64)
@@ -51,27 +56,30 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
     everyone_running = True
     with np.errstate(all="ignore"):  # frozen starts may overflow; their results are discarded below
         for t in range(last):
-            x_next = stepper(x, t)
+            x_next, state_next = stepper.advance(x, state, first_step + t)
             squared_norm = np.sum(x_next * x_next, axis=-1)
             # the common step: nobody frozen, everyone finite and inside the bound (NaN fails the test)
             if everyone_running and np.all(squared_norm <= far2):
-                x = x_next
+                x, state = x_next, state_next
             else:
-                x = _freeze_stopped(x, x_next, squared_norm, far2, status, stopped_at, t)
+                x, took = _freeze_stopped(x, x_next, squared_norm, far2, status, stopped_at, t)
+                # a frozen start keeps the state it had with the point it keeps
+                state = {name: np.where(took[:, None], state_next[name], array) for name, array in state.items()}
                 everyone_running = not status.any()
             if t + 1 == saved[slot]:
                 xs[slot] = x
                 slot += 1
             progress.update(t + 1)
             if progress.stop_requested:
-                return kept_so_far(xs, slot, x, t + 1, saved), status, stopped_at, None
+                return kept_so_far(xs, slot, x, t + 1, saved), status, stopped_at, None, state
     progress.update(last)
-    return xs, status, stopped_at, None
+    return xs, status, stopped_at, None, state
 
 
-def _freeze_stopped(x, x_next, squared_norm, far2, status, stopped_at, t: int) -> np.ndarray:
+def _freeze_stopped(x, x_next, squared_norm, far2, status, stopped_at, t: int) -> tuple[np.ndarray, np.ndarray]:
     """Mark starts whose new iterate is not finite or beyond the bound (updating ``status`` and ``stopped_at``
-    in place) and return the iterates with every stopped start kept at its last finite point."""
+    in place) and return the iterates with every stopped start kept at its last finite point, and which starts
+    took their new iterate ``(n_starts,)`` bool."""
     finite = np.all(np.isfinite(x_next), axis=-1)
     too_far = finite & (squared_norm > far2)
     running = status == OK
@@ -82,7 +90,7 @@ def _freeze_stopped(x, x_next, squared_norm, far2, status, stopped_at, t: int) -
     stopped_at[newly_nonfinite | newly_diverged] = t + 1
     # a start that left the bound keeps that (finite) point; a non-finite one keeps its last finite point
     take = running & finite
-    return np.where(take[:, None], x_next, x)
+    return np.where(take[:, None], x_next, x), take
 
 
 def _compiled_backend(*args, **kwargs):
@@ -161,7 +169,7 @@ def kernel_readiness(landscape, optimizer: Optimizer, n_starts: int, dtype="floa
 
 def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1, seed: int | None = None,
              bound: float = DEFAULT_BOUND, start_ids=None, backend: str = "auto", dtype=np.float64,
-             progress: bool | None = None, on_interrupt: str = "raise") -> Run:
+             progress: bool | None = None, on_interrupt: str = "raise", state: RunState | None = None) -> Run:
     """Run ``optimizer`` on ``landscape`` from every start in ``x0`` for ``steps`` steps.
 
     Parameters
@@ -201,6 +209,13 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         ``"return"`` stops after the current step (or chunk of steps of the compiled kernel) and returns the
         steps done so far as a run marked :attr:`Run.interrupted` (a second Ctrl-C raises). It applies when
         ``simulate`` runs in the main thread, the only one signals reach.
+    state : RunState, optional
+        Continue a run: ``simulate(landscape, optimizer, run.x, more_steps, state=run.state)`` goes on from step
+        ``run.state.step`` with the run's seed, start ids and optimizer state (the velocity of momentum), bit for
+        bit as one longer run would have (with the same optimizer; ``seed`` and ``start_ids`` may be left out).
+        The new run's ``steps`` count from 0 again; its ``state.step`` goes on counting. Starts that the first run
+        froze (``run.status``) are stepped again from their last point. Without ``state`` a run starts at step 0
+        with zero state.
     """
     has_attributes(landscape, "landscape", ("grad", "dim"), "a samscape Landscape")
     steps = int_at_least(steps, "steps", 0)
@@ -221,6 +236,9 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         bad = int(np.flatnonzero(~np.all(np.isfinite(x0), axis=1))[0])
         raise ValueError(f"x0 must be finite, got {x0[bad].tolist()} for start {bad}")
     n_starts = x0.shape[0]
+    if state is not None:
+        instance(state, "state", RunState, "a RunState (a run's run.state) or None")
+        seed, start_ids = _continued_keys(state, seed, start_ids, n_starts)
     if seed is None:
         seed = fresh_seed()
     seed = int_at_least(seed, "seed", 0, maximum=2**64 - 1)
@@ -231,6 +249,9 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         if start_ids.shape != (n_starts,) or start_ids.dtype.kind not in "iu" or (start_ids < 0).any():
             raise ValueError(f"start_ids must be {n_starts} non-negative integers, one per start, got shape {start_ids.shape}")
         start_ids = start_ids.astype(np.int64)
+    check_optimizer(optimizer)
+    first_step = 0 if state is None else int_at_least(state.step, "state.step", 0)
+    arrays = initial_state(optimizer, n_starts, landscape.dim, dtype, None if state is None else state.arrays)
     run_plan = plan_run(landscape, optimizer, n_starts, dtype)
     if run_plan.batch_note is not None:
         warnings.warn(run_plan.batch_note, UserWarning, stacklevel=2)
@@ -248,8 +269,9 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
                    estimate=progress is not False,
                    hint="Ctrl-C stops it and keeps the steps done so far" if keeps else "")
     with stop_on_interrupt(bar, keeps):
-        xs, status_codes, stopped_at, loss = BACKENDS[backend](
-            landscape, run_plan.optimizer, x0, saved, seed=seed, start_ids=start_ids, bound=float(bound), progress=bar
+        xs, status_codes, stopped_at, loss, final_state = BACKENDS[backend](
+            landscape, run_plan.optimizer, x0, saved, seed=seed, start_ids=start_ids, bound=float(bound), progress=bar,
+            state=arrays, first_step=first_step,
         )
     interrupted = len(xs) < len(saved)
     if interrupted:  # the backend stopped after step bar.done: its iterates are those of that many steps
@@ -260,4 +282,21 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
     return Run(xs=xs, steps=saved, loss=loss, status=np.asarray(STATUS_NAMES)[status_codes],
                stopped_at=stopped_at, seed=seed, landscape=landscape, optimizer=optimizer,
                bound=float(bound), every=every, start_ids=start_ids, backend=backend,
-               requested_steps=steps if interrupted else None)
+               requested_steps=steps if interrupted else None,
+               state=RunState(step=first_step + int(saved[-1]), seed=seed, arrays=final_state, start_ids=start_ids))
+
+
+def _continued_keys(state: RunState, seed, start_ids, n_starts: int):
+    """The seed and start ids of a run that continues ``state``: its own, which a caller may repeat but not change
+    (another seed or other ids would draw other batches than the longer run did)."""
+    if seed is not None and seed != state.seed:
+        raise ValueError(f"seed must be None or the continued run's seed {state.seed} when state is given, got {seed!r}")
+    if state.start_ids is None:
+        return state.seed, start_ids
+    if np.shape(state.start_ids) != (n_starts,):
+        raise ValueError(f"state is that of a run of {np.size(state.start_ids)} starts but x0 holds {n_starts}; "
+                         "continue a run from its own final iterates (run.x)")
+    if start_ids is not None and not np.array_equal(np.asarray(start_ids), state.start_ids):
+        raise ValueError("start_ids must be None or the continued run's start ids (run.state.start_ids) when state "
+                         "is given, got other ids")
+    return state.seed, np.asarray(state.start_ids)

@@ -4,6 +4,9 @@ Every optimizer maps the iterates of all starts at step ``t`` to step ``t + 1``:
 
     x_next = optimizer.update(landscape, x, t, noise)     # x: (n_starts, dim)
 
+An optimizer with momentum carries state between steps (a velocity per start): its step is
+``x_next, state_next = optimizer.advance(landscape, x, state, t, noise)`` with ``state`` a dict of
+``(n_starts, dim)`` arrays named by :meth:`Optimizer.state_names` (see :class:`_Plain`).
 ``noise`` is a :class:`Noise` that hands out counter-based batches and directions for step ``t``.
 ``lr`` and ``rho`` are scalars or one value per start (arrays of shape ``(n_starts,)``); inside ``update``
 they arrive as floats or ``(n_starts, 1)`` columns (see :meth:`Optimizer.for_starts`).
@@ -249,7 +252,18 @@ class Optimizer:
         return self.ascent == "random" or batched
 
     def update(self, landscape, x: np.ndarray, step: int, noise: Noise) -> np.ndarray:
+        """The stateless step: ``x (n_starts, dim)`` at step ``step`` -> ``x_next`` of the same shape."""
         raise NotImplementedError
+
+    def state_names(self) -> tuple[str, ...]:
+        """The arrays it carries from step to step, each ``(n_starts, dim)`` (``("velocity",)`` with momentum);
+        ``()`` for a stateless optimizer, whose :meth:`advance` is :meth:`update`."""
+        return ()
+
+    def advance(self, landscape, x: np.ndarray, state: dict, step: int, noise: Noise) -> tuple[np.ndarray, dict]:
+        """The stateful step: ``(x_next, state_next)`` from ``x (n_starts, dim)`` and ``state`` (name -> array
+        ``(n_starts, dim)``, holding at least :meth:`state_names`); arrays it does not carry pass through untouched."""
+        return self.update(landscape, x, step, noise), state
 
     def for_starts(self, n_starts: int, dtype=np.float64) -> "Optimizer":
         """A copy whose per-start arrays are ``(n_starts, 1)`` columns in ``dtype`` (checked against ``n_starts``)."""
@@ -277,10 +291,19 @@ class Optimizer:
     def __hash__(self) -> int:
         return hash(json.dumps(self.to_dict(), sort_keys=True))
 
+    def _shown_fields(self):
+        """Its dataclass fields, less those of :data:`SILENT_AT_DEFAULT` that hold their default: a recipe or a label
+        of an optimizer without momentum reads (and hashes) as it did before momentum existed; the others come last
+        (``SAM(lr=0.1, rho=0.05, momentum=0.9)``)."""
+        fields = dataclasses.fields(self)
+        yield from (field for field in fields if field.name not in SILENT_AT_DEFAULT)
+        yield from (field for field in fields if field.name in SILENT_AT_DEFAULT
+                    and not _is_default(getattr(self, field.name), field.default))
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly description that :func:`optimizer_from_dict` turns back into this optimizer."""
         out: dict[str, Any] = {"kind": self.kind}
-        for field in dataclasses.fields(self):
+        for field in self._shown_fields():
             value = getattr(self, field.name)
             if isinstance(value, Optimizer):
                 out[field.name] = value.to_dict()
@@ -293,7 +316,7 @@ class Optimizer:
     def describe(self) -> str:
         """A short human label, e.g. ``SAM(lr=0.1, rho=0.05)``."""
         parts = []
-        for field in dataclasses.fields(self):
+        for field in self._shown_fields():
             value = getattr(self, field.name)
             if isinstance(value, Optimizer):
                 parts.append(value.describe())
@@ -304,43 +327,116 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(parts)})"
 
 
+# Fields left out of an optimizer's recipe and label while they hold their default (see Optimizer._shown_fields).
+SILENT_AT_DEFAULT = ("momentum", "nesterov", "state")
+
+
+def _is_default(value, default) -> bool:
+    return not isinstance(value, np.ndarray) and value == default
+
+
 @dataclass(frozen=True, eq=False)
-class GD(Optimizer):
+class _Plain(Optimizer):
+    """A plain optimizer: one descent direction ``d`` per step (:meth:`descent`), taken with heavy-ball or Nesterov
+    momentum when ``momentum > 0`` (PyTorch's SGD with dampening 0, optax's ``trace``)::
+
+        v <- momentum v + d;   x <- x - lr v                    (heavy ball)
+        v <- momentum v + d;   x <- x - lr (d + momentum v)     (nesterov=True)
+
+    with ``v`` (the state ``"velocity"``, ``(n_starts, dim)``) zero at the start of a run. ``d`` is what the
+    optimizer without momentum subtracts times ``lr``: the gradient for GD, the gradient at the ascent point for
+    SAM, a variant's own direction. ``momentum`` is a number in ``[0, 1)`` or one per start; ``momentum=0`` (the
+    default) is the stateless :meth:`update`, the same operations as before momentum existed.
+    """
+
+    # the fields ``momentum`` and ``nesterov`` are declared by GD, SGD and _Perturbed so that
+    # they come after each class's own (``SAM(lr, rho, batch_size, momentum, nesterov)``)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # every plain class, a variant's own per_start included, takes momentum per start (one kernel row each)
+        if "momentum" not in cls.per_start:
+            cls.per_start = (*cls.per_start, "momentum")
+
+    def __post_init__(self):
+        object.__setattr__(self, "momentum", HYPERPARAMETER_CHECKS["below_one"](self.momentum, "momentum"))
+        nesterov = instance(self.nesterov, "nesterov", (bool, np.bool_), "True or False")
+        if nesterov and not np.any(np.asarray(self.momentum) > 0):
+            raise ValueError(f"nesterov must be False when momentum is 0 (Nesterov's look-ahead needs momentum > 0), "
+                             f"got nesterov=True with momentum={self.momentum!r}")
+        object.__setattr__(self, "nesterov", bool(nesterov))
+
+    def descent(self, landscape, x: np.ndarray, step: int, noise: Noise) -> np.ndarray:
+        """The step's descent direction ``d`` (shape of ``x``), which the step subtracts times ``lr``."""
+        raise NotImplementedError
+
+    def has_momentum(self) -> bool:
+        """Whether it carries a velocity: a ``momentum`` other than the scalar 0 (an array, even of zeros, does)."""
+        return np.ndim(self.momentum) != 0 or self.momentum != 0
+
+    def state_names(self) -> tuple[str, ...]:
+        return ("velocity",) if self.has_momentum() else ()
+
+    def update(self, landscape, x, step, noise):
+        if self.has_momentum():
+            raise ValueError(f"{self.describe()} carries a velocity between steps, so it has no stateless update: "
+                             "step it with advance(landscape, x, state, step, noise) or through a Stepper")
+        return x - self.lr * self.descent(landscape, x, step, noise)
+
+    def advance(self, landscape, x, state, step, noise):
+        if not self.has_momentum():
+            return self.update(landscape, x, step, noise), state
+        d = self.descent(landscape, x, step, noise)
+        velocity = self.momentum * state["velocity"] + d
+        direction = d + self.momentum * velocity if self.nesterov else velocity
+        return x - self.lr * direction, {**state, "velocity": velocity}
+
+
+@dataclass(frozen=True, eq=False)
+class GD(_Plain):
     """Full-batch gradient descent: ``x <- x - lr * grad L(x)``."""
 
     lr: Any
+    momentum: Any = field(default=0.0, kw_only=True)
+    nesterov: bool = field(default=False, kw_only=True)
     kind: ClassVar[str] = "gd"
     color: ClassVar[str | None] = "blue"
 
     def __post_init__(self):
         object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
+        super().__post_init__()
 
-    def update(self, landscape, x, step, noise):
-        return x - self.lr * landscape.grad(x)
+    def descent(self, landscape, x, step, noise):
+        return landscape.grad(x)
 
 
 @dataclass(frozen=True, eq=False)
-class SGD(Optimizer):
+class SGD(_Plain):
     """Mini-batch SGD: ``x <- x - lr * grad L_xi(x)``, batch ``xi`` of ``batch_size`` drawn with replacement."""
 
     lr: Any
     batch_size: int
+    momentum: Any = field(default=0.0, kw_only=True)
+    nesterov: bool = field(default=False, kw_only=True)
     kind: ClassVar[str] = "sgd"
     color: ClassVar[str | None] = "sky"
 
     def __post_init__(self):
         object.__setattr__(self, "lr", _check_rate(self.lr, "lr", allow_zero=False))
         object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size, optional=False))
+        super().__post_init__()
 
-    def update(self, landscape, x, step, noise):
-        return x - self.lr * landscape.grad(x, batch=noise.batch(step, self.batch_size))
+    def descent(self, landscape, x, step, noise):
+        return landscape.grad(x, batch=noise.batch(step, self.batch_size))
 
 
 @dataclass(frozen=True, eq=False)
-class _Perturbed(Optimizer):
+class _Perturbed(_Plain):
     lr: Any
     rho: Any
     batch_size: int | None = None
+    momentum: Any = field(default=0.0, kw_only=True)
+    nesterov: bool = field(default=False, kw_only=True)
     per_start: ClassVar[tuple[str, ...]] = ("lr", "rho")
     # the hyperparameters a variant adds, each with the name of its check in HYPERPARAMETER_CHECKS
     hyperparameter_checks: ClassVar[dict[str, str]] = {}
@@ -351,16 +447,17 @@ class _Perturbed(Optimizer):
         object.__setattr__(self, "batch_size", _check_batch_size(self.batch_size, optional=True))
         for name, check in self.hyperparameter_checks.items():
             object.__setattr__(self, name, HYPERPARAMETER_CHECKS[check](getattr(self, name), name))
+        super().__post_init__()
 
     def perturbed_point(self, landscape, x, step, batch, noise) -> np.ndarray:
         """The perturbed point ``x+`` at which the descent gradient is taken; each variant defines its own
         (and names it in ``ascent``, which the kernel generator reads)."""
         raise NotImplementedError
 
-    def update(self, landscape, x, step, noise):
+    def descent(self, landscape, x, step, noise):
         # the two lines of the paper, shared by every variant: perturb, then descend with the same batch
         batch = noise.batch(step, self.batch_size)
-        return x - self.lr * landscape.grad(self.perturbed_point(landscape, x, step, batch, noise), batch=batch)
+        return landscape.grad(self.perturbed_point(landscape, x, step, batch, noise), batch=batch)
 
 
 @dataclass(frozen=True, eq=False)
@@ -421,7 +518,7 @@ class _PerSample(_Perturbed):
 
     ascent_per_sample: ClassVar[bool] = True
 
-    def update(self, landscape, x, step, noise):
+    def descent(self, landscape, x, step, noise):
         batch = noise.batch(step, self.batch_size)
         if batch is None:
             batch = np.broadcast_to(np.arange(landscape.n_samples), (x.shape[0], landscape.n_samples))
@@ -430,8 +527,7 @@ class _PerSample(_Perturbed):
         grads = landscape.grad(points, batch=each)
         # the mean over the batch taken along a contiguous last axis, as Landscape.grad takes its means
         # (NumPy's pairwise order), so that the compiled kernel can follow it bit for bit
-        mean = np.ascontiguousarray(np.moveaxis(grads, -2, -1)).mean(axis=-1)
-        return x - self.lr * mean
+        return np.ascontiguousarray(np.moveaxis(grads, -2, -1)).mean(axis=-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -689,12 +785,12 @@ class _Redirected(_Perturbed):
     def direction(self, g, g_adv):
         raise NotImplementedError
 
-    def update(self, landscape, x, step, noise):
+    def descent(self, landscape, x, step, noise):
         batch = noise.batch(step, self.batch_size)
         g = landscape.grad(x, batch=batch)
         # SAM's ascent from the g already at hand (sam_ascent would evaluate it again)
         g_adv = landscape.grad(x + self.rho * unit(g), batch=batch)
-        return x - self.lr * self.direction(g, g_adv)
+        return self.direction(g, g_adv)
 
 
 @dataclass(frozen=True, eq=False)
@@ -786,12 +882,17 @@ class Switch(Optimizer):
     """Run ``first`` for steps ``[0, at)`` and ``second`` from step ``at`` on.
 
     SGD->SAM late switching (P3) is ``Switch(SGD(...), SAM(...), at=t)``; P1's warm start is
-    ``Switch(GD(...), SAM(...), at=steps // 10)``.
+    ``Switch(GD(...), SAM(...), at=steps // 10)``. ``at`` counts from the run's step 0 (a continued run's too).
+
+    ``state`` says what happens to the state the parts carry (the velocity of momentum) at step ``at``:
+    ``"keep"`` (the default) hands it on, so ``second`` starts with the velocity ``first`` built (or with zeros
+    where ``first`` carried none); ``"reset"`` zeroes every state array there.
     """
 
     first: Optimizer
     second: Optimizer
     at: int
+    state: str = "keep"
     kind: ClassVar[str] = "switch"
     per_start: ClassVar[tuple[str, ...]] = ()
     parts: ClassVar[tuple[str, ...]] = ("first", "second")
@@ -800,12 +901,25 @@ class Switch(Optimizer):
         for label in self.parts:
             check_optimizer(getattr(self, label), label)
         object.__setattr__(self, "at", int_at_least(self.at, "at", 0))
+        choice(self.state, "state", SWITCH_STATES)
 
     def active(self, step: int) -> Optimizer:
         return self.first if step < self.at else self.second
 
     def update(self, landscape, x, step, noise):
         return self.active(step).update(landscape, x, step, noise)
+
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.first.state_names() + self.second.state_names()))
+
+    def advance(self, landscape, x, state, step, noise):
+        if step == self.at and self.state == "reset":
+            state = {name: np.zeros_like(array) for name, array in state.items()}
+        return self.active(step).advance(landscape, x, state, step, noise)
+
+
+# What a Switch may do with the state at its step (see Switch.state).
+SWITCH_STATES = ("keep", "reset")
 
 
 def plain_kinds() -> tuple[str, ...]:

@@ -23,6 +23,34 @@ from .contract import DEFAULT_BOUND, DTYPES, STATUS_NAMES, n_saved_steps, saved_
 from .optimizers import Optimizer, optimizer_from_dict
 
 
+@dataclass(eq=False)
+class RunState:
+    """Where a run stopped, for continuing it exactly: ``simulate(landscape, optimizer, run.x, more_steps,
+    state=run.state)`` takes the same draws and the same Switch steps as one longer run would have.
+
+    Attributes
+    ----------
+    step : int
+        The step the run reached, counted from the first run's step 0 (a continued run goes on counting).
+    seed : int
+        The seed of the counter-based draws.
+    arrays : dict of str -> ndarray (n_starts, dim)
+        The optimizer's state after ``step`` steps (``{"velocity": v}`` with momentum; empty for a stateless
+        optimizer, whose continuation still needs ``step`` and ``seed``).
+    start_ids : ndarray (n_starts,) of int
+        The identities of the starts, which key their draws.
+    """
+
+    step: int
+    seed: int
+    arrays: dict = field(default_factory=dict)
+    start_ids: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        arrays = ", ".join(f"{name} {array.shape}" for name, array in self.arrays.items()) or "no arrays"
+        return f"RunState(step={self.step}, seed={self.seed}, {arrays})"
+
+
 @dataclass
 class Run:
     """The result of :func:`simulate`.
@@ -41,6 +69,10 @@ class Run:
         The step at which a start was frozen, -1 for a start that ran to the end.
     seed : int
         The seed of the counter-based draws (recorded even when it was chosen for you).
+    state : RunState or None
+        Where the run stopped: the step reached (counted from the first run's step 0 when this run continued
+        another; ``steps`` count from this run's start), the seed and the optimizer's state arrays, for
+        ``simulate(..., state=run.state)``. ``None`` only for a run built by hand.
     """
 
     xs: np.ndarray
@@ -56,6 +88,7 @@ class Run:
     start_ids: np.ndarray | None = field(default=None, repr=False)
     backend: str = "numpy"
     requested_steps: int | None = None  # the steps asked for, when the run was stopped before them (Ctrl-C)
+    state: RunState | None = field(default=None, repr=False)
 
     @property
     def interrupted(self) -> bool:
@@ -312,7 +345,22 @@ class Run:
             raise ValueError(f"run.xs must be finite (a stopped start keeps its last finite point), "
                              f"got a non-finite iterate for start {i}")
         self.optimizer.for_starts(n_starts)  # per-start lr/rho arrays must have one value per start
+        if self.state is not None:
+            self._validate_state(n_starts, dim, last)
         return self
+
+    def _validate_state(self, n_starts: int, dim: int, last: int) -> None:
+        state = self.state
+        if not isinstance(state, RunState):
+            raise ValueError(f"run.state must be a RunState or None, got {type(state).__name__}")
+        int_at_least(state.step, "run.state.step (the step reached)", last)
+        for name, array in state.arrays.items():
+            if np.shape(array) != (n_starts, dim) or np.asarray(array).dtype.kind != "f":
+                raise ValueError(f"run.state's array {name!r} must be floats of shape ({n_starts}, {dim}), got "
+                                 f"{np.asarray(array).dtype} of shape {np.shape(array)}")
+        extra = set(state.arrays) - set(self.optimizer.state_names())
+        if extra:
+            raise ValueError(f"run.state holds {sorted(extra)}, which optimizer {self.optimizer.describe()} does not carry")
 
     def save(self, path: str | os.PathLike) -> str:
         """Write the run and its recipe to an ``.npz`` atomically (a temporary file, then rename)."""
@@ -329,10 +377,14 @@ class Run:
         }
         if self.interrupted:  # absent otherwise: a complete run's file is what it always was
             meta["requested_steps"] = int(self.requested_steps)
+        state_arrays = {}
+        if self.state is not None:
+            meta["state"] = {"step": int(self.state.step), "arrays": sorted(self.state.arrays)}
+            state_arrays = {STATE_PREFIX + name: array for name, array in self.state.arrays.items()}
         arrays = dict(
             xs=self.xs, steps=self.steps, loss=self.loss, status=self.status.astype("U9"),
             stopped_at=self.stopped_at, start_ids=self.start_ids if self.start_ids is not None else np.arange(self.n_starts),
-            meta=np.array(json.dumps(meta, sort_keys=True)),
+            meta=np.array(json.dumps(meta, sort_keys=True)), **state_arrays,
         )
         return write_npz_atomic(path, arrays)
 
@@ -350,6 +402,8 @@ def write_npz_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> 
 
 
 RUN_ARRAYS = ("xs", "steps", "loss", "status", "stopped_at", "start_ids")
+# A saved run's state array NAME is the archive's array "state.NAME"; the recipe's "state" lists the names.
+STATE_PREFIX = "state."
 RUN_FORMAT = 1
 # Deeper Switch nesting than this in a saved recipe is refused: no real schedule needs it, and rebuilding or
 # describing the optimizer recurses once per level.
@@ -383,8 +437,8 @@ def load_run(path: str | os.PathLike, landscape=None) -> Run:
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise bad("it holds a single array, not the archive that Run.save writes")
     with data:
-        headers = _array_headers(data.zip, bad)
-        check_fits_to_load(path, headers)
+        headers = _array_headers(data.zip, bad, (*RUN_ARRAYS, "meta"))
+        check_fits_to_load(path, headers)  # before the recipe is read: 'meta' may declare gigabytes
         try:
             meta = json.loads(str(data["meta"]))
         except RecursionError:
@@ -392,15 +446,23 @@ def load_run(path: str | os.PathLike, landscape=None) -> Run:
         except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
             raise bad(f"its recipe (the 'meta' entry) is not readable JSON ({_reason(err)})") from None
         try:
+            state_names = _check_state_recipe(meta)
+        except ValueError as err:
+            raise bad(str(err)) from None
+        if state_names:
+            headers.update(_array_headers(data.zip, bad, [STATE_PREFIX + name for name in state_names]))
+            check_fits_to_load(path, headers)
+        try:
             _check_recipe(meta, headers)
         except ValueError as err:
             raise bad(str(err)) from None
         arrays = {}
-        for name in RUN_ARRAYS:
+        for name in (*RUN_ARRAYS, *(STATE_PREFIX + name for name in state_names)):
             try:
                 arrays[name] = data[name]
             except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
                 raise bad(f"its array {name!r} cannot be read ({_reason(err)})") from None
+    state_arrays = {name: arrays.pop(STATE_PREFIX + name) for name in state_names}
     if int(arrays["steps"][-1]) != meta["steps"]:
         raise bad(f"its last saved step is {int(arrays['steps'][-1])} but its recipe says steps={meta['steps']}")
     optimizer = _rebuild("optimizer", meta["optimizer"], bad)
@@ -411,10 +473,13 @@ def load_run(path: str | os.PathLike, landscape=None) -> Run:
                              f"{getattr(landscape, 'dim', None)} but the run in {path!r} has dim {dim}")
     else:
         landscape = _rebuild("landscape", meta["landscape"], bad)
+    # a file from before run states is a run from step 0 of an optimizer without state: its state is its last step
+    reached = meta["state"]["step"] if "state" in meta else int(arrays["steps"][-1])
     run = Run(
         **arrays, seed=meta["seed"], landscape=landscape, optimizer=optimizer,
         bound=float(meta["bound"]), every=meta["every"], backend=meta.get("backend", "numpy"),
         requested_steps=meta.get("requested_steps"),
+        state=RunState(step=reached, seed=meta["seed"], arrays=state_arrays, start_ids=arrays["start_ids"]),
     )
     try:
         return run.validate()
@@ -427,13 +492,13 @@ def _reason(err: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _array_headers(archive: zipfile.ZipFile, bad) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
-    """Shape and dtype of every array of a run, read from the ``.npy`` headers without loading any data.
+def _array_headers(archive: zipfile.ZipFile, bad, names) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of the arrays ``names`` of a run, read from the ``.npy`` headers without loading any data.
 
     A header must describe exactly the bytes its member holds, so a huge declared shape is refused here.
     """
     headers = {}
-    for name in (*RUN_ARRAYS, "meta"):
+    for name in names:
         try:
             info = archive.getinfo(name + ".npy")
         except KeyError:
@@ -471,6 +536,25 @@ def _recipe_value(meta: dict, key: str, ok, allowed: str):
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_state_recipe(meta) -> list[str]:
+    """The names of the state arrays the recipe lists (none in a file from before run states)."""
+    if not isinstance(meta, dict) or "state" not in meta:
+        return []
+    state = meta["state"]
+    if (not isinstance(state, dict) or set(state) != {"step", "arrays"} or not _is_int(state["step"])
+            or state["step"] < 0 or not isinstance(state["arrays"], list)
+            or not all(isinstance(name, str) and name.isidentifier() for name in state["arrays"])
+            or len(set(state["arrays"])) != len(state["arrays"]) or len(state["arrays"]) > MAX_STATE_ARRAYS):
+        shown = repr(state)
+        raise ValueError("its recipe's state must be {'step': an integer >= 0, 'arrays': a list of distinct names}, "
+                         f"got {shown if len(shown) <= 60 else shown[:57] + '...'}")
+    return state["arrays"]
+
+
+# More state arrays than this in a saved recipe are refused (momentum carries one; no optimizer needs many).
+MAX_STATE_ARRAYS = 16
 
 
 def _check_recipe(meta, headers) -> None:
@@ -516,6 +600,13 @@ def _check_recipe(meta, headers) -> None:
             raise ValueError(f"its array {name!r} must have shape {shape} to match 'xs' {headers['xs'][0]}, got {got_shape}")
         if got_dtype.kind not in kind:
             raise ValueError(f"its array {name!r} must hold {kinds[kind]}, got dtype {got_dtype}")
+    for name in _check_state_recipe(meta):
+        got_shape, got_dtype = headers[STATE_PREFIX + name]
+        if got_shape != (n_starts, rest[1]) or got_dtype != xs_dtype:
+            raise ValueError(f"its state array {name!r} must be {dtype} of shape {(n_starts, rest[1])} like the "
+                             f"starts of 'xs', got {got_dtype} of shape {got_shape}")
+    if "state" in meta and meta["state"]["step"] < steps:
+        raise ValueError(f"its recipe's state step must be at least steps={steps}, got {meta['state']['step']}")
 
 
 def _rebuild(what: str, recipe: dict, bad):

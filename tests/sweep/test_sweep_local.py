@@ -28,7 +28,7 @@ VARIABLES = ("x", "loss", "status", "stopped_at", "fate", "lambda_max")
     (dynamics.SAM, {"lr": [], "rho": [0.1]}, "grid['lr'] must hold at least one value"),
     (dynamics.SAM, {"lr": [0.1, "a"], "rho": [0.1]}, "grid['lr'] must hold numbers only, got 'a'"),
     (dynamics.SAM(0.1, 0.1), {"lrr": [0.1]}, "grid name 'lrr' is not a hyperparameter of any samscape optimizer"),
-    (dynamics.GD(0.1), {"rho": [0.1]}, "grid name 'rho' is not a hyperparameter of GD(lr=0.1), which takes lr, seed"),
+    (dynamics.GD(0.1), {"rho": [0.1]}, "grid name 'rho' is not a hyperparameter of GD(lr=0.1), which takes lr, momentum, nesterov, seed"),
     (dynamics.SAM(0.1, 0.1), {"lr": [0.1, -1.0]}, "grid['lr'] holds -1.0, which the optimizer refuses"),
     (dynamics.SAM(0.1, 0.1), {"seed": [0, 1.5]}, "grid['seed'] must hold integers, got 1.5"),
     (dynamics.SAM(0.1, 0.1), {"lr": [0.1, 0.1]}, "grid['lr'] must not repeat a value"),
