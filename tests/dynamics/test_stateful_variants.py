@@ -7,7 +7,9 @@ landscape code in the reference), and against the optimizer it reduces to, bit f
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +197,14 @@ def test_the_compiled_backend_refuses_them_and_auto_runs_them_on_numpy(quadratic
             f"backend='auto' runs this on NumPy because the compiled backend has no kernel for optimizer kind "
             f"'{opt.kind}' (its step is its own); use backend='numpy'"]
 
+
+def test_the_msam_crosscheck_against_the_authors_rule_agrees():
+    """scripts/crosscheck_msam.py, run briefly: our reading of the authors' rule gives samscape's step to rounding,
+    and its exit status says so."""
+    path = Path(__file__).resolve().parents[2] / "scripts" / "crosscheck_msam.py"
+    spec = importlib.util.spec_from_file_location("crosscheck_msam", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rule, with_eps, trajectory, speed = script.compare(20, weight_decay=5e-4)
+    assert rule.max() <= 1e-15 and 0 < with_eps.max() < 1e-12
+    assert script.main(["--steps", "5"]) == 0
