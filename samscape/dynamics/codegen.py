@@ -350,6 +350,8 @@ class Leaf:
     per_sample: bool = False
     # (name, value) of the class's kernel_constants: loop counts the source is written for
     constants: tuple = ()
+    # its momentum: None (none), "heavy_ball" or "nesterov"; the factor itself is the per-start row "momentum"
+    momentum: str | None = None
 
     def constant(self, name: str) -> int:
         return dict(self.constants)[name]
@@ -360,6 +362,8 @@ class Fork:
     first: object
     second: object
     index: int
+    # whether the state (the velocity) is zeroed at the switch step: only where some leaf carries one
+    reset: bool = False
 
 
 def optimizer_shape(optimizer, has_data: bool):
@@ -370,6 +374,7 @@ def optimizer_shape(optimizer, has_data: bool):
     """
     leaves: list = []
     forks: list = []
+    stateful = bool(optimizer.state_names())
 
     def walk(opt):
         if opt.composite():  # a Switch: the kernel branches on ``t < at`` between its two parts
@@ -380,14 +385,11 @@ def optimizer_shape(optimizer, has_data: bool):
             forks.append(opt)
             first = walk(opt.first)
             second = walk(opt.second)
-            return Fork(first, second, fork_index)
+            return Fork(first, second, fork_index, stateful and getattr(opt, "state", "keep") == "reset")
         if (getattr(type(opt), "descent", None) not in KERNEL_DESCENTS or type(opt).update is not _Plain.update
                 or type(opt).advance is not _Plain.advance):
             raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {opt.kind!r} (its "
                                        "step is its own); use backend='numpy'")
-        if opt.has_momentum():
-            raise UnsupportedLandscape(f"the compiled backend has no kernel for momentum yet ({opt.describe()}); "
-                                       "use backend='numpy'")
         per_sample = bool(getattr(opt, "ascent_per_sample", False))
         known = ASCENT_POINT_EMITTERS if per_sample else ASCENT_EMITTERS
         if opt.ascent is not None and opt.ascent not in known:
@@ -398,8 +400,9 @@ def optimizer_shape(optimizer, has_data: bool):
         constants = tuple((name, int(getattr(opt, name))) for name in getattr(opt, "kernel_constants", ()))
         # momentum is a row (and a velocity) only where the leaf has it: a kernel without momentum is as it was
         rows = tuple(name for name in opt.per_start if name != "momentum" or opt.has_momentum())
+        momentum = ("nesterov" if opt.nesterov else "heavy_ball") if opt.has_momentum() else None
         leaf = Leaf(opt.kind, opt.ascent, rows, batched, len(leaves), per_sample and opt.ascent is not None,
-                    constants)
+                    constants, momentum)
         leaves.append(opt)
         return leaf
 
@@ -409,9 +412,9 @@ def optimizer_shape(optimizer, has_data: bool):
 
 def shape_signature(tree) -> str:
     if isinstance(tree, Fork):
-        return f"switch({shape_signature(tree.first)},{shape_signature(tree.second)})"
+        return f"switch{'[reset]' if tree.reset else ''}({shape_signature(tree.first)},{shape_signature(tree.second)})"
     constants = "".join(f"[{name}={value}]" for name, value in tree.constants)
-    return f"{tree.kind}{constants}{'[batch]' if tree.batched else ''}"
+    return f"{tree.kind}{constants}{'[batch]' if tree.batched else ''}{f'[{tree.momentum}]' if tree.momentum else ''}"
 
 
 @dataclass(frozen=True)
@@ -440,6 +443,11 @@ class KernelPlan:
     @property
     def signature(self) -> tuple[str, str]:
         return self.shape, self.dtype
+
+    @property
+    def stateful(self) -> bool:
+        """Whether the kernel carries a velocity (some leaf has momentum): its argument ``VST``, ``(n_starts, dim)``."""
+        return any(leaf.momentum for leaf in self.leaves)
 
 
 def kernel_plan(landscape, optimizer, dtype: str = "float64") -> KernelPlan:
@@ -680,6 +688,10 @@ class _KernelWriter:
             for name in leaf.per_start:
                 self.HP_ROW[leaf.index, name] = take([f"{name.upper()}_{leaf.index}"])[0]
                 self.hp_rows.append((leaf.index, name))
+        # the velocity carried between steps (VEL) and this step's (VN, committed with XN), where a leaf has momentum
+        self.stateful = self.plan.stateful
+        self.VEL, self.VN = (take([f"{label}{k}" for k in range(d)]) if self.stateful else []
+                             for label in ("VEL", "VN"))
         self.T = take([f"TMP{i}" for i in range(len(self.program.temps))])
         self.D = take([f"DAT{k}" for k in range(self.program.n_data)]) if any(leaf.batched for leaf in self.leaves) else []
         self.n_rows = len(self.names)
@@ -696,7 +708,7 @@ class _KernelWriter:
             ("G", "the gradient the ascent follows"), ("H", "the descent gradient"),
             ("SG", "one sample's gradient"),
             ("TMP", "the gradient's common subexpressions"), ("DAT", "the data of a batched sample"),
-        ]
+        ] + ([("VEL", "the velocity of momentum"), ("VN", "the candidate next velocity")] if self.stateful else [])
         out = ["", "# Lane kernel: every per-lane quantity is a row of W numbers in the scratch array S, at these",
                "# offsets (the scalar kernel keeps each in a local s_<NAME> instead)."]
         out += [f"#   {label}<k>: {what}" for label, what in groups]
@@ -1243,6 +1255,8 @@ class _KernelWriter:
             if leaf.ascent in DESCENT_EMITTERS:
                 em.line(f"# the descent direction of a {leaf.ascent} step, from H and the ascent gradient G")
                 DESCENT_EMITTERS[leaf.ascent](self, em, leaf)
+        if leaf.momentum:
+            return self.emit_momentum_descent(em, leaf)
         em.line("# descent: XN = X - lr * H")
         lr = self.hp(leaf, "lr")
         if self.looped:
@@ -1251,11 +1265,35 @@ class _KernelWriter:
         else:
             self.lanes(em, [f"{XN[k]} = {X[k]} - {lr} * {H[k]}" for k in range(d)])
 
+    def emit_momentum_descent(self, em: _Emitter, leaf: Leaf) -> None:
+        """``VN = m * VN + H``, then ``XN = X - lr * VN`` (heavy ball) or ``XN = X - lr * (H + m * VN)`` (Nesterov):
+        :meth:`samscape.dynamics.optimizers._Plain.advance`, operation for operation. VN holds the velocity the step
+        starts from (see :meth:`emit_step_state`)."""
+        lr, m = self.hp(leaf, "lr"), self.hp(leaf, "momentum")
+        em.line(f"# descent with momentum ({leaf.momentum}): VN = m * VN + H, then XN")
+        self.each_coordinate(em, lambda c: f"{c(self.VN)} = {m} * {c(self.VN)} + {c(self.H)}")
+        if leaf.momentum == "nesterov":
+            self.each_coordinate(em, lambda c: f"{c(self.XN)} = {c(self.X)} - {lr} * ({c(self.H)} + {m} * {c(self.VN)})")
+        else:
+            self.each_coordinate(em, lambda c: f"{c(self.XN)} = {c(self.X)} - {lr} * {c(self.VN)}")
+
+    def emit_step_state(self, em: _Emitter) -> None:
+        """The velocity a step starts from, ``VN = VEL``: a leaf with momentum updates VN, one without hands it on,
+        a Switch with ``state="reset"`` zeroes it at its step, and the commit keeps it only where it keeps XN (a
+        frozen start keeps its velocity, as in NumPy)."""
+        if self.stateful:
+            em.line("# the velocity this step starts from (committed with XN)")
+            self.each_coordinate(em, lambda c: f"{c(self.VN)} = {c(self.VEL)}")
+
     def emit_tree(self, em: _Emitter, node) -> None:
         if isinstance(node, Fork):
             with em.block(f"if t < ATS[{node.index}]:"):
                 self.emit_tree(em, node.first)
             with em.block("else:"):
+                if node.reset:
+                    with em.block(f"if t == ATS[{node.index}]:"):
+                        em.line("# the Switch's state='reset': the second part starts from zero velocity")
+                        self.each_coordinate(em, lambda c: f"{c(self.VN)} = ZERO")
                 self.emit_tree(em, node.second)
         else:
             self.emit_leaf(em, node)
@@ -1280,6 +1318,8 @@ class _KernelWriter:
             "stop_ = run_ & ((not fin_) | far_)",
         ]
         accept = [f"{X[k]} = xn{k}_ if take_ else {X[k]}" for k in range(d)]
+        velocity = list(zip(self.rows(self.VEL), self.rows(self.VN)))  # empty without momentum
+        accept += [f"{v} = {vn} if take_ else {v}" for v, vn in velocity]
         rest = [
             f"{st} = ((DIVERGED if fin_ else NONFINITE) if stop_ else st_)",
             f"{sp} = (t + 1 if stop_ else {sp})",
@@ -1294,6 +1334,8 @@ class _KernelWriter:
             with em.block("if take_:"):
                 for k in range(d):
                     em.line(f"{X[k]} = xn{k}_")
+                for v, vn in velocity:
+                    em.line(f"{v} = {vn}")
             self.lanes(em, rest)
         else:
             # The usual case first, in one pass of floating-point work the compiler vectorizes: every lane of the
@@ -1303,7 +1345,7 @@ class _KernelWriter:
             em.line("ok_ = 0")
             self.lanes(em, stmts[:d] + [f"ok_ += 1 if (({norm}) <= FAR2) else 0"])
             with em.block("if (ok_ == w) & (running_ == w):"):
-                self.lanes(em, [f"{X[k]} = {XN[k]}" for k in range(d)])
+                self.lanes(em, [f"{X[k]} = {XN[k]}" for k in range(d)] + [f"{v} = {vn}" for v, vn in velocity])
                 em.line("alive = w")
             with em.block("else:"):
                 em.line("running_ = 0")
@@ -1330,6 +1372,8 @@ class _KernelWriter:
             with em.block("if take_:"):
                 with em.block(f"for k in range({d}):"):
                     em.line(f"{X} = {XN}")
+                    if self.stateful:
+                        em.line(f"{self.coordinate(self.VEL)} = {self.coordinate(self.VN)}")
             em.line(f"{st} = ((DIVERGED if fin_ else NONFINITE) if stop_ else st_)")
             em.line(f"{sp} = (t + 1 if stop_ else {sp})")
             em.line("alive += 1 if (take_ & (not far_)) else 0")
@@ -1353,8 +1397,9 @@ class _KernelWriter:
         self.scalar, self.W = scalar, (1 if scalar else self.width)
         d, W = self.dim, self.W
         em.line("@njit(error_model=\"numpy\", nogil=True, cache=DISK_CACHE)")
-        em.line(f"def {name}(XST, STATUS, STOPPED, XS, SAVED, slot0, t0, t1, blk0, blk1, HP, DATA, "
-                "ZSEED, IDS, FAR2, ATS, BSZ, PLANS, POFF, NSTK, BMAX):")
+        # VST, the velocity (n_starts, dim), only where a leaf has momentum: other kernels are as they were
+        em.line(f"def {name}(XST, {'VST, ' if self.stateful else ''}STATUS, STOPPED, XS, SAVED, slot0, t0, t1, blk0, "
+                "blk1, HP, DATA, ZSEED, IDS, FAR2, ATS, BSZ, PLANS, POFF, NSTK, BMAX):")
         em.depth += 1
         em.line("n = XST.shape[0]")
         em.line("nsaved = SAVED.shape[0]")
@@ -1382,9 +1427,11 @@ class _KernelWriter:
                 load += [f"{self.at(r)} = ZERO" for r in range(self.n_rows)]
                 load += ["zs_ = np.uint64(0)"]
             if self.looped:
-                self.over_coordinates(em, [f"{self.coordinate(self.X)} = XST[lo + j, k]"])
+                self.over_coordinates(em, [f"{self.coordinate(self.X)} = XST[lo + j, k]"]
+                                      + ([f"{self.coordinate(self.VEL)} = VST[lo + j, k]"] if self.stateful else []))
             else:
                 load += [f"{self.at(self.X[k])} = XST[lo + j, {k}]" for k in range(d)]
+                load += [f"{self.at(row)} = VST[lo + j, {k}]" for k, row in enumerate(self.VEL)]
             for h, (leaf_index, name) in enumerate(self.hp_rows):
                 load.append(f"{self.at(self.HP_ROW[leaf_index, name])} = HP[{h}, lo + j]")
             load += [f"{self.status} = np.int64(STATUS[lo + j])",
@@ -1398,6 +1445,7 @@ class _KernelWriter:
             em.line("t = t0")
             with em.block("while t < t1:"):
                 em.line("# one step of every lane of the block")
+                self.emit_step_state(em)
                 self.emit_tree(em, self.tree)
                 self.emit_commit(em)
                 em.line("t += 1")
@@ -1410,10 +1458,12 @@ class _KernelWriter:
                 self.emit_save(em)
             em.line("# store the block's state for the next call")
             if self.looped:
-                self.over_coordinates(em, [f"XST[lo + j, k] = {self.coordinate(self.X)}"])
+                self.over_coordinates(em, [f"XST[lo + j, k] = {self.coordinate(self.X)}"]
+                                      + ([f"VST[lo + j, k] = {self.coordinate(self.VEL)}"] if self.stateful else []))
                 store = []
             else:
                 store = [f"XST[lo + j, {k}] = {self.at(self.X[k])}" for k in range(d)]
+                store += [f"VST[lo + j, {k}] = {self.at(row)}" for k, row in enumerate(self.VEL)]
             store += [f"STATUS[lo + j] = {self.status}", f"STOPPED[lo + j] = {self.stopped}"]
             self.lanes(em, store)
         em.depth -= 1

@@ -641,9 +641,11 @@ def _first_call(kernel: Kernel, function, args: dict) -> None:
 
 
 def _arguments(kernel: Kernel, plan: codegen.KernelPlan, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
-               start_ids: np.ndarray, bound: float):
+               start_ids: np.ndarray, bound: float, initial=None):
     """The kernel's arguments for a run, and the arrays it fills: ``(args, xs, status, stopped_at)``.
 
+    ``initial`` is the optimizer's state at the start (name -> ``(n_starts, dim)``; zeros where absent); a kernel
+    with momentum loads and stores the velocity in ``args["VST"]`` block by block, as the iterates in ``XST``.
     :func:`prepare` compiles with the arguments of a stand-in run built here, so that their types are
     the very types of the real run and numba compiles once.
     """
@@ -660,6 +662,10 @@ def _arguments(kernel: Kernel, plan: codegen.KernelPlan, x0: np.ndarray, saved_s
         ZSEED=_seed_hash(seed), IDS=np.ascontiguousarray(start_ids, dtype=np.int64).view(np.uint64),
         FAR2=far_threshold(bound, dtype), **_pack(kernel.layout, plan, n_starts, dtype),
     )
+    if plan.stateful:
+        velocity = (initial or {}).get("velocity")
+        args["VST"] = (np.zeros((n_starts, dim), dtype=dtype) if velocity is None
+                       else np.array(velocity, dtype=dtype, order="C"))
     return args, xs, status, stopped_at
 
 
@@ -674,7 +680,7 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
     run_plan = plan(landscape, optimizer, x0.dtype)
     kernel, function = prepare(run_plan, n_starts)
     args, xs, status, stopped_at = _arguments(kernel, run_plan, x0, saved_steps, seed=seed, start_ids=start_ids,
-                                              bound=bound)
+                                              bound=bound, initial=state)
     # the kernel counts the run's absolute steps (its draws and Switch steps are keyed by them): a continued run's
     # saved steps are shifted to them, and its stop steps shifted back below
     saved = args["SAVED"] = args["SAVED"] + first_step
@@ -705,7 +711,8 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
             break
     progress.update(t - first_step)
     stopped_at[stopped_at >= 0] -= first_step
-    return xs, status, stopped_at, _saved_loss(kernel, xs, workers), {}
+    final_state = {"velocity": args["VST"]} if run_plan.stateful else {}
+    return xs, status, stopped_at, _saved_loss(kernel, xs, workers), final_state
 
 
 def _saved_loss(kernel: Kernel, xs: np.ndarray, workers: int) -> np.ndarray | None:

@@ -558,6 +558,8 @@ def check_deterministic(optimizer, n_samples: int) -> None:
         counterpart = maps.get(cls.ascent)
         if cls.composite():
             hint = f"a {cls.__name__} changes its map mid-run, so pass the phase you want, e.g. optimizer.{cls.parts[-1]}"
+        elif cls.reads_state:
+            hint = f"{cls.__name__}'s step depends on the state it carries, not on x alone, so it has no map of x"
         elif cls.kind not in fixed_map_optimizers():
             names = " or ".join(c.__name__ for c in maps.values() if c.ascent is not None)
             hint = f"{cls.__name__} perturbs in a random direction each step; {names} is its deterministic counterpart"

@@ -10,11 +10,15 @@ with ``d`` the gradient written out on a quadratic (not the landscape's own grad
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
 from samscape import dynamics as dy
 from samscape import landscapes
+from samscape.dynamics import codegen, compiled
+from samscape.dynamics.contract import lanes_for
 from samscape.dynamics.optimizers import Noise
 from samscape.dynamics.stepping import Stepper
 
@@ -224,3 +228,96 @@ def test_bad_states_are_refused_in_one_sentence(quadratic, starts):
                         **{k: v for k, v in change.items() if k in ("seed", "start_ids")})
     with pytest.raises(ValueError, match="carries a velocity between steps"):
         dy.GD(0.1, momentum=0.5).update(quadratic, starts, 0, None)
+
+
+# ------------------------------------------------------------------------------------------- the compiled kernels
+
+needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
+                                 reason="numba is not installed; the compiled backend is optional")
+
+
+@pytest.fixture(scope="module")
+def polynomial_sum():
+    # powers up to 2 only (the kernel writes x**3 as repeated multiplication, NumPy calls pow): bit for bit
+    return landscapes.from_expr("0.5*(u*v - a)**2 + 0.1*(u - v)**2", ["u", "v"], samples={"a": SAMPLES["a"]})
+
+
+def momentum_chain(n_starts: int):
+    """SGD+momentum -> SAM with state='reset' at 4, then (at 9) Nesterov GD -> SAM+momentum with state='keep' at
+    14: every momentum emitter, a stateless leaf handing the velocity on, and both Switch rules in one kernel.
+    Per-start lr up to 2.5 makes some starts diverge, so the frozen starts' velocity is checked too."""
+    lr = np.linspace(0.05, 2.5, n_starts)
+    sgd_to_sam = dy.Switch(dy.SGD(lr, 2, momentum=0.9), dy.SAM(lr, 0.05, batch_size=3), at=4, state="reset")
+    later = dy.Switch(dy.GD(lr, momentum=0.7, nesterov=True), dy.SAM(lr, 0.1, momentum=np.linspace(0.2, 0.9, n_starts)),
+                      at=14)
+    return dy.Switch(sgd_to_sam, later, at=9)
+
+
+def assert_same_runs(a, b):
+    np.testing.assert_array_equal(a.xs, b.xs)
+    np.testing.assert_array_equal(a.status, b.status)
+    np.testing.assert_array_equal(a.stopped_at, b.stopped_at)
+    assert a.state.step == b.state.step and sorted(a.state.arrays) == sorted(b.state.arrays)
+    for name in a.state.arrays:
+        np.testing.assert_array_equal(a.state.arrays[name], b.state.arrays[name])
+
+
+@needs_numba
+def test_the_kernel_carries_momentum_bit_for_bit_on_a_polynomial(polynomial_sum):
+    """One kernel of the chain: compiled equals NumPy bit for bit (iterates, statuses, velocities), for a whole
+    run and for a compiled run continued from its state across the switch steps (and through a file)."""
+    x0 = np.random.default_rng(6).uniform(-1.5, 1.5, size=(lanes_for(2) + 3, 2))
+    opt = momentum_chain(len(x0))
+    plan = codegen.kernel_plan(polynomial_sum, opt)
+    assert plan.stateful and plan.shape == ("switch(switch[reset](sgd[batch][heavy_ball],sam[batch]),"
+                                            "switch(gd[nesterov],sam[heavy_ball]))")
+    numpy_run = dy.simulate(polynomial_sum, opt, x0, 20, seed=5, backend="numpy")
+    kernel_run = dy.simulate(polynomial_sum, opt, x0, 20, seed=5, backend="compiled")
+    assert (numpy_run.status == "diverged").any() and (numpy_run.status == "ok").any()
+    assert_same_runs(kernel_run, numpy_run)
+    first = dy.simulate(polynomial_sum, opt, x0, 6, seed=5, backend="compiled")
+    rest = dy.simulate(polynomial_sum, opt, first.x, 14, state=first.state, backend="compiled")
+    ok = numpy_run.status == "ok"  # a start frozen in the first part is stepped again in the second
+    np.testing.assert_array_equal(rest.x[ok], numpy_run.x[ok])
+    np.testing.assert_array_equal(rest.state.arrays["velocity"][ok], numpy_run.state.arrays["velocity"][ok])
+    assert rest.state.step == 20
+
+
+@needs_numba
+def test_the_kernel_carries_momentum_to_1e12_on_tanh():
+    """On tanh (whose last bit may differ between the kernel's tanh and NumPy's) Nesterov SAM agrees to 1e-12 at
+    every step, iterates and final velocity."""
+    land = landscapes.get("tanh")
+    x0 = np.random.default_rng(8).uniform(-1.5, 1.5, size=(9, 2))
+    opt = dy.SAM(0.2, 0.05, momentum=0.9, nesterov=True)
+    numpy_run = dy.simulate(land, opt, x0, 40, seed=0, backend="numpy")
+    kernel_run = dy.simulate(land, opt, x0, 40, seed=0, backend="compiled")
+    np.testing.assert_allclose(kernel_run.xs, numpy_run.xs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(kernel_run.state.arrays["velocity"], numpy_run.state.arrays["velocity"], rtol=0,
+                               atol=1e-12)
+
+
+@needs_numba
+def test_the_looped_kernel_carries_momentum_as_the_unrolled_one(polynomial_sum, monkeypatch):
+    """Generated looped (LOOP_FROM_DIM lowered to 2), a reset Switch from heavy-ball SGD to Nesterov GD equals
+    NumPy bit for bit."""
+    monkeypatch.setattr(codegen, "LOOP_FROM_DIM", 2)
+    compiled.clear_memory_cache()
+    x0 = np.random.default_rng(9).uniform(-1.5, 1.5, size=(7, 2))
+    opt = dy.Switch(dy.SGD(np.linspace(0.05, 2.5, 7), 2, momentum=0.9), dy.GD(0.1, momentum=0.5, nesterov=True),
+                    at=5, state="reset")
+    try:
+        assert codegen._KernelWriter(codegen.kernel_plan(polynomial_sum, opt)).looped
+        kernel_run = dy.simulate(polynomial_sum, opt, x0, 12, seed=2, backend="compiled")
+    finally:
+        compiled.clear_memory_cache()
+    assert_same_runs(kernel_run, dy.simulate(polynomial_sum, opt, x0, 12, seed=2, backend="numpy"))
+
+
+def test_momentum_changes_only_the_kernels_of_leaves_with_it(polynomial_sum):
+    """A kernel's structure names momentum only where a leaf has it, and a Switch's reset only where there is a
+    state to reset: SAM(momentum=0) and a reset Switch of stateless parts call today's kernels."""
+    plain = codegen.kernel_plan(polynomial_sum, dy.Switch(dy.SGD(0.1, 2), dy.SAM(0.1, 0.05), at=3, state="reset"))
+    assert plain.shape == "switch(sgd[batch],sam)" and not plain.stateful
+    assert codegen.kernel_plan(polynomial_sum, dy.SAM(0.1, 0.05, momentum=0.0)).shape == "sam"
+    assert "VST" not in codegen.kernel_source(plain)[0]
