@@ -212,7 +212,7 @@ def _one_step(landscape, optimizer, x: np.ndarray) -> np.ndarray:
 
 def _fixed_point_state(optimizer, x: np.ndarray, state) -> dict[str, np.ndarray] | None:
     """The optimizer's state at ``x`` as arrays shaped like ``x``: the given one, or zeros (``None`` without state)."""
-    names = tuple(optimizer.state_names()) if momentum_of(optimizer)[0] > 0 else ()
+    names = tuple(optimizer.state_names())
     if not names:
         if state:
             raise ValueError(f"state must be None for {optimizer.describe()}, which carries no state, got {sorted(state)}")
@@ -225,14 +225,53 @@ def _fixed_point_state(optimizer, x: np.ndarray, state) -> dict[str, np.ndarray]
                    * np.ones_like(x)) for name in names}
 
 
-def _one_stateful_step(landscape, optimizer, x: np.ndarray, state: dict[str, np.ndarray]):
-    """One step of the optimizer's own update on ``(x, state)``, each shaped ``(..., dim)``."""
+def _one_stateful_step(landscape, optimizer, x: np.ndarray, state: dict[str, np.ndarray], steps: int = 1):
+    """``steps`` steps (from step 0) of the optimizer's own update on ``(x, state)``, each shaped ``(..., dim)``."""
     dim = landscape.dim
     points = x.reshape(-1, dim)
     noise = Noise(0, np.arange(len(points)), landscape.n_samples, dim)
     flat = {name: value.reshape(-1, dim) for name, value in state.items()}
-    moved, moved_state = optimizer.for_starts(len(points)).advance(landscape, points, flat, 0, noise)
-    return moved.reshape(x.shape), {name: np.asarray(moved_state[name]).reshape(x.shape) for name in state}
+    resolved = optimizer.for_starts(len(points))
+    for t in range(steps):
+        points, flat = resolved.advance(landscape, points, flat, t, noise)
+    return points.reshape(x.shape), {name: np.asarray(flat[name]).reshape(x.shape) for name in state}
+
+
+def _map_steps(optimizer) -> int:
+    """How many steps make one map of an optimizer whose step reads its state: LookSAM's ``period`` (a SAM step and
+    the steps that reuse its direction), else 1."""
+    return int(getattr(optimizer, "period", 1))
+
+
+def _state_reader_jacobian(landscape, optimizer, x: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+    """Central differences ``(..., n, n)`` of the map on ``z = (x, state...)`` of an optimizer whose step reads its
+    state (:func:`_map_steps` steps from step 0), with the step ``1e-6 * max(1, |z_j|)``."""
+    names, dim = list(state), landscape.dim
+    z = np.concatenate([x] + [state[name] for name in names], axis=-1).reshape(-1, dim * (1 + len(names)))
+    steps = _map_steps(optimizer)
+
+    def apply(points):
+        parts = {name: points[:, dim * (k + 1):dim * (k + 2)] for k, name in enumerate(names)}
+        moved, moved_state = _one_stateful_step(landscape, optimizer, points[:, :dim], parts, steps)
+        return np.concatenate([moved] + [moved_state[name] for name in names], axis=-1)
+
+    out = np.empty(z.shape + (z.shape[-1],))
+    for j in range(z.shape[-1]):
+        shift = np.zeros_like(z)
+        shift[:, j] = FD_STEP * np.maximum(1.0, np.abs(z[:, j]))
+        out[:, :, j] = (apply(z + shift) - apply(z - shift)) / (2 * shift[:, j:j + 1])
+    return out.reshape(x.shape[:-1] + out.shape[-2:])
+
+
+def _check_state_reader(landscape, optimizer) -> None:
+    """A full-batch, single-valued optimizer whose step reads its state: one deterministic map on ``(x, state)``."""
+    check_landscape(landscape)
+    if getattr(optimizer, "batch_size", None) is not None and landscape.n_samples != 1:
+        raise ValueError(f"optimizer must be full-batch (batch_size=None) for a stability analysis, got "
+                         f"{optimizer.describe()}: its mini-batches make its map random")
+    for name in ("lr", "rho", "momentum", "alpha"):
+        if hasattr(optimizer, name):
+            scalar_hyper(optimizer, name)
 
 
 def sam_ascent_jacobian(landscape, x: np.ndarray, rho: float, hess: np.ndarray):
@@ -616,16 +655,27 @@ def _step_of(optimizer, purpose: str) -> float:
     return momentum_lr(scalar_hyper(optimizer, "lr", purpose), *momentum_of(optimizer, purpose))
 
 
-def _closed_form_map(optimizer, purpose: str) -> LinearMap:
+# Ascents that read the optimizer's state, by the map whose 1-D edge and 2-cycle they share on lam z^2 / 2 (with
+# momentum's effective step; docs/theory.md section 2.2, derived here): on MSAM's cycle the velocity has the sign
+# opposite to z, so its perturbation -rho v/|v| is SAM's +rho sign z.
+SHARED_ONE_D_MAPS: dict[str, str | None] = {"momentum": "normalized"}
+
+
+def _closed_form_map(optimizer, purpose: str, grad_norm=None) -> LinearMap:
     """The optimizer's mean map with a closed-form edge; ``ValueError`` naming why there is none."""
     found = mean_map(check_optimizer(optimizer))
     if found is not None and found.edge is not None:
         return found
     cls = type(optimizer)
-    if not cls.composite() and not cls.ascent_per_sample and cls.ascent not in LINEAR_MAPS and cls.ascent != "random":
+    if cls.reads_state and not cls.composite():
+        if cls.ascent in SHARED_ONE_D_MAPS and grad_norm is None:
+            return LINEAR_MAPS[SHARED_ONE_D_MAPS[cls.ascent]]
+        if cls.ascent in SHARED_ONE_D_MAPS:
+            raise ValueError(f"grad_norm must be None for {optimizer.describe()}, got {grad_norm!r}: its ascent "
+                             "follows its velocity, not the gradient, so no local edge at a gradient norm is derived")
         raise ValueError(f"optimizer must have a closed-form map on a quadratic for {purpose}, got "
-                         f"{optimizer.describe()}: no closed form is derived for its {cls.ascent!r} ascent, which "
-                         f"follows state of its own; simulate it with stability_fates instead")
+                         f"{optimizer.describe()}: its step reads the state it carries and no closed form is derived "
+                         f"for its {cls.ascent!r} ascent; simulate it with stability_fates instead")
     names = ", ".join(c.__name__ for c in _full_batch_maps().values())
     raise ValueError(f"optimizer must have a deterministic mean map ({names}, or one of their mini-batch forms) "
                      f"for {purpose}, got {optimizer.describe()}")
@@ -647,11 +697,12 @@ def edge(optimizer, *, grad_norm=None) -> float:
     With ``momentum`` (heavy ball or Nesterov) the edge is that of the augmented map on ``(x, v)``: the stateless
     map's with ``lr`` replaced by ``lr/(1 + mu)`` or ``lr (1 + 2 mu)/(1 + mu)`` (:func:`momentum_lr`, derived in
     docs/theory.md section 2.2, derived here).
-    ``lr``, ``momentum`` and the map's hyperparameters must be single numbers; ``ValueError`` for an optimizer
-    without a deterministic mean map (a random or per-sample ascent, a Switch) or without a closed form (an ascent
-    that follows its own state).
+    MSAM's 1-D edge and cycle are SAM's with its momentum (:data:`SHARED_ONE_D_MAPS`, derived here; it has no local
+    edge at a gradient norm). ``lr``, ``momentum`` and the map's hyperparameters must be single numbers;
+    ``ValueError`` for an optimizer without a deterministic mean map (a random or per-sample ascent, a Switch) or
+    without a closed form (LookSAM, whose step reads its stored direction and the step number).
     """
-    found = _closed_form_map(optimizer, "a stability edge")
+    found = _closed_form_map(optimizer, "a stability edge", grad_norm)
     return float(found.edge(_step_of(optimizer, "a stability edge"), grad_norm,
                             **map_hypers(optimizer, found, "a stability edge")))
 
@@ -721,12 +772,17 @@ def fixed_point_stability(landscape, optimizer, x, *, state=None) -> FixedPointS
     Parameters
     ----------
     landscape : Landscape
-    optimizer : a kind of :func:`fixed_map_optimizers` (full batch; scalar ``lr``, ``rho``, ``momentum``)
+    optimizer : a kind of :func:`fixed_map_optimizers`, or MSAM or LookSAM (full batch; scalar ``lr``, ``rho``,
+        ``momentum``)
     x : array (dim,) or (..., dim)
     state : dict, optional
         For an optimizer with momentum, its velocity ``{"velocity": v}`` (``v`` shaped as ``x``); by default 0, the
         velocity of every fixed point (``v = mu v + d`` and ``x = x - lr v`` force ``v = 0``). The map then acts on
         ``(x, v)``: the Jacobian, its eigenvalues and the residual are the augmented map's.
+
+    An optimizer whose step reads its own state (MSAM, LookSAM: ``reads_state``) has no map of ``x`` alone: its map
+    acts on ``(x, state)`` (zeros by default), over one ``period`` from step 0 for LookSAM (a SAM step and the steps
+    that reuse its direction), and its Jacobian is a central finite difference of the optimizer's own step.
 
     The Jacobian uses the exact (SymPy-derived) Hessians. Normalized SAM's map is not differentiable where
     ``grad L(x) = 0`` (its ascent direction jumps); there the Jacobian is a central finite difference with step
@@ -734,8 +790,15 @@ def fixed_point_stability(landscape, optimizer, x, *, state=None) -> FixedPointS
     any perturbation (SAM has no stable minimum with positive curvature).
     """
     x = _checks.points(x, getattr(landscape, "dim", 0))
-    jac, fallback = update_jacobian(landscape, optimizer, x)
-    state = _fixed_point_state(optimizer, x, state)
+    reads_state = type(check_optimizer(optimizer)).reads_state
+    if reads_state:
+        _check_state_reader(landscape, optimizer)
+        state = _fixed_point_state(optimizer, x, state)
+        jac = _state_reader_jacobian(landscape, optimizer, x, state)
+        fallback = np.ones(x.shape[:-1], dtype=bool)
+    else:
+        jac, fallback = update_jacobian(landscape, optimizer, x)
+        state = _fixed_point_state(optimizer, x, state)
     eig = np.linalg.eigvals(jac)
     order = np.argsort(-np.abs(eig), axis=-1)
     eig = np.take_along_axis(eig, order, axis=-1)
@@ -744,10 +807,17 @@ def fixed_point_stability(landscape, optimizer, x, *, state=None) -> FixedPointS
         if state is None:
             residual = np.linalg.norm(_one_step(landscape, optimizer, x) - x, axis=-1)
         else:
-            moved, moved_state = _one_stateful_step(landscape, optimizer, x, state)
+            steps = _map_steps(optimizer) if reads_state else 1
+            moved, moved_state = _one_stateful_step(landscape, optimizer, x, state, steps)
             change = [moved - x] + [moved_state[name] - state[name] for name in state]
             residual = np.linalg.norm(np.concatenate(change, axis=-1), axis=-1)
-    if fallback.any():
+    if reads_state:
+        method = "finite-difference"
+        note = (f"{type(optimizer).__name__}'s step reads the state it carries, so the map is the one on (x, "
+                f"{', '.join(state)}) over {_map_steps(optimizer)} step(s) from step 0, and its Jacobian a central "
+                f"finite difference with step {FD_STEP:g}*max(1,|z|); large entries only mean 'repelling' (MSAM's "
+                "ascent -rho v/||v|| jumps at v = 0)")
+    elif fallback.any():
         method = "finite-difference" if fallback.all() else "exact + finite-difference"
         note = (
             "where the map is not differentiable (a normalized ascent whose direction is undefined, as SAM's where "

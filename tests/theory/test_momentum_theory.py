@@ -59,6 +59,8 @@ CASES = [
     dy.SAM(LR, 0.05, momentum=MU),
     dy.USAM(LR, 0.05, momentum=MU, nesterov=True),
     dy.SAM(LR, 0.05, momentum=0.3, nesterov=True),
+    # MSAM's perturbation -rho v/|v| is +rho sign z on the cycle, where v has the sign opposite to z: SAM's cycle
+    dy.MSAM(LR, 0.05, momentum=MU),
 ]
 
 
@@ -74,7 +76,7 @@ def test_the_momentum_edge_separates_settling_from_divergence_in_simulation(opt)
     amplitude = theory.two_cycle(opt, lam)
     np.testing.assert_allclose(np.abs(below.x[:, 0]), amplitude, rtol=1e-8, atol=1e-12)
     velocity = below.state.arrays["velocity"][:, 0]
-    if isinstance(opt, dy.SAM):
+    if isinstance(opt, (dy.SAM, dy.MSAM)):
         expected = theory.sam_momentum_cycle_velocity(opt.lr, opt.rho, lam, opt.momentum, opt.nesterov)
         np.testing.assert_allclose(velocity, -np.sign(below.x[:, 0]) * expected, rtol=1e-8)
     else:
@@ -206,3 +208,42 @@ def test_two_cycle_has_no_closed_form_for_a_random_ascent_or_above_the_edge():
         theory.two_cycle(dy.RandomSAM(LR, 0.05), 1.0)
     with pytest.raises(ValueError, match="lam must be below the edge 32 of SAM"):
         theory.two_cycle(dy.SAM(LR, 0.05, momentum=MU), 32.0)
+
+
+def test_msam_and_looksam_have_a_map_on_x_and_state_but_looksam_no_closed_form(bowl):
+    """fixed_point_stability differentiates the map on (x, state) of a step that reads its state: MSAM with rho = 0 is
+    the heavy ball (radius of the characteristic polynomial, stable under 2(1 + mu)/lam and not over it) and with
+    rho > 0 repels at the minimum (its direction -v/|v| jumps at v = 0); LookSAM with rho = 0 over one period of 3
+    steps multiplies the error by (1 - lr lam)^3. LookSAM has no closed-form edge or cycle, and MSAM no local edge at a
+    gradient norm: each refusal is one sentence."""
+    for factor, stable in ((0.9, True), (1.1, False)):
+        lr = factor * 2 * (1 + MU) / 3.0
+        found = theory.fixed_point_stability(bowl, dy.MSAM(lr, 0.0, momentum=MU), [0.0, 0.0])
+        expected = max(_char_radius(lr, lam, MU, False) for lam in (1.0, 3.0))
+        assert found.jacobian.shape == (4, 4) and found.method == "finite-difference"
+        assert found.spectral_radius == pytest.approx(expected, rel=1e-6) and found.stable is stable
+        assert found.residual == 0.0
+        looksam = theory.fixed_point_stability(bowl, dy.LookSAM(factor * 2 / 3.0, 0.0, period=3), [0.0, 0.0])
+        assert looksam.spectral_radius == pytest.approx(abs(1 - factor * 2) ** 3, rel=1e-6)
+        assert looksam.stable is stable and "over 3 step(s)" in looksam.note
+    repelling = theory.fixed_point_stability(bowl, dy.MSAM(LR, 0.05, momentum=MU), [0.0, 0.0])
+    assert repelling.residual == 0.0 and repelling.spectral_radius > 1e3
+    with pytest.raises(ValueError, match="no closed form is derived for its 'periodic' ascent"):
+        theory.edge(dy.LookSAM(LR, 0.05))
+    with pytest.raises(ValueError, match="no closed form is derived for its 'periodic' ascent"):
+        theory.two_cycle(dy.LookSAM(LR, 0.05), 1.0)
+    with pytest.raises(ValueError, match="grad_norm must be None for MSAM.*follows its velocity"):
+        theory.edge(dy.MSAM(LR, 0.05), grad_norm=0.3)
+
+
+def test_stability_fates_and_classify_fates_of_msam(bowl):
+    """stability_fates simulates MSAM: with rho = 0 (the heavy ball) it stays under the edge, with rho > 0 it leaves
+    theta* for its 2-cycle, and over the edge it diverges; classify_fates calls the cycle's start a minimizer (the
+    cycle surrounds it) and the diverging one diverged."""
+    lrs = np.array([0.9, 1.1]) * 2 * (1 + MU) / 3.0
+    grid = theory.stability_fates(bowl, [0.0, 0.0], lrs=lrs, rhos=[0.0, 0.05], optimizer="msam",
+                                  hyperparameters={"momentum": MU}, steps=400)
+    assert grid.fates.tolist() == [["stable", "diverged"], ["escaped", "diverged"]]
+    for lr, fate in zip(lrs, ("minimizer", "diverged")):
+        run = dy.simulate(bowl, dy.MSAM(lr, 0.05, momentum=MU), [[0.5, 0.4]], 400, every=1, seed=0, backend="numpy")
+        assert theory.classify_fates(run, backend="numpy").tolist() == [fate]
