@@ -206,6 +206,16 @@ class StabilityGrid:
         return usam_inequality_rho_edge(self.sample_hessians, lrs, self.batch_size)
 
 
+def simulated_kinds() -> dict[str, type]:
+    """The kinds :func:`stability_fates` simulates: those whose map the theory knows
+    (:func:`~samscape.theory.stability.fixed_map_optimizers`) and the plain ones whose step reads their own state
+    (MSAM, LookSAM): deterministic on a full batch, though without a map of ``x`` alone."""
+    found = dict(fixed_map_optimizers())
+    found.update({kind: dynamics.OPTIMIZERS[kind] for kind in dynamics.plain_kinds()
+                  if dynamics.OPTIMIZERS[kind].reads_state})
+    return found
+
+
 def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_size=None, steps=400, delta=1e-3,
                     radius=None, seed=0, hyperparameters=None) -> StabilityGrid:
     """Simulate ``optimizer`` from ``x_star + delta * v_1`` for every ``(eta, rho)`` in one vectorized run.
@@ -220,8 +230,8 @@ def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_siz
         A minimizer.
     lrs, rhos : increasing 1-D sequences
         The grid axes; every pair is one start.
-    optimizer : a kind of :func:`~samscape.theory.stability.fixed_map_optimizers` (``"usam"``, ``"sam"``, ``"gd"``,
-        ``"sgd"``, ``"asam"``, ...)
+    optimizer : a kind of :func:`simulated_kinds` (``"usam"``, ``"sam"``, ``"gd"``, ``"sgd"``, ``"asam"``,
+        ``"msam"``, ...)
     batch_size : int, optional
         Mini-batch size (stochastic methods on a finite sum); ``sgd`` needs it.
     hyperparameters : dict, optional
@@ -230,7 +240,7 @@ def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_siz
         begins at rest (zero velocity), the velocity of the fixed point ``x_star``.
     """
     check_landscape(landscape)
-    kinds = fixed_map_optimizers()
+    kinds = simulated_kinds()
     optimizer = choice(optimizer, "optimizer", tuple(kinds))
     lrs = increasing(lrs, "lrs", minimum=0)
     rhos = increasing(rhos, "rhos", minimum=0)
