@@ -28,16 +28,12 @@ import dataclasses
 import numpy as np
 
 from .._checks import positive_array, single_number
+from ..dynamics.optimizers import HYPERPARAMETER_CHECKS
 from .edges import _as_output, _cycle
-
-STATE = "velocity"
 
 
 def _momentum_array(momentum):
-    momentum = positive_array(momentum, "momentum", allow_zero=True)
-    if np.any(np.asarray(momentum) >= 1):
-        raise ValueError(f"momentum must be in [0, 1), got {float(np.max(momentum))!r}")
-    return momentum
+    return HYPERPARAMETER_CHECKS["below_one"](momentum, "momentum")  # the optimizers' own check of momentum
 
 
 def momentum_lr(lr, momentum, nesterov: bool = False):
@@ -51,14 +47,13 @@ def momentum_lr(lr, momentum, nesterov: bool = False):
 
 def momentum_of(optimizer, purpose: str = "a stability analysis") -> tuple[float, bool]:
     """``(momentum, nesterov)`` of a plain optimizer, one number for every start (0 and False where it has none)."""
-    momentum = getattr(optimizer, "momentum", 0.0)
-    momentum = 0.0 if momentum is None else single_number(momentum, "optimizer momentum", purpose)
+    momentum = single_number(getattr(optimizer, "momentum", 0.0), "optimizer momentum", purpose)
     return float(_momentum_array(momentum)), bool(getattr(optimizer, "nesterov", False))
 
 
 def without_momentum(optimizer):
     """The same optimizer with ``momentum = 0``: the stateless map whose direction ``d`` the momentum accumulates."""
-    if getattr(optimizer, "momentum", 0.0) is None or not np.any(getattr(optimizer, "momentum", 0.0)):
+    if not np.any(getattr(optimizer, "momentum", 0.0)):
         return optimizer
     return dataclasses.replace(optimizer, momentum=0.0, nesterov=False)
 

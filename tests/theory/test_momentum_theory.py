@@ -96,7 +96,7 @@ def test_the_momentum_edges_follow_the_formulas():
     assert theory.edge(dy.GD(LR, momentum=MU, nesterov=True)) == pytest.approx(2 * (1 + MU) / (LR * (1 + 2 * MU)),
                                                                                   rel=1e-14)
     assert theory.edge(dy.ASAM(LR, 0.5, momentum=0.0)) == theory.edge(dy.ASAM(LR, 0.5))
-    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\), got 1.0"):
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\) \(a number or one per start\), got 1.0"):
         theory.momentum_lr(LR, 1.0)
     with pytest.raises(ValueError, match="lr \\* lam must be < 2 \\(1 \\+ mu\\)"):
         theory.sam_momentum_two_cycle(LR, 0.05, 2 * (1 + MU) / LR, MU)
