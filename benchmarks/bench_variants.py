@@ -5,7 +5,7 @@
     python benchmarks/bench_variants.py --kinds sam asam gsam   # only these (SAM is always timed: the reference)
 
 Every kind the registry holds (``plain_kinds()``, so a variant added later is timed too) runs with its default
-hyperparameters, and, where its class takes ``momentum``, again with heavy-ball momentum 0.9 and with Nesterov.
+hyperparameters; GD and SAM (``--momentum-kinds``) again with heavy-ball momentum 0.9 and with Nesterov.
 The gradients a step takes are counted, not assumed: one step of the optimizer on a landscape that counts its
 ``grad`` calls (averaged over a few steps, for an optimizer whose steps differ). The kernels are compiled before
 the timing; the rounds alternate over the optimizers so that a change in the machine's load touches all of them,
@@ -63,9 +63,9 @@ def gradients_per_step(landscape, optimizer, steps: int = 6) -> float:
     return counting.calls / steps
 
 
-def contenders(kinds: list[str] | None):
-    """``(label, optimizer, base label or None)`` for every kind asked for (all by default), SAM first; the base of a
-    momentum row is the row of the same optimizer without momentum."""
+def contenders(kinds: list[str] | None, momentum_kinds: list[str]):
+    """``(label, optimizer, base label or None)`` for every kind asked for (all by default), SAM first, and for those
+    of ``momentum_kinds`` also with heavy-ball and Nesterov momentum, whose base is the row without momentum."""
     from samscape import dynamics as dy
 
     chosen = [kind for kind in dy.plain_kinds() if kinds is None or kind in kinds or kind == "sam"]
@@ -75,7 +75,7 @@ def contenders(kinds: list[str] | None):
         optimizer = dy.optimizer_from_kind(kind, LR, rho=RHO)
         label = type(optimizer).__name__
         rows.append((label, optimizer, None))
-        if type(optimizer).takes("momentum") and not getattr(optimizer, "momentum", 0):
+        if kind in momentum_kinds and type(optimizer).takes("momentum") and not getattr(optimizer, "momentum", 0):
             rows.append((f"{label} + momentum {MOMENTUM}", dataclasses.replace(optimizer, momentum=MOMENTUM), label))
             if type(optimizer).takes("nesterov"):
                 rows.append((f"{label} + Nesterov {MOMENTUM}",
@@ -87,6 +87,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20,000 starts and 3 rounds (indicative only)")
     parser.add_argument("--kinds", nargs="+", metavar="KIND", help="time only these kinds (and SAM, the reference)")
+    parser.add_argument("--momentum-kinds", nargs="+", metavar="KIND", default=["gd", "sam"],
+                        help="the kinds also timed with heavy-ball and Nesterov momentum 0.9 (default: gd sam)")
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 5, 3 with --quick)")
     args = parser.parse_args(argv)
     # a default batch size on the data-free tanh example draws a note that says nothing about speed
@@ -115,7 +117,7 @@ def main(argv=None) -> int:
     print(f"load average before: {os.getloadavg()[0]:.2f}\n", flush=True)
 
     rows, no_kernel = [], []
-    for label, optimizer, base in contenders(args.kinds):
+    for label, optimizer, base in contenders(args.kinds, args.momentum_kinds):
         try:
             dy.simulate(L, optimizer, x0[:64], 2, seed=0, backend="compiled", progress=False)  # compile, untimed
         except (compiled.codegen.UnsupportedLandscape, compiled.KernelBuildError) as err:

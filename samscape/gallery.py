@@ -24,12 +24,12 @@ from .plots import literature as literature_plots
 QUICK = {
     "switch_steps": 1600, "basin_grid": 30, "basin_steps": 600, "manifold_steps": 1500, "one_sam_starts": 4,
     "stability_grid": 28, "stability_steps": 300, "valley_steps": 60, "gif_frames": 36, "ring_grid": 24,
-    "edge_steps": 1500, "floor_paths": 150, "floor_steps": 800,
+    "edge_steps": 1500, "floor_paths": 150, "floor_steps": 800, "variants_grid": 16, "variants_steps": 300,
 }
 FULL = {
     "switch_steps": 2000, "basin_grid": 81, "basin_steps": 1500, "manifold_steps": 3000, "one_sam_starts": 8,
     "stability_grid": 90, "stability_steps": 1000, "valley_steps": 80, "gif_frames": 90, "ring_grid": 60,
-    "edge_steps": 3000, "floor_paths": 400, "floor_steps": 1200,
+    "edge_steps": 3000, "floor_paths": 400, "floor_steps": 1200, "variants_grid": 60, "variants_steps": 800,
 }
 
 
@@ -414,6 +414,81 @@ def stability(out: str, cfg: dict, state: dict) -> list[Entry]:
     )]
 
 
+# (title, kind, hyperparameters) of the panels of the variants' stability figure
+VARIANT_PANELS = (
+    ("SAM: edge ηλ = 2", "sam", {}),
+    ("USAM: edge ηλ(1 + ρλ) = 2", "usam", {}),
+    ("ASAM: edge ηλ(1 + ρ) = 2", "asam", {}),
+    ("SAM, momentum μ = 0.5: edge ηλ = 2(1 + μ)", "sam", {"momentum": 0.5}),
+)
+
+
+def variant_stability(out: str, cfg: dict, state: dict) -> list[Entry]:
+    n, steps = cfg["variants_grid"], cfg["variants_steps"]
+    land = landscapes.get("tanh")
+    u_star = 2.0
+    x_star = np.array([u_star, 0.0])
+    lrs, rhos = np.linspace(0.05, 4.0, n), np.linspace(0.0, 2.0, n)
+    # ASAM's small eta_a cycle and SAM's bounce stay within 0.1 of theta*; a start that slides along the valley
+    # or leaves it does not
+    radius = 0.1
+    fig, axes = plots.figure(2, 2, size=(plots.FULL, 5.6))
+    axes = axes.ravel()
+    grids, edges = [], []
+    for ax, (title, kind, hypers) in zip(axes, VARIANT_PANELS):
+        grid = theory.stability_fates(land, x_star, lrs=lrs, rhos=rhos, optimizer=kind, hyperparameters=hypers,
+                                      steps=steps, radius=radius)
+        # rho = 1 is a placeholder: the plane's rho axis is the edge's own
+        edge = theory.stability_edge(land, dynamics.optimizer_from_kind(kind, lrs[-1], rho=1.0, **hypers), x_star,
+                                     np.linspace(lrs[0], lrs[-1], 200), rho_max=rhos[-1])
+        plots.stability_diagram(grid, boundaries=(), edge=edge, ax=ax, legend=False)
+        grids.append(grid)
+        edges.append(edge)
+    for ax in axes[:2]:
+        ax.set_xlabel("")
+    for ax in axes[1::2]:
+        ax.set_ylabel("")
+    plots.panel_labels(axes, [title for title, _, _ in VARIANT_PANELS])
+    plots.stability_legend(fig, grids, edges)
+    plots.save(fig, os.path.join(out, "variant_stability.png"))
+    lam = grids[0].lam
+    stays = {title: float(np.mean(grid.fates[1:] == "stable")) for (title, _, _), grid in zip(VARIANT_PANELS, grids)}
+    agree = {kind: _edge_agreement(grid, kind, hypers)
+             for (_, kind, hypers), grid in zip(VARIANT_PANELS, grids) if kind in ("usam", "asam")}
+    mu = VARIANT_PANELS[-1][2]["momentum"]
+    return [Entry(
+        "variant_stability.png",
+        "Which SAM variants stay at a sharp minimum: the (η, ρ) plane of SAM, USAM, ASAM and SAM with momentum",
+        f"The tanh example (one data point) from θ* = ({u_star:g}, 0), a minimum on the valley floor v = 0 with "
+        f"sharpness λ = tanh²{u_star:g} = {lam:.3f}: each of the {n}×{n} cells of each panel starts "
+        f"{grids[0].delta:g} from θ* across the valley and runs {steps} steps; blue cells end within {radius:g} of "
+        "θ*, orange ones leave it (they slide along the valley toward the flat minima near u = 0, or leave the "
+        "valley). Black: each optimizer's theory edge at θ* (theory.stability_edge; dashed where it is the "
+        "quadratic approximation's). USAM is stable under ηλ(1 + ρλ) = 2 and ASAM (η_a = 0.01) under its 1-D edge "
+        "ηλ(1 + ρ) = 2 (v* = 0, so the rescaling is that of v alone): the cells and the edges agree in "
+        f"{100 * agree['usam']:.0f} % and {100 * agree['asam']:.0f} % of the cells, the rest next to the line. "
+        "Normalized SAM has no stable minimum: for every ρ > 0 it leaves θ* "
+        f"({100 * (1 - stays[VARIANT_PANELS[0][0]]):.0f} % of its ρ > 0 cells), and its "
+        "edge ηλ = 2 is where its 2-cycle across the valley exists, which the ρ = 0 row (GD) shows as GD's edge. "
+        f"Heavy-ball momentum μ = {mu:g} moves that edge to ηλ = 2(1 + μ) (derived here from the Jacobian of the "
+        "map on (x, v): η/(1 + μ) takes η's place), which the ρ = 0 row of the last panel follows.",
+        "P3 §4 (SAM leaves a sharp minimum where USAM can stay); the variants' edges and momentum's η/(1 + μ) are "
+        "derived here (docs/theory.md sections 2.1 and 2.2).",
+        {"lambda": lam, "stays": stays, "agreement": agree, "momentum": mu},
+        plain=("Some versions of SAM stay at a steep low point when their steps are small enough, the original "
+               "always walks away from it, and momentum moves the limit on the step size further out."),
+        explore=dict(landscape="tanh", opt="sam", eta=1.0, rho=0.5, steps=steps,
+                     starts=[(u_star, grids[0].delta), (u_star, -grids[0].delta)]),
+    )]
+
+
+def _edge_agreement(grid, kind: str, hypers: dict) -> float:
+    """Share of the grid's cells whose simulated fate (stays or not) is the one theory.edge predicts at ``grid.lam``."""
+    predicted = np.array([[theory.edge(dynamics.optimizer_from_kind(kind, eta, rho=rho, **hypers)) > grid.lam
+                           for eta in grid.lrs] for rho in grid.rhos])
+    return float(np.mean(predicted == (grid.fates == "stable")))
+
+
 # ---------------------------------------------------------------------------------------------- 5. valley
 def valley(out: str, cfg: dict, state: dict) -> list[Entry]:
     land = landscapes.get("logcosh_valley")
@@ -657,6 +732,7 @@ SECTIONS = [
     ("P1: a ring of minimizers", p1_ring),
     ("P2: drift along a manifold of minimizers", p2_manifold),
     ("P3: stability diagram in (eta, rho)", stability),
+    ("the SAM variants' stability in (eta, rho)", variant_stability),
     ("P3: a sub-quadratic valley", valley),
     ("animation of the switch", animation),
     ("the literature: SAM rides its edge (Long & Bartlett)", literature_edge),

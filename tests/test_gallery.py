@@ -20,9 +20,11 @@ from matplotlib.collections import QuadMesh
 from matplotlib.colors import to_rgb
 
 from samscape import cli, gallery, plots, theory
+from samscape import dynamics as dy
 from samscape._browser import HEADLESS_ARGS, INSTALL_HINT, chromium_path
 
 EXPECTED = ["p3_switch.png", "p1_field.png", "p1_basins.png", "p1_ring.png", "p2_manifold.png", "stability.png",
+            "variant_stability.png",
             "valley.png", "p3_switch.gif", "lit_edge.png", "lit_drift.png", "lit_saddle.png", "lit_floor.png"]
 LITERATURE = ["lit_edge.png", "lit_drift.png", "lit_saddle.png", "lit_floor.png"]
 
@@ -200,6 +202,30 @@ def test_p1_basins_attracting_diamonds_match_the_p1_field_legend_and_stand_out_o
     assert {"hallucinated", "minimizer"} <= under
 
 
+def test_each_variant_panel_draws_the_theory_edge_of_its_optimizer(tmp_path, monkeypatch):
+    """In variant_stability.png every panel's edge line (gid = the map's kind) lies where theory.edge of that
+    panel's optimizer, built at the line's (eta, rho), equals the sharpness lambda of theta*: SAM's and SAM with
+    momentum's vertical lines at 2/lambda and 2(1 + mu)/lambda, USAM's and ASAM's curves."""
+    figures = {}
+    monkeypatch.setattr(plots, "save", lambda fig, path, **kwargs: figures.setdefault(os.path.basename(path), fig))
+    (entry,) = gallery.variant_stability(str(tmp_path), {"variants_grid": 8, "variants_steps": 200}, {})
+    lam = entry.numbers["lambda"]
+    assert lam == pytest.approx(np.tanh(2.0) ** 2, rel=1e-12)
+    axes = figures["variant_stability.png"].axes
+    assert len(axes) == len(gallery.VARIANT_PANELS) == 4
+    for ax, (_, kind, hypers) in zip(axes, gallery.VARIANT_PANELS):
+        (line,) = [line for line in ax.lines if line.get_gid() is not None]
+        eta, rho = (np.asarray(a, dtype=float) for a in line.get_data())
+        keep = np.isfinite(eta) & np.isfinite(rho) & (rho > 0)
+        picks = np.flatnonzero(keep)[np.linspace(0, keep.sum() - 1, 4).astype(int)]
+        for e, r in zip(eta[picks], rho[picks]):
+            opt = dy.optimizer_from_kind(kind, e, rho=r, **hypers)
+            assert theory.edge(opt) == pytest.approx(lam, rel=1e-9), (kind, e, r)
+    mu = gallery.VARIANT_PANELS[-1][2]["momentum"]
+    assert np.allclose(axes[-1].lines[0].get_xdata(), 2 * (1 + mu) / lam)
+    assert np.allclose(axes[0].lines[0].get_xdata(), 2 / lam)
+
+
 @pytest.mark.skipif(chromium_path() is None, reason=f"no `chromium` binary on PATH ({INSTALL_HINT}); "
                                                       "the page is not rendered in a browser here")
 def test_index_renders_in_headless_chromium_and_every_image_loads(built, tmp_path):
@@ -289,6 +315,9 @@ def test_every_figure_links_to_the_explorer_with_a_state_that_tells_the_same_sto
     stability_state = links["stability.png"][0]
     _, usam = _runs(stability_state)
     assert stability_state.opt == "usam" and np.all(np.abs(usam.run.x[:, 0]) < 1.9)
+    variant_state = links["variant_stability.png"][0]
+    _, sam_off = _runs(variant_state)
+    assert variant_state.opt == "sam" and np.all(np.abs(sam_off.run.x[:, 0]) < 1.9)  # SAM leaves theta* = (2, 0)
     valley_state = links["valley.png"][0]
     land, valley = _runs(valley_state)
     assert np.abs(valley.run.xs).max() <= 2 * land.params["b"] and np.all(np.abs(valley.run.x) > 0.05)

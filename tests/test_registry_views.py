@@ -138,13 +138,14 @@ def test_every_registered_class_has_its_own_colour_and_label():
 
 def test_every_ascent_has_its_linear_map_and_every_map_its_stability_edge():
     """The theory's per-map table is complete: the ascent of every registered plain class either has a linear map
-    (with an edge in the (eta, rho) plane) or draws its direction at random (no deterministic map); the fixed-map
-    optimizers are exactly those with a map."""
+    (with an edge in the (eta, rho) plane), draws its direction at random, or reads the state the class carries
+    (MSAM, LookSAM: no map of x alone); the fixed-map optimizers are exactly those with a map."""
     from samscape.theory import cycles
 
     for kind in dynamics.plain_kinds():
         cls = dynamics.OPTIMIZERS[kind]
-        assert cls.ascent in theory.LINEAR_MAPS or cls.ascent == "random", kind
+        assert cls.ascent in theory.LINEAR_MAPS or cls.ascent == "random" or cls.reads_state, kind
+        assert not (cls.reads_state and cls.ascent in theory.LINEAR_MAPS), kind
     assert set(cycles.EDGES) == {m.name for m in theory.LINEAR_MAPS.values()}
     assert set(theory.fixed_map_optimizers()) == {kind for kind in dynamics.plain_kinds()
                                                   if dynamics.OPTIMIZERS[kind].ascent in theory.LINEAR_MAPS}

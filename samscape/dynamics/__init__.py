@@ -7,8 +7,8 @@ from .integrate import BACKEND_CHOICES, BACKENDS, kernel_readiness, resolve_back
 from .progress import Progress
 from .run import Run, RunState, load_run, write_npz_atomic
 from .optimizers import (
-    ASAM, DEFAULT_RHO, GD, GNP, GSAM, OPTIMIZERS, SAM, SGD, USAM, WSAM, MultiStepSAM, MultiStepUSAM, Noise, Optimizer,
-    PerSampleSAM, PerSampleUSAM, RandomSAM, SignSAM, StableSAM, Switch, UnifiedSAM, check_optimizer,
+    ASAM, DEFAULT_RHO, GD, GNP, GSAM, MSAM, OPTIMIZERS, SAM, SGD, USAM, WSAM, LookSAM, MultiStepSAM, MultiStepUSAM, Noise,
+    Optimizer, PerSampleSAM, PerSampleUSAM, RandomSAM, SignSAM, StableSAM, Switch, UnifiedSAM, check_optimizer,
     optimizer_from_dict, optimizer_from_kind, plain_kinds, sam_ascent, unit, usam_ascent,
 )
 from .schedules import SCHEDULES, Constant, Cosine, InverseTime, PerStep, Schedule, StepDecay, WarmUp, schedule_from_dict
@@ -17,8 +17,8 @@ from .hyperparams import Hyperparameter, hyperparameters, kinds_taking, other_hy
 
 __all__ = [
     "GD", "SGD", "SAM", "USAM", "RandomSAM", "PerSampleSAM", "PerSampleUSAM", "MultiStepSAM", "MultiStepUSAM", "ASAM",
-    "UnifiedSAM", "GSAM", "SignSAM", "StableSAM", "GNP", "WSAM", "Switch", "Optimizer", "Noise", "unit",
-    "sam_ascent", "usam_ascent",
+    "UnifiedSAM", "GSAM", "SignSAM", "StableSAM", "GNP", "WSAM", "MSAM", "LookSAM", "Switch", "Optimizer", "Noise",
+    "unit", "sam_ascent", "usam_ascent",
     "simulate", "Run", "RunState", "load_run", "fresh_seed", "saved_step_grid", "write_npz_atomic", "BACKENDS", "optimizer_from_dict",
     "resolve_backend", "step", "iterate", "DEFAULT_BOUND", "DTYPES", "STATUS_NAMES", "n_saved_steps", "Progress",
     "memory_estimate", "available_memory", "size_text", "BACKEND_CHOICES", "check_dtype", "check_optimizer", "OPTIMIZERS",

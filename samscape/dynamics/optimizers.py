@@ -179,8 +179,12 @@ class Optimizer:
       ``"normalized"`` (``rho g/||g||``), ``"unnormalized"`` (``rho g``) or ``"random"`` (``rho`` times a
       uniform unit direction), or the name of a variant's own ascent (``"projected"``, ``"repeated"``,
       ``"adaptive"``, ``"unified"``, ``"sign"``; ``"surrogate_gap"``, ``"stable"``, ``"penalty"`` and ``"weighted"`` are SAM's
-      ascent followed by a descent direction of their own, see :class:`_Redirected`);
+      ascent followed by a descent direction of their own, see :class:`_Redirected`; ``"momentum"`` (MSAM's, against
+      its velocity) and ``"periodic"`` (LookSAM's, SAM's every few steps) read the state);
       the kernel generator has one emitter per value and the theory one map;
+    * ``reads_state``: whether its descent direction depends on the state it carries (MSAM's ascent follows its
+      velocity, LookSAM reuses a stored direction), so that even without momentum it has no stateless map of ``x``;
+      such a class defines :meth:`advance` itself;
     * ``ascent_per_sample``: whether each sample of the batch takes its own ascent (from its own gradient)
       and the descent averages the samples' gradients at their own ascent points (m-sharpness, m = 1),
       instead of one ascent from the batch gradient; the kernel generator has one emitter for it;
@@ -203,6 +207,7 @@ class Optimizer:
     kind: ClassVar[str] = ""
     ascent: ClassVar[str | None] = None
     ascent_per_sample: ClassVar[bool] = False
+    reads_state: ClassVar[bool] = False
     per_start: ClassVar[tuple[str, ...]] = ("lr",)
     kernel_constants: ClassVar[tuple[str, ...]] = ()
     parts: ClassVar[tuple[str, ...]] = ()
@@ -428,7 +433,13 @@ class _Plain(Optimizer):
     def advance(self, landscape, x, state, step, noise):
         if not self.has_momentum():
             return self.update(landscape, x, step, noise), state
-        d = self.descent(landscape, x, step, noise)
+        return self.momentum_step(x, state, self.descent(landscape, x, step, noise))
+
+    def momentum_step(self, x, state, d):
+        """``(x_next, state_next)``: the step along the descent direction ``d``, with the heavy ball or Nesterov where
+        it has momentum (``x - lr d`` otherwise); for a class whose ``d`` needs the state (see ``reads_state``)."""
+        if not self.has_momentum():
+            return x - self.lr * d, state
         velocity = self.momentum * state["velocity"] + d
         direction = d + self.momentum * velocity if self.nesterov else velocity
         return x - self.lr * direction, {**state, "velocity": velocity}
@@ -785,12 +796,18 @@ def mixed_direction(g, g_adv, weight):
     return (g - weight * g) + weight * g_adv
 
 
+def orthogonal_part(a, b):
+    """The part of ``a`` orthogonal to ``b``: ``a - (a . u) u`` with ``u = b/||b||`` (``u = 0`` where ``b`` is zero,
+    :func:`unit`, so then it is ``a``); along the last axis."""
+    u = unit(b)
+    along = np.sum(a * u, axis=-1, keepdims=True)
+    return a - along * u
+
+
 def surrogate_gap_direction(g, g_adv, alpha):
-    """GSAM's descent direction ``g_adv - alpha g_perp``: ``g_perp = g - (g . u) u`` is the part of ``g`` orthogonal
-    to ``u = g_adv/||g_adv||`` (``u = 0`` where ``g_adv`` is zero, :func:`unit`, so then ``g_perp = g``)."""
-    u = unit(g_adv)
-    along = np.sum(g * u, axis=-1, keepdims=True)
-    return g_adv - alpha * (g - along * u)
+    """GSAM's descent direction ``g_adv - alpha g_perp``, ``g_perp`` the part of ``g`` orthogonal to ``g_adv``
+    (:func:`orthogonal_part`: ``g_perp = g`` where ``g_adv`` is zero)."""
+    return g_adv - alpha * orthogonal_part(g, g_adv)
 
 
 @dataclass(frozen=True, eq=False)
@@ -912,6 +929,113 @@ class WSAM(_Redirected):
 
     def direction(self, g, g_adv):
         return mixed_direction(g, g_adv, self.gamma / (1 - self.gamma))
+
+
+def momentum_ascent(x, velocity, rho) -> np.ndarray:
+    """MSAM's perturbed point ``x - rho v/||v||``, against the velocity ``v``; ``x`` where ``v`` is zero
+    (:func:`unit`)."""
+    return x - rho * unit(velocity)
+
+
+def reuse_direction(g, stored, alpha) -> np.ndarray:
+    """LookSAM's direction between its SAM steps, ``g + alpha ||g|| stored/||stored||`` (``g`` where ``stored`` is
+    zero, :func:`unit`). ``||g||`` is ``sqrt(sum g**2)`` as written, as in :class:`StableSAM`."""
+    return g + (alpha * np.sqrt(np.sum(g * g, axis=-1, keepdims=True))) * unit(stored)
+
+
+@dataclass(frozen=True, eq=False)
+class MSAM(_Perturbed):
+    """Momentum-SAM: the perturbation follows the velocity instead of a fresh gradient, so a step costs one gradient::
+
+        x~ = x - rho v/||v||,   v <- momentum v + grad L_xi(x~),   x <- x - lr v
+
+    from Becker, Altrock & Risse, "Momentum-SAM: Sharpness Aware Minimization without Computational Overhead" (2024,
+    arXiv:2401.12033). ``v`` (the state ``"velocity"``) sums the past descent gradients, so ``x~`` lies *against*
+    it: ``rho`` along the step the heavy ball is about to take. It starts at 0, where its direction is undefined and,
+    by the zero-gradient convention (:func:`unit`), there is no perturbation: the first step is a gradient step that
+    sets ``v = grad L_xi(x_0)``. ``momentum`` is the heavy ball's (default 0.9, as in the authors' code); at 0 the
+    velocity is the last step's gradient, and the perturbation goes against the previous step. ``nesterov=True`` takes
+    the Nesterov step ``x <- x - lr (g + momentum v)`` with ``g = grad L_xi(x~)`` (not in the paper). ``||v||`` is
+    the norm over all coordinates (the paper's global norm over a network's tensors).
+
+    The step rule is the authors' (MarlonBecker/MSAM, ``optimizer/msam.py``, read for the sign, the zero initial
+    velocity and the order: the perturbation uses the velocity before its update); ``scripts/crosscheck_msam.py``
+    runs our reading of their rule beside this class. Where theirs differs: their model holds ``x~`` between steps (the
+    iterate here is ``x``, what their ``move_back_from_momentumAscent`` restores); they divide by ``||v|| + 1e-12``
+    (here by ``||v||``); their weight decay adds ``wd x~`` to the gradient, which is this class on the loss
+    ``L + (wd/2)||x||^2``; they accept ``nesterov`` and ignore it.
+    """
+
+    momentum: Any = field(default=0.9, kw_only=True)
+    kind: ClassVar[str] = "msam"
+    ascent: ClassVar[str | None] = "momentum"
+    reads_state: ClassVar[bool] = True
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "momentum": "MSAM's momentum, whose velocity also sets the direction of its perturbation (in [0, 1); "
+                    "default 0.9)"}
+
+    def has_momentum(self) -> bool:
+        return True  # the velocity is its ascent direction, even where momentum = 0
+
+    def advance(self, landscape, x, state, step, noise):
+        batch = noise.batch(step, self.batch_size)
+        d = landscape.grad(momentum_ascent(x, state["velocity"], self.rho), batch=batch)
+        return self.momentum_step(x, state, d)
+
+
+@dataclass(frozen=True, eq=False)
+class LookSAM(_Perturbed):
+    """SAM every ``period`` steps; in between the gradient plus the direction the last SAM step stored (one gradient)::
+
+        t % period == 0:  g_adv = grad L_xi(x + rho g/||g||),   g_v <- g_adv - (g_adv . u) u,   d = g_adv
+        otherwise:        d = g + alpha (||g||/||g_v||) g_v
+        x <- x - lr d
+
+    with ``g = grad L_xi(x)`` and ``u = g/||g||``, from Liu, Mai, Chen, Hsieh & You, "Towards Efficient and Scalable
+    Sharpness-Aware Minimization" (CVPR 2022, arXiv:2203.02714). ``g_v``, the part of SAM's gradient orthogonal to
+    ``g`` (the state ``"orthogonal_gradient"``), starts at 0, and a zero ``g_v`` adds nothing (the zero-gradient
+    convention, :func:`unit`; ``u = 0`` where ``g = 0``). ``t`` is the run's step number, so a continued run keeps
+    the phase, and a :class:`Switch` to LookSAM at a step that is not a multiple of ``period`` takes gradient steps
+    until its first SAM step. ``period=1`` is SAM; in one dimension ``g_v = 0``, so it is SAM every ``period`` steps and
+    gradient descent in between. With ``momentum`` the heavy ball runs along ``d``.
+
+    The paper normalizes the reuse step per layer (as do the public implementations); a toy landscape has no layers,
+    so both norms here are over all coordinates. Defaults: ``period=5``, the ``k`` of the LookSAM class in the MSAM
+    authors' code (MarlonBecker/MSAM, ``optimizer/looksam.py``), and ``alpha=0.7``, their configuration's
+    (``configs/default.ini``).
+    """
+
+    period: int = field(default=5, kw_only=True)
+    alpha: Any = field(default=0.7, kw_only=True)
+    kind: ClassVar[str] = "looksam"
+    ascent: ClassVar[str | None] = "periodic"
+    reads_state: ClassVar[bool] = True
+    per_start: ClassVar[tuple[str, ...]] = ("lr", "rho", "alpha")
+    kernel_constants: ClassVar[tuple[str, ...]] = ("period",)
+    hyperparameter_help: ClassVar[dict[str, str]] = {
+        "period": "LookSAM's steps from one SAM step to the next, which refreshes its stored direction "
+                  "(>= 1; default 5)",
+        "alpha": "LookSAM's weight of its stored direction in the steps between its SAM steps (>= 0; default 0.7)"}
+    hyperparameter_checks: ClassVar[dict[str, str]] = {"period": "count", "alpha": "nonnegative"}
+
+    def state_names(self) -> tuple[str, ...]:
+        return ("orthogonal_gradient",) + super().state_names()
+
+    def update(self, landscape, x, step, noise):
+        raise ValueError(f"{self.describe()} carries the direction of its last SAM step between steps, so it has "
+                         "no stateless update: step it with advance(landscape, x, state, step, noise) or through a "
+                         "Stepper")
+
+    def advance(self, landscape, x, state, step, noise):
+        batch = noise.batch(step, self.batch_size)
+        g = landscape.grad(x, batch=batch)
+        if step % self.period == 0:
+            # SAM's step, from the g at hand (as _Redirected's)
+            d = landscape.grad(x + self.rho * unit(g), batch=batch)
+            state = {**state, "orthogonal_gradient": orthogonal_part(d, g)}
+        else:
+            d = reuse_direction(g, state["orthogonal_gradient"], self.alpha)
+        return self.momentum_step(x, state, d)
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,7 +14,7 @@ Plots only draw: what a picture shows is computed by :mod:`samscape.theory` and 
 """
 
 from .animate import animate
-from .diagrams import stability_diagram
+from .diagrams import stability_diagram, stability_legend
 from .landscape import contour, surrogate, vector_field
 from .phase import phase
 from .runs import basins, curves, trajectories, valley
@@ -25,7 +25,7 @@ from .landscape import plane_grid, surrogate_values, update_field
 from .style import CYCLE, FATE_COLORS, OKABE_ITO, optimizer_color, optimizer_label, pixel_scale, background_palette
 
 __all__ = [
-    "contour", "vector_field", "surrogate", "trajectories", "basins", "stability_diagram", "curves", "valley",
+    "contour", "vector_field", "surrogate", "trajectories", "basins", "stability_diagram", "stability_legend", "curves", "valley",
     "animate", "phase", "save", "figure", "figure_legend", "legend_below", "panel_labels", "COLUMN", "FULL",
     "STYLES", "use_style", "set_style", "detached",
     "plane_grid", "surrogate_values", "update_field", "background_palette", "CYCLE", "FATE_COLORS", "OKABE_ITO",

@@ -34,10 +34,25 @@ def usam_boundary(lam: float, etas: np.ndarray, rho_max: float) -> np.ndarray:
         return np.where(rho <= float(rho_max), rho, np.nan)
 
 
-def stability_diagram(grid, *, boundaries=("gd", "usam", "p3", "mean_square"), ax=None, legend=True):
+def draw_stability_edge(ax, edge, label: str | None = None):
+    """Draw a :class:`samscape.theory.StabilityEdge` (from :func:`samscape.theory.stability_edge`) as a black line
+    whose ``gid`` is the edge's kind, solid where it is exact and dashed where the quadratic approximation stands in;
+    ``label`` defaults to the edge's own. Returns the line."""
+    _checks.has_attributes(edge, "edge", ("eta", "rho", "label", "kind"),
+                           "a StabilityEdge from samscape.theory.stability_edge")
+    (line,) = ax.plot(np.asarray(edge.eta, dtype=float), np.asarray(edge.rho, dtype=float), color="black",
+                      linewidth=1.4, linestyle="-" if getattr(edge, "exact", True) else (0, (4, 2)), gid=edge.kind,
+                      label=edge.label if label is None else label)
+    return line
+
+
+def stability_diagram(grid, *, boundaries=("gd", "usam", "p3", "mean_square"), edge=None, ax=None, legend=True):
     """Fates of simulations over ``(eta, rho)`` with the theory's stability boundaries drawn on top.
 
     ``grid`` is a :class:`samscape.theory.StabilityGrid`, simulated by :func:`samscape.theory.stability_fates`.
+    ``edge``, a :class:`samscape.theory.StabilityEdge` (:func:`samscape.theory.stability_edge` of the simulated
+    optimizer), is drawn too (:func:`draw_stability_edge`): the edge of any optimizer, a variant or one with
+    momentum, where ``boundaries`` names GD's and USAM's.
 
     Boundaries, from ``lam = lambda_max(H(x_star))``:
 
@@ -48,7 +63,9 @@ def stability_diagram(grid, *, boundaries=("gd", "usam", "p3", "mean_square"), a
     * ``"mean_square"``: where the exact second-moment operator of the linearized stochastic method has spectral
       radius 1 (``theory.mean_square_radius``): the ground truth that Theorem 4.1 bounds; stochastic runs only.
 
-    For a stochastic run ``gd`` and ``usam`` are the full-batch edges of the mean Hessian.
+    For a stochastic run ``gd`` and ``usam`` are the full-batch edges of the mean Hessian. For a grid simulated
+    with momentum ``gd`` and ``usam`` take the effective step (``grid.step_scale * eta``, docs/theory.md section
+    2.2), and ``p3`` and ``mean_square``, derived for the stateless methods, are not drawn.
 
     Returns
     -------
@@ -73,25 +90,46 @@ def stability_diagram(grid, *, boundaries=("gd", "usam", "p3", "mean_square"), a
         eta_fine = np.linspace(max(eta_e[0], 1e-6 * eta_e[-1]), eta_e[-1], 400)  # the theory needs eta > 0
         noisy = _stochastic(grid)
         prefix = "full-batch " if noisy else ""
+        # with momentum the edges hold for the effective step s = scale * eta (docs/theory.md section 2.2)
+        scale = grid.step_scale
+        suffix = "" if scale == 1 else rf" (momentum: $\eta \to$ {scale:.3g}$\eta$)"
         if "gd" in boundaries:
-            eta_gd = gd_boundary(lam, eta_e[-1])
+            eta_gd = gd_boundary(lam * scale, eta_e[-1])
             if np.isfinite(eta_gd):
                 handles.append(ax.axvline(eta_gd, color="black", linestyle=(0, (4, 2)), linewidth=1.1, gid="gd",
-                                          label=rf"{prefix}GD edge $\eta = 2/\lambda$ = {eta_gd:.3g}"))
+                                          label=rf"{prefix}GD edge $\eta = 2/\lambda$ = {eta_gd:.3g}{suffix}"))
         simulated = grid.linear_map  # GD's for GD and SGD, USAM's or SAM's; None for per-sample ascents
         if "usam" in boundaries and simulated is not None and simulated.uses_rho:
-            rho_usam = usam_boundary(lam, eta_fine, rho_e[-1])
+            rho_usam = usam_boundary(lam, scale * eta_fine, rho_e[-1])
             (line,) = ax.plot(eta_fine, rho_usam, color="black", linewidth=1.4, gid="usam",
-                              label=prefix + r"USAM edge $\eta\lambda(1+\rho\lambda) = 2$")
+                              label=prefix + r"USAM edge $\eta\lambda(1+\rho\lambda) = 2$" + suffix)
             handles.append(line)
-        if "p3" in boundaries:
+        # P3's inequality and the second-moment operator are for the stateless stochastic methods
+        if "p3" in boundaries and scale == 1:
             line = _draw_p3(ax, grid, eta_fine, rho_e[-1])
             if line is not None:
                 handles.append(line)
-        if "mean_square" in boundaries and noisy and simulated is not None and simulated.linear:
+        if "mean_square" in boundaries and noisy and simulated is not None and simulated.linear and scale == 1:
             handles.append(_draw_mean_square(ax, grid, eta_e, rho_e))
+        if edge is not None:
+            handles.append(draw_stability_edge(ax, edge))
         finish_eta_rho_axes(ax, eta_e, rho_e, legend, handles)
     return ax
+
+
+def stability_legend(fig, grids, edges=(), **kwargs):
+    """One legend below a figure of several stability diagrams drawn with ``legend=False``: the fates that occur in
+    any of ``grids`` (:class:`samscape.theory.StabilityGrid`) and, for ``edges`` (StabilityEdge), one entry per line
+    style they use (exact: solid; the quadratic approximation's: dashed). ``kwargs`` go to ``Figure.legend``."""
+    handles = [Patch(facecolor=FATE_COLORS[f], alpha=0.55, label=f"{STABILITY_LABELS[f]} (sim.)")
+               for f in STABILITY_FATES if any((grid.fates == f).any() for grid in grids)]
+    for exact, text in ((True, "theory edge (exact)"), (False, "theory edge (quadratic approximation)")):
+        if any(getattr(edge, "exact", True) == exact for edge in edges):
+            handles.append(Line2D([], [], color="black", linewidth=1.4, linestyle="-" if exact else (0, (4, 2)),
+                                  label=text))
+    options = {"loc": "outside lower center", "ncol": min(len(handles), 3), "frameon": False, **kwargs}
+    with context():
+        return fig.legend(handles=handles, **options)
 
 
 def finish_eta_rho_axes(ax, eta_edges, rho_edges, legend, handles) -> None:

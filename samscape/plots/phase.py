@@ -8,7 +8,7 @@ from matplotlib import colors
 from matplotlib.patches import Patch
 
 from . import _checks
-from .diagrams import finish_eta_rho_axes
+from .diagrams import draw_stability_edge, finish_eta_rho_axes
 from .runs import cell_edges
 from .style import FATE_COLORS, context, legend_below, new_axes, wrap_to_width
 
@@ -83,10 +83,7 @@ def phase(fractions, *, edge=None, edge_source=None, ax=None, legend=True, title
             label = edge.label + (f"; {edge_source}" if edge_source else "")
             if own_figure:  # below the plot: as many lines as the figure's width needs, not a wider figure
                 label = wrap_to_width(label, ax.figure, fontsize=mpl.rcParams["legend.fontsize"])
-            (line,) = ax.plot(np.asarray(edge.eta, dtype=float), np.asarray(edge.rho, dtype=float), color="black",
-                              linewidth=1.4, linestyle="-" if getattr(edge, "exact", True) else (0, (4, 2)),
-                              gid=edge.kind, label=label)
-            handles.append(line)
+            handles.append(draw_stability_edge(ax, edge, label))
         finish_eta_rho_axes(ax, eta_e, rho_e, legend, handles)
         if title:
             ax.set_title(wrap_to_width(title, ax.figure), fontsize="medium")

@@ -1,7 +1,8 @@
 """Stability, confinement, hallucination and sharpness: the SAM papers' claims, symbolic and numeric.
 
 Closed forms (:func:`gd_threshold`, :func:`usam_threshold`, :func:`usam_factor`, their inverses :func:`gd_lr_edge`
-and :func:`usam_rho_edge`, :func:`sam_edge`, :func:`sam_two_cycle`), linear
+and :func:`usam_rho_edge`, :func:`sam_edge`, :func:`sam_two_cycle`; every optimizer's :func:`edge` and 1-D
+:func:`two_cycle`, with momentum through :func:`momentum_lr`), linear
 stability of the update maps (:func:`fixed_point_stability`), SAM's 2-cycle around a minimizer on the landscape and
 the stability edge of each optimizer (:func:`sam_cycle`, :func:`sam_cycle_edge`, :func:`stability_edge`), stochastic stability at an interpolating minimum
 (:func:`mean_square_radius`, :func:`lyapunov_exponent`, :func:`alignment_gamma` and P3's inequalities), P3's valley
@@ -50,6 +51,7 @@ from .stability import (
     gd_threshold,
     sam_edge,
     sam_two_cycle,
+    two_cycle,
     update_jacobian,
     usam_factor,
     usam_rho_edge,
@@ -83,6 +85,7 @@ from .edges import (
     unified_sam_two_cycle,
     usam_stable_rho_interval,
 )
+from .momentum import augmented_jacobian, momentum_lr, sam_momentum_cycle_velocity, sam_momentum_two_cycle
 from .smoothing import dual_norm_ascent, modified_loss_gradient, smoothed_gradient_correction
 from .drift import RandomDrift, balancedness_factor, random_sam_drift
 from .floors import stochastic_limit
@@ -90,7 +93,8 @@ from .floors import stochastic_limit
 __all__ = [
     "gd_threshold", "usam_threshold", "usam_factor", "gd_lr_edge", "usam_rho_edge", "sam_edge", "sam_two_cycle",
     "fixed_point_stability", "update_jacobian", "FixedPointStability", "LinearMap", "LINEAR_MAPS", "linear_map",
-    "mean_map", "sharpness_threshold", "fixed_map_optimizers", "edge", "repeated_ascent_threshold",
+    "mean_map", "sharpness_threshold", "fixed_map_optimizers", "edge", "two_cycle", "momentum_lr",
+    "augmented_jacobian", "sam_momentum_two_cycle", "sam_momentum_cycle_velocity", "repeated_ascent_threshold",
     "repeated_ascent_rho_edge", "asam_threshold", "asam_two_cycle", "unified_sam_threshold", "unified_sam_two_cycle",
     "projected_ascent_radius",
     "sam_cycle", "sam_cycle_edge", "stability_edge", "polish_minimizer", "TwoCycle", "CycleEdge", "StabilityEdge",

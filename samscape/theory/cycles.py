@@ -27,6 +27,7 @@ from .._checks import int_at_least, point, positive
 from .._tables import html_table, numbers
 from ._common import check_landscape, null_space
 from .edges import repeated_ascent_rho_edge
+from .momentum import momentum_lr, momentum_of
 from .stability import gd_lr_edge, linear_map, map_hypers, sam_ascent_jacobian, usam_rho_edge
 
 # Newton's method on the pair (a, b): iterations, and the residual ||T(a) - b|| + ||T(b) - a|| accepted, relative
@@ -379,6 +380,9 @@ def stability_edge(landscape, optimizer, x_star, lrs, *, rho_max: float) -> Stab
     * SAM: :func:`sam_cycle_edge`, the edge of its 2-cycle computed on the landscape. Where ``x_star`` lies on a
       manifold of minimizers (singular Hessian) SAM drifts along it instead of cycling, and the edge of the
       quadratic approximation's cycle is drawn: GD's ``eta = 2/lam`` (``exact`` is False and the label says so).
+    * with momentum: the same edge with the effective step ``eta/(1 + mu)`` (Nesterov ``eta (1 + 2 mu)/(1 + mu)``)
+      for ``eta`` (docs/theory.md section 2.2); for SAM the quadratic approximation's ``eta lam = 2 (1 + mu)``
+      (not exact), since its cycle's stability on the landscape is computed for the stateless map.
 
     A stochastic optimizer (mini-batches, a random ascent) has no such deterministic edge: ``ValueError`` says why.
     """
@@ -392,7 +396,27 @@ def stability_edge(landscape, optimizer, x_star, lrs, *, rho_max: float) -> Stab
         raise ValueError(f"x_star must be a minimizer with positive curvature, got largest Hessian eigenvalue {lam:.3g}")
     # the map's other hyperparameters (steps_ascent, lam_u, ...) stay the optimizer's; rho is the plane's axis
     others = {name: value for name, value in map_hypers(optimizer, found, "a stability edge").items() if name != "rho"}
+    momentum, nesterov = momentum_of(optimizer, "a stability edge")
+    if momentum > 0:
+        return _momentum_edge(landscape, x_star, lrs, lam, rho_max, found.name, others, momentum, nesterov)
     return EDGES[found.name](landscape, x_star, lrs, lam, rho_max, **others)
+
+
+def _momentum_edge(landscape, x_star, lrs, lam, rho_max, kind, others, momentum, nesterov) -> StabilityEdge:
+    """The stateless edge with the effective step ``s = scale * eta`` of :func:`momentum_lr` in place of ``eta``
+    (docs/theory.md section 2.2), drawn back over ``eta``. SAM's cycle edge on the landscape is computed for the
+    stateless map, whose two-step stability is not the augmented one's off a quadratic: the quadratic
+    approximation's ``s lam = 2`` stands in (not exact)."""
+    scale = momentum_lr(1.0, momentum, nesterov)
+    if kind == "sam":
+        found = StabilityEdge("sam", np.array([2.0, 2.0]) / lam, np.array([0.0, rho_max]),
+                              f"SAM 2-cycle edge of the quadratic approximation, λ = {lam:.3g}", x_star, lam, exact=False)
+    else:
+        found = EDGES[kind](landscape, x_star, scale * lrs, lam, rho_max, **others)
+    form = "Nesterov" if nesterov else "heavy-ball"
+    step = "η(1 + 2μ)/(1 + μ)" if nesterov else "η/(1 + μ)"
+    return StabilityEdge(found.kind, np.asarray(found.eta, dtype=float) / scale, found.rho,
+                         f"{found.label}, {form} momentum μ = {momentum:g} ({step} for η)", x_star, lam, found.exact)
 
 
 def _gd_edge(landscape, x_star, lrs, lam, rho_max) -> StabilityEdge:

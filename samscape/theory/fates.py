@@ -16,6 +16,7 @@ from .. import dynamics
 from ..dynamics import Switch
 from .._checks import choice, increasing, int_at_least, point, positive
 from ._common import check_landscape, check_run
+from .momentum import momentum_lr
 from .stability import fixed_map_optimizers, mean_map
 from .stochastic import alignment_gamma, mean_square_radius_grid, usam_inequality_rho_edge
 
@@ -24,16 +25,27 @@ STABILITY_FATES = ("stable", "escaped", "diverged")
 
 
 # ---------------------------------------------------------------------------------------------- a run's own update
-def advance(run, x: np.ndarray, first_step: int, n: int) -> np.ndarray:
+def advance(run, x: np.ndarray, first_step: int, n: int, *, state=None) -> np.ndarray:
     """Iterate the run's own update ``n`` more times from ``x (n_starts, dim)`` at step ``first_step``.
 
-    Uses the run's seed and start ids, so a replay from step 0 reproduces ``run.xs`` exactly.
+    Uses the run's seed and start ids, so a replay from step 0 reproduces ``run.xs`` exactly. ``state`` is the
+    optimizer's state at ``first_step`` (name -> ``(n_starts, dim)``: ``run.state.arrays`` to go on from where the
+    run stopped, as :func:`classify_fates` does); zeros by default, a run's state at step 0.
     Returns ``(n + 1, n_starts, dim)``, the input first.
     """
     ids = run.start_ids if run.start_ids is not None else np.arange(run.n_starts)
     with np.errstate(all="ignore"):
         return dynamics.iterate(run.landscape, run.optimizer, np.asarray(x, dtype=float), first_step, n,
-                                seed=run.seed, start_ids=ids)
+                                seed=run.seed, start_ids=ids, state=state)
+
+
+def _end_of(run) -> tuple[int, dict | None]:
+    """The step a run stopped at, counted as its draws count it, and its optimizer's state there (``None``: zeros,
+    a stateless optimizer or a run built by hand)."""
+    recorded = getattr(run, "state", None)
+    if recorded is None:
+        return int(run.steps[-1]), None
+    return int(recorded.step), dict(recorded.arrays)
 
 
 def run_phases(run):
@@ -61,7 +73,8 @@ def classify_fates(run, *, grad_tol: float = 1e-2, move_tol: float = 1e-3, windo
                    polish_steps: int = 400, curvature_tol: float = 1e-6, backend: str = "auto") -> np.ndarray:
     """The fate of each start, one of :data:`FATES`; ``(n_starts,)`` str.
 
-    From the final iterate the run's own update is applied ``window`` more times (same seed), giving a cloud
+    From the final iterate the run's own update is applied ``window`` more times (same seed, and from the run's
+    final state: an optimizer with momentum goes on with its velocity), giving a cloud
     of iterates with mean ``m`` and spread ``s = max_k ||x_k - m||``. Normalised SAM never comes to rest at a
     minimizer -- it bounces around it -- so a start is judged by where its cloud sits:
 
@@ -84,7 +97,8 @@ def classify_fates(run, *, grad_tol: float = 1e-2, move_tol: float = 1e-3, windo
     polish_steps = int_at_least(polish_steps, "polish_steps")
     curvature_tol = positive(curvature_tol, "curvature_tol", allow_zero=True)
     landscape = run.landscape
-    ahead = advance(run, run.x.astype(float), int(run.steps[-1]), window)[1:]
+    end, state = _end_of(run)
+    ahead = advance(run, run.x.astype(float), end, window, state=state)[1:]
     mean = ahead.mean(axis=0)
     with np.errstate(all="ignore"):
         g = np.linalg.norm(landscape.grad(mean), axis=-1)
@@ -126,8 +140,8 @@ class StabilityGrid:
     x_star : ndarray (dim,)
     hessian : ndarray (dim, dim)
         Full-loss Hessian at ``x_star``; ``lam`` is its largest eigenvalue.
-    optimizer, batch_size, steps, delta, radius
-        How the grid was simulated.
+    optimizer, batch_size, steps, delta, radius, hyperparameters
+        How the grid was simulated (``hyperparameters``: the optimizer's other fields, e.g. ``{"momentum": 0.9}``).
     landscape : Landscape
     """
 
@@ -143,6 +157,7 @@ class StabilityGrid:
     delta: float
     radius: float
     landscape: object = field(default=None, repr=False)
+    hyperparameters: dict = field(default_factory=dict)
 
     @property
     def lam(self) -> float:
@@ -153,6 +168,13 @@ class StabilityGrid:
         """The map of the simulated optimizer's mean update (:func:`samscape.theory.stability.mean_map`), or
         ``None`` where the theory has none (per-sample ascents): what the stability diagram's edges are drawn for."""
         return mean_map(dynamics.OPTIMIZERS[self.optimizer])
+
+    @property
+    def step_scale(self) -> float:
+        """``s/eta``, the effective step of the simulated momentum per unit ``eta`` (:func:`momentum_lr`; 1 without
+        momentum): the stateless edges hold over ``(s, rho)``, docs/theory.md section 2.2."""
+        momentum = self.hyperparameters.get("momentum", 0.0)
+        return float(momentum_lr(1.0, momentum, bool(self.hyperparameters.get("nesterov", False))))
 
     @property
     def stochastic(self) -> bool:
@@ -184,6 +206,16 @@ class StabilityGrid:
         return usam_inequality_rho_edge(self.sample_hessians, lrs, self.batch_size)
 
 
+def simulated_kinds() -> dict[str, type]:
+    """The kinds :func:`stability_fates` simulates: those whose map the theory knows
+    (:func:`~samscape.theory.stability.fixed_map_optimizers`) and the plain ones whose step reads their own state
+    (MSAM, LookSAM): deterministic on a full batch, though without a map of ``x`` alone."""
+    found = dict(fixed_map_optimizers())
+    found.update({kind: dynamics.OPTIMIZERS[kind] for kind in dynamics.plain_kinds()
+                  if dynamics.OPTIMIZERS[kind].reads_state})
+    return found
+
+
 def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_size=None, steps=400, delta=1e-3,
                     radius=None, seed=0, hyperparameters=None) -> StabilityGrid:
     """Simulate ``optimizer`` from ``x_star + delta * v_1`` for every ``(eta, rho)`` in one vectorized run.
@@ -198,16 +230,17 @@ def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_siz
         A minimizer.
     lrs, rhos : increasing 1-D sequences
         The grid axes; every pair is one start.
-    optimizer : a kind of :func:`~samscape.theory.stability.fixed_map_optimizers` (``"usam"``, ``"sam"``, ``"gd"``,
-        ``"sgd"``, ``"asam"``, ...)
+    optimizer : a kind of :func:`simulated_kinds` (``"usam"``, ``"sam"``, ``"gd"``, ``"sgd"``, ``"asam"``,
+        ``"msam"``, ...)
     batch_size : int, optional
         Mini-batch size (stochastic methods on a finite sum); ``sgd`` needs it.
     hyperparameters : dict, optional
         The optimizer's other hyperparameters, the same at every grid point (``{"steps_ascent": 3}``,
-        ``{"eta_a": 0.0}``, ...); the class's defaults otherwise.
+        ``{"eta_a": 0.0}``, ``{"momentum": 0.9}``, ...); the class's defaults otherwise. With momentum every start
+        begins at rest (zero velocity), the velocity of the fixed point ``x_star``.
     """
     check_landscape(landscape)
-    kinds = fixed_map_optimizers()
+    kinds = simulated_kinds()
     optimizer = choice(optimizer, "optimizer", tuple(kinds))
     lrs = increasing(lrs, "lrs", minimum=0)
     rhos = increasing(rhos, "rhos", minimum=0)
@@ -236,4 +269,4 @@ def stability_fates(landscape, x_star, *, lrs, rhos, optimizer="usam", batch_siz
     fates = np.where((run.status != "ok") | ~np.isfinite(run.loss[-1]), "diverged", fates)
     shape = (len(rhos), len(lrs))
     return StabilityGrid(lrs, rhos, fates.reshape(shape).astype("<U8"), distance.reshape(shape), x_star, hessian,
-                         optimizer, batch_size, steps, delta, radius, landscape)
+                         optimizer, batch_size, steps, delta, radius, landscape, hyperparameters)

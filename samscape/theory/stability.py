@@ -19,15 +19,16 @@ from typing import Callable
 import numpy as np
 
 from .. import dynamics
-from ..dynamics.optimizers import (adaptive_ascent, projected_step, repeated_ascent, sam_ascent, sign_ascent,
+from ..dynamics.optimizers import (Noise, adaptive_ascent, projected_step, repeated_ascent, sam_ascent, sign_ascent,
                                    unified_ascent, unit)
 from .._tables import html_table, numbers
 from .. import _checks
 from .._checks import positive_array
 from ..dynamics import OPTIMIZERS, Optimizer, check_optimizer, plain_kinds
 from ._common import check_landscape, null_space, range_space, scalar_hyper
-from .edges import (asam_threshold, positive_root, projected_ascent_radius, repeated_ascent_rho_edge,
-                    repeated_ascent_threshold, unified_sam_threshold)
+from .edges import (asam_threshold, asam_two_cycle, positive_root, projected_ascent_radius, repeated_ascent_rho_edge,
+                    repeated_ascent_threshold, unified_sam_threshold, unified_sam_two_cycle)
+from .momentum import augmented_jacobian, momentum_lr, momentum_of, without_momentum
 
 FD_STEP = 1e-6
 # Relative size below which a gradient counts as zero and a Hessian eigenvalue as a null (tangent) direction.
@@ -131,16 +132,18 @@ class FixedPointStability:
     Attributes
     ----------
     x : ndarray (..., dim)
-    jacobian : ndarray (..., dim, dim)
-        ``DT(x)``.
-    eigenvalues : ndarray (..., dim), complex
+    jacobian : ndarray (..., n, n)
+        ``DT(x)``; ``n = dim``, or for an optimizer with state (momentum) the augmented map's on ``(x, v)``,
+        ``n = 2 dim``, the coordinates of ``x`` first.
+    eigenvalues : ndarray (..., n), complex
         Sorted by decreasing modulus.
     spectral_radius : ndarray (...) or float
     stable : ndarray (...) of bool or bool
         ``spectral_radius < 1``: ``x`` is a linearly (asymptotically) stable fixed point, nearby starts converge
         to ``x`` itself. Never true on a manifold of fixed points (tangent eigenvalue 1).
     residual : ndarray (...) or float
-        ``||T(x) - x||``: zero at a fixed point (the stability statement is about fixed points).
+        ``||T(x) - x||``: zero at a fixed point (the stability statement is about fixed points); with state, of the
+        augmented map, ``||(x', v') - (x, v)||``.
     method : str
         ``exact`` (Hessians from SymPy) or ``finite-difference`` where the map is not differentiable.
     note : str
@@ -159,6 +162,10 @@ class FixedPointStability:
     normally_stable : ndarray (...) of bool or bool
         ``normal_radius < 1``: perturbations off the manifold decay, so nearby starts land on the valley (near,
         not at, ``x``). Equals ``stable`` where the tangent space is empty.
+    state : dict or None
+        The optimizer's state at which the map was linearized (``{"velocity": v}``, ``v`` shaped as ``x``), or
+        ``None`` for a stateless optimizer. With state the tangent space is ``{(t, 0)}`` (a point of the valley
+        at rest); the velocity's directions all count as normal.
     """
 
     x: np.ndarray
@@ -169,6 +176,7 @@ class FixedPointStability:
     residual: np.ndarray | float
     method: str
     note: str = ""
+    state: dict | None = None
     tangent_dim: np.ndarray | int = 0
     tangent_eigenvalues: np.ndarray | None = None
     normal_eigenvalues: np.ndarray | None = None
@@ -200,6 +208,70 @@ class FixedPointStability:
 
 def _one_step(landscape, optimizer, x: np.ndarray) -> np.ndarray:
     return dynamics.step(landscape, optimizer, x.reshape(-1, landscape.dim), 0, seed=0).reshape(x.shape)
+
+
+def _fixed_point_state(optimizer, x: np.ndarray, state) -> dict[str, np.ndarray] | None:
+    """The optimizer's state at ``x`` as arrays shaped like ``x``: the given one, or zeros (``None`` without state)."""
+    names = tuple(optimizer.state_names())
+    if not names:
+        if state:
+            raise ValueError(f"state must be None for {optimizer.describe()}, which carries no state, got {sorted(state)}")
+        return None
+    state = dict(state or {})
+    unknown = sorted(set(state) - set(names))
+    if unknown:
+        raise ValueError(f"state must name only {', '.join(names)} for {optimizer.describe()}, got {unknown}")
+    return {name: (np.zeros_like(x) if state.get(name) is None else _checks.points(state[name], x.shape[-1], name)
+                   * np.ones_like(x)) for name in names}
+
+
+def _one_stateful_step(landscape, optimizer, x: np.ndarray, state: dict[str, np.ndarray], steps: int = 1):
+    """``steps`` steps (from step 0) of the optimizer's own update on ``(x, state)``, each shaped ``(..., dim)``."""
+    dim = landscape.dim
+    points = x.reshape(-1, dim)
+    noise = Noise(0, np.arange(len(points)), landscape.n_samples, dim)
+    flat = {name: value.reshape(-1, dim) for name, value in state.items()}
+    resolved = optimizer.for_starts(len(points))
+    for t in range(steps):
+        points, flat = resolved.advance(landscape, points, flat, t, noise)
+    return points.reshape(x.shape), {name: np.asarray(flat[name]).reshape(x.shape) for name in state}
+
+
+def _map_steps(optimizer) -> int:
+    """How many steps make one map of an optimizer whose step reads its state: LookSAM's ``period`` (a SAM step and
+    the steps that reuse its direction), else 1."""
+    return int(getattr(optimizer, "period", 1))
+
+
+def _state_reader_jacobian(landscape, optimizer, x: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+    """Central differences ``(..., n, n)`` of the map on ``z = (x, state...)`` of an optimizer whose step reads its
+    state (:func:`_map_steps` steps from step 0), with the step ``1e-6 * max(1, |z_j|)``."""
+    names, dim = list(state), landscape.dim
+    z = np.concatenate([x] + [state[name] for name in names], axis=-1).reshape(-1, dim * (1 + len(names)))
+    steps = _map_steps(optimizer)
+
+    def apply(points):
+        parts = {name: points[:, dim * (k + 1):dim * (k + 2)] for k, name in enumerate(names)}
+        moved, moved_state = _one_stateful_step(landscape, optimizer, points[:, :dim], parts, steps)
+        return np.concatenate([moved] + [moved_state[name] for name in names], axis=-1)
+
+    out = np.empty(z.shape + (z.shape[-1],))
+    for j in range(z.shape[-1]):
+        shift = np.zeros_like(z)
+        shift[:, j] = FD_STEP * np.maximum(1.0, np.abs(z[:, j]))
+        out[:, :, j] = (apply(z + shift) - apply(z - shift)) / (2 * shift[:, j:j + 1])
+    return out.reshape(x.shape[:-1] + out.shape[-2:])
+
+
+def _check_state_reader(landscape, optimizer) -> None:
+    """A full-batch, single-valued optimizer whose step reads its state: one deterministic map on ``(x, state)``."""
+    check_landscape(landscape)
+    if getattr(optimizer, "batch_size", None) is not None and landscape.n_samples != 1:
+        raise ValueError(f"optimizer must be full-batch (batch_size=None) for a stability analysis, got "
+                         f"{optimizer.describe()}: its mini-batches make its map random")
+    for name in ("lr", "rho", "momentum", "alpha"):
+        if hasattr(optimizer, name):
+            scalar_hyper(optimizer, name)
 
 
 def sam_ascent_jacobian(landscape, x: np.ndarray, rho: float, hess: np.ndarray):
@@ -339,7 +411,9 @@ class LinearMap:
     ``hypers`` names the optimizer's fields besides ``lr`` that ``threshold``, ``ascent`` and ``edge`` take, by
     keyword (``ascent(landscape, x, H(x), **hypers)``, ``threshold(lr, **hypers)``); ``edge(lr, grad_norm,
     **hypers)`` is the map's edge on a quadratic, the largest curvature at which its fixed point or its 2-cycle
-    attracts (:func:`edge`); ``published`` says whether that edge is a published result or derived here.
+    attracts (:func:`edge`); ``published`` says whether that edge is a published result or derived here;
+    ``cycle(lr, lam, **hypers)`` the amplitude of its 2-cycle on ``lam z^2 / 2`` below the edge (:func:`two_cycle`),
+    ``None`` where the minimum itself attracts there.
     """
 
     name: str
@@ -353,6 +427,7 @@ class LinearMap:
     hypers: tuple[str, ...] = ()
     edge: Callable | None = None
     published: bool = False
+    cycle: Callable | None = None
 
 
 def _gd_threshold(lr):
@@ -414,11 +489,39 @@ def _unified_edge(lr, grad_norm, rho, lam_u):
     return unified_sam_threshold(lr, rho, lam_u, grad_norm)
 
 
-def _variant_map(name, ascent, hypers, edge) -> LinearMap:
+def _sam_cycle(lr, lam, rho):
+    return sam_two_cycle(lr, rho, lam)
+
+
+def _projected_cycle(lr, lam, rho, alpha, steps_ascent):
+    return sam_two_cycle(lr, projected_ascent_radius(rho, alpha, steps_ascent), lam)
+
+
+def _adaptive_cycle(lr, lam, rho, eta_a):
+    return asam_two_cycle(lr, rho, eta_a, lam)
+
+
+def _unified_cycle(lr, lam, rho, lam_u):
+    return unified_sam_two_cycle(lr, rho, lam_u, lam)
+
+
+def _surrogate_gap_cycle(lr, lam, rho, alpha):
+    return sam_two_cycle(lr, rho, lam)
+
+
+def _penalty_cycle(lr, lam, rho, alpha):
+    return sam_two_cycle(lr, alpha * rho, lam)
+
+
+def _weighted_cycle(lr, lam, rho, gamma):
+    return _penalty_cycle(lr, lam, rho, gamma / (1 - gamma))
+
+
+def _variant_map(name, ascent, hypers, edge, cycle=None) -> LinearMap:
     """The map of a SAM variant whose minimum has no fixed-point threshold to draw and whose ascent is not one step
     ``x + s grad L(x)``; its edge is derived here."""
     return LinearMap(name=name, uses_rho=True, linear=False, threshold=None, threshold_label="", threshold_text="",
-                     ascent=ascent, ascent_scale=None, hypers=hypers, edge=edge)
+                     ascent=ascent, ascent_scale=None, hypers=hypers, edge=edge, cycle=cycle)
 
 
 # Optimizer.ascent -> its map (as the kernel generator keys its emitters); a random ascent has none.
@@ -431,20 +534,22 @@ LINEAR_MAPS: dict[str | None, LinearMap] = {
                               ascent_scale=_usam_scale, hypers=("rho",), edge=_usam_edge, published=True),
     "normalized": LinearMap(name="sam", uses_rho=True, linear=False, threshold=None, threshold_label="",
                             threshold_text="", ascent=_sam_ascent, ascent_scale=_sam_scale, hypers=("rho",),
-                            edge=_sam_edge, published=True),
+                            edge=_sam_edge, published=True, cycle=_sam_cycle),
     # linear in the gradient, but the second-moment operator of mean_square_radius is one USAM step's
     "repeated": LinearMap(name="multistepusam", uses_rho=True, linear=False, threshold=repeated_ascent_threshold,
                           threshold_label="multi-step USAM edge", threshold_text="multi-step USAM edge",
                           ascent=_repeated_ascent, ascent_scale=None, hypers=("rho", "steps_ascent"),
                           edge=_repeated_edge),
-    "projected": _variant_map("multistepsam", _projected_ascent, ("rho", "alpha", "steps_ascent"), _projected_edge),
-    "adaptive": _variant_map("asam", _adaptive_ascent, ("rho", "eta_a"), _adaptive_edge),
-    "unified": _variant_map("unifiedsam", _unified_ascent, ("rho", "lam_u"), _unified_edge),
-    "surrogate_gap": _variant_map("gsam", _redirected_ascent, ("rho", "alpha"), _surrogate_gap_edge),
-    "sign": _variant_map("signsam", _sign_ascent, ("rho",), _sign_edge),
+    "projected": _variant_map("multistepsam", _projected_ascent, ("rho", "alpha", "steps_ascent"), _projected_edge,
+                              _projected_cycle),
+    "adaptive": _variant_map("asam", _adaptive_ascent, ("rho", "eta_a"), _adaptive_edge, _adaptive_cycle),
+    "unified": _variant_map("unifiedsam", _unified_ascent, ("rho", "lam_u"), _unified_edge, _unified_cycle),
+    "surrogate_gap": _variant_map("gsam", _redirected_ascent, ("rho", "alpha"), _surrogate_gap_edge,
+                                  _surrogate_gap_cycle),
+    "sign": _variant_map("signsam", _sign_ascent, ("rho",), _sign_edge, _sam_cycle),
     "stable": _variant_map("stablesam", _redirected_ascent, ("rho",), _stable_edge),
-    "penalty": _variant_map("gnp", _redirected_ascent, ("rho", "alpha"), _penalty_edge),
-    "weighted": _variant_map("wsam", _redirected_ascent, ("rho", "gamma"), _weighted_edge),
+    "penalty": _variant_map("gnp", _redirected_ascent, ("rho", "alpha"), _penalty_edge, _penalty_cycle),
+    "weighted": _variant_map("wsam", _redirected_ascent, ("rho", "gamma"), _weighted_edge, _weighted_cycle),
 }
 
 
@@ -492,6 +597,8 @@ def check_deterministic(optimizer, n_samples: int) -> None:
         counterpart = maps.get(cls.ascent)
         if cls.composite():
             hint = f"a {cls.__name__} changes its map mid-run, so pass the phase you want, e.g. optimizer.{cls.parts[-1]}"
+        elif cls.reads_state:
+            hint = f"{cls.__name__}'s step depends on the state it carries, not on x alone, so it has no map of x"
         elif cls.kind not in fixed_map_optimizers():
             names = " or ".join(c.__name__ for c in maps.values() if c.ascent is not None)
             hint = f"{cls.__name__} perturbs in a random direction each step; {names} is its deterministic counterpart"
@@ -536,9 +643,42 @@ def sharpness_threshold(optimizer) -> tuple[str, str, float] | None:
     if found is None or found.threshold is None:
         return None
     lr, hypers = getattr(optimizer, "lr", 0.0), {name: getattr(optimizer, name) for name in found.hypers}
-    if np.ndim(lr) or any(np.ndim(value) for value in hypers.values()):
+    if np.ndim(lr) or np.ndim(getattr(optimizer, "momentum", 0.0)) or any(np.ndim(v) for v in hypers.values()):
         return None
-    return found.threshold_label, found.threshold_text, float(found.threshold(lr, **hypers))
+    return found.threshold_label, found.threshold_text, float(found.threshold(_step_of(optimizer, "a threshold"),
+                                                                             **hypers))
+
+
+def _step_of(optimizer, purpose: str) -> float:
+    """The step a stateless map's edges and cycles take for ``optimizer``: ``lr``, or with momentum the effective
+    step of :func:`~samscape.theory.momentum.momentum_lr` (the edge of the augmented map on ``(x, v)``)."""
+    return momentum_lr(scalar_hyper(optimizer, "lr", purpose), *momentum_of(optimizer, purpose))
+
+
+# Ascents that read the optimizer's state, by the map whose 1-D edge and 2-cycle they share on lam z^2 / 2 (with
+# momentum's effective step; docs/theory.md section 2.2, derived here): on MSAM's cycle the velocity has the sign
+# opposite to z, so its perturbation -rho v/|v| is SAM's +rho sign z.
+SHARED_ONE_D_MAPS: dict[str, str | None] = {"momentum": "normalized"}
+
+
+def _closed_form_map(optimizer, purpose: str, grad_norm=None) -> LinearMap:
+    """The optimizer's mean map with a closed-form edge; ``ValueError`` naming why there is none."""
+    found = mean_map(check_optimizer(optimizer))
+    if found is not None and found.edge is not None:
+        return found
+    cls = type(optimizer)
+    if cls.reads_state and not cls.composite():
+        if cls.ascent in SHARED_ONE_D_MAPS and grad_norm is None:
+            return LINEAR_MAPS[SHARED_ONE_D_MAPS[cls.ascent]]
+        if cls.ascent in SHARED_ONE_D_MAPS:
+            raise ValueError(f"grad_norm must be None for {optimizer.describe()}, got {grad_norm!r}: its ascent "
+                             "follows its velocity, not the gradient, so no local edge at a gradient norm is derived")
+        raise ValueError(f"optimizer must have a closed-form map on a quadratic for {purpose}, got "
+                         f"{optimizer.describe()}: its step reads the state it carries and no closed form is derived "
+                         f"for its {cls.ascent!r} ascent; simulate it with stability_fates instead")
+    names = ", ".join(c.__name__ for c in _full_batch_maps().values())
+    raise ValueError(f"optimizer must have a deterministic mean map ({names}, or one of their mini-batch forms) "
+                     f"for {purpose}, got {optimizer.describe()}")
 
 
 def edge(optimizer, *, grad_norm=None) -> float:
@@ -554,16 +694,35 @@ def edge(optimizer, *, grad_norm=None) -> float:
     Dispatched on the class's ``ascent`` through :data:`LINEAR_MAPS`, whose ``published`` says which edges are
     published and which are derived here (docs/theory.md section 2.1). ASAM's and multi-step SAM's are the 1-D
     results: in more dimensions their ascents mix the coordinates and the edge depends on the point.
-    ``lr`` and the map's hyperparameters must be single numbers; ``ValueError`` for an optimizer without a
-    deterministic mean map (a random or per-sample ascent, a Switch).
+    With ``momentum`` (heavy ball or Nesterov) the edge is that of the augmented map on ``(x, v)``: the stateless
+    map's with ``lr`` replaced by ``lr/(1 + mu)`` or ``lr (1 + 2 mu)/(1 + mu)`` (:func:`momentum_lr`, derived in
+    docs/theory.md section 2.2, derived here).
+    MSAM's 1-D edge and cycle are SAM's with its momentum (:data:`SHARED_ONE_D_MAPS`, derived here; it has no local
+    edge at a gradient norm). ``lr``, ``momentum`` and the map's hyperparameters must be single numbers;
+    ``ValueError`` for an optimizer without a deterministic mean map (a random or per-sample ascent, a Switch) or
+    without a closed form (LookSAM, whose step reads its stored direction and the step number).
     """
-    found = mean_map(check_optimizer(optimizer))
-    if found is None or found.edge is None:
-        names = ", ".join(cls.__name__ for cls in _full_batch_maps().values())
-        raise ValueError(f"optimizer must have a deterministic mean map ({names}, or one of their mini-batch forms) "
-                         f"for a stability edge, got {optimizer.describe()}")
-    lr = scalar_hyper(optimizer, "lr", "a stability edge")
-    return float(found.edge(lr, grad_norm, **map_hypers(optimizer, found, "a stability edge")))
+    found = _closed_form_map(optimizer, "a stability edge", grad_norm)
+    return float(found.edge(_step_of(optimizer, "a stability edge"), grad_norm,
+                            **map_hypers(optimizer, found, "a stability edge")))
+
+
+def two_cycle(optimizer, lam):
+    """Amplitude of ``optimizer``'s 2-cycle ``z -> -z`` on the 1-D quadratic ``lam z^2 / 2``, below its :func:`edge`:
+    0 where the minimum itself attracts (GD, USAM, multi-step USAM, StableSAM, ASAM with ``eta_a = 0``), else the
+    map's cycle (SAM's ``lr lam rho / (2 - lr lam)``, ...); with momentum, the same with the effective step of
+    :func:`momentum_lr` (the velocity alternates too, docs/theory.md section 2.2). ``ValueError`` at or above the
+    edge, where neither attracts, and for an optimizer without a closed-form map (as :func:`edge`)."""
+    found = _closed_form_map(optimizer, "a 2-cycle amplitude")
+    lam = positive_array(lam, "lam")
+    limit = edge(optimizer)
+    if np.any(np.asarray(lam) >= limit):
+        raise ValueError(f"lam must be below the edge {limit:g} of {optimizer.describe()} for its 2-cycle (or fixed "
+                         f"point) to attract, got {float(np.max(lam)):g}")
+    if found.cycle is None:
+        return _as_output(np.zeros_like(np.asarray(lam, dtype=float)))
+    return found.cycle(_step_of(optimizer, "a 2-cycle amplitude"), lam,
+                       **map_hypers(optimizer, found, "a 2-cycle amplitude"))
 
 
 def update_jacobian(landscape, optimizer, x):
@@ -573,16 +732,23 @@ def update_jacobian(landscape, optimizer, x):
     GD: ``I - lr H(x)``. USAM: ``I - lr H(x+) (I + rho H(x))``. SAM with ``u = g/||g||``:
     ``I - lr H(x+) (I + (rho/||g||)(I - u u^T) H(x))``: ``I - lr H(x+) D x+`` with the map's ascent
     (:class:`LinearMap`).
+
+    With momentum the map acts on ``(x, v)`` and its Jacobian is ``(..., 2 dim, 2 dim)``, the coordinates of ``x``
+    first: :func:`~samscape.theory.momentum.augmented_jacobian` of the stateless map's (it does not depend on ``v``).
     """
     check_landscape(landscape)
     found = linear_map(optimizer, landscape.n_samples)
     x = _checks.points(x, landscape.dim)
     lr = scalar_hyper(optimizer, "lr")
+    momentum, nesterov = momentum_of(optimizer)
+    stateless = without_momentum(optimizer)
     hess = landscape.hessian(x)
     ascent, inner, fallback = found.ascent(landscape, x, hess, **map_hypers(optimizer, found))
     jac = np.eye(landscape.dim) - lr * (hess if inner is None else landscape.hessian(ascent) @ inner)
     if fallback.any():
-        jac[fallback] = _finite_difference_jacobian(landscape, optimizer, x[fallback])
+        jac[fallback] = _finite_difference_jacobian(landscape, stateless, x[fallback])
+    if momentum > 0:
+        jac = augmented_jacobian(jac, lr, momentum, nesterov)
     return jac, fallback
 
 
@@ -600,14 +766,23 @@ def _finite_difference_jacobian(landscape, optimizer, points: np.ndarray) -> np.
     return out
 
 
-def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
+def fixed_point_stability(landscape, optimizer, x, *, state=None) -> FixedPointStability:
     """Eigenvalues and spectral radius of the Jacobian of a deterministic update map at ``x``.
 
     Parameters
     ----------
     landscape : Landscape
-    optimizer : GD, USAM or SAM (full batch; scalar ``lr`` and ``rho``)
+    optimizer : a kind of :func:`fixed_map_optimizers`, or MSAM or LookSAM (full batch; scalar ``lr``, ``rho``,
+        ``momentum``)
     x : array (dim,) or (..., dim)
+    state : dict, optional
+        For an optimizer with momentum, its velocity ``{"velocity": v}`` (``v`` shaped as ``x``); by default 0, the
+        velocity of every fixed point (``v = mu v + d`` and ``x = x - lr v`` force ``v = 0``). The map then acts on
+        ``(x, v)``: the Jacobian, its eigenvalues and the residual are the augmented map's.
+
+    An optimizer whose step reads its own state (MSAM, LookSAM: ``reads_state``) has no map of ``x`` alone: its map
+    acts on ``(x, state)`` (zeros by default), over one ``period`` from step 0 for LookSAM (a SAM step and the steps
+    that reuse its direction), and its Jacobian is a central finite difference of the optimizer's own step.
 
     The Jacobian uses the exact (SymPy-derived) Hessians. Normalized SAM's map is not differentiable where
     ``grad L(x) = 0`` (its ascent direction jumps); there the Jacobian is a central finite difference with step
@@ -615,14 +790,34 @@ def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
     any perturbation (SAM has no stable minimum with positive curvature).
     """
     x = _checks.points(x, getattr(landscape, "dim", 0))
-    jac, fallback = update_jacobian(landscape, optimizer, x)
+    reads_state = type(check_optimizer(optimizer)).reads_state
+    if reads_state:
+        _check_state_reader(landscape, optimizer)
+        state = _fixed_point_state(optimizer, x, state)
+        jac = _state_reader_jacobian(landscape, optimizer, x, state)
+        fallback = np.ones(x.shape[:-1], dtype=bool)
+    else:
+        jac, fallback = update_jacobian(landscape, optimizer, x)
+        state = _fixed_point_state(optimizer, x, state)
     eig = np.linalg.eigvals(jac)
     order = np.argsort(-np.abs(eig), axis=-1)
     eig = np.take_along_axis(eig, order, axis=-1)
     radius = np.abs(eig[..., 0])
     with np.errstate(all="ignore"):
-        residual = np.linalg.norm(_one_step(landscape, optimizer, x) - x, axis=-1)
-    if fallback.any():
+        if state is None:
+            residual = np.linalg.norm(_one_step(landscape, optimizer, x) - x, axis=-1)
+        else:
+            steps = _map_steps(optimizer) if reads_state else 1
+            moved, moved_state = _one_stateful_step(landscape, optimizer, x, state, steps)
+            change = [moved - x] + [moved_state[name] - state[name] for name in state]
+            residual = np.linalg.norm(np.concatenate(change, axis=-1), axis=-1)
+    if reads_state:
+        method = "finite-difference"
+        note = (f"{type(optimizer).__name__}'s step reads the state it carries, so the map is the one on (x, "
+                f"{', '.join(state)}) over {_map_steps(optimizer)} step(s) from step 0, and its Jacobian a central "
+                f"finite difference with step {FD_STEP:g}*max(1,|z|); large entries only mean 'repelling' (MSAM's "
+                "ascent -rho v/||v|| jumps at v = 0)")
+    elif fallback.any():
         method = "finite-difference" if fallback.all() else "exact + finite-difference"
         note = (
             "where the map is not differentiable (a normalized ascent whose direction is undefined, as SAM's where "
@@ -637,9 +832,10 @@ def fixed_point_stability(landscape, optimizer, x) -> FixedPointStability:
     scalar = x.ndim == 1
     if scalar:
         k = int(tangent_dim)
-        tangent, normal = tangent[:k], normal[:landscape.dim - k]
+        tangent, normal = tangent[:k], normal[:jac.shape[-1] - k]
     return FixedPointStability(
         x=x,
+        state=state,
         jacobian=jac,
         eigenvalues=eig,
         spectral_radius=float(radius) if scalar else radius,
@@ -663,27 +859,35 @@ def tangent_normal_split(landscape, x: np.ndarray, jac: np.ndarray):
     max(1, largest |eigenvalue|)``); it is empty elsewhere. With orthonormal bases ``Q_T`` of it and ``Q_N`` of its complement, the tangent eigenvalues
     are those of ``Q_T^T DT Q_T`` and the normal ones those of ``Q_N^T DT Q_N``.
 
-    Returns ``tangent_dim (...)``, ``tangent (..., dim)`` and ``normal (..., dim)``: complex, each sorted by
+    For the augmented map of an optimizer with state (``jac`` of size ``n = k dim``, the coordinates of ``x`` first)
+    the tangent space is ``{(t, 0, ...)}``, points of the valley at rest (a fixed point has zero velocity), and every
+    state direction counts as normal: ``Q_T`` is padded with zeros and ``Q_N`` gets the identity on the state.
+
+    Returns ``tangent_dim (...)``, ``tangent (..., n)`` and ``normal (..., n)``: complex, each sorted by
     decreasing modulus and padded with NaN at the end.
     """
     dim = landscape.dim
+    size = jac.shape[-1]
     points = x.reshape(-1, dim)
-    jacs = jac.reshape(-1, dim, dim)
+    jacs = jac.reshape(-1, size, size)
     hessians = landscape.hessian(points)
     scale = np.maximum(1.0, np.max(np.abs(np.linalg.eigvalsh(hessians)), axis=-1))
     with np.errstate(all="ignore"):
         critical = np.linalg.norm(landscape.grad(points), axis=-1) <= NULL_TOL * scale
-    tangent = np.full((len(points), dim), np.nan, dtype=complex)
-    normal = np.full((len(points), dim), np.nan, dtype=complex)
+    tangent = np.full((len(points), size), np.nan, dtype=complex)
+    normal = np.full((len(points), size), np.nan, dtype=complex)
     tangent_dim = np.zeros(len(points), dtype=int)
     for i, (hessian, step) in enumerate(zip(hessians, jacs)):
         if critical[i]:
-            bases = (null_space(hessian, NULL_TOL), range_space(hessian, NULL_TOL))
+            along, across = null_space(hessian, NULL_TOL), range_space(hessian, NULL_TOL)
         else:
-            bases = (np.zeros((dim, 0)), np.eye(dim))
+            along, across = np.zeros((dim, 0)), np.eye(dim)
+        extra = size - dim  # the state's coordinates
+        bases = (np.vstack([along, np.zeros((extra, along.shape[1]))]),
+                 np.block([[across, np.zeros((dim, extra))], [np.zeros((extra, across.shape[1])), np.eye(extra)]]))
         tangent_dim[i] = bases[0].shape[1]
         for out, basis in zip((tangent, normal), bases):
             values = np.linalg.eigvals(basis.T @ step @ basis) if basis.shape[1] else np.zeros(0, dtype=complex)
             out[i, :len(values)] = values[np.argsort(-np.abs(values))]
     lead = x.shape[:-1]
-    return tangent_dim.reshape(lead), tangent.reshape(lead + (dim,)), normal.reshape(lead + (dim,))
+    return tangent_dim.reshape(lead), tangent.reshape(lead + (size,)), normal.reshape(lead + (size,))

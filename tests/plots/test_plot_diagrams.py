@@ -12,7 +12,7 @@ import pytest
 from matplotlib.collections import QuadMesh
 from matplotlib.contour import ContourSet
 
-from samscape import landscapes, plots, theory
+from samscape import dynamics, landscapes, plots, theory
 from samscape.plots.diagrams import mean_square_radii, p3_boundary
 
 
@@ -87,3 +87,26 @@ def test_stability_diagram_needs_a_grid_from_the_theory(quad):
     with pytest.raises(ValueError, match="boundaries entry must be one of"):
         grid = theory.stability_fates(quad, [0.0, 0.0], lrs=[0.1, 0.2], rhos=[0.0, 0.1], steps=5)
         plots.stability_diagram(grid, boundaries=("lyapunov",))
+
+
+def test_a_momentum_grid_draws_the_edges_of_the_effective_step(quad):
+    """For a grid simulated with heavy-ball momentum mu the GD line sits at 2(1 + mu)/lam and on the USAM line
+    eta lam (1 + rho lam) = 2(1 + mu) (theory.edge of USAM with that momentum is lam); the cells left of the GD line at
+    rho = 0 stay and those right of it do not; a StabilityEdge passed as edge= is drawn with its kind as gid."""
+    mu = 0.5
+    grid = theory.stability_fates(quad, [0.0, 0.0], lrs=np.linspace(0.04, 0.49, 10), rhos=np.linspace(0, 0.3, 4),
+                                  optimizer="usam", hyperparameters={"momentum": mu}, steps=300)
+    edge = theory.stability_edge(quad, dynamics.USAM(0.1, 0.1, momentum=mu), [0.0, 0.0], grid.lrs,
+                                 rho_max=0.3)
+    ax = plots.stability_diagram(grid, edge=edge)
+    (gd,) = [line for line in ax.lines if line.get_gid() == "gd"]
+    assert gd.get_xdata()[0] == pytest.approx(2.0 * (1 + mu) / grid.lam, rel=1e-12)
+    usam = [line for line in ax.lines if line.get_gid() == "usam"]
+    assert len(usam) == 2  # the boundary and the StabilityEdge, the same curve
+    for line in usam:
+        eta, rho = (np.asarray(a, dtype=float) for a in line.get_data())
+        ok = np.isfinite(rho) & (rho > 0)
+        assert ok.sum() >= 3
+        np.testing.assert_allclose(eta[ok] * grid.lam * (1 + rho[ok] * grid.lam), 2.0 * (1 + mu), rtol=1e-9)
+    left = grid.lrs < 2.0 * (1 + mu) / grid.lam
+    assert (grid.fates[0][left] == "stable").all() and not (grid.fates[0][~left] == "stable").any()

@@ -103,7 +103,7 @@ def test_fixed_point_stability_and_fates_work_for_each_variant(bumpy):
                                   hyperparameters={"steps_ascent": 3}, steps=300)
     edge = theory.repeated_ascent_rho_edge(grid.lrs[None, :], grid.lam, 3)
     np.testing.assert_array_equal(grid.fates == "stable", grid.rhos[:, None] < np.nan_to_num(edge, nan=-1.0))
-    with pytest.raises(ValueError, match=r"fields of ASAM other than lr, rho and batch_size \(momentum, nesterov, eta_a\), got 'steps_ascent'"):
+    with pytest.raises(ValueError, match=r"fields of ASAM other than lr, rho and batch_size \(.*eta_a\), got 'steps_ascent'"):
         theory.stability_fates(bowl, [0.0, 0.0], lrs=[0.1, 0.2], rhos=[0.0, 0.1], optimizer="asam",
                                hyperparameters={"steps_ascent": 3})
     starts = np.array([[0.5, 0.4], [-1.0, 0.8]])
