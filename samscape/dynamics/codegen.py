@@ -56,7 +56,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ..landscapes.core import PlaceholderPrinter
 from . import draws
 from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, lanes_for
-from .optimizers import GD, SGD, _PerSample, _Perturbed, _Plain, _Redirected, squared_norm_range
+from .optimizers import GD, MSAM, SGD, _PerSample, _Perturbed, _Plain, _Redirected, squared_norm_range
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
 GENERATOR_VERSION = 9
@@ -335,6 +335,9 @@ def plan_depth(plan: list[list[int]]) -> int:
 # Optimizer.ascent). A class with a descent or a step of its own (a user's plugin) has no kernel until the generator
 # learns it: it runs on NumPy (backend="auto" says so once).
 KERNEL_DESCENTS = (GD.descent, SGD.descent, _Perturbed.descent, _PerSample.descent, _Redirected.descent)
+# The steps a kernel writes: a descent direction taken with or without momentum (_Plain's), and MSAM's, whose
+# ascent reads the velocity the step starts from (its emitter is the "momentum" ascent's).
+KERNEL_STEPS = (_Plain.advance, MSAM.advance)
 
 
 @dataclass(frozen=True)
@@ -387,7 +390,7 @@ def optimizer_shape(optimizer, has_data: bool):
             second = walk(opt.second)
             return Fork(first, second, fork_index, stateful and getattr(opt, "state", "keep") == "reset")
         if (getattr(type(opt), "descent", None) not in KERNEL_DESCENTS or type(opt).update is not _Plain.update
-                or type(opt).advance is not _Plain.advance):
+                or type(opt).advance not in KERNEL_STEPS):
             raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {opt.kind!r} (its "
                                        "step is its own); use backend='numpy'")
         per_sample = bool(getattr(opt, "ascent_per_sample", False))
@@ -1039,6 +1042,12 @@ class _KernelWriter:
         self.emit_grad(em, self.X, self.G, leaf)
         self.emit_normalized_point(em, leaf)
 
+    def emit_momentum_ascent(self, em: _Emitter, leaf: Leaf) -> None:
+        """MSAM: ``P = X + (-rho) * VN/||VN||`` (``P = X`` where ``VN = 0``), ``VN`` the velocity the step starts
+        from: :func:`samscape.dynamics.optimizers.momentum_ascent`'s ``x - rho v/||v||`` bit for bit (``a + (-b)``
+        is ``a - b`` in IEEE arithmetic, and ``(-rho) u`` is ``-(rho u)``)."""
+        self.emit_normalized_point(em, leaf, src=self.VN, scale=f"(-{self.hp(leaf, 'rho')})")
+
     def emit_unnormalized_ascent(self, em: _Emitter, leaf: Leaf) -> None:
         """USAM: ``P = X + rho * grad L(X)``."""
         self.emit_grad(em, self.X, self.G, leaf)
@@ -1560,6 +1569,7 @@ ASCENT_EMITTERS = {
     "stable": _KernelWriter.emit_normalized_ascent,
     "penalty": _KernelWriter.emit_normalized_ascent,
     "weighted": _KernelWriter.emit_normalized_ascent,
+    "momentum": _KernelWriter.emit_momentum_ascent,
 }
 # Optimizer.ascent -> the method that turns the descent gradient H into the step's direction, for the few whose
 # direction is not the gradient at the ascent point.

@@ -107,7 +107,7 @@ def test_resolving_per_start_hyperparameters_twice_changes_nothing():
 def test_every_table_of_optimizers_derives_from_the_registry():
     """The plain kinds are the registry's optimizers that are not composite, stability_fates accepts the fixed-map
     ones, and every plain optimizer's ascent (whole-batch or per sample) is one the kernel generator can emit, but
-    those that read their state (MSAM, LookSAM), which have no kernel yet."""
+    LookSAM's (it reads a stored direction that no kernel carries yet)."""
     plain_kinds = dy.plain_kinds
     assert list(plain_kinds()) == [kind for kind, cls in optimizers.OPTIMIZERS.items() if not cls.composite()]
     assert set(theory.fixed_map_optimizers()) == {"gd", "sgd", "sam", "usam", "persamplesam", "persampleusam",
