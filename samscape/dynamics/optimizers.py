@@ -173,7 +173,8 @@ class Optimizer:
     * ``ascent_per_sample``: whether each sample of the batch takes its own ascent (from its own gradient)
       and the descent averages the samples' gradients at their own ascent points (m-sharpness, m = 1),
       instead of one ascent from the batch gradient; the kernel generator has one emitter for it;
-    * ``per_start``: the hyperparameters that may hold one value per start (one kernel row each);
+    * ``per_start``: the hyperparameters that may hold one value per start (one kernel row each); ``momentum`` joins
+      every plain class's (see :class:`_Plain`), a kernel row only where the optimizer has momentum;
     * ``kernel_constants``: the integer hyperparameters the generated kernel is written for (a loop count such as
       ``steps_ascent``): one value for all starts, and one kernel per value;
     * ``parts``: the fields holding other optimizers (a composite such as :class:`Switch`);

@@ -259,8 +259,8 @@ class Run:
 
         Variables ``x`` (step, start, dim), ``loss`` (step, start), ``status`` and ``stopped_at`` (start);
         coordinates ``step`` (the saved step numbers), ``start`` (the start ids), ``dim`` (the landscape's variable
-        names) and, for per-start ``lr``/``rho``, those along ``start``; ``attrs`` hold the recipe: the landscape
-        spec and optimizer as JSON, seed, bound, every, backend, dtype. xarray is an optional dependency.
+        names) and, for per-start ``lr``/``rho``/``momentum``, those along ``start``; ``attrs`` hold the recipe: the
+        landscape spec and optimizer as JSON, seed, bound, every, backend, dtype. xarray is an optional dependency.
         """
         try:
             import xarray
@@ -270,7 +270,7 @@ class Run:
         starts = np.asarray(self.start_ids) if self.start_ids is not None else np.arange(self.n_starts)
         variables = list(getattr(self.landscape, "variables", range(self.xs.shape[-1])))
         coords = {"step": ("step", np.asarray(self.steps)), "start": ("start", starts), "dim": ("dim", variables)}
-        for name in ("lr", "rho"):
+        for name in ("lr", "rho", "momentum"):
             value = getattr(self.optimizer, name, None)
             if value is not None and np.ndim(value) == 1:
                 coords[name] = ("start", np.asarray(value, dtype=float))
