@@ -1237,8 +1237,8 @@ class _KernelWriter:
             self.emit_grad(em, self.P, self.H, leaf)
             self.emit_normalized_point(em, leaf, out=self.XN, point=lambda k, u: u)
             along = pairwise_expr([f"{H[k]} * {U[k]}" for k in range(self.dim)])
-            O = self.rows(stored)
-            self.lanes(em, [f"al_ = {along}"] + [f"{O[k]} = {H[k]} - al_ * {U[k]}" for k in range(self.dim)])
+            kept = self.rows(stored)
+            self.lanes(em, [f"al_ = {along}"] + [f"{kept[k]} = {H[k]} - al_ * {U[k]}" for k in range(self.dim)])
         with em.block("else:"):
             em.line("# the gradient plus the stored direction, scaled to alpha ||G||")
             self.emit_normalized_point(em, leaf, src=stored, out=self.XN, point=lambda k, u: u)
