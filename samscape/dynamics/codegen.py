@@ -56,7 +56,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ..landscapes.core import PlaceholderPrinter
 from . import draws
 from .contract import DIVERGED, DTYPES, NONFINITE, OK, PAIRWISE_BLOCK, lanes_for
-from .optimizers import GD, SGD, _PerSample, _Perturbed, _Plain, _Redirected, squared_norm_range
+from .optimizers import GD, MSAM, SGD, LookSAM, _PerSample, _Perturbed, _Plain, _Redirected, squared_norm_range
 from .schedules import Schedule
 
 # Bump when the generated code changes meaning, so stale kernels on disk are never picked up.
@@ -336,6 +336,18 @@ def plan_depth(plan: list[list[int]]) -> int:
 # Optimizer.ascent). A class with a descent or a step of its own (a user's plugin) has no kernel until the generator
 # learns it: it runs on NumPy (backend="auto" says so once).
 KERNEL_DESCENTS = (GD.descent, SGD.descent, _Perturbed.descent, _PerSample.descent, _Redirected.descent)
+# The steps of their own that a kernel writes, those of the classes whose direction reads their state: MSAM's (its
+# ascent, from the velocity the step starts from, is the "momentum" ascent's emitter) and LookSAM's (its
+# direction is written by the "periodic" emitter of DIRECTION_EMITTERS). Any other class's step is _Plain's: a
+# descent direction of KERNEL_DESCENTS, taken with or without momentum.
+OWN_KERNEL_STEPS = (MSAM.advance, LookSAM.advance)
+# The arrays a kernel may carry from step to step (Optimizer.state_names), in the order of its arguments: the
+# argument ``(n_starts, dim)`` that holds it between calls, the labels of its rows (the value the step starts from)
+# and of its candidate rows (the step's new value, committed with XN), and what they hold.
+KERNEL_STATE = {
+    "velocity": ("VST", "VEL", "VN", "the velocity of momentum", "the candidate next velocity"),
+    "orthogonal_gradient": ("OST", "ORT", "ORN", "LookSAM's stored direction", "its candidate next value"),
+}
 
 
 @dataclass(frozen=True)
@@ -389,12 +401,13 @@ def optimizer_shape(optimizer, has_data: bool):
             first = walk(opt.first)
             second = walk(opt.second)
             return Fork(first, second, fork_index, stateful and getattr(opt, "state", "keep") == "reset")
-        if (getattr(type(opt), "descent", None) not in KERNEL_DESCENTS or type(opt).update is not _Plain.update
-                or type(opt).advance is not _Plain.advance):
+        plain_step = (getattr(type(opt), "descent", None) in KERNEL_DESCENTS and type(opt).update is _Plain.update
+                      and type(opt).advance is _Plain.advance)
+        if not (plain_step or type(opt).advance in OWN_KERNEL_STEPS):
             raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {opt.kind!r} (its "
                                        "step is its own); use backend='numpy'")
         per_sample = bool(getattr(opt, "ascent_per_sample", False))
-        known = ASCENT_POINT_EMITTERS if per_sample else ASCENT_EMITTERS
+        known = kernel_ascents(per_sample)
         if opt.ascent is not None and opt.ascent not in known:
             raise UnsupportedLandscape(f"the compiled backend has no kernel for optimizer kind {opt.kind!r} "
                                        f"(ascent {opt.ascent!r}{' per sample' if per_sample else ''}); "
@@ -451,9 +464,17 @@ class KernelPlan:
         return self.shape, self.dtype
 
     @property
+    def state_names(self) -> tuple[str, ...]:
+        """The arrays the kernel carries between steps, each an argument ``(n_starts, dim)`` (:data:`KERNEL_STATE`):
+        the velocity where some leaf has momentum, LookSAM's stored direction where a leaf is LookSAM."""
+        carried = {"velocity": any(leaf.momentum for leaf in self.leaves),
+                   "orthogonal_gradient": any(leaf.ascent == "periodic" for leaf in self.leaves)}
+        return tuple(name for name in KERNEL_STATE if carried[name])
+
+    @property
     def stateful(self) -> bool:
-        """Whether the kernel carries a velocity (some leaf has momentum): its argument ``VST``, ``(n_starts, dim)``."""
-        return any(leaf.momentum for leaf in self.leaves)
+        """Whether the kernel carries state between steps (:attr:`state_names`)."""
+        return bool(self.state_names)
 
 
 def kernel_plan(landscape, optimizer, dtype: str = "float64") -> KernelPlan:
@@ -702,10 +723,13 @@ class _KernelWriter:
                 if name in leaf.scheduled:
                     self.AT_STEP_ROW[leaf.index, name] = take([f"{name.upper()}_{leaf.index}_AT_T"])[0]
                     self.schedule_rows.append((leaf.index, name))
-        # the velocity carried between steps (VEL) and this step's (VN, committed with XN), where a leaf has momentum
+        # each array carried between steps (the velocity VEL where a leaf has momentum, ...) and this step's value
+        # (VN, ..., committed with XN): {name: (argument, rows, candidate rows)}
         self.stateful = self.plan.stateful
-        self.VEL, self.VN = (take([f"{label}{k}" for k in range(d)]) if self.stateful else []
-                             for label in ("VEL", "VN"))
+        self.state = {name: (KERNEL_STATE[name][0],) + tuple(take([f"{label}{k}" for k in range(d)])
+                                                              for label in KERNEL_STATE[name][1:3])
+                      for name in self.plan.state_names}
+        self.VEL, self.VN = self.state["velocity"][1:] if "velocity" in self.state else ([], [])
         self.T = take([f"TMP{i}" for i in range(len(self.program.temps))])
         self.D = take([f"DAT{k}" for k in range(self.program.n_data)]) if any(leaf.batched for leaf in self.leaves) else []
         self.n_rows = len(self.names)
@@ -722,7 +746,7 @@ class _KernelWriter:
             ("G", "the gradient the ascent follows"), ("H", "the descent gradient"),
             ("SG", "one sample's gradient"),
             ("TMP", "the gradient's common subexpressions"), ("DAT", "the data of a batched sample"),
-        ] + ([("VEL", "the velocity of momentum"), ("VN", "the candidate next velocity")] if self.stateful else [])
+        ] + [pair for name in self.state for pair in zip(KERNEL_STATE[name][1:3], KERNEL_STATE[name][3:])]
         out = ["", "# Lane kernel: every per-lane quantity is a row of W numbers in the scratch array S, at these",
                "# offsets (the scalar kernel keeps each in a local s_<NAME> instead)."]
         out += [f"#   {label}<k>: {what}" for label, what in groups]
@@ -1055,6 +1079,12 @@ class _KernelWriter:
         self.emit_grad(em, self.X, self.G, leaf)
         self.emit_normalized_point(em, leaf)
 
+    def emit_momentum_ascent(self, em: _Emitter, leaf: Leaf) -> None:
+        """MSAM: ``P = X + (-rho) * VN/||VN||`` (``P = X`` where ``VN = 0``), ``VN`` the velocity the step starts
+        from: :func:`samscape.dynamics.optimizers.momentum_ascent`'s ``x - rho v/||v||`` bit for bit (``a + (-b)``
+        is ``a - b`` in IEEE arithmetic, and ``(-rho) u`` is ``-(rho u)``)."""
+        self.emit_normalized_point(em, leaf, src=self.VN, scale=f"(-{self.hp(leaf, 'rho')})")
+
     def emit_unnormalized_ascent(self, em: _Emitter, leaf: Leaf) -> None:
         """USAM: ``P = X + rho * grad L(X)``."""
         self.emit_grad(em, self.X, self.G, leaf)
@@ -1209,6 +1239,30 @@ class _KernelWriter:
         norm = f"math.sqrt({pairwise_expr([f'{G[k]} * {G[k]}' for k in range(self.dim)])})"
         self.lanes(em, [f"gn_ = {norm}"] + [f"{H[k]} = gn_ * {U[k]}" for k in range(self.dim)])
 
+    def emit_periodic_direction(self, em: _Emitter, leaf: Leaf) -> None:
+        """LookSAM, from ``G = grad L(X)``: where ``t % period == 0`` SAM's ``H = grad L(X + rho * G/||G||)`` and the
+        stored direction ``ORN = H - (H . u) * u``, ``u`` the unit vector of ``G`` (kept in XN); elsewhere
+        ``H = G + (alpha * sqrt(sum G**2)) * u``, ``u`` the unit vector of ORN (kept in XN). As
+        :class:`samscape.dynamics.LookSAM`'s ``orthogonal_part`` and ``reuse_direction`` compute them."""
+        G, H, U = (self.rows(r) for r in (self.G, self.H, self.XN))
+        stored = self.state["orthogonal_gradient"][2]
+        self.emit_grad(em, self.X, self.G, leaf)
+        with em.block(f"if t % {leaf.constant('period')} == 0:"):
+            em.line("# SAM's step, and the part of its gradient orthogonal to G, stored")
+            self.emit_normalized_point(em, leaf)
+            self.emit_grad(em, self.P, self.H, leaf)
+            self.emit_normalized_point(em, leaf, out=self.XN, point=lambda k, u: u)
+            along = pairwise_expr([f"{H[k]} * {U[k]}" for k in range(self.dim)])
+            kept = self.rows(stored)
+            self.lanes(em, [f"al_ = {along}"] + [f"{kept[k]} = {H[k]} - al_ * {U[k]}" for k in range(self.dim)])
+        with em.block("else:"):
+            em.line("# the gradient plus the stored direction, scaled to alpha ||G||")
+            self.emit_normalized_point(em, leaf, src=stored, out=self.XN, point=lambda k, u: u)
+            norm = f"math.sqrt({pairwise_expr([f'{G[k]} * {G[k]}' for k in range(self.dim)])})"
+            alpha = self.hp(leaf, "alpha")
+            self.lanes(em, [f"gn_ = {norm}"] + [f"{H[k]} = {G[k]} + ({alpha} * gn_) * {U[k]}"
+                                                for k in range(self.dim)])
+
     def emit_penalty_descent(self, em: _Emitter, leaf: Leaf) -> None:
         """GNP: ``H = (G - alpha * G) + alpha * H`` (:func:`~samscape.dynamics.optimizers.mixed_direction`)."""
         self._emit_mixed_descent(em, self.hp(leaf, "alpha"))
@@ -1262,6 +1316,9 @@ class _KernelWriter:
         if leaf.ascent is None:
             em.line("# descent gradient at the iterate: H = grad L(X)")
             self.emit_grad(em, self.X, self.H, leaf)
+        elif leaf.ascent in DIRECTION_EMITTERS:
+            em.line(f"# the step's direction H ({leaf.ascent})")
+            DIRECTION_EMITTERS[leaf.ascent](self, em, leaf)
         elif leaf.per_sample:
             em.line(f"# descent gradient: H = mean over the batch of grad l_i(P_i), P_i sample i's own ascent point ({leaf.ascent})")
             self.emit_per_sample_step(em, leaf)
@@ -1306,9 +1363,10 @@ class _KernelWriter:
         """The velocity a step starts from, ``VN = VEL``: a leaf with momentum updates VN, one without hands it on,
         a Switch with ``state="reset"`` zeroes it at its step, and the commit keeps it only where it keeps XN (a
         frozen start keeps its velocity, as in NumPy)."""
-        if self.stateful:
-            em.line("# the velocity this step starts from (committed with XN)")
-            self.each_coordinate(em, lambda c: f"{c(self.VN)} = {c(self.VEL)}")
+        for name, (_, rows, candidate) in self.state.items():
+            what = "the velocity" if name == "velocity" else KERNEL_STATE[name][3]
+            em.line(f"# {what} this step starts from (committed with XN)")
+            self.each_coordinate(em, lambda c, rows=rows, candidate=candidate: f"{c(candidate)} = {c(rows)}")
 
     def emit_tree(self, em: _Emitter, node) -> None:
         if isinstance(node, Fork):
@@ -1317,8 +1375,10 @@ class _KernelWriter:
             with em.block("else:"):
                 if node.reset:
                     with em.block(f"if t == ATS[{node.index}]:"):
-                        em.line("# the Switch's state='reset': the second part starts from zero velocity")
-                        self.each_coordinate(em, lambda c: f"{c(self.VN)} = ZERO")
+                        em.line("# the Switch's state='reset': the second part starts from zero "
+                                f"{'velocity' if list(self.state) == ['velocity'] else 'state'}")
+                        for _, _, candidate in self.state.values():
+                            self.each_coordinate(em, lambda c, candidate=candidate: f"{c(candidate)} = ZERO")
                 self.emit_tree(em, node.second)
         else:
             self.emit_leaf(em, node)
@@ -1343,8 +1403,10 @@ class _KernelWriter:
             "stop_ = run_ & ((not fin_) | far_)",
         ]
         accept = [f"{X[k]} = xn{k}_ if take_ else {X[k]}" for k in range(d)]
-        velocity = list(zip(self.rows(self.VEL), self.rows(self.VN)))  # empty without momentum
-        accept += [f"{v} = {vn} if take_ else {v}" for v, vn in velocity]
+        # the state's rows and candidate rows (none without state)
+        carried = [pair for _, rows, candidate in self.state.values()
+                   for pair in zip(self.rows(rows), self.rows(candidate))]
+        accept += [f"{v} = {vn} if take_ else {v}" for v, vn in carried]
         rest = [
             f"{st} = ((DIVERGED if fin_ else NONFINITE) if stop_ else st_)",
             f"{sp} = (t + 1 if stop_ else {sp})",
@@ -1359,7 +1421,7 @@ class _KernelWriter:
             with em.block("if take_:"):
                 for k in range(d):
                     em.line(f"{X[k]} = xn{k}_")
-                for v, vn in velocity:
+                for v, vn in carried:
                     em.line(f"{v} = {vn}")
             self.lanes(em, rest)
         else:
@@ -1370,7 +1432,7 @@ class _KernelWriter:
             em.line("ok_ = 0")
             self.lanes(em, stmts[:d] + [f"ok_ += 1 if (({norm}) <= FAR2) else 0"])
             with em.block("if (ok_ == w) & (running_ == w):"):
-                self.lanes(em, [f"{X[k]} = {XN[k]}" for k in range(d)] + [f"{v} = {vn}" for v, vn in velocity])
+                self.lanes(em, [f"{X[k]} = {XN[k]}" for k in range(d)] + [f"{v} = {vn}" for v, vn in carried])
                 em.line("alive = w")
             with em.block("else:"):
                 em.line("running_ = 0")
@@ -1397,8 +1459,8 @@ class _KernelWriter:
             with em.block("if take_:"):
                 with em.block(f"for k in range({d}):"):
                     em.line(f"{X} = {XN}")
-                    if self.stateful:
-                        em.line(f"{self.coordinate(self.VEL)} = {self.coordinate(self.VN)}")
+                    for _, rows, candidate in self.state.values():
+                        em.line(f"{self.coordinate(rows)} = {self.coordinate(candidate)}")
             em.line(f"{st} = ((DIVERGED if fin_ else NONFINITE) if stop_ else st_)")
             em.line(f"{sp} = (t + 1 if stop_ else {sp})")
             em.line("alive += 1 if (take_ & (not far_)) else 0")
@@ -1422,9 +1484,11 @@ class _KernelWriter:
         self.scalar, self.W = scalar, (1 if scalar else self.width)
         d, W = self.dim, self.W
         em.line("@njit(error_model=\"numpy\", nogil=True, cache=DISK_CACHE)")
-        # VST, the velocity (n_starts, dim), only where a leaf has momentum, and SF, the factors of the scheduled
-        # hyperparameters, only where one is: other kernels are as they were
-        em.line(f"def {name}(XST, {'VST, ' if self.stateful else ''}STATUS, STOPPED, XS, SAVED, slot0, t0, t1, blk0, "
+        # VST, the velocity (n_starts, dim), only where a leaf has momentum (and the other state arrays, where
+        # carried), and SF, the factors of the scheduled hyperparameters, only where one is: other kernels are as
+        # they were
+        carried = "".join(f"{argument}, " for argument, _, _ in self.state.values())
+        em.line(f"def {name}(XST, {carried}STATUS, STOPPED, XS, SAVED, slot0, t0, t1, blk0, "
                 f"blk1, HP, DATA, ZSEED, IDS, FAR2, ATS, BSZ, PLANS, POFF, NSTK, BMAX{', SF' if self.schedule_rows else ''}):")
         em.depth += 1
         em.line("n = XST.shape[0]")
@@ -1454,10 +1518,12 @@ class _KernelWriter:
                 load += ["zs_ = np.uint64(0)"]
             if self.looped:
                 self.over_coordinates(em, [f"{self.coordinate(self.X)} = XST[lo + j, k]"]
-                                      + ([f"{self.coordinate(self.VEL)} = VST[lo + j, k]"] if self.stateful else []))
+                                      + [f"{self.coordinate(rows)} = {argument}[lo + j, k]"
+                                         for argument, rows, _ in self.state.values()])
             else:
                 load += [f"{self.at(self.X[k])} = XST[lo + j, {k}]" for k in range(d)]
-                load += [f"{self.at(row)} = VST[lo + j, {k}]" for k, row in enumerate(self.VEL)]
+                load += [f"{self.at(row)} = {argument}[lo + j, {k}]"
+                         for argument, rows, _ in self.state.values() for k, row in enumerate(rows)]
             for h, (leaf_index, name) in enumerate(self.hp_rows):
                 load.append(f"{self.at(self.HP_ROW[leaf_index, name])} = HP[{h}, lo + j]")
             load += [f"{self.status} = np.int64(STATUS[lo + j])",
@@ -1485,11 +1551,13 @@ class _KernelWriter:
             em.line("# store the block's state for the next call")
             if self.looped:
                 self.over_coordinates(em, [f"XST[lo + j, k] = {self.coordinate(self.X)}"]
-                                      + ([f"VST[lo + j, k] = {self.coordinate(self.VEL)}"] if self.stateful else []))
+                                      + [f"{argument}[lo + j, k] = {self.coordinate(rows)}"
+                                         for argument, rows, _ in self.state.values()])
                 store = []
             else:
                 store = [f"XST[lo + j, {k}] = {self.at(self.X[k])}" for k in range(d)]
-                store += [f"VST[lo + j, {k}] = {self.at(row)}" for k, row in enumerate(self.VEL)]
+                store += [f"{argument}[lo + j, {k}] = {self.at(row)}"
+                          for argument, rows, _ in self.state.values() for k, row in enumerate(rows)]
             store += [f"STATUS[lo + j] = {self.status}", f"STOPPED[lo + j] = {self.stopped}"]
             self.lanes(em, store)
         em.depth -= 1
@@ -1587,6 +1655,7 @@ ASCENT_EMITTERS = {
     "stable": _KernelWriter.emit_normalized_ascent,
     "penalty": _KernelWriter.emit_normalized_ascent,
     "weighted": _KernelWriter.emit_normalized_ascent,
+    "momentum": _KernelWriter.emit_momentum_ascent,
 }
 # Optimizer.ascent -> the method that turns the descent gradient H into the step's direction, for the few whose
 # direction is not the gradient at the ascent point.
@@ -1594,12 +1663,21 @@ DESCENT_EMITTERS = {"surrogate_gap": _KernelWriter.emit_surrogate_gap_descent,
                     "stable": _KernelWriter.emit_stable_descent,
                     "penalty": _KernelWriter.emit_penalty_descent,
                     "weighted": _KernelWriter.emit_weighted_descent}
+# Optimizer.ascent -> the method that writes the step's direction H itself, for a class whose steps differ by the
+# step number (LookSAM: SAM's step every period steps, one gradient in between).
+DIRECTION_EMITTERS = {"periodic": _KernelWriter.emit_periodic_direction}
 # Optimizer.ascent -> the method that writes the ascent point from the ascent gradient in G (the ascents that
 # can be taken per sample).
 ASCENT_POINT_EMITTERS = {
     "normalized": _KernelWriter.emit_normalized_point,
     "unnormalized": _KernelWriter.emit_unnormalized_point,
 }
+
+
+def kernel_ascents(per_sample: bool) -> dict:
+    """The ascents (``Optimizer.ascent``) the generator writes, each with its emitter: those taken per sample, or
+    the whole-batch ones (an ascent point, or a direction written whole)."""
+    return ASCENT_POINT_EMITTERS if per_sample else {**ASCENT_EMITTERS, **DIRECTION_EMITTERS}
 
 
 def kernel_source(plan: KernelPlan) -> tuple[str, Layout, str]:

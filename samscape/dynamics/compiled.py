@@ -658,7 +658,8 @@ def _arguments(kernel: Kernel, plan: codegen.KernelPlan, x0: np.ndarray, saved_s
     """The kernel's arguments for a run, and the arrays it fills: ``(args, xs, status, stopped_at)``.
 
     ``initial`` is the optimizer's state at the start (name -> ``(n_starts, dim)``; zeros where absent); a kernel
-    with momentum loads and stores the velocity in ``args["VST"]`` block by block, as the iterates in ``XST``.
+    with momentum loads and stores the velocity in ``args["VST"]`` block by block, as the iterates in ``XST`` (and
+    each other array of ``plan.state_names`` in its argument, :data:`codegen.KERNEL_STATE`).
     :func:`prepare` compiles with the arguments of a stand-in run built here, so that their types are
     the very types of the real run and numba compiles once.
     """
@@ -677,10 +678,10 @@ def _arguments(kernel: Kernel, plan: codegen.KernelPlan, x0: np.ndarray, saved_s
     )
     if kernel.layout.schedule_rows:  # the factors of no step yet: each call gets its own (compiled_backend)
         args["SF"] = _factors(kernel.layout, plan, 0, 0, dtype)
-    if plan.stateful:
-        velocity = (initial or {}).get("velocity")
-        args["VST"] = (np.zeros((n_starts, dim), dtype=dtype) if velocity is None
-                       else np.array(velocity, dtype=dtype, order="C"))
+    for name in plan.state_names:
+        start = (initial or {}).get(name)
+        args[codegen.KERNEL_STATE[name][0]] = (np.zeros((n_starts, dim), dtype=dtype) if start is None
+                                                else np.array(start, dtype=dtype, order="C"))
     return args, xs, status, stopped_at
 
 
@@ -731,7 +732,7 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
             break
     progress.update(t - first_step)
     stopped_at[stopped_at >= 0] -= first_step
-    final_state = {"velocity": args["VST"]} if run_plan.stateful else {}
+    final_state = {name: args[codegen.KERNEL_STATE[name][0]] for name in run_plan.state_names}
     return xs, status, stopped_at, _saved_loss(kernel, xs, workers), final_state
 
 

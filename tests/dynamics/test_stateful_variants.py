@@ -8,7 +8,6 @@ landscape code in the reference), and against the optimizer it reduces to, bit f
 from __future__ import annotations
 
 import importlib.util
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,10 @@ import pytest
 
 from samscape import dynamics as dy
 from samscape import landscapes
-from samscape.dynamics import codegen
+from samscape.dynamics.contract import lanes_for
 
+needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
+                                 reason="numba is not installed; the compiled backend is optional")
 SEED = 5
 HESSIAN = np.array([[1.0, 0.3], [0.3, 2.0]])
 SAMPLES = {"a": [0.6, 1.0, 1.3, 0.8, 1.1], "y": [0.0, 0.1, -0.1, 0.05, 0.0]}
@@ -183,19 +184,35 @@ def test_they_are_registered_and_round_trip():
     assert dy.optimizer_from_kind("msam", 0.1, rho=0.2) == dy.MSAM(0.1, 0.2, momentum=0.9)
 
 
-def test_the_compiled_backend_refuses_them_and_auto_runs_them_on_numpy(quadratic):
-    """No kernel is written for their state yet: the generator names the kind, and backend='auto' runs NumPy with
-    one warning saying why."""
-    pytest.importorskip("numba")
-    for opt in (dy.MSAM(0.1, 0.2), dy.LookSAM(0.1, 0.2)):
-        with pytest.raises(codegen.UnsupportedLandscape, match=f"no kernel for optimizer kind '{opt.kind}'"):
-            codegen.optimizer_shape(opt, False)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            assert dy.resolve_backend("auto", quadratic, opt, 10**5, 10**3) == "numpy"
-        assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == [
-            f"backend='auto' runs this on NumPy because the compiled backend has no kernel for optimizer kind "
-            f"'{opt.kind}' (its step is its own); use backend='numpy'"]
+@needs_numba
+def test_compiled_msam_and_looksam_equal_numpy_bit_for_bit_and_continue_from_their_state():
+    """One kernel module runs both (few compiles): LookSAM with mini-batches and per-start rho, alpha and momentum
+    (0 for some starts), then, after a reset of both state arrays, Nesterov MSAM with per-start rho and momentum;
+    many starts (the lane kernel) and one (the scalar kernel), on a polynomial finite sum, bit for bit with NumPy,
+    final state included. A start at the stationary point (0, 0) is never perturbed (zero gradient, velocity and
+    stored direction). A compiled run continued from its state equals the long run."""
+    land = landscapes.from_expr("0.5*(u*v - a)**2 + 0.1*(u - v)**2", ["u", "v"], samples={"a": [0.5, 1.0, 1.5, 0.8]})
+    x0 = np.random.default_rng(4).uniform(-1.5, 1.5, size=(lanes_for(2) + 5, 2))
+    x0[0] = 0.0
+    for starts in (x0, x0[1:2]):
+        n = len(starts)
+        rho, momentum = np.linspace(0.0, 0.3, n), np.linspace(0.0, 0.9, n) if n > 1 else np.array([0.7])
+        opt = dy.Switch(dy.LookSAM(0.1, rho, period=3, alpha=np.linspace(0.0, 1.5, n), momentum=momentum,
+                                   batch_size=2),
+                        dy.MSAM(0.05, rho, momentum=0.5 + momentum / 2, nesterov=True), at=23, state="reset")
+        ref = dy.simulate(land, opt, starts, 40, every=1, seed=SEED, backend="numpy")
+        out = dy.simulate(land, opt, starts, 40, every=1, seed=SEED, backend="compiled")
+        np.testing.assert_array_equal(out.xs, ref.xs)
+        assert set(out.state.arrays) == {"velocity", "orthogonal_gradient"}
+        for name, array in ref.state.arrays.items():
+            np.testing.assert_array_equal(out.state.arrays[name], array)
+        if n > 1:
+            np.testing.assert_array_equal(out.xs[:, 0], 0.0)
+        head = dy.simulate(land, opt, starts, 13, seed=SEED, backend="compiled")
+        tail = dy.simulate(land, opt, head.x, 27, every=1, state=head.state, backend="compiled")
+        np.testing.assert_array_equal(tail.xs, ref.xs[13:])
+        for name, array in ref.state.arrays.items():
+            np.testing.assert_array_equal(tail.state.arrays[name], array)
 
 
 def test_the_msam_crosscheck_against_the_authors_rule_agrees():
