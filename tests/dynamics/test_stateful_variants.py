@@ -16,6 +16,7 @@ import pytest
 from samscape import dynamics as dy
 from samscape import landscapes
 from samscape.dynamics.contract import lanes_for
+from samscape.dynamics.schedules import StepDecay
 
 needs_numba = pytest.mark.skipif(importlib.util.find_spec("numba") is None,
                                  reason="numba is not installed; the compiled backend is optional")
@@ -187,7 +188,8 @@ def test_they_are_registered_and_round_trip():
 @needs_numba
 def test_compiled_msam_and_looksam_equal_numpy_bit_for_bit_and_continue_from_their_state():
     """One kernel module runs both (few compiles): LookSAM with mini-batches and per-start rho, alpha and momentum
-    (0 for some starts), then, after a reset of both state arrays, Nesterov MSAM with per-start rho and momentum;
+    (0 for some starts), then, after a reset of both state arrays, Nesterov MSAM with per-start momentum and a
+    per-start rho that decays in steps (a schedule's factors reach a kernel that carries state);
     many starts (the lane kernel) and one (the scalar kernel), on a polynomial finite sum, bit for bit with NumPy,
     final state included. A start at the stationary point (0, 0) is never perturbed (zero gradient, velocity and
     stored direction). A compiled run continued from its state equals the long run."""
@@ -199,7 +201,8 @@ def test_compiled_msam_and_looksam_equal_numpy_bit_for_bit_and_continue_from_the
         rho, momentum = np.linspace(0.0, 0.3, n), np.linspace(0.0, 0.9, n) if n > 1 else np.array([0.7])
         opt = dy.Switch(dy.LookSAM(0.1, rho, period=3, alpha=np.linspace(0.0, 1.5, n), momentum=momentum,
                                    batch_size=2),
-                        dy.MSAM(0.05, rho, momentum=0.5 + momentum / 2, nesterov=True), at=23, state="reset")
+                        dy.MSAM(0.05, StepDecay(rho, 0.5, 6), momentum=0.5 + momentum / 2, nesterov=True), at=23,
+                        state="reset")
         ref = dy.simulate(land, opt, starts, 40, every=1, seed=SEED, backend="numpy")
         out = dy.simulate(land, opt, starts, 40, every=1, seed=SEED, backend="compiled")
         np.testing.assert_array_equal(out.xs, ref.xs)
