@@ -15,14 +15,20 @@ from . import dynamics
 def optimizer_flag_help(name: str) -> str:
     """The help of the flag of hyperparameter ``name`` (beyond lr, rho and batch size): each class's sentence for
     it, after the kinds it applies to (one part per meaning: ``alpha`` is a step size in one class and a weight in
-    others), or "every optimizer" when all take it."""
+    others), or "every optimizer" when all take it (``every optimizer but msam: ...; msam: ...`` where a few of
+    them give it a meaning of their own)."""
     takers = dynamics.other_hyperparameters()[name]
     by_help: dict[str, list[str]] = {}
     for kind, hyper in takers:
         by_help.setdefault(hyper.help, []).append(kind)
-    if len(by_help) == 1 and len(takers) == len(dynamics.plain_kinds()):
-        return f"every optimizer: {next(iter(by_help))}"
-    return "; ".join(f"{', '.join(kinds)}: {text}" for text, kinds in by_help.items())
+    groups = [(", ".join(kinds), text) for text, kinds in by_help.items()]
+    if len(takers) == len(dynamics.plain_kinds()):
+        # every class takes it: the meaning most share reads "every optimizer" (but the few with their own meaning)
+        common = max(by_help, key=lambda text: len(by_help[text]))
+        others = [kind for text, kinds in by_help.items() if text != common for kind in kinds]
+        groups = [(f"every optimizer{' but ' + ', '.join(others) if others else ''}", common)]
+        groups += [(", ".join(kinds), text) for text, kinds in by_help.items() if text != common]
+    return "; ".join(f"{who}: {text}" for who, text in groups)
 
 
 def add_optimizer_flags(parser, *, grid: bool = False) -> None:

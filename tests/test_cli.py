@@ -437,8 +437,11 @@ def test_every_hyperparameter_of_every_optimizer_has_a_flag_whose_help_says_what
         text = helps["--" + name.replace("_", "-")]
         for kind, hyper in takers:
             named = text.split(hyper.help)[0]
-            assert hyper.help in text and (kind in named or named == "every optimizer: "), (name, kind)
-    assert helps["--momentum"].startswith("every optimizer: heavy-ball momentum in [0, 1)")
+            everyone = named.startswith("every optimizer") and kind not in named
+            assert hyper.help in text and (kind in named or everyone), (name, kind)
+    # MSAM's momentum also steers its ascent: the one class named apart from the common meaning
+    assert helps["--momentum"].startswith("every optimizer but msam: heavy-ball momentum in [0, 1)")
+    assert "; msam: MSAM's momentum" in helps["--momentum"]
     assert helps["--alpha"].startswith("multistepsam: size of each normalized ascent step")
     assert "; gsam: GSAM's weight" in helps["--alpha"] and "; gnp: GNP's weight" in helps["--alpha"]
 
