@@ -61,12 +61,16 @@ def _working_bytes(plan: RunPlan, backend: str) -> int:
     """Peak temporaries of the stepping loop of ``backend`` (beyond the saved iterates)."""
     landscape, n_starts, dtype, batches = plan.landscape, plan.n_starts, plan.dtype, plan.batch_sizes
     has_data = _samples_per_point(landscape) > 1
+    # the optimizer's state (a velocity, LookSAM's stored direction): one (n_starts, dim) array each in the kernel's
+    # arguments; the NumPy path holds the current one, the next one and the frozen starts' merge of the two
+    carried = len(plan.optimizer.state_names()) * n_starts * landscape.dim * dtype.itemsize
     if backend == "compiled":
         largest = max(batches, default=0) if has_data else 0
         state = n_starts * (landscape.dim * dtype.itemsize + 9)  # iterates, status, stop step
         plan_rows = largest // PAIRWISE_BLOCK + 1  # a Python list per row while the plan is built
         scratch = (os.cpu_count() or 1) * lanes_for(landscape.dim) * (2 + largest) * 8  # one integer row per batch position
-        return state + plan_rows * 160 + scratch + _samples_per_point(landscape) * 8 * (landscape.dim + 2)
+        return (state + carried + plan_rows * 160 + scratch
+                + _samples_per_point(landscape) * 8 * (landscape.dim + 2))
     step = n_starts * _ARRAYS_PER_COORDINATE * landscape.dim * dtype.itemsize
     draws = n_starts * max(batches, default=0) * _DRAW_BYTES_PER_POSITION
     widths = [1]
@@ -74,7 +78,7 @@ def _working_bytes(plan: RunPlan, backend: str) -> int:
         widths += batches
         if plan.full_batch_part:  # a full-batch part evaluates every sample
             widths.append(_samples_per_point(landscape))
-    return step + draws + _evaluation_bytes(landscape, n_starts, max(widths))
+    return step + 3 * carried + draws + _evaluation_bytes(landscape, n_starts, max(widths))
 
 
 def memory_estimate(landscape, optimizer: Optimizer, n_starts: int, n_saved: int, dtype=np.float64,
@@ -84,7 +88,8 @@ def memory_estimate(landscape, optimizer: Optimizer, n_starts: int, n_saved: int
     ``backend`` is ``"numpy"``, ``"compiled"`` or ``"auto"`` (the smaller of the two: the least the run could
     need). The saved arrays are exact; ``working`` is the larger of the stepping loop's temporaries (per ``backend``:
     the NumPy path holds a few ``(n_starts, dim)`` arrays plus ``(n_starts, batch)`` draws and per-sample
-    values, the compiled one little more than the state) and those of the loss computed in chunks at the end.
+    values, the compiled one little more than the state; both the optimizer's state arrays, such as momentum's
+    velocity) and those of the loss computed in chunks at the end.
     """
     return plan_estimate(plan_run(landscape, optimizer, n_starts, dtype), n_saved, backend)
 

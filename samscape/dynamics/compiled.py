@@ -54,7 +54,7 @@ import numpy as np
 
 from .._atomic import atomic_output
 from . import codegen, draws
-from .contract import far_threshold, kept_so_far
+from .contract import far_threshold, initial_status, kept_so_far
 from .schedules import base_value
 
 CACHE_ENV = "SAMSCAPE_CACHE"
@@ -686,13 +686,14 @@ def _arguments(kernel: Kernel, plan: codegen.KernelPlan, x0: np.ndarray, saved_s
 
 
 def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarray, *, seed: int,
-                     start_ids: np.ndarray, bound: float, progress, state=None, first_step: int = 0):
+                     start_ids: np.ndarray, bound: float, progress, state=None, first_step: int = 0, status=None):
     """Fused-kernel backend; same contract and results as :func:`integrate.numpy_backend`.
 
     Raises :class:`codegen.UnsupportedLandscape` or :class:`KernelBuildError` before any step when the
     kernel cannot be built.
     """
     n_starts = x0.shape[0]
+    continued_status = status
     run_plan = plan(landscape, optimizer, x0.dtype)
     kernel, function = prepare(run_plan, n_starts)
     args, xs, status, stopped_at = _arguments(kernel, run_plan, x0, saved_steps, seed=seed, start_ids=start_ids,
@@ -700,6 +701,9 @@ def compiled_backend(landscape, optimizer, x0: np.ndarray, saved_steps: np.ndarr
     # the kernel counts the run's absolute steps (its draws and Switch steps are keyed by them): a continued run's
     # saved steps are shifted to them, and its stop steps shifted back below
     saved = args["SAVED"] = args["SAVED"] + first_step
+    if continued_status is not None:  # a continued run's frozen starts stay frozen (the kernel reads STATUS per block)
+        status[:], stopped_at[:] = initial_status(continued_status, n_starts)
+        stopped_at[stopped_at >= 0] += first_step  # the kernel's absolute steps, shifted back below
     width = 1 if function is kernel.single else run_plan.lanes
     last = int(saved[-1])
     n_blocks = -(-n_starts // width)

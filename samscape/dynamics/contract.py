@@ -85,3 +85,10 @@ def check_dtype(dtype) -> np.dtype:
     if name not in DTYPES:
         choice(dtype, "dtype", DTYPES)  # raises, naming what was given
     return np.dtype(name)
+
+
+def initial_status(status, n_starts: int) -> tuple[np.ndarray, np.ndarray]:
+    """A backend's ``(status, stopped_at)`` at its first step: every start running (``OK``, -1), or where ``status``
+    (int codes of a continued run) says a start is frozen, frozen since this call's first step (0)."""
+    codes = np.zeros(n_starts, dtype=np.int8) if status is None else np.array(status, dtype=np.int8)
+    return codes, np.where(codes != OK, 0, -1).astype(np.int64)

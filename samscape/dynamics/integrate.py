@@ -22,8 +22,8 @@ import numpy as np
 
 from .._checks import choice, has_attributes, instance, int_at_least, positive
 from .budget import check_fits, map_points, plan_estimate
-from .contract import (DEFAULT_BOUND, DIVERGED, NONFINITE, OK, STATUS_NAMES, check_dtype, far_threshold, kept_so_far,
-                       n_saved_steps, saved_step_grid)
+from .contract import (DEFAULT_BOUND, DIVERGED, NONFINITE, OK, STATUS_NAMES, check_dtype, far_threshold, initial_status,
+                       kept_so_far, n_saved_steps, saved_step_grid)
 from .draws import fresh_seed
 from .optimizers import Optimizer, check_optimizer
 from .progress import Progress, stop_on_interrupt
@@ -33,7 +33,8 @@ from .stepping import Stepper, initial_state
 
 
 def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: np.ndarray, *,
-                  seed: int, start_ids: np.ndarray, bound: float, progress: Progress, state=None, first_step: int = 0):
+                  seed: int, start_ids: np.ndarray, bound: float, progress: Progress, state=None, first_step: int = 0,
+                  status=None):
     """Reference backend: one NumPy-vectorized update per step over all starts.
 
     Returns ``xs`` ``(n_saved, n_starts, dim)``, ``status`` ``(n_starts,)`` int codes, ``stopped_at``
@@ -45,15 +46,14 @@ def numpy_backend(landscape, optimizer: Optimizer, x0: np.ndarray, saved_steps: 
     stepper = Stepper(landscape, optimizer, n_starts, x0.dtype, seed=seed, start_ids=start_ids, state=state)
     state = stepper.state
     xs = np.empty((len(saved_steps), n_starts, dim), dtype=x0.dtype)
-    status = np.zeros(n_starts, dtype=np.int8)
-    stopped_at = np.full(n_starts, -1, dtype=np.int64)
+    status, stopped_at = initial_status(status, n_starts)
     x = x0.copy()
     xs[0] = x
     slot = 1
     saved = saved_steps.tolist()  # plain ints: compared every step
     last = saved[-1]
     far2 = far_threshold(bound, x0.dtype)
-    everyone_running = True
+    everyone_running = not status.any()
     with np.errstate(all="ignore"):  # frozen starts may overflow; their results are discarded below
         for t in range(last):
             x_next, state_next = stepper.advance(x, state, first_step + t)
@@ -215,7 +215,7 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
         ``run.state.step`` with the run's seed, start ids and optimizer state (the velocity of momentum), bit for
         bit as one longer run would have (with the same optimizer; ``seed`` and ``start_ids`` may be left out).
         The new run's ``steps`` count from 0 again; its ``state.step`` goes on counting. Starts that the first run
-        froze (``run.status``) are stepped again from their last point. Without ``state`` a run starts at step 0
+        froze (``run.state.status``) stay frozen, with ``stopped_at`` 0. Without ``state`` a run starts at step 0
         with zero state.
     """
     has_attributes(landscape, "landscape", ("grad", "dim"), "a samscape Landscape")
@@ -272,7 +272,7 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
     with stop_on_interrupt(bar, keeps):
         xs, status_codes, stopped_at, loss, final_state = BACKENDS[backend](
             landscape, run_plan.optimizer, x0, saved, seed=seed, start_ids=start_ids, bound=float(bound), progress=bar,
-            state=arrays, first_step=first_step,
+            state=arrays, first_step=first_step, status=_continued_status(state, n_starts),
         )
     interrupted = len(xs) < len(saved)
     if interrupted:  # the backend stopped after step bar.done: its iterates are those of that many steps
@@ -284,7 +284,19 @@ def simulate(landscape, optimizer: Optimizer, x0, steps: int, *, every: int = 1,
                stopped_at=stopped_at, seed=seed, landscape=landscape, optimizer=optimizer,
                bound=float(bound), every=every, start_ids=start_ids, backend=backend,
                requested_steps=steps if interrupted else None,
-               state=RunState(step=first_step + int(saved[-1]), seed=seed, arrays=final_state, start_ids=start_ids))
+               state=RunState(step=first_step + int(saved[-1]), seed=seed, arrays=final_state, start_ids=start_ids,
+                              status=np.asarray(STATUS_NAMES)[status_codes]))
+
+
+def _continued_status(state: RunState | None, n_starts: int) -> np.ndarray | None:
+    """The status codes a continued run starts from (its frozen starts stay frozen), or ``None``: every start runs."""
+    if state is None or state.status is None:
+        return None
+    names = np.asarray(state.status)
+    if names.shape != (n_starts,) or not np.isin(names, STATUS_NAMES).all():
+        raise ValueError(f"state.status must hold one of {', '.join(STATUS_NAMES)} for each of the {n_starts} starts, "
+                         f"got {np.unique(names)[:5].tolist()} in shape {names.shape}")
+    return np.array([STATUS_NAMES.index(name) for name in names.tolist()], dtype=np.int8)
 
 
 def _continued_keys(state: RunState, seed, start_ids, n_starts: int):

@@ -39,12 +39,16 @@ class RunState:
         optimizer, whose continuation still needs ``step`` and ``seed``).
     start_ids : ndarray (n_starts,) of int
         The identities of the starts, which key their draws.
+    status : ndarray (n_starts,) of str, optional
+        The starts' statuses (``ok``, ``diverged``, ``nonfinite``): a continued run keeps the frozen ones frozen, as
+        one longer run would have. ``None`` (a state built by hand): every start runs.
     """
 
     step: int
     seed: int
     arrays: dict = field(default_factory=dict)
     start_ids: np.ndarray | None = None
+    status: np.ndarray | None = None
 
     def __repr__(self) -> str:
         arrays = ", ".join(f"{name} {array.shape}" for name, array in self.arrays.items()) or "no arrays"
@@ -479,7 +483,8 @@ def load_run(path: str | os.PathLike, landscape=None) -> Run:
         **arrays, seed=meta["seed"], landscape=landscape, optimizer=optimizer,
         bound=float(meta["bound"]), every=meta["every"], backend=meta.get("backend", "numpy"),
         requested_steps=meta.get("requested_steps"),
-        state=RunState(step=reached, seed=meta["seed"], arrays=state_arrays, start_ids=arrays["start_ids"]),
+        state=RunState(step=reached, seed=meta["seed"], arrays=state_arrays, start_ids=arrays["start_ids"],
+                       status=arrays["status"]),
     )
     try:
         return run.validate()

@@ -359,6 +359,25 @@ def test_memory_estimate_counts_the_saved_arrays_exactly():
     assert memory_estimate(land, dy.GD(0.1), 10**7, 61)["saved iterates"] > 9 * 2**30
 
 
+def test_memory_estimate_counts_the_optimizers_state():
+    """Momentum's velocity is one (n_starts, dim) array in the kernel's arguments and three in the NumPy loop (the
+    current, the next and the frozen starts' merge); LookSAM carries a second array. (The stepping loop's share of
+    ``working``, which is the larger of it and the final loss's chunks.)"""
+    from samscape.dynamics import budget
+    from samscape.dynamics.runplan import plan_run
+
+    land, n = landscapes.get("tanh"), 10**6
+    velocity = n * 2 * 8
+
+    def loop(optimizer, backend):
+        return budget._working_bytes(plan_run(land, optimizer, n, np.float64), backend)
+
+    for backend, copies in (("compiled", 1), ("numpy", 3)):
+        plain = loop(dy.SAM(0.1, 0.05), backend)
+        assert loop(dy.SAM(0.1, 0.05, momentum=0.9), backend) == plain + copies * velocity
+        assert loop(dy.LookSAM(0.1, 0.05, momentum=0.9), backend) == plain + 2 * copies * velocity
+
+
 def test_a_run_that_does_not_fit_is_refused_before_it_starts(monkeypatch):
     """simulate compares the estimate with available_memory(): one byte short is refused with the estimate and
     the remedy (every=, fewer starts) in one sentence; exactly enough runs."""

@@ -184,6 +184,29 @@ def test_a_frozen_start_keeps_its_state(quadratic, starts):
     np.testing.assert_array_equal(run.state.arrays["velocity"][2], stepper.state["velocity"][0])
 
 
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("compiled", marks=pytest.mark.skipif(
+    importlib.util.find_spec("numba") is None, reason="numba is not installed; the compiled backend is optional"))])
+def test_a_continued_run_keeps_its_frozen_starts_frozen(quadratic, starts, backend, tmp_path):
+    """A start the first run froze stays where one long run keeps it (it is not stepped again from its last point),
+    with its status and stopped_at 0, also after a save and load; in both backends (many starts: the lane kernel)."""
+    lr = np.full(len(starts), 0.1)
+    lr[2] = 3.0  # diverges within a few steps
+    opt = dy.GD(lr, momentum=0.5)
+    long = dy.simulate(quadratic, opt, starts, 30, seed=0, bound=50.0, backend=backend)
+    head = dy.simulate(quadratic, opt, starts, 12, seed=0, bound=50.0, backend=backend)
+    assert head.status[2] == "diverged" and list(head.state.status) == list(head.status)
+    head.save(tmp_path / "head.npz")
+    for state in (head.state, dy.load_run(tmp_path / "head.npz").state):
+        tail = dy.simulate(quadratic, opt, head.x, 18, state=state, bound=50.0, backend=backend)
+        np.testing.assert_array_equal(tail.x, long.x)
+        assert list(tail.status) == list(long.status) and tail.stopped_at[2] == 0
+        assert (np.delete(tail.stopped_at, 2) == -1).all()
+    bad = dy.RunState(step=12, seed=0, arrays=head.state.arrays, start_ids=head.state.start_ids,
+                      status=np.array(["ok"] * (len(starts) - 1) + ["gone"]))
+    with pytest.raises(ValueError, match="state.status must hold one of ok, diverged, nonfinite for each of the"):
+        dy.simulate(quadratic, opt, head.x, 2, state=bad, backend="numpy")
+
+
 def test_iterate_carries_the_state_as_simulate_does(quadratic, starts):
     opt = dy.SAM(0.1, 0.05, momentum=0.9, nesterov=True)
     run = dy.simulate(quadratic, opt, starts, 6, seed=0, backend="numpy")
