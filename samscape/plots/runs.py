@@ -479,6 +479,11 @@ def _map_1d(run, optimizer, z: np.ndarray) -> np.ndarray:
     """The deterministic part of one update on a grid of ``z``: the map a cobweb bounces on."""
     if np.ndim(getattr(optimizer, "lr", 0.0)) != 0 or np.ndim(getattr(optimizer, "rho", 0.0)) != 0:
         raise ValueError("valley(kind='cobweb') needs a run with scalar lr and rho, got per-start arrays")
+    # a cobweb is one map z -> z': a schedule changes it every step and a velocity makes the step depend on more than z
+    if optimizer.scheduled() or optimizer.state_names():
+        raise ValueError(f"valley(kind='cobweb') needs an optimizer whose update is one map of z, got "
+                         f"{optimizer.describe()} (a schedule or momentum makes the step depend on the step or the "
+                         "velocity); draw it with kind='series' or kind='profile'")
     with np.errstate(all="ignore"):
         # every point draws start 0's batch, so the curve is one map (the one start 0 bounced on at step 0)
         return step(run.landscape, optimizer, z[:, None], 0, seed=run.seed, start_ids=np.zeros(len(z), dtype=np.int64))[:, 0]

@@ -266,6 +266,17 @@ def test_valley_cobweb_has_the_band_the_map_and_the_exact_staircase(valley_run):
     assert ax.get_xlabel() == "$z_t$" and ax.get_ylabel() == "$z_{t+1}$"
 
 
+def test_valley_cobweb_refuses_an_update_that_is_not_one_map(valley_run):
+    """A scheduled lr or a velocity makes the step depend on more than z: the cobweb says so instead of drawing step
+    0's map; the series still draws such a run."""
+    land, _ = valley_run
+    for optimizer in (dynamics.SAM(dynamics.Cosine(1.0, steps=30), 1.0), dynamics.SAM(1.0, 1.0, momentum=0.5)):
+        run = _sim(land, optimizer, [[0.9]], 30)
+        with pytest.raises(ValueError, match=r"needs an optimizer whose update is one map of z, got SAM\("):
+            plots.valley(land, run, kind="cobweb")
+        assert plots.valley(land, run, kind="series", steps=30).lines
+
+
 def test_valley_series_draws_every_start_inside_horizontal_band_lines(valley_run):
     land, run = valley_run
     b = land.params["b"]
